@@ -1,0 +1,37 @@
+# newsarchive: `make demo` and `make test` set everything up themselves (a local .venv)
+# on a machine with nothing but Python 3.11+.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv demo test test-fast serve clean
+
+# (Re)install when pyproject.toml changes.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## Crawl the bundled real pages (served offline on 127.0.0.x) into demo.db, twice.
+demo: venv
+	$(BIN)/python -m demo.run --db demo.db
+
+## The whole test suite (crawls through the real Scrapy engine against loopback servers).
+test: venv
+	$(BIN)/python -m pytest
+
+## The inner loop: everything but the whole-crawl tests, stop at the first failure.
+test-fast: venv
+	$(BIN)/python -m pytest -m "not slow" -x -q
+
+## Browse demo.db (or DB=path) in Datasette on http://127.0.0.1:8001/.
+serve: venv
+	$(BIN)/newsarchive serve --db $(or $(DB),demo.db)
+
+clean:
+	rm -rf $(VENV) demo/run demo.db demo.db-wal demo.db-shm .pytest_cache
