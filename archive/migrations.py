@@ -1,0 +1,164 @@
+"""The archive's schema, built by numbered migrations (sqlite-utils ``Migrations``).
+
+Every schema change is a new function appended here; an archive made by any earlier
+release is upgraded in place when it is opened. Table and column names are fixed by
+``design.md`` (Tables): add columns freely, rename none.
+
+The applied migrations are recorded in ``_sqlite_migrations`` (sqlite-utils). An archive
+that lists a migration this code does not know was written by a newer newsarchive and is
+refused (:class:`archive.store.NewerSchemaError`).
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("newsarchive")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    """Tables of design.md: crawls, articles, snapshots (+ FTS5), captures, bodies, aliases, failures."""
+    db["crawls"].create(
+        {
+            "id": int,
+            "started_at": str,  # UTC, ISO 8601 with Z
+            "finished_at": str,
+            "command": str,  # crawl, archive, ...
+            "config": str,  # the config file's text (TOML), or the URLs archived
+            "status": str,  # running, finished, failed, interrupted
+            "stats": str,  # JSON: Scrapy's stats of the run
+        },
+        pk="id",
+    )
+    db["articles"].create(
+        {
+            "id": int,
+            "canonical_url": str,
+            "site": str,
+            "first_seen": str,
+            "last_seen": str,
+            "last_changed": str,
+            "next_check_at": str,
+            "latest_snapshot_id": int,
+            "status": str,  # live, gone
+        },
+        pk="id",
+        not_null={"canonical_url", "first_seen", "last_seen", "status"},
+        defaults={"status": "live"},
+    )
+    db["articles"].create_index(["canonical_url"], unique=True)
+    db["articles"].create_index(["site"])
+    db["articles"].create_index(["next_check_at"])
+
+    db["bodies"].create(
+        {
+            "digest": str,  # SHA-256 (hex) of the body bytes after Content-Encoding is decoded
+            "codec": str,  # how data is compressed: gzip
+            "size": int,  # bytes, uncompressed
+            "data": bytes,
+        },
+        pk="digest",
+        not_null={"codec", "size", "data"},
+    )
+
+    db["captures"].create(
+        {
+            "id": int,
+            "crawl_id": int,
+            "url": str,  # requested URL (first of a redirect chain)
+            "final_url": str,
+            "article_id": int,
+            "fetched_at": str,  # UTC, when the response arrived
+            "status": int,  # HTTP status; null for a page imported from a file
+            "etag": str,
+            "last_modified": str,
+            "body_digest": str,
+            "request_headers": str,  # JSON object
+            "response_headers": str,  # JSON object
+            "outcome": str,  # new, changed, unchanged, not_modified, not_article, failed
+            "site": str,
+            "content_type": str,
+            "origin": str,  # fetch, import
+        },
+        pk="id",
+        foreign_keys=[
+            ("crawl_id", "crawls", "id"),
+            ("article_id", "articles", "id"),
+            ("body_digest", "bodies", "digest"),
+        ],
+        not_null={"url", "fetched_at", "outcome"},
+    )
+    db["captures"].create_index(["article_id", "fetched_at"])
+    db["captures"].create_index(["crawl_id"])
+    db["captures"].create_index(["final_url"])
+
+    db["snapshots"].create(
+        {
+            "id": int,
+            "article_id": int,
+            "version": int,  # 1, 2, ... per article
+            "capture_id": int,
+            "fetched_at": str,
+            "content_hash": str,  # SHA-256 (hex) of normalised title + text
+            "title": str,
+            "text": str,
+            "authors": str,  # JSON list
+            "published": str,  # as the page states it (ISO 8601, offset or date-only)
+            "published_utc": str,
+            "published_source": str,
+            "modified": str,
+            "modified_utc": str,
+            "modified_source": str,
+            "language": str,
+            "description": str,
+            "sitename": str,
+            "tags": str,  # JSON list
+            "image": str,
+            "extractor": str,
+            "reason": str,  # new, edit, reextract
+        },
+        pk="id",
+        foreign_keys=[
+            ("article_id", "articles", "id"),
+            ("capture_id", "captures", "id"),
+        ],
+        not_null={"article_id", "version", "fetched_at", "content_hash", "reason"},
+    )
+    db["snapshots"].create_index(["article_id", "version"], unique=True)
+    db["snapshots"].create_index(["capture_id"])
+    db["snapshots"].create_index(["published_utc"])
+    db["snapshots"].enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True)
+
+    db["aliases"].create(
+        {
+            "url": str,
+            "article_id": int,
+            "kind": str,  # redirect, tracking, port, canonical, amp, ...
+            "first_seen": str,
+        },
+        pk="url",
+        foreign_keys=[("article_id", "articles", "id")],
+        not_null={"article_id", "kind"},
+    )
+    db["aliases"].create_index(["article_id"])
+
+    db["failures"].create(
+        {
+            "id": int,
+            "crawl_id": int,
+            "url": str,
+            "at": str,  # UTC
+            "kind": str,  # http_error, dns, timeout, not_html, bad_url, robots, ...
+            "message": str,
+            "status": int,
+            "site": str,
+            "capture_id": int,  # the failed capture, when there was a response
+        },
+        pk="id",
+        foreign_keys=[("crawl_id", "crawls", "id"), ("capture_id", "captures", "id")],
+        not_null={"url", "at", "kind"},
+    )
+    db["failures"].create_index(["crawl_id"])
+    db["failures"].create_index(["url"])

@@ -1,0 +1,96 @@
+"""Plain records the archive accepts and returns.
+
+The archive does not know Scrapy items: the store pipeline turns an item into these
+records, so that data flows one way (spider -> item -> pipelines -> archive).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class CaptureRecord:
+    """One fetch of one URL at one time (design.md, Words: capture).
+
+    Attributes:
+        url: the requested URL (the first of a redirect chain).
+        final_url: the URL of the final response.
+        fetched_at: when the response arrived, UTC, ``YYYY-MM-DDTHH:MM:SSZ``.
+        status: HTTP status code; ``None`` for a page imported from a file.
+        body: the body bytes after Content-Encoding was decoded, or ``None``
+            (a 304, or no body).
+        site: the source's ``name`` (the host for ad hoc archiving).
+        request_headers / response_headers: header name -> value (several values of
+            one header joined by ``", "``, RFC 9110 section 5.3).
+        content_type: the response's media type, e.g. ``text/html``.
+        origin: ``fetch`` (HTTP) or ``import`` (a saved file).
+    """
+
+    url: str
+    final_url: str
+    fetched_at: str
+    status: int | None
+    body: bytes | None
+    site: str | None = None
+    request_headers: dict[str, str] | None = None
+    response_headers: dict[str, str] | None = None
+    content_type: str | None = None
+    origin: str = "fetch"
+
+
+@dataclass(frozen=True)
+class SnapshotRecord:
+    """The article content extracted from one capture, with its identity.
+
+    Attributes:
+        canonical_url: the article's identity (design.md, Identity).
+        content_hash: SHA-256 (hex) of the normalised title and text.
+        aliases: other URLs under which this capture reached the article, as
+            ``(url, kind)`` pairs; ``kind`` is ``redirect``, ``tracking``, ``port``,
+            ``canonical``, ``amp``, ...
+        authors, tags: lists of strings (stored as JSON lists).
+        published, modified: dates as the page states them (ISO 8601, with offset or
+            date-only); ``*_utc`` the same instant in UTC or ``None``; ``*_source``
+            where the date came from (``jsonld``, ``meta``, ``time``, ``text``,
+            ``sitemap``, ``feed``, ``url``).
+        extractor: name and version of the extraction that produced this content.
+    """
+
+    canonical_url: str
+    content_hash: str
+    title: str | None
+    text: str
+    extractor: str
+    authors: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    published: str | None = None
+    published_utc: str | None = None
+    published_source: str | None = None
+    modified: str | None = None
+    modified_utc: str | None = None
+    modified_source: str | None = None
+    language: str | None = None
+    description: str | None = None
+    sitename: str | None = None
+    image: str | None = None
+    aliases: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """What the archive did with one capture.
+
+    Attributes:
+        outcome: ``new`` (new article), ``changed`` (new version), ``unchanged``,
+            ``not_article`` or ``failed``.
+        capture_id: the ``captures`` row written.
+        article_id / snapshot_id / version: the article, and the snapshot written
+            (``None`` when no snapshot was written).
+    """
+
+    outcome: str
+    capture_id: int
+    article_id: int | None = None
+    snapshot_id: int | None = None
+    version: int | None = None
