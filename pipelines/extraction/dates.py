@@ -1,0 +1,220 @@
+"""Publication and modification dates, kept as the page states them (design.md, Time).
+
+A date is read from one place (JSON-LD, a meta tag, a ``<time>`` element, the visible
+dateline, the news sitemap, the feed, the URL), parsed with python-dateutil, and written
+back as ISO 8601 that keeps its precision: with the stated UTC offset
+(``2018-04-25T06:35:00+05:00``), without one when none is stated
+(``2018-04-25T06:35:00``), or date-only (``2018-04-25``). A value that lacks the day
+(``2023/12``) is refused rather than padded: python-dateutil fills missing fields from a
+default, which by default is *today* (the fault of ``shared/cases/07-*``).
+
+Beside each value, the same instant in UTC (``...Z``) when both time and offset are known
+(or the offset comes from the source's ``timezone`` setting), else ``None``.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from dateutil import parser as dateutil_parser
+
+# Dates before the web had news sites, or after tomorrow, are errors of the page or of
+# parsing (htmldate uses the same lower bound).
+MIN_YEAR = 1995
+MAX_FUTURE = timedelta(days=1)
+MAX_DATE_TEXT = 80
+
+# Two different defaults: a field that comes out different was not in the string.
+_DEFAULT_A = datetime(2001, 1, 1, 0, 0, 0)
+_DEFAULT_B = datetime(2002, 2, 2, 1, 1, 1)
+_ZULU = re.compile(r"(?:Z|UTC|GMT|\+00:?00)\s*$", re.IGNORECASE)
+_HAS_DIGIT = re.compile(r"\d")
+
+
+@dataclass(frozen=True)
+class StatedDate:
+    """A date as the page states it.
+
+    Attributes:
+        value: ISO 8601 with the stated precision and offset.
+        utc: the same instant as ``YYYY-MM-DDTHH:MM:SSZ``, or ``None`` when the time or
+            the offset is unknown.
+        source: where it came from: ``jsonld``, ``meta``, ``time``, ``text``,
+            ``sitemap``, ``feed`` or ``url``.
+    """
+
+    value: str
+    utc: str | None
+    source: str
+
+    @property
+    def day(self) -> str:
+        """The calendar day as stated, ``YYYY-MM-DD``."""
+        return self.value[:10]
+
+
+def parse_stated_date(
+    raw: str | None,
+    source: str,
+    *,
+    tz: str | None = None,
+    now: datetime | None = None,
+    dayfirst: bool = False,
+) -> StatedDate | None:
+    """Parse one date string with python-dateutil, keeping its precision.
+
+    Args:
+        raw: the text, e.g. ``"2018-04-25T06:35:00+05:00"`` or ``"Apr 25, 2018"``.
+        source: recorded as :attr:`StatedDate.source`.
+        tz: IANA zone for a time stated without offset (the source's ``timezone``).
+        now: the fetch time (aware); dates more than a day after it are refused.
+        dayfirst: read ``01/02/2023`` as 1 February (dateutil's ``dayfirst``).
+
+    Returns:
+        The date, or ``None`` when the string is not a date, lacks the day (month-only
+        or year-only values are never padded), or is before 1995 or in the future.
+    """
+    if not raw or not isinstance(raw, str):
+        return None
+    text = " ".join(raw.split())[:MAX_DATE_TEXT]
+    if not _HAS_DIGIT.search(text):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # UnknownTimezoneWarning: an unknown zone name is simply no offset
+            a = dateutil_parser.parse(text, default=_DEFAULT_A, dayfirst=dayfirst)
+            b = dateutil_parser.parse(text, default=_DEFAULT_B, dayfirst=dayfirst)
+    except (ValueError, OverflowError, TypeError):
+        return None
+    if (a.year, a.month, a.day) != (b.year, b.month, b.day):
+        return None  # year, month or day missing: never pad it
+    has_time = (a.hour, a.minute) == (b.hour, b.minute)
+    return _stated(a, has_time, source, tz=tz, now=now, zulu=bool(_ZULU.search(text)))
+
+
+def stated_from_parts(
+    year: int, month: int, day: int, source: str, *, now: datetime | None = None
+) -> StatedDate | None:
+    """A date-only :class:`StatedDate` from numbers (e.g. a dateline or a URL), or ``None`` if invalid."""
+    try:
+        moment = datetime(year, month, day)
+    except ValueError:
+        return None
+    return _stated(moment, False, source, tz=None, now=now, zulu=False)
+
+
+def _stated(moment: datetime, has_time: bool, source: str, *, tz, now, zulu) -> StatedDate | None:
+    if moment.year < MIN_YEAR:
+        return None
+    now = now or datetime.now(timezone.utc)
+    if not has_time:
+        if date(moment.year, moment.month, moment.day) > (now + MAX_FUTURE).date():
+            return None
+        return StatedDate(moment.strftime("%Y-%m-%d"), None, source)
+    moment = moment.replace(microsecond=0)
+    aware = moment
+    if moment.tzinfo is None and tz:
+        aware = moment.replace(tzinfo=ZoneInfo(tz))
+    if aware.tzinfo is not None and aware.utcoffset() is not None:
+        instant = aware.astimezone(timezone.utc)
+        if instant > now + MAX_FUTURE:
+            return None
+        utc = instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+    else:
+        if moment.date() > (now + MAX_FUTURE).date():
+            return None
+        utc = None
+    return StatedDate(_iso(moment, zulu), utc, source)
+
+
+def _iso(moment: datetime, zulu: bool) -> str:
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    offset = moment.utcoffset() if moment.tzinfo is not None else None
+    if offset is None:
+        return text
+    if offset == timedelta(0) and zulu:
+        return text + "Z"
+    total = int(offset.total_seconds() // 60)
+    sign = "+" if total >= 0 else "-"
+    hours, minutes = divmod(abs(total), 60)
+    return f"{text}{sign}{hours:02d}:{minutes:02d}"
+
+
+# -- dates written in running text (datelines) -------------------------------------
+
+_MONTHS = {
+    # English
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
+    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9,
+    "sept": 9, "oct": 10, "nov": 11, "dec": 12,
+    # German
+    "januar": 1, "jänner": 1, "februar": 2, "märz": 3, "mai": 5, "juni": 6, "juli": 7,
+    "oktober": 10, "dezember": 12,
+    # French
+    "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "juin": 6,
+    "juillet": 7, "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
+    "décembre": 12, "decembre": 12,
+    # Spanish, Portuguese, Italian
+    "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
+    "agosto": 8, "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11,
+    "diciembre": 12, "janeiro": 1, "fevereiro": 2, "março": 3, "maio": 5, "junho": 6,
+    "julho": 7, "setembro": 9, "outubro": 10, "novembro": 11, "dezembro": 12,
+    "gennaio": 1, "febbraio": 2, "aprile": 4, "maggio": 5, "giugno": 6, "luglio": 7,
+    "settembre": 9, "ottobre": 10, "dicembre": 12,
+    # Dutch
+    "januari": 1, "februari": 2, "maart": 3, "mei": 5, "augustus": 8,
+}
+_MONTH_RE = "|".join(sorted(map(re.escape, _MONTHS), key=len, reverse=True))
+_TEXT_PATTERNS = [
+    # 2018-04-25, 2018/04/25
+    (re.compile(r"(?<!\d)((?:19|20)\d{2})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)"), ("y", "m", "d")),
+    # 25.04.2018 (day first, the European numeric form)
+    (re.compile(r"(?<![\d.])(\d{1,2})\.\s?(\d{1,2})\.\s?((?:19|20)\d{2})(?!\d)"), ("d", "m", "y")),
+    # April 25, 2018 / Apr. 25th 2018
+    (re.compile(rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{{2}})\b", re.IGNORECASE), ("m", "d", "y")),
+    # 25 April 2018 / 25. April 2018 / 25 de abril de 2018 / 25 avril 2018
+    (re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th|er|º)?\.?\s+(?:de\s+)?({_MONTH_RE})\.?,?\s+(?:de\s+)?((?:19|20)\d{{2}})\b", re.IGNORECASE), ("d", "m", "y")),
+]
+
+
+def find_text_dates(text: str, *, now: datetime | None = None) -> list[tuple[int, StatedDate]]:
+    """Day-precise dates written in running text, as ``(offset_in_text, date)`` in text order.
+
+    Recognises ISO-like numeric dates, day-first dotted dates (``25.04.2018``) and dates
+    with month names in English, German, French, Spanish, Portuguese, Italian and Dutch.
+    Slash dates such as ``04/05/2018`` are skipped: day and month cannot be told apart.
+    """
+    found: dict[int, StatedDate] = {}
+    for pattern, order in _TEXT_PATTERNS:
+        for match in pattern.finditer(text):
+            parts = dict(zip(order, match.groups(), strict=True))
+            month = parts["m"]
+            month_number = int(month) if month.isdigit() else _MONTHS.get(month.lower().rstrip("."))
+            if month_number is None:
+                continue
+            stated = stated_from_parts(int(parts["y"]), month_number, int(parts["d"]), "text", now=now)
+            if stated is not None and match.start() not in found:
+                found[match.start()] = stated
+    return sorted(found.items())
+
+
+_URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?:/|-|$)")
+_URL_COMPACT = re.compile(r"/((?:19|20)\d{2})(\d{2})(\d{2})(?:/|-|_|$)")
+
+
+def date_from_url(url: str, *, now: datetime | None = None) -> StatedDate | None:
+    """A day stated in a URL path (``/2018/04/25/``, ``/2018-04-25-``, ``/20180425/``), or ``None``."""
+    path = url.split("?", 1)[0]
+    for pattern in (_URL_DATE, _URL_COMPACT):
+        match = pattern.search(path)
+        if match:
+            y, m, d = (int(g) for g in match.groups())
+            stated = stated_from_parts(y, m, d, "url", now=now)
+            if stated is not None:
+                return stated
+    return None

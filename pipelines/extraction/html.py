@@ -1,0 +1,115 @@
+"""Bytes to an HTML tree, and the site's extraction hints applied to it."""
+
+from __future__ import annotations
+
+import logging
+import re
+from copy import deepcopy
+
+from lxml.html import HtmlElement
+from trafilatura.utils import load_html
+from w3lib.encoding import html_body_declared_encoding, html_to_unicode, http_content_type_encoding
+
+logger = logging.getLogger(__name__)
+
+# Signatures of formats that are not HTML, whatever the Content-Type says
+# (WHATWG MIME Sniffing, section 7.1): PDF, images, archives, media.
+BINARY_SIGNATURES = (
+    b"%PDF-", b"\x89PNG", b"GIF87a", b"GIF89a", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b",
+    b"RIFF", b"OggS", b"\x00\x00\x00\x18ftyp", b"\x00\x00\x00\x1cftyp", b"\x00\x00\x00 ftyp",
+    b"ID3", b"BZh", b"7z\xbc\xaf", b"\xfd7zXZ", b"Rar!", b"wOFF", b"wOF2", b"\x00asm",
+)
+XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+
+
+class ExtractionError(ValueError):
+    """The input is not an HTML document: empty, binary, or not parsable as HTML."""
+
+
+def sniff_binary(body: bytes) -> str | None:
+    """The name of a non-HTML format recognised from the first bytes, or ``None``."""
+    head = body[:16]
+    for signature in BINARY_SIGNATURES:
+        if head.startswith(signature):
+            return {b"%PDF-": "PDF", b"\x89PNG": "PNG", b"\xff\xd8\xff": "JPEG", b"PK\x03\x04": "ZIP", b"\x1f\x8b": "gzip"}.get(
+                signature, "binary"
+            )
+    if b"\x00" in body[:1024] and not body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "binary"
+    return None
+
+
+def decode(body: bytes, content_type: str | None = None) -> tuple[str, str]:
+    """Decode body bytes: byte-order mark, then the HTTP ``charset``, then ``<meta charset>``,
+    then UTF-8, else Windows-1252 (w3lib ``html_to_unicode``). Invalid bytes become U+FFFD.
+
+    Returns:
+        ``(encoding, text)``.
+    """
+    encoding, text = html_to_unicode(content_type, body, auto_detect_fun=_detect)
+    return encoding, text
+
+
+def _detect(body: bytes) -> str:
+    try:
+        body.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "cp1252"
+
+
+def declared_encodings(body: bytes, content_type: str | None) -> tuple[str | None, str | None]:
+    """The charset named by the HTTP header and by the page's ``<meta>`` (either may be ``None``)."""
+    return http_content_type_encoding(content_type), html_body_declared_encoding(body)
+
+
+def parse_html(html: bytes | str, content_type: str | None = None) -> HtmlElement:
+    """Parse an HTML document into an lxml tree.
+
+    Raises:
+        ExtractionError: empty input, binary content, or nothing parsable.
+    """
+    if isinstance(html, bytes):
+        if not html.strip():
+            raise ExtractionError("empty body")
+        kind = sniff_binary(html)
+        if kind:
+            raise ExtractionError(f"not HTML: the body is {kind} data")
+        _, text = decode(html, content_type)
+    else:
+        text = html
+    if not text.strip():
+        raise ExtractionError("empty body")
+    text = XML_DECLARATION.sub("", text, count=1)
+    tree = load_html(text)
+    if tree is None:
+        raise ExtractionError("not parsable as HTML")
+    return tree
+
+
+def apply_hints(tree: HtmlElement, include: str | None, exclude: tuple[str, ...] | list[str]) -> HtmlElement:
+    """A copy of ``tree`` with the site's hints applied: elements matching any ``exclude``
+    selector removed; when ``include`` matches, the body reduced to the matching elements
+    (the ``<head>`` is kept, for metadata). Returns ``tree`` itself when there are no hints.
+    """
+    if not include and not exclude:
+        return tree
+    work = deepcopy(tree)
+    for selector in exclude:
+        for el in work.cssselect(selector):
+            if el.getparent() is not None:
+                el.drop_tree()
+    if include:
+        kept = work.cssselect(include)
+        body = work.find("body")
+        if kept and body is not None:
+            kept = [deepcopy(el) for el in kept]
+            for child in list(body):
+                body.remove(child)
+            body.text = None
+            for el in kept:
+                el.tail = None
+                body.append(el)
+        elif not kept:
+            logger.info("extract include selector %r matched nothing; extracting the whole page", include)
+    return work

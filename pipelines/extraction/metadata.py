@@ -1,0 +1,208 @@
+"""Page metadata read straight from the HTML: JSON-LD, meta tags, canonical links, language.
+
+trafilatura reads most metadata itself; this module reads what an archive needs and
+trafilatura does not keep: dates with their time and offset (trafilatura's htmldate
+gives days only), where each date came from, the declared canonical URL candidates and
+the declared language.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from lxml.html import HtmlElement
+
+from pipelines.extraction.dates import StatedDate, parse_stated_date
+
+logger = logging.getLogger(__name__)
+
+# CDATA sections and HTML comments that pages wrap around JSON-LD (with or without `//`).
+_JSON_WRAPPERS = re.compile(r"(?://\s*)?(?:<!\[CDATA\[|\]\]>|<!--|-->)")
+
+# schema.org types whose dates are the story's own (https://schema.org/Article and subtypes).
+ARTICLE_TYPES = {
+    "article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle",
+    "opinionnewsarticle", "backgroundnewsarticle", "reviewnewsarticle", "askpublicnewsarticle",
+    "blogposting", "liveblogposting", "report", "scholarlyarticle", "techarticle",
+    "socialmediaposting", "discussionforumposting", "satiricalarticle", "advertisercontentarticle",
+}
+PAGE_TYPES = {"webpage", "itempage", "aboutpage", "collectionpage", "searchresultspage"}
+
+# Meta tags naming the publication date, most specific first (Open Graph article
+# protocol, Dublin Core, Highwire/Google Scholar citation tags, common CMS tags).
+PUBLISHED_META = [
+    "article:published_time", "og:article:published_time", "og:published_time",
+    "datepublished", "pubdate", "publishdate", "publish-date", "publish_date",
+    "article.published", "article_date_original", "original-publish-date",
+    "parsely-pub-date", "sailthru.date", "dc.date.issued", "dcterms.issued",
+    "dc.date.created", "dcterms.created", "citation_publication_date", "citation_online_date",
+    "citation_date", "prism.publicationdate", "dc.date", "dcterms.date", "date",
+    "publication_date", "cxenseparse:recs:publishtime", "timestamp", "og:pubdate",
+]
+MODIFIED_META = [
+    "article:modified_time", "og:article:modified_time", "og:updated_time", "datemodified",
+    "last-modified", "lastmod", "dcterms.modified", "dc.date.modified", "article.updated",
+    "parsely-updated", "modified_date", "revised",
+]
+
+
+def _jsonld_objects(tree: HtmlElement) -> Iterator[dict[str, Any]]:
+    """Every JSON object in the page's ``application/ld+json`` scripts, ``@graph`` flattened."""
+    for script in tree.xpath('//script[contains(translate(@type, "LDJSON", "ldjson"), "ld+json")]'):
+        raw = _JSON_WRAPPERS.sub("", script.text or "").strip()
+        if not raw:
+            continue
+        try:
+            # strict=False: raw newlines inside strings are common in real JSON-LD
+            data = json.loads(raw, strict=False)
+        except ValueError:
+            logger.debug("unreadable JSON-LD skipped: %.60r", raw)
+            continue
+        stack = [data]
+        while stack:
+            item = stack.pop(0)
+            if isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                yield item
+                graph = item.get("@graph")
+                if isinstance(graph, list):
+                    stack.extend(graph)
+
+
+def _types(obj: dict[str, Any]) -> set[str]:
+    value = obj.get("@type", [])
+    values = value if isinstance(value, list) else [value]
+    return {str(v).rsplit("/", 1)[-1].lower() for v in values}
+
+
+def jsonld_article(tree: HtmlElement) -> dict[str, Any] | None:
+    """The page's main schema.org Article object (or WebPage, failing that), or ``None``.
+
+    When several Article objects are present (a page that also describes related
+    stories), the first one is the page's own: publishers put the main object first.
+    """
+    articles, pages = [], []
+    for obj in _jsonld_objects(tree):
+        types = _types(obj)
+        if types & ARTICLE_TYPES:
+            articles.append(obj)
+        elif types & PAGE_TYPES:
+            pages.append(obj)
+    if articles:
+        return articles[0]
+    return pages[0] if pages else None
+
+
+def _meta_values(tree: HtmlElement) -> dict[str, str]:
+    """Meta tags by lower-case ``property``/``name``/``itemprop``/``http-equiv`` (first wins)."""
+    values: dict[str, str] = {}
+    for meta in tree.iter("meta"):
+        content = meta.get("content")
+        if content is None:
+            continue
+        for attr in ("property", "name", "itemprop", "http-equiv"):
+            key = meta.get(attr)
+            if key:
+                values.setdefault(key.strip().lower(), content.strip())
+    return values
+
+
+def structured_dates(
+    tree: HtmlElement, *, tz: str | None = None, now: datetime | None = None
+) -> tuple[StatedDate | None, StatedDate | None]:
+    """Published and modified dates from the page's structured data: JSON-LD, then meta tags,
+    then ``<time>``/``itemprop`` elements. Returns ``(published, modified)``; either may be ``None``.
+    """
+    published = modified = None
+    article = jsonld_article(tree)
+    if article is not None:
+        published = _first_date([article.get("datePublished"), article.get("dateCreated")], "jsonld", tz, now)
+        modified = _first_date([article.get("dateModified")], "jsonld", tz, now)
+    meta = _meta_values(tree)
+    if published is None:
+        published = _first_date([meta.get(k) for k in PUBLISHED_META], "meta", tz, now)
+    if modified is None:
+        modified = _first_date([meta.get(k) for k in MODIFIED_META], "meta", tz, now)
+    if published is None:
+        published = _first_date(_element_dates(tree, "datePublished"), "time", tz, now)
+    if modified is None:
+        modified = _first_date(_element_dates(tree, "dateModified"), "time", tz, now)
+    return published, modified
+
+
+def _element_dates(tree: HtmlElement, itemprop: str) -> list[str]:
+    """Values of elements marked ``itemprop=<itemprop>``, and of ``<time pubdate>`` for publication."""
+    values = []
+    for el in tree.xpath(f'//*[@itemprop="{itemprop}"]'):
+        values.append(el.get("datetime") or el.get("content") or el.text_content())
+    if itemprop == "datePublished":
+        for el in tree.xpath("//time[@pubdate]"):
+            values.append(el.get("datetime") or el.text_content())
+    return values
+
+
+def _first_date(values, source: str, tz, now) -> StatedDate | None:
+    for value in values:
+        if isinstance(value, list):
+            value = value[0] if value else None
+        stated = parse_stated_date(value, source, tz=tz, now=now) if isinstance(value, str) else None
+        if stated is not None:
+            return stated
+    return None
+
+
+def canonical_candidates(tree: HtmlElement) -> list[str]:
+    """The URLs the page declares as its own: ``<link rel=canonical>`` then ``og:url`` (raw, unresolved)."""
+    found = []
+    for link in tree.iter("link"):
+        rel = (link.get("rel") or "").lower().split()
+        if "canonical" in rel and link.get("href"):
+            found.append(link.get("href").strip())
+    meta = _meta_values(tree)
+    if meta.get("og:url"):
+        found.append(meta["og:url"])
+    return found
+
+
+def amphtml_of(tree: HtmlElement) -> bool:
+    """True when this page is an AMP page (``<html amp>`` or ``<html ⚡>``)."""
+    root = tree.getroottree().getroot()
+    return root is not None and ("amp" in root.attrib or "⚡" in root.attrib)
+
+
+def declared_language(tree: HtmlElement) -> str | None:
+    """The language the page declares (``<html lang>``, Content-Language, ``og:locale``,
+    JSON-LD ``inLanguage``), as a lower-case primary subtag (``en``, ``pt``), or ``None``."""
+    root = tree.getroottree().getroot()
+    candidates = [root.get("lang"), root.get("{http://www.w3.org/XML/1998/namespace}lang")] if root is not None else []
+    meta = _meta_values(tree)
+    candidates += [meta.get("content-language"), meta.get("og:locale"), meta.get("language")]
+    article = jsonld_article(tree)
+    if article is not None and isinstance(article.get("inLanguage"), str):
+        candidates.append(article["inLanguage"])
+    for value in candidates:
+        if value:
+            primary = value.strip().replace("_", "-").split("-")[0].lower()
+            if 2 <= len(primary) <= 3 and primary.isalpha():
+                return primary
+    return None
+
+
+def jsonld_is_article(tree: HtmlElement) -> bool:
+    """True when the page describes itself as an article (JSON-LD Article type or ``og:type=article``)."""
+    for obj in _jsonld_objects(tree):
+        if _types(obj) & ARTICLE_TYPES:
+            return True
+    return _meta_values(tree).get("og:type", "").lower() == "article"
+
+
+def og_type(tree: HtmlElement) -> str | None:
+    """The page's ``og:type`` (lower-case), or ``None``."""
+    value = _meta_values(tree).get("og:type")
+    return value.lower() if value else None

@@ -1,0 +1,189 @@
+"""Where the story sits in the page, and the dateline that goes with it.
+
+trafilatura returns the story's text, not its place in the page. To read the visible
+dateline of *this* story (and not the dates of the teasers beside it) we find the
+story's container in the original tree from the extracted text, and look for dates only
+between the headline and the story, and just after the story inside its container.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from lxml.html import HtmlElement
+
+from pipelines.extraction.dates import StatedDate, find_text_dates
+
+SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "button", "select", "option"}
+BOILERPLATE_TAGS = {"aside", "nav", "footer", "form"}
+# class/id words of boxes that hold other stories or page furniture
+BOILERPLATE_WORDS = re.compile(
+    r"(?:^|[-_\s])(?:related|sidebar|side-bar|rail|promo|recommend\w*|most-?read|popular|trending|"
+    r"latest|more-?stories|newsletter|comments?|share|social|outbrain|taboola|widget|breadcrumbs?|"
+    r"opinion|editorial|advert\w*|ads?)(?:$|[-_\s])",
+    re.IGNORECASE,
+)
+UPDATED_LABEL = re.compile(
+    r"(?:updated|modified|last\s+update|aktualisiert|mis\s+à\s+jour|actualizado|atualizado|aggiornato|bijgewerkt)\W{0,3}$",
+    re.IGNORECASE,
+)
+SNIPPET = 30
+HEADER_ZONE_CHARS = 600
+PRE_HEADLINE_CHARS = 200
+TRAILER_ZONE_CHARS = 400
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _is_boilerplate(el: HtmlElement) -> bool:
+    if not isinstance(el.tag, str):
+        return False
+    if el.tag in BOILERPLATE_TAGS:
+        return True
+    marks = f"{el.get('class', '')} {el.get('id', '')} {el.get('role', '')}"
+    return bool(marks.strip()) and bool(BOILERPLATE_WORDS.search(marks))
+
+
+def _text_nodes(root: HtmlElement):
+    """Yield ``(element, text)`` for every text node under ``root`` in document order,
+    skipping scripts and styles."""
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el.tag in SKIP_TAGS:
+            if el.tail and el is not root:
+                yield el.getparent(), el.tail
+            continue
+        if el.text:
+            yield el, el.text
+        if el.tail and el is not root:
+            yield el.getparent(), el.tail
+
+
+def locate(tree: HtmlElement, text: str) -> tuple[HtmlElement | None, HtmlElement | None, HtmlElement | None]:
+    """Find the elements holding the first and the last paragraph of the extracted ``text``,
+    and their lowest common ancestor (the story container). Any may be ``None``."""
+    lines = [_norm(line) for line in text.splitlines() if len(_norm(line)) >= SNIPPET]
+    if not lines:
+        return None, None, None
+    first, last = lines[0][:SNIPPET], lines[-1][:SNIPPET]
+    start = end = None
+    for el, node in _text_nodes(tree):
+        piece = _norm(node)
+        if start is None and first in piece:
+            start = el
+        if last in piece:
+            end = el
+    if start is None or end is None:
+        return start, end, None
+    return start, end, _common_ancestor(start, end)
+
+
+def _common_ancestor(a: HtmlElement, b: HtmlElement) -> HtmlElement | None:
+    ancestors = set(a.iterancestors()) | {a}
+    node = b
+    while node is not None and node not in ancestors:
+        node = node.getparent()
+    return node
+
+
+def _headline(tree: HtmlElement, title: str | None, before: HtmlElement) -> HtmlElement | None:
+    """The last ``<h1>`` (or headline-marked element) before ``before`` whose text matches ``title``."""
+    want = _norm(title or "").lower()
+    found = None
+    for el in tree.iter():
+        if el is before:
+            break
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag == "h1" or el.get("itemprop") == "headline":
+            got = _norm(el.text_content()).lower()
+            if got and (not want or got in want or want in got):
+                found = el
+    return found
+
+
+def dateline(
+    tree: HtmlElement, title: str | None, text: str, *, now: datetime | None = None
+) -> tuple[StatedDate | None, StatedDate | None]:
+    """The visible dates of the story itself: ``(published, modified)``.
+
+    Reads the text between the headline and the story's first paragraph, then the text
+    that follows the story's last paragraph within its container; skips boxes that hold
+    other stories (asides, navigation, related/latest/opinion lists). The first date
+    found is the publication date; one labelled "Updated" (in several languages) is the
+    modification date.
+    """
+    start, end, container = locate(tree, text)
+    if start is None:
+        return None, None
+    headline = _headline(tree, title, start)
+    zones = []  # (text, read the dates last-first?)
+    if headline is not None:
+        zones.append((_zone_text(tree, headline, start, limit=HEADER_ZONE_CHARS), False))
+        # "Posted on <date>" just above the headline, inside the story's own container
+        top = _common_ancestor(headline, start)
+        if top is not None and top is not headline:
+            before = _zone_text(tree, top, headline, limit=None)
+            zones.append((before[-PRE_HEADLINE_CHARS:], True))
+    if container is not None and end is not None:
+        zones.append((_zone_after(container, end, limit=TRAILER_ZONE_CHARS), False))
+    published = modified = None
+    for zone, nearest_last in zones:
+        found = find_text_dates(zone, now=now)
+        for offset, stated in reversed(found) if nearest_last else found:
+            label_before = zone[max(0, offset - 30):offset]
+            if UPDATED_LABEL.search(label_before.strip()):
+                modified = modified or stated
+            else:
+                published = published or stated
+        if published is not None:
+            break
+    return published, modified
+
+
+def _zone_text(tree: HtmlElement, first: HtmlElement, stop: HtmlElement, *, limit: int | None) -> str:
+    """Text from ``first`` (included) up to ``stop`` (excluded), skipping boilerplate boxes."""
+    parts: list[str] = []
+    size = 0
+    started = False
+    skipped: set[HtmlElement] = set()
+    for el, node in _text_nodes(tree):
+        if el is first or (not started and first in el.iterancestors()):
+            started = True
+        if not started:
+            continue
+        if el is stop or stop in el.iterancestors():
+            break
+        if el in skipped or any(a in skipped for a in el.iterancestors()):
+            continue
+        if _is_boilerplate(el):
+            skipped.add(el)
+            continue
+        parts.append(node)
+        size += len(node)
+        if limit is not None and size > limit:
+            break
+    return _norm(" ".join(parts))
+
+
+def _zone_after(container: HtmlElement, end: HtmlElement, *, limit: int) -> str:
+    """Text inside ``container`` after the element ``end``, skipping boilerplate boxes."""
+    parts: list[str] = []
+    size = 0
+    passed = False
+    for el, node in _text_nodes(container):
+        inside_end = el is end or end in el.iterancestors()
+        if inside_end:
+            passed = True
+            continue
+        if not passed:
+            continue
+        if _is_boilerplate(el) or any(_is_boilerplate(a) for a in el.iterancestors() if a is not container and container in a.iterancestors()):
+            continue
+        parts.append(node)
+        size += len(node)
+        if size > limit:
+            break
+    return _norm(" ".join(parts))
