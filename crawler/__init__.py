@@ -1,0 +1,1 @@
+"""The Scrapy project: spiders, settings, middlewares, items and the crawl configuration."""

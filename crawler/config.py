@@ -1,0 +1,354 @@
+"""The crawl configuration: a TOML file with ``[crawl]`` and one ``[[source]]`` per site.
+
+The keys are fixed by design.md (Interfaces) because users' files rely on them; this
+module validates them and turns them into plain dataclasses. Unknown keys are errors, so
+that a typo never silently disables a rule.
+
+Example::
+
+    [crawl]
+    contact = "mailto:archive@example.org"
+
+    [[source]]
+    name = "dawn"
+    feeds = ["https://www.dawn.com/feeds/home"]
+    start_urls = ["https://www.dawn.com/latest-news"]
+    allow = ['/news/\\d+']
+    timezone = "Asia/Karachi"
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_REVISIT_STEPS = ["3h=15m", "1d=30m", "7d=2h", "30d=1d", "*=7d"]
+
+CRAWL_KEYS = {"user_agent", "contact", "revisit_steps", "warc", "delay_secs"}
+SOURCE_KEYS = {
+    "name", "feeds", "sitemaps", "start_urls", "allow", "deny", "depth",
+    "since_days", "timezone", "allow_private", "extract",
+}
+EXTRACT_KEYS = {"include", "exclude"}
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the file, the key and the fix."""
+
+
+@dataclass(frozen=True)
+class ExtractHints:
+    """A site's extraction hints (``[source.extract]``): CSS selectors.
+
+    Attributes:
+        include: selector of the story container; only what it matches is extracted.
+        exclude: selectors of elements removed before extraction.
+    """
+
+    include: str | None = None
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Source:
+    """One site to crawl (one ``[[source]]`` table).
+
+    Attributes:
+        name: short identifier, stored as ``articles.site``.
+        feeds / sitemaps / start_urls: discovery entry points (http/https URLs).
+        allow / deny: compiled regular expressions applied to article URLs found by
+            any discovery path (``re.search``).
+        depth: how many links deep to follow from a section page (default 1).
+        since_days: skip feed and sitemap entries older than this many days.
+        timezone: IANA zone for dates the site states without an offset.
+        allow_private: let this source reach loopback and private addresses.
+        extract: extraction hints for this site.
+    """
+
+    name: str
+    feeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    start_urls: tuple[str, ...] = ()
+    allow: tuple[re.Pattern[str], ...] = ()
+    deny: tuple[re.Pattern[str], ...] = ()
+    depth: int = 1
+    since_days: float | None = None
+    timezone: str | None = None
+    allow_private: bool = False
+    extract: ExtractHints = field(default_factory=ExtractHints)
+
+    @property
+    def hosts(self) -> set[str]:
+        """Host names of this source's entry points (links are followed only within them)."""
+        return {urlsplit(u).hostname or "" for u in (*self.feeds, *self.sitemaps, *self.start_urls)} - {""}
+
+    def wants(self, url: str) -> bool:
+        """True when ``url`` passes this source's ``allow`` and ``deny`` rules."""
+        if self.allow and not any(p.search(url) for p in self.allow):
+            return False
+        return not any(p.search(url) for p in self.deny)
+
+
+@dataclass(frozen=True)
+class CrawlConfig:
+    """A whole configuration file.
+
+    Attributes:
+        sources: the ``[[source]]`` tables, in file order.
+        user_agent: full User-Agent override, or ``None`` for ``newsarchive/<version>``.
+        contact: URL or e-mail put into the User-Agent.
+        revisit_steps: ``"<age>=<interval>"`` steps of the revisit schedule.
+        warc: path of a WARC file to write during crawls, or ``None``.
+        delay_secs: minimum delay between two requests to one host, seconds.
+        text: the file's text, kept with the crawl for provenance.
+        path: where it was read from.
+    """
+
+    sources: tuple[Source, ...]
+    user_agent: str | None = None
+    contact: str | None = None
+    revisit_steps: tuple[str, ...] = tuple(DEFAULT_REVISIT_STEPS)
+    warc: str | None = None
+    delay_secs: float = 1.0
+    text: str = ""
+    path: str | None = None
+
+
+def load_config(path: str | Path) -> CrawlConfig:
+    """Read and validate a configuration file.
+
+    Raises:
+        ConfigError: the file is missing, is not TOML, or a key is wrong.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+    return parse_config(text, str(path))
+
+
+def parse_config(text: str, origin: str = "<config>") -> CrawlConfig:
+    """Validate configuration text (TOML); ``origin`` names it in error messages.
+
+    Raises:
+        ConfigError: not TOML, or a key is wrong.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{origin}: not valid TOML: {exc}") from exc
+    unknown = set(data) - {"crawl", "source"}
+    if unknown:
+        raise ConfigError(f"{origin}: unknown top-level key(s) {_names(unknown)}; expected [crawl] and [[source]]")
+    crawl = data.get("crawl", {})
+    if not isinstance(crawl, dict):
+        raise ConfigError(f"{origin}: [crawl] must be a table")
+    _check_keys(crawl, CRAWL_KEYS, f"{origin}: [crawl]")
+    sources_data = data.get("source", [])
+    if not isinstance(sources_data, list) or not sources_data:
+        raise ConfigError(f"{origin}: no [[source]] table; add one per site to crawl")
+    sources = tuple(_source(s, f"{origin}: [[source]] #{i + 1}") for i, s in enumerate(sources_data))
+    names = [s.name for s in sources]
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise ConfigError(f"{origin}: source name(s) used twice: {_names(duplicates)}")
+    where = f"{origin}: [crawl]"
+    steps = _str_list(crawl, "revisit_steps", where) or tuple(DEFAULT_REVISIT_STEPS)
+    parse_revisit_steps(steps, where)
+    warc = crawl.get("warc", False)
+    if warc is not False and not (isinstance(warc, str) and warc):
+        raise ConfigError(f"{where}: warc must be a file path or false")
+    return CrawlConfig(
+        sources=sources,
+        user_agent=_opt_str(crawl, "user_agent", where),
+        contact=_opt_str(crawl, "contact", where),
+        revisit_steps=steps,
+        warc=warc or None,
+        delay_secs=_number(crawl, "delay_secs", where, default=1.0, minimum=0),
+        text=text,
+        path=None if origin.startswith("<") else origin,
+    )
+
+
+def _source(data: Any, where: str) -> Source:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: must be a table")
+    _check_keys(data, SOURCE_KEYS, where)
+    name = data.get("name")
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise ConfigError(f"{where}: name must be 1-64 letters, digits, '.', '_' or '-' (got {name!r})")
+    where = f"{where[: where.index('[[')]}source {name!r}"
+    feeds = _url_list(data, "feeds", where)
+    sitemaps = _url_list(data, "sitemaps", where)
+    start_urls = _url_list(data, "start_urls", where)
+    if not (feeds or sitemaps or start_urls):
+        raise ConfigError(f"{where}: give at least one of feeds, sitemaps or start_urls")
+    depth = data.get("depth", 1)
+    if not isinstance(depth, int) or isinstance(depth, bool) or not 0 <= depth <= 10:
+        raise ConfigError(f"{where}: depth must be a whole number from 0 to 10 (got {depth!r})")
+    timezone = _opt_str(data, "timezone", where)
+    if timezone is not None:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"{where}: unknown timezone {timezone!r}; use an IANA name such as 'Europe/Berlin'") from exc
+    allow_private = data.get("allow_private", False)
+    if not isinstance(allow_private, bool):
+        raise ConfigError(f"{where}: allow_private must be true or false")
+    since = data.get("since_days")
+    if since is not None:
+        since = _number(data, "since_days", where, default=None, minimum=0)
+    return Source(
+        name=name,
+        feeds=feeds,
+        sitemaps=sitemaps,
+        start_urls=start_urls,
+        allow=_patterns(data, "allow", where),
+        deny=_patterns(data, "deny", where),
+        depth=depth,
+        since_days=since,
+        timezone=timezone,
+        allow_private=allow_private,
+        extract=_extract_hints(data.get("extract", {}), f"{where}: [source.extract]"),
+    )
+
+
+DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+UNIT_SECS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(text: str) -> float:
+    """``"15m"`` -> 900.0 seconds (units s, m, h, d, w).
+
+    Raises:
+        ValueError: not a number followed by one of those units.
+    """
+    match = DURATION.match(text)
+    if not match:
+        raise ValueError(f"not a duration like '15m' or '2h': {text!r}")
+    return float(match.group(1)) * UNIT_SECS[match.group(2)]
+
+
+def parse_revisit_steps(steps: tuple[str, ...] | list[str], where: str = "revisit_steps") -> list[tuple[float | None, float]]:
+    """Parse ``["3h=15m", ..., "*=7d"]`` into ``[(max_age_secs or None, interval_secs), ...]``.
+
+    Each step reads "while the last change is at most <age> ago, check every <interval>";
+    ``*`` is any age and must come last. Ages must grow.
+
+    Raises:
+        ConfigError: a step is malformed, or the ages do not grow.
+    """
+    parsed: list[tuple[float | None, float]] = []
+    for i, step in enumerate(steps):
+        age_text, sep, interval_text = step.partition("=")
+        try:
+            if not sep:
+                raise ValueError("expected '<age>=<interval>'")
+            age = None if age_text.strip() == "*" else parse_duration(age_text)
+            interval = parse_duration(interval_text)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: revisit_steps[{i}] {step!r}: {exc}") from exc
+        if parsed and (parsed[-1][0] is None or (age is not None and age <= parsed[-1][0])):
+            raise ConfigError(f"{where}: revisit_steps must go from the shortest age to '*' (at {step!r})")
+        parsed.append((age, interval))
+    return parsed
+
+
+def _extract_hints(data: Any, where: str) -> ExtractHints:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: must be a table")
+    _check_keys(data, EXTRACT_KEYS, where)
+    include = _opt_str(data, "include", where)
+    exclude = _str_list(data, "exclude", where)
+    for selector in ([include] if include else []) + list(exclude):
+        check_css(selector, where)
+    return ExtractHints(include=include, exclude=exclude)
+
+
+def check_css(selector: str, where: str = "selector") -> None:
+    """Raise :class:`ConfigError` unless ``selector`` is valid CSS (cssselect's grammar)."""
+    from cssselect import GenericTranslator, SelectorError
+
+    try:
+        GenericTranslator().css_to_xpath(selector)
+    except SelectorError as exc:
+        raise ConfigError(f"{where}: invalid CSS selector {selector!r}: {exc}") from exc
+
+
+def _check_keys(data: dict, allowed: set[str], where: str) -> None:
+    unknown = set(data) - allowed
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {_names(unknown)}; allowed: {_names(allowed)}")
+
+
+def _names(keys: set[str]) -> str:
+    return ", ".join(sorted(keys))
+
+
+def _opt_str(data: dict, key: str, where: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not (isinstance(value, str) and value.strip()):
+        raise ConfigError(f"{where}: {key} must be a non-empty string")
+    return value
+
+
+def _number(data: dict, key: str, where: str, *, default, minimum: float):
+    value = data.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+        raise ConfigError(f"{where}: {key} must be a number >= {minimum} (got {value!r})")
+    return float(value)
+
+
+def _str_list(data: dict, key: str, where: str) -> tuple[str, ...]:
+    value = data.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{where}: {key} must be a list of strings")
+    return tuple(value)
+
+
+def _url_list(data: dict, key: str, where: str) -> tuple[str, ...]:
+    urls = _str_list(data, key, where)
+    for url in urls:
+        problem = url_problem(url)
+        if problem:
+            raise ConfigError(f"{where}: {key}: {problem}")
+    return urls
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be fetched (not absolute http/https with a host), or ``None``."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        return f"malformed URL {url!r}: {exc}"
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"not an http(s) URL: {url!r}"
+    if not parts.hostname:
+        return f"URL has no host: {url!r}"
+    if any(c.isspace() for c in url.strip()):
+        return f"URL contains white space: {url!r}"
+    return None
+
+
+def _patterns(data: dict, key: str, where: str) -> tuple[re.Pattern[str], ...]:
+    compiled = []
+    for pattern in _str_list(data, key, where):
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as exc:
+            raise ConfigError(f"{where}: {key}: invalid regular expression {pattern!r}: {exc}") from exc
+    return tuple(compiled)

@@ -1,0 +1,83 @@
+"""Items: plain dataclasses, one per fetched page or failed URL (read through ItemAdapter).
+
+They hold plain values only: never a Response or a database handle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class PageItem:
+    """One fetched (or imported) page on its way to the archive.
+
+    Set by the spider:
+        url: requested URL (the first of a redirect chain).
+        final_url: URL of the final response.
+        status: HTTP status; ``None`` for a page imported from a file.
+        body: body bytes after Content-Encoding was decoded.
+        fetched_at: when the response arrived, UTC ``YYYY-MM-DDTHH:MM:SSZ``.
+        site: the source's name (the host for ad hoc archiving).
+        role: ``article`` (a candidate story), ``section`` (a section front or home
+            page), ``feed`` or ``sitemap``; only article candidates are extracted.
+        content_type: the response's ``Content-Type`` header value.
+        request_headers / response_headers: header name -> value.
+        redirect_urls: URLs that redirected to ``final_url``, in order.
+        origin: ``fetch`` or ``import``.
+        hints: what discovery said of the page: ``published`` (date text) and
+            ``published_source`` (``feed`` or ``sitemap``), ``title``.
+        timezone: the source's IANA zone for dates without offset.
+        extract_include / extract_exclude: the source's CSS extraction hints.
+        error: ``(kind, message)`` when the fetch itself failed (e.g. an HTTP error page).
+
+    Set by the pipelines:
+        extraction: the :class:`pipelines.extraction.Extraction`.
+        canonical_url, aliases: identity (pipelines/identify.py).
+        content_hash: version identity (pipelines/version.py).
+        outcome: what the archive did (``new``, ``changed``, ``unchanged``, ...).
+    """
+
+    url: str
+    final_url: str
+    status: int | None
+    body: bytes
+    fetched_at: str
+    site: str
+    role: str = "article"
+    content_type: str | None = None
+    request_headers: dict[str, str] | None = None
+    response_headers: dict[str, str] | None = None
+    redirect_urls: list[str] = field(default_factory=list)
+    origin: str = "fetch"
+    hints: dict[str, Any] = field(default_factory=dict)
+    timezone: str | None = None
+    extract_include: str | None = None
+    extract_exclude: tuple[str, ...] = ()
+    error: tuple[str, str] | None = None
+    extraction: Any = None
+    canonical_url: str | None = None
+    aliases: list[tuple[str, str]] = field(default_factory=list)
+    content_hash: str | None = None
+    outcome: str | None = None
+
+
+@dataclass
+class FailureItem:
+    """A URL that produced no response to archive (bad URL, DNS, timeout, refused, robots.txt).
+
+    Attributes:
+        url: the URL as given or discovered.
+        kind: short cause: ``bad_url``, ``dns``, ``timeout``, ``connection``, ``robots``,
+            ``refused``, ``error``.
+        message: one line a person can act on.
+        site: the source's name, or the host.
+        status: HTTP status when there was one.
+    """
+
+    url: str
+    kind: str
+    message: str
+    site: str | None = None
+    status: int | None = None

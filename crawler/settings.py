@@ -1,0 +1,70 @@
+"""Scrapy settings of newsarchive: Scrapy's defaults overridden where an archiver needs it.
+
+Each override says why. newsarchive's own settings are prefixed ``ARCHIVE_`` and named
+with their unit. The crawl config's ``[crawl]`` table (user agent, contact, delay) is
+applied on top of these by the ``news`` spider.
+"""
+
+from archive import __version__
+
+BOT_NAME = "newsarchive"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# -- newsarchive -------------------------------------------------------------------
+#: Path of the SQLite archive the crawl writes to.
+ARCHIVE_DB = "archive.db"
+#: Let every request reach loopback/private addresses (the CLI's --allow-private).
+ARCHIVE_ALLOW_PRIVATE = False
+#: The command recorded in ``crawls.command``.
+ARCHIVE_COMMAND = "crawl"
+
+# -- identity and politeness -------------------------------------------------------
+USER_AGENT = f"newsarchive/{__version__}"
+ROBOTSTXT_OBEY = True
+# One request at a time per host, adapted to the server's latency.
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+# A news archive needs no cookies; sending none keeps captures free of session state.
+COOKIES_ENABLED = False
+
+# -- limits sane for news pages (Scrapy's are 1 GiB and 180 s) -----------------------
+DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
+DOWNLOAD_TIMEOUT = 30
+RETRY_TIMES = 2
+REDIRECT_MAX_TIMES = 10
+METAREFRESH_MAXDELAY = 5
+URLLENGTH_LIMIT = 2083
+DEPTH_LIMIT = 12
+
+# -- attack surface off ------------------------------------------------------------
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+# Only http and https are fetched: no file://, data:, s3:// or ftp:// from a page or feed.
+DOWNLOAD_HANDLERS = {"file": None, "data": None, "s3": None, "ftp": None}
+
+# -- the archive is the crawl's memory (no HTTP cache, no JOBDIR) ---------------------
+HTTPCACHE_ENABLED = False
+# Error responses (404, 410, 5xx) reach the spider's errback, which archives them.
+HTTPERROR_ALLOW_ALL = False
+
+DOWNLOADER_MIDDLEWARES = {
+    # Before everything else, so that robots.txt requests are checked too.
+    "crawler.middlewares.PrivateAddressGuard": 50,
+}
+
+ITEM_PIPELINES = {
+    "pipelines.extract.ExtractPipeline": 100,
+    "pipelines.identify.IdentifyPipeline": 200,
+    "pipelines.version.VersionPipeline": 300,
+    "pipelines.store.StorePipeline": 900,
+}
+
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"

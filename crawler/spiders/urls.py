@@ -1,0 +1,90 @@
+"""The ``urls`` spider: archive given URLs now, or import a page saved by a browser.
+
+Used by ``newsarchive archive URL ...`` and ``newsarchive archive --html FILE --url URL``.
+Each URL is fetched once (no link following); a bad URL becomes a ``bad_url`` failure
+while the others are still archived.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from archive.timefmt import utc_now_iso
+from crawler.config import Source, url_problem
+from crawler.items import FailureItem, PageItem
+from crawler.spiders.base import ArchivingSpider
+
+
+class UrlsSpider(ArchivingSpider):
+    """Archive a list of URLs, or one saved HTML file.
+
+    Args:
+        urls: URLs to fetch (a list, or one string with one URL per line).
+        html_file: path of a saved page (plain or ``.gz``) to import instead of fetching.
+        url: the URL the saved page was loaded from (required with ``html_file``).
+        allow_private: let these URLs reach loopback or private addresses.
+    """
+
+    name = "urls"
+
+    def __init__(
+        self,
+        urls: list[str] | str | None = None,
+        html_file: str | None = None,
+        url: str | None = None,
+        allow_private: bool | str = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if isinstance(urls, str):
+            urls = urls.split()
+        self.urls = list(urls or [])
+        self.html_file = html_file
+        self.page_url = url
+        self.allow_private = str(allow_private).lower() in ("1", "true", "yes")
+
+    def source_of(self, meta: dict[str, Any]) -> Source:
+        return self._source(meta.get("source") or "")
+
+    def _source(self, host: str) -> Source:
+        return Source(name=host or "unknown", start_urls=(), depth=0, allow_private=self.allow_private)
+
+    async def start(self) -> AsyncIterator[Any]:
+        if self.html_file:
+            yield self.imported_page()
+        for raw in self.urls:
+            problem = url_problem(raw)
+            if problem:
+                yield FailureItem(url=raw, kind="bad_url", message=problem)
+                continue
+            source = self._source(urlsplit(raw).hostname or "")
+            yield self.request(raw.strip(), self.parse_article, source, "url", link_depth=0)
+
+    def imported_page(self) -> PageItem | FailureItem:
+        """The saved page as a :class:`PageItem` (origin ``import``, no HTTP status)."""
+        url = self.page_url or ""
+        problem = url_problem(url) if url else "--url is required with --html (the address the page was saved from)"
+        if problem:
+            return FailureItem(url=url or str(self.html_file), kind="bad_url", message=problem)
+        path = Path(self.html_file)
+        try:
+            body = path.read_bytes()
+            if path.suffix == ".gz":
+                body = gzip.decompress(body)
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            return FailureItem(url=url, kind="file", message=f"cannot read {path}: {exc}")
+        return PageItem(
+            url=url,
+            final_url=url,
+            status=None,
+            body=body,
+            fetched_at=utc_now_iso(),
+            site=urlsplit(url).hostname or "unknown",
+            role="url",
+            content_type="text/html",
+            origin="import",
+        )

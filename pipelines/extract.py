@@ -1,0 +1,70 @@
+"""Stage 1: extract the story from each candidate page (see :mod:`pipelines.extraction`)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from crawler.items import PageItem
+from pipelines.extraction import ExtractionError, extract
+from pipelines.extraction.dates import parse_stated_date
+
+logger = logging.getLogger(__name__)
+
+EXTRACT_ROLES = ("article", "url")
+
+
+class ExtractPipeline:
+    """Set ``item.extraction`` on article candidates (roles ``article`` and ``url``).
+
+    A body that is not HTML sets ``item.error = ("not_html", ...)``; an unexpected
+    extraction error sets ``("extract_error", ...)``; either way the item goes on to be
+    stored as a failed capture: a crawl never dies on one page.
+
+    Stats: ``extract/pages``, ``extract/articles``, ``extract/not_html``, ``extract/error``.
+    """
+
+    def __init__(self, stats=None) -> None:
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler) -> ExtractPipeline:
+        return cls(stats=crawler.stats)
+
+    def _inc(self, key: str) -> None:
+        if self.stats is not None:
+            self.stats.inc_value(key)
+
+    def process_item(self, item):
+        if not isinstance(item, PageItem) or item.role not in EXTRACT_ROLES or item.error:
+            return item
+        self._inc("extract/pages")
+        fetched = datetime.fromisoformat(item.fetched_at.replace("Z", "+00:00"))
+        hint = None
+        if item.hints.get("published"):
+            hint = parse_stated_date(
+                item.hints["published"], item.hints.get("published_source", "feed"), tz=item.timezone, now=fetched
+            )
+        try:
+            item.extraction = extract(
+                item.body,
+                item.final_url,
+                content_type=item.content_type,
+                include=item.extract_include,
+                exclude=item.extract_exclude,
+                timezone_name=item.timezone,
+                hint_published=hint,
+                now=fetched,
+            )
+        except ExtractionError as exc:
+            self._inc("extract/not_html")
+            item.error = ("not_html", str(exc))
+            return item
+        except Exception as exc:  # noqa: BLE001 - one bad page must not stop the crawl
+            self._inc("extract/error")
+            logger.exception("extraction failed for %s", item.final_url)
+            item.error = ("extract_error", f"{type(exc).__name__}: {exc}")
+            return item
+        if item.extraction.is_article:
+            self._inc("extract/articles")
+        return item

@@ -1,0 +1,187 @@
+"""Stage 4: store each page in the archive (the only stage that touches it).
+
+Opens the archive when the spider opens, records the run in ``crawls``, writes one
+transaction per item, and records the run's stats when the spider closes. Errors of
+spider callbacks and of earlier pipeline stages become ``failures`` rows too, so that
+every failure is visible in the archive, not only in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scrapy import signals
+from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro
+
+from archive.records import CaptureRecord, SnapshotRecord
+from archive.store import Archive, StorageError
+from crawler.items import FailureItem, PageItem
+
+logger = logging.getLogger(__name__)
+
+
+def capture_record(item: PageItem) -> CaptureRecord:
+    """The archive's record of the fetch an item carries."""
+    return CaptureRecord(
+        url=item.url,
+        final_url=item.final_url,
+        fetched_at=item.fetched_at,
+        status=item.status,
+        body=item.body,
+        site=item.site,
+        request_headers=item.request_headers,
+        response_headers=item.response_headers,
+        content_type=item.content_type,
+        origin=item.origin,
+    )
+
+
+def snapshot_record(item: PageItem) -> SnapshotRecord | None:
+    """The archive's record of the article content an item carries, or ``None`` if it has none."""
+    e = item.extraction
+    if e is None or not item.canonical_url or not item.content_hash or item.error:
+        return None
+    return SnapshotRecord(
+        canonical_url=item.canonical_url,
+        content_hash=item.content_hash,
+        title=e.title,
+        text=e.text,
+        extractor=e.extractor,
+        authors=list(e.authors),
+        tags=list(e.tags),
+        published=e.published.value if e.published else None,
+        published_utc=e.published.utc if e.published else None,
+        published_source=e.published.source if e.published else None,
+        modified=e.modified.value if e.modified else None,
+        modified_utc=e.modified.utc if e.modified else None,
+        modified_source=e.modified.source if e.modified else None,
+        language=e.language,
+        description=e.description,
+        sitename=e.sitename,
+        image=e.image,
+        aliases=tuple(item.aliases),
+    )
+
+
+class StorePipeline:
+    """Write items to the archive at ``ARCHIVE_DB``.
+
+    Settings: ``ARCHIVE_DB`` (path), ``ARCHIVE_COMMAND`` and ``ARCHIVE_CONFIG_TEXT``
+    (recorded in ``crawls``).
+
+    Stats: ``archive/crawl_id``, ``archive/<outcome>`` (``new``, ``changed``,
+    ``unchanged``, ``not_article``, ``failed``), ``archive/failure/<kind>``,
+    ``archive/storage_error``.
+
+    A storage error (disk full, I/O error) stops the crawl with finish reason
+    ``storage_error``: nothing is half-written, and the CLI exits with status 4.
+    """
+
+    def __init__(self, db_path: str, command: str = "crawl", config_text: str | None = None, crawler=None) -> None:
+        self.db_path = db_path
+        self.command = command
+        self.config_text = config_text
+        self.crawler = crawler
+        self.stats = crawler.stats if crawler is not None else None
+        self.archive: Archive | None = None
+        self.crawl_id: int | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler) -> StorePipeline:
+        settings = crawler.settings
+        pipeline = cls(
+            db_path=settings.get("ARCHIVE_DB"),
+            command=settings.get("ARCHIVE_COMMAND", "crawl"),
+            config_text=settings.get("ARCHIVE_CONFIG_TEXT"),
+            crawler=crawler,
+        )
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(pipeline.spider_error, signal=signals.spider_error)
+        crawler.signals.connect(pipeline.item_error, signal=signals.item_error)
+        return pipeline
+
+    def _inc(self, key: str) -> None:
+        if self.stats is not None:
+            self.stats.inc_value(key)
+
+    def open_spider(self) -> None:
+        self.archive = Archive.open(self.db_path)
+        self.crawl_id = self.archive.start_crawl(self.command, self.config_text)
+        if self.stats is not None:
+            self.stats.set_value("archive/crawl_id", self.crawl_id)
+        logger.info("archiving into %s (crawl %s)", self.db_path, self.crawl_id)
+
+    def process_item(self, item):
+        if self.archive is None:
+            raise DropItem("store: archive is closed")
+        try:
+            if isinstance(item, FailureItem):
+                self.archive.record_failure(
+                    self.crawl_id, item.url, item.kind, item.message, status=item.status, site=item.site
+                )
+                self._inc("archive/failed")
+                self._inc(f"archive/failure/{item.kind}")
+                return item
+            if not isinstance(item, PageItem):
+                return item
+            result = self.archive.record_capture(self.crawl_id, capture_record(item), snapshot_record(item), item.error)
+        except StorageError as exc:
+            self._storage_failed(exc, item)
+            raise DropItem(f"store: {exc}") from exc
+        item.outcome = result.outcome
+        self._inc(f"archive/{result.outcome}")
+        if item.error:
+            self._inc(f"archive/failure/{item.error[0]}")
+            logger.warning("failed %s: %s", item.url, item.error[1])
+        elif result.outcome in ("new", "changed"):
+            logger.info(
+                "%s %s v%s: %s",
+                "new article" if result.outcome == "new" else "new version",
+                item.canonical_url,
+                result.version,
+                item.extraction.title,
+            )
+        else:
+            logger.debug("%s %s", result.outcome, item.final_url)
+        return item
+
+    def _storage_failed(self, exc: Exception, item: Any) -> None:
+        self._inc("archive/storage_error")
+        logger.error("storage error, stopping the crawl: %s (while storing %s)", exc, getattr(item, "url", "?"))
+        if self.crawler is not None and self.crawler.engine is not None:
+            # The engine's close is a coroutine; scheduling it as a Deferred runs it after this item.
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="storage_error"))
+
+    def _record_error(self, url: str, kind: str, message: str) -> None:
+        if self.archive is None:
+            return
+        try:
+            self.archive.record_failure(self.crawl_id, url, kind, message)
+            self._inc(f"archive/failure/{kind}")
+        except StorageError as exc:
+            logger.error("cannot record failure of %s: %s", url, exc)
+
+    def spider_error(self, failure, response, spider) -> None:
+        """A spider callback raised: record it against the response's URL."""
+        self._record_error(response.url, "spider_error", f"{type(failure.value).__name__}: {failure.value}")
+
+    def item_error(self, item, response, spider, failure) -> None:
+        """An earlier pipeline stage raised: record it against the item's URL."""
+        url = getattr(item, "url", None) or (response.url if response is not None else "?")
+        self._record_error(url, "pipeline_error", f"{type(failure.value).__name__}: {failure.value}")
+
+    def spider_closed(self, spider, reason: str) -> None:
+        """Record the end of the run with Scrapy's stats, then close the archive."""
+        if self.archive is None:
+            return
+        stats = dict(self.stats.get_stats()) if self.stats is not None else {}
+        stats.setdefault("finish_reason", reason)
+        status = "finished" if reason == "finished" else reason
+        try:
+            self.archive.finish_crawl(self.crawl_id, status, stats)
+        except StorageError as exc:
+            logger.error("cannot record the end of crawl %s: %s", self.crawl_id, exc)
+        self.archive.close()
+        self.archive = None
