@@ -1,0 +1,357 @@
+"""The ``newsarchive`` command: thin click commands over the spiders, pipelines and archive.
+
+Every command takes ``--db PATH`` (default ``archive.db``, or ``$NEWSARCHIVE_DB``),
+``-v/--verbose`` and ``--log-file PATH``. Exit status (design.md, Interfaces):
+0 done (a crawl with some failed pages is done), 1 some URLs failed (``archive``) or a
+crawl was interrupted, 2 usage or config error, 3 another run holds the archive's lock,
+4 storage error (disk full, corrupt or newer-schema archive).
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from archive import __version__
+from archive.store import Archive, ArchiveError
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_LOCKED = 3
+EXIT_STORAGE = 4
+
+
+class CliError(click.ClickException):
+    """A one-line error and the exit status that goes with it."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def common_options(command):
+    """``--db``, ``-v/--verbose`` and ``--log-file``, shared by every command."""
+
+    @click.option(
+        "--db",
+        default="archive.db",
+        envvar="NEWSARCHIVE_DB",
+        show_default=True,
+        type=click.Path(dir_okay=False),
+        help="The archive (SQLite file). Also $NEWSARCHIVE_DB.",
+    )
+    @click.option("-v", "--verbose", count=True, help="Log progress (-v) or everything (-vv).")
+    @click.option("--log-file", type=click.Path(dir_okay=False), help="Write the log to this file.")
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        return command(*args, **kwargs)
+
+    return wrapper
+
+
+def configure_logging(verbose: int, log_file: str | None) -> None:
+    """Logging for commands that do not run Scrapy (which configures its own from settings)."""
+    import logging
+
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    handler = logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+def open_archive(db: str, *, create: bool = True) -> Archive:
+    """Open the archive or exit with status 4 and a one-line reason."""
+    try:
+        return Archive.open(db, create=create)
+    except ArchiveError as exc:
+        raise CliError(str(exc), EXIT_STORAGE) from exc
+
+
+@click.group()
+@click.version_option(__version__, prog_name="newsarchive")
+def cli() -> None:
+    """newsarchive: crawl news sites into a versioned, searchable SQLite archive.
+
+    \b
+    Examples:
+      newsarchive crawl --config sources.toml --db archive.db
+      newsarchive archive https://www.example.com/news/some-story
+      newsarchive extract saved-page.html
+      newsarchive serve --db archive.db
+    """
+
+
+# -- crawl -------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="Sources to crawl (TOML).")
+@click.option("--allow-private", is_flag=True, help="Let every source reach loopback/private addresses.")
+@common_options
+def crawl(config_path: str, allow_private: bool, db: str, verbose: int, log_file: str | None) -> None:
+    """Crawl the sources of a config file into the archive.
+
+    Discovers stories through each source's feeds, sitemaps and section pages, fetches
+    them politely (robots.txt, one request at a time per host), and stores every fetch
+    as a capture, every new or changed story as a snapshot. Prints a one-line summary.
+
+    \b
+    Example:
+      newsarchive crawl --config sources.toml --db archive.db
+    """
+    from crawler.config import ConfigError, load_config
+    from crawler.runner import project_settings, run_spider
+
+    try:
+        load_config(config_path)
+    except ConfigError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from exc
+    open_archive(db).close()
+    settings = project_settings(
+        db, verbosity=verbose, log_file=log_file, ARCHIVE_COMMAND="crawl", ARCHIVE_ALLOW_PRIVATE=allow_private
+    )
+    run = run_spider("news", settings, config=config_path)
+    click.echo(summary_line(run))
+    exit_for(run)
+
+
+def summary_line(run) -> str:
+    """``crawl 3 finished in 12.1 s: 28 new articles, 1 new version, ...``."""
+    parts = [
+        _plural(run.count("archive/new"), "new article"),
+        _plural(run.count("archive/changed"), "new version"),
+        f"{run.count('archive/unchanged')} unchanged",
+        f"{run.count('archive/not_modified')} not modified (304)",
+        f"{run.count('archive/not_article')} not articles",
+        _plural(run.count("archive/failed"), "failure"),
+    ]
+    return f"crawl {run.crawl_id} {run.finish_reason} in {run.seconds:.1f} s: " + ", ".join(parts)
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def exit_for(run) -> None:
+    """Exit status for a finished run: 4 on storage error, 1 if it did not finish."""
+    if run.finish_reason == "storage_error":
+        raise CliError("the crawl stopped on a storage error (see the log); nothing half-written", EXIT_STORAGE)
+    if run.crawl_id is None:
+        raise CliError("the crawl could not start (see the log)", EXIT_STORAGE)
+    if run.finish_reason != "finished":
+        raise CliError(f"the crawl did not finish: {run.finish_reason}", EXIT_FAILED)
+
+
+# -- archive -----------------------------------------------------------------------
+
+OUTCOME_WORDS = {
+    "new": "new article",
+    "changed": "new version",
+    "unchanged": "unchanged",
+    "not_modified": "not modified",
+    "not_article": "not an article",
+    "failed": "error",
+}
+
+
+@cli.command("archive")
+@click.argument("urls", nargs=-1)
+@click.option("--from-file", "from_file", type=click.File("r", encoding="utf-8"), help="Read URLs from a file, one per line ('-' for stdin).")
+@click.option("--html", "html_file", type=click.Path(exists=True, dir_okay=False), help="Import a page saved by a browser (.html or .html.gz).")
+@click.option("--url", "page_url", help="With --html: the address the page was saved from.")
+@click.option("--allow-private", is_flag=True, help="Let these URLs reach loopback/private addresses.")
+@common_options
+def archive_cmd(urls, from_file, html_file, page_url, allow_private, db, verbose, log_file) -> None:
+    """Archive URLs now, or import a saved page.
+
+    Prints one line per URL: new article, new version, unchanged, not an article, or
+    error with the reason. Exits 1 if any URL failed (the others are still archived).
+
+    \b
+    Examples:
+      newsarchive archive https://www.example.com/news/story-1 https://www.example.com/news/story-2
+      newsarchive archive --from-file urls.txt
+      newsarchive archive --html saved.html --url https://www.example.com/news/story-1
+    """
+    from crawler.runner import project_settings, run_spider
+
+    url_list = list(urls)
+    if from_file is not None:
+        url_list += [line.strip() for line in from_file if line.strip() and not line.lstrip().startswith("#")]
+    if page_url and not html_file:
+        raise CliError("--url goes with --html (the saved page's address)", EXIT_USAGE)
+    if html_file and not page_url:
+        raise CliError("--html needs --url: the address the page was saved from", EXIT_USAGE)
+    if not url_list and not html_file:
+        raise CliError("give URLs, --from-file FILE or --html FILE --url URL", EXIT_USAGE)
+    open_archive(db).close()
+    settings = project_settings(
+        db,
+        verbosity=verbose,
+        log_file=log_file,
+        ARCHIVE_COMMAND="archive",
+        ARCHIVE_CONFIG_TEXT="\n".join(url_list + ([f"{html_file} as {page_url}"] if html_file else [])),
+        ARCHIVE_ALLOW_PRIVATE=allow_private,
+        # Ad hoc archiving fetches each URL once, now: no politeness delay needed.
+        DOWNLOAD_DELAY=0,
+        AUTOTHROTTLE_ENABLED=False,
+    )
+    run = run_spider("urls", settings, urls=url_list, html_file=html_file, url=page_url, allow_private=allow_private)
+    if run.crawl_id is None:
+        exit_for(run)
+    with open_archive(db) as archive:
+        results = archive.crawl_results(run.crawl_id)
+    failed = 0
+    for row in results:
+        word = OUTCOME_WORDS.get(row["outcome"], row["outcome"])
+        if row["outcome"] == "failed":
+            failed += 1
+            click.echo(f"{word:<14} {row['url']}: {row['message']}")
+        elif row["canonical_url"]:
+            click.echo(f"{word:<14} {row['canonical_url']} v{row['version']}: {row['title'] or '(no title)'}")
+        else:
+            click.echo(f"{word:<14} {row['final_url'] or row['url']}")
+    exit_for(run)
+    if failed:
+        sys.exit(EXIT_FAILED)
+
+
+# -- extract -----------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--url", help="The page's address (one file only); else the page's own canonical URL.")
+@click.option("--include", help="CSS selector of the story container (as [source.extract] include).")
+@click.option("--exclude", multiple=True, help="CSS selector of elements to drop (repeatable).")
+@click.option("--timezone", "timezone_name", help="IANA zone for dates stated without offset.")
+@common_options
+def extract(files, url, include, exclude, timezone_name, db, verbose, log_file) -> None:
+    """Show what extraction keeps of saved pages, as JSON Lines; writes nothing.
+
+    One JSON object per file, with keys file, url, canonical_url, title, text,
+    authors, published, modified, published_source, modified_source, language,
+    description, sitename, tags, image, is_article.
+
+    \b
+    Examples:
+      newsarchive extract page.html --url https://www.example.com/news/story
+      newsarchive extract saved/*.html.gz
+      newsarchive extract page.html --exclude '.related' --exclude 'aside'
+    """
+    from crawler.config import ConfigError, check_css
+    from pipelines.extraction import ExtractionError
+    from pipelines.extraction import extract as run_extract
+    from pipelines.urls import canonical_url
+
+    configure_logging(verbose, log_file)
+    if url and len(files) > 1:
+        raise CliError("--url names one page: give one file, or omit --url to use each page's canonical URL", EXIT_USAGE)
+    try:
+        for selector in ([include] if include else []) + list(exclude):
+            check_css(selector, "--include/--exclude")
+    except ConfigError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from exc
+    if timezone_name:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(timezone_name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise CliError(f"unknown timezone {timezone_name!r}", EXIT_USAGE) from exc
+    failed = 0
+    for name in files:
+        try:
+            body = Path(name).read_bytes()
+            if name.endswith(".gz"):
+                body = gzip.decompress(body)
+            e = run_extract(body, url, include=include, exclude=exclude, timezone_name=timezone_name)
+        except (OSError, EOFError, gzip.BadGzipFile, ExtractionError) as exc:
+            failed += 1
+            click.echo(f"error: {name}: {exc}", err=True)
+            continue
+        page_url = url or (e.canonical_candidates[0] if e.canonical_candidates else None)
+        canonical = None
+        if page_url:
+            try:
+                canonical = canonical_url(page_url, e.canonical_candidates)[0]
+            except ValueError:
+                canonical = None
+        record = {
+            "file": name,
+            "url": page_url,
+            "canonical_url": canonical,
+            "title": e.title,
+            "text": e.text,
+            "authors": e.authors,
+            "published": e.published.value if e.published else None,
+            "modified": e.modified.value if e.modified else None,
+            "published_source": e.published.source if e.published else None,
+            "modified_source": e.modified.source if e.modified else None,
+            "language": e.language,
+            "description": e.description,
+            "sitename": e.sitename,
+            "tags": e.tags,
+            "image": e.image,
+            "is_article": e.is_article,
+        }
+        click.echo(json.dumps(record, ensure_ascii=False))
+    if failed:
+        sys.exit(EXIT_FAILED)
+
+
+# -- stats and serve ---------------------------------------------------------------
+
+
+@cli.command()
+@common_options
+def stats(db, verbose, log_file) -> None:
+    """Print the archive's counts and its last crawl.
+
+    \b
+    Example:
+      newsarchive stats --db archive.db
+    """
+    configure_logging(verbose, log_file)
+    with open_archive(db, create=False) as archive:
+        counts = archive.counts()
+        last = archive.last_crawl()
+    click.echo(f"archive:   {db}")
+    for table in ("articles", "snapshots", "captures", "bodies", "aliases", "failures", "crawls"):
+        click.echo(f"{table + ':':<10} {counts[table]}")
+    if last:
+        click.echo(
+            f"last crawl: #{last['id']} {last['command']} {last['status']}, "
+            f"started {last['started_at']}, finished {last['finished_at'] or '-'}"
+        )
+
+
+@cli.command()
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535), help="Port on 127.0.0.1.")
+@common_options
+def serve(port, db, verbose, log_file) -> None:
+    """Browse and search the archive in Datasette on 127.0.0.1.
+
+    \b
+    Example:
+      newsarchive serve --db archive.db --port 8001
+    """
+    from datasette.cli import cli as datasette_cli
+
+    configure_logging(verbose, log_file)
+    open_archive(db, create=False).close()
+    metadata = Path(__file__).with_name("metadata.json")
+    click.echo(f"serving {db} at http://127.0.0.1:{port}/ (Ctrl-C to stop)")
+    datasette_cli.main(
+        args=["serve", db, "--host", "127.0.0.1", "--port", str(port), "--metadata", str(metadata)],
+        prog_name="newsarchive serve",
+    )
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    cli()
