@@ -1,0 +1,106 @@
+"""``make demo``: crawl real news pages, served offline, into demo.db, twice.
+
+1. Serves the bundled pages (demo/pages, credited in demo/pages/CREDITS.md) from one
+   local HTTP server per site on 127.0.0.2, 127.0.0.3, ..., each with a generated home
+   page, section page, RSS feed, sitemap and robots.txt.
+2. Writes a config for them (demo/run/sources.toml) and runs
+   ``newsarchive crawl --config demo/run/sources.toml --db demo.db``.
+3. Edits one sentence of one story on its server and crawls again: the archive gains
+   exactly one new version, and stores nothing else twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from archive.store import Archive
+from demo.replay import ReplayWeb, load_manifest
+
+HERE = Path(__file__).resolve().parent
+EDIT_SITE = "nytimes"
+EDIT_OLD = "After nearly 20 years of hostile relations"
+EDIT_NEW = "After two decades of hostile relations"
+
+
+def crawl(config: Path, db: Path) -> float:
+    """Run the real CLI; returns the seconds it took."""
+    command = [sys.executable, "-m", "archive", "crawl", "--config", str(config), "--db", str(db)]
+    print("$ newsarchive crawl --config", config.relative_to(Path.cwd()) if config.is_relative_to(Path.cwd()) else config, "--db", db)
+    started = time.monotonic()
+    result = subprocess.run(command, text=True, capture_output=True)
+    print(result.stdout.rstrip())
+    if result.returncode != 0:
+        print(result.stderr, file=sys.stderr)
+        raise SystemExit(f"crawl failed with exit status {result.returncode}")
+    return time.monotonic() - started
+
+
+def counts(db: Path) -> dict[str, int]:
+    with Archive.open(db, create=False) as archive:
+        return archive.counts()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, default=Path("demo.db"))
+    args = parser.parse_args()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{args.db}{suffix}").unlink(missing_ok=True)
+    sites = load_manifest(HERE / "pages" / "pages.json")
+    pages = sum(len(p) for p in sites.values())
+    run_dir = HERE / "run"
+    run_dir.mkdir(exist_ok=True)
+    config = run_dir / "sources.toml"
+    with ReplayWeb(sites) as web:
+        config.write_text(web.sources_toml(delay_secs=0.25), encoding="utf-8")
+        print(f"Serving {pages} real news pages from {len(sites)} sites on 127.0.0.2-127.0.0.{1 + len(sites)} (offline).\n")
+
+        print("== First crawl")
+        first_secs = crawl(config, args.db)
+        first = counts(args.db)
+        print(_table(first))
+
+        edit_site = web.sites[EDIT_SITE]
+        page = next(p for p in edit_site.pages.values() if EDIT_OLD.encode() in p.body)
+        edit_site.edit(page.path, EDIT_OLD, EDIT_NEW)
+        print(f"\n== Second crawl, after the server edited one sentence of {edit_site.url(page.path)}:")
+        print(f'   "{EDIT_OLD}" -> "{EDIT_NEW}"')
+        second_secs = crawl(config, args.db)
+        second = counts(args.db)
+        print(_table(second, first))
+
+    with Archive.open(args.db, create=False) as archive:
+        rows = list(
+            archive.db.query(
+                "SELECT a.canonical_url, s.version, s.title FROM snapshots s JOIN articles a ON a.id = s.article_id "
+                "WHERE s.version > 1"
+            )
+        )
+    for row in rows:
+        print(f"\nNew version: v{row['version']} of {row['canonical_url']}\n  {row['title']}")
+    print(
+        f"\nDemo done: {second['articles']} articles, {second['snapshots']} snapshots, {second['captures']} captures "
+        f"in {args.db} (crawls took {first_secs:.1f} s and {second_secs:.1f} s)."
+    )
+    print(f"Browse it:  make serve   (or: newsarchive serve --db {args.db})")
+
+
+def _table(now: dict[str, int], before: dict[str, int] | None = None) -> str:
+    names = ["articles", "snapshots", "captures", "bodies", "aliases", "failures"]
+    cells = []
+    for name in names:
+        cell = f"{name} {now[name]}"
+        if before is not None:
+            cell += f" ({now[name] - before[name]:+d})"
+        cells.append(cell)
+    return "   archive: " + ", ".join(cells)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()
