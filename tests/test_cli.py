@@ -1,0 +1,215 @@
+"""The ``newsarchive`` command, run as a user runs it (a subprocess)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from demo.replay import ReplaySite, page_from_folder
+from tests.conftest import ROOT, db_rows
+from tests.pages import DATA
+
+EXTRACT_KEYS = {
+    "file", "url", "canonical_url", "title", "text", "authors", "published", "modified", "published_source",
+    "modified_source", "language", "description", "sitename", "tags", "image", "is_article",
+}
+
+
+@pytest.fixture
+def site():
+    if not DATA.is_dir():
+        pytest.skip(f"needs the shared real pages at {DATA}")
+    pages = [page_from_folder(DATA / "readability-testpages" / f) for f in ("bbc-1", "wapo-2")]
+    with ReplaySite("news", pages, host="127.0.0.2") as s:
+        yield s
+
+
+def urls(site) -> list[str]:
+    return [site.url(path) for path in site.pages]
+
+
+@pytest.mark.slow
+def test_archive_urls_then_again(cli, site):
+    first = cli("archive", *urls(site), "--allow-private")
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert len(lines) == 2 and all(line.startswith("new article") for line in lines)
+    assert "Obama admits US gun laws are his 'biggest frustration'" in first.stdout
+    again = cli("archive", *urls(site), "--allow-private")
+    assert [line.split()[0] for line in again.stdout.splitlines()] == ["unchanged", "unchanged"]
+
+
+@pytest.mark.slow
+def test_archive_bad_and_unreachable_urls_fail_alone(cli, site, tmp_path):
+    good = urls(site)[0]
+    result = cli("archive", "not-a-url", "ftp://example.org/x", good, "http://127.0.0.1:9/closed", "--allow-private")
+    assert result.returncode == 1
+    out = result.stdout
+    assert "new article" in out and good in out
+    assert "error          not-a-url: not an http(s) URL" in out
+    assert "error          ftp://example.org/x: not an http(s) URL" in out
+    assert "error          http://127.0.0.1:9/closed: connection refused" in out
+    kinds = db_rows(tmp_path / "archive.db", "SELECT url, kind FROM failures ORDER BY id")
+    assert [k["kind"] for k in kinds] == ["bad_url", "bad_url", "connection"]
+    assert db_rows(tmp_path / "archive.db", "SELECT count(*) AS n FROM articles")[0]["n"] == 1
+
+
+@pytest.mark.slow
+def test_loopback_is_refused_without_allow_private(cli, site, tmp_path):
+    result = cli("archive", urls(site)[0])
+    assert result.returncode == 1
+    assert "refused: 127.0.0.2 is a loopback address" in result.stdout
+    assert site.request_paths() == []
+
+
+@pytest.mark.slow
+def test_archive_from_file(cli, site, tmp_path):
+    listing = tmp_path / "urls.txt"
+    listing.write_text("# stories\n" + "\n".join(urls(site)) + "\n\n")
+    result = cli("archive", "--from-file", listing, "--allow-private")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("new article") == 2
+
+
+@pytest.mark.slow
+def test_archive_saved_html(cli, tmp_path):
+    if not DATA.is_dir():
+        pytest.skip("needs the shared real pages")
+    saved = tmp_path / "saved.html.gz"
+    saved.write_bytes(gzip.compress((DATA / "readability-testpages" / "bbc-1" / "source.html").read_bytes()))
+    url = "http://www.bbc.com/news/world-us-canada-33646704"
+    result = cli("archive", "--html", saved, "--url", url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"new article    {url} v1: Obama admits")
+    (capture,) = db_rows(tmp_path / "archive.db", "SELECT origin, status, final_url FROM captures")
+    assert capture == {"origin": "import", "status": None, "final_url": url}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["archive"], "give URLs"),
+        (["archive", "--html", "pyproject.toml"], "--html needs --url"),
+        (["archive", "--url", "http://x.example/"], "--url goes with --html"),
+    ],
+)
+def test_archive_usage_errors_exit_2(args, message):
+    result = subprocess.run([sys.executable, "-m", "archive", *args], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_extract_prints_json_lines(tmp_path):
+    if not DATA.is_dir():
+        pytest.skip("needs the shared real pages")
+    plain = DATA / "readability-testpages" / "bbc-1" / "source.html"
+    gz = tmp_path / "nytimes.html.gz"
+    gz.write_bytes(gzip.compress((DATA / "readability-testpages" / "nytimes-1" / "source.html").read_bytes()))
+    result = subprocess.run([sys.executable, "-m", "archive", "extract", plain, gz], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [set(r) for r in records] == [EXTRACT_KEYS, EXTRACT_KEYS]
+    bbc, nyt = records
+    assert bbc["title"] == "Obama admits US gun laws are his 'biggest frustration'"
+    assert bbc["canonical_url"] == "http://www.bbc.com/news/world-us-canada-33646704"
+    assert (bbc["published"], bbc["published_source"]) == ("2015-07-24T05:36:09+01:00", "jsonld")
+    assert nyt["authors"] and isinstance(nyt["tags"], list) and nyt["is_article"] is True
+    assert not (tmp_path / "archive.db").exists()
+
+
+def test_extract_several_files_take_no_url(tmp_path):
+    page = tmp_path / "a.html"
+    page.write_text("<html><body><p>x</p></body></html>")
+    result = subprocess.run(
+        [sys.executable, "-m", "archive", "extract", page, page, "--url", "http://x.example/a"], capture_output=True, text=True
+    )
+    assert result.returncode == 2 and "--url names one page" in result.stderr
+
+
+def test_extract_unreadable_file_is_reported_and_others_go_on(tmp_path):
+    good = tmp_path / "good.html"
+    good.write_text("<html><head><title>T</title></head><body><p>" + "Words of a story. " * 40 + "</p></body></html>")
+    pdf = tmp_path / "doc.html"
+    pdf.write_bytes(b"%PDF-1.5 not html")
+    result = subprocess.run(
+        [sys.executable, "-m", "archive", "extract", tmp_path / "missing.html", pdf, good], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "missing.html" in result.stderr and "PDF" in result.stderr
+    assert json.loads(result.stdout)["title"] == "T"
+
+
+def test_stats_of_missing_archive_exits_4(cli, tmp_path):
+    result = cli("stats", "--db", tmp_path / "none.db")
+    assert result.returncode == 4 and "no archive" in result.stderr
+
+
+def test_stats_counts(cli, tmp_path):
+    db = tmp_path / "v1.db"
+    db.write_bytes((ROOT / "tests" / "data" / "archive-v1.db").read_bytes())
+    result = cli("stats", "--db", db)
+    assert result.returncode == 0
+    assert "articles:  2" in result.stdout and "snapshots: 3" in result.stdout
+
+
+def test_crawl_with_bad_config_exits_2(cli, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[source]]\nname = "x"\nfeeds = ["file:///etc/passwd"]\n')
+    result = cli("crawl", "--config", bad)
+    assert result.returncode == 2
+    assert "not an http(s) URL: 'file:///etc/passwd'" in result.stderr
+
+
+def test_crawl_into_newer_schema_archive_exits_4(cli, tmp_path):
+    db = tmp_path / "future.db"
+    db.write_bytes((ROOT / "tests" / "data" / "archive-v1.db").read_bytes())
+    conn = sqlite3.connect(db)
+    conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('newsarchive', 'm999_x', 'x')")
+    conn.commit()
+    conn.close()
+    config = tmp_path / "s.toml"
+    config.write_text('[[source]]\nname = "x"\nfeeds = ["http://127.0.0.1:9/feed"]\n')
+    result = cli("crawl", "--config", config, "--db", db)
+    assert result.returncode == 4 and "newer newsarchive" in result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_serve_answers_on_loopback(tmp_path):
+    db = tmp_path / "v1.db"
+    db.write_bytes((ROOT / "tests" / "data" / "archive-v1.db").read_bytes())
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "archive", "serve", "--db", db, "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/articles.json?_shape=array") as response:
+                    rows = json.load(response)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.3)
+        assert len(rows) == 2
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/metadata.json") as response:
+            assert json.load(response)["title"] == "newsarchive"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

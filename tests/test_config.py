@@ -1,0 +1,71 @@
+"""The crawl config (crawler/config.py): keys of design.md, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.config import ConfigError, load_config, parse_config, parse_revisit_steps
+
+GOOD = """
+[crawl]
+contact = "mailto:archive@example.org"
+delay_secs = 2
+
+[[source]]
+name = "dawn"
+feeds = ["https://www.dawn.com/feeds/home"]
+sitemaps = ["https://www.dawn.com/robots.txt"]
+start_urls = ["https://www.dawn.com/latest-news"]
+allow = ['/news/\\d+']
+deny = ['/live/']
+depth = 2
+since_days = 3
+timezone = "Asia/Karachi"
+
+[source.extract]
+include = "div.story__content"
+exclude = [".related", "aside"]
+"""
+
+
+def test_good_config():
+    config = parse_config(GOOD)
+    (source,) = config.sources
+    assert source.name == "dawn" and source.depth == 2 and source.since_days == 3.0
+    assert source.hosts == {"www.dawn.com"}
+    assert source.wants("https://www.dawn.com/news/1234/story")
+    assert not source.wants("https://www.dawn.com/news/1234/live/")
+    assert not source.wants("https://www.dawn.com/sport/x")
+    assert source.extract.exclude == (".related", "aside")
+    assert config.contact == "mailto:archive@example.org" and config.delay_secs == 2.0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("not toml [", "not valid TOML"),
+        ("[crawl]\n", "no [[source]]"),
+        ('[[source]]\nname = "a"\n', "at least one of feeds"),
+        ('[[source]]\nname = "a b"\nfeeds = ["http://x.example/f"]', "name must be"),
+        ('[[source]]\nname = "a"\nfeeds = ["ftp://x.example/f"]', "not an http(s) URL"),
+        ('[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]\nallow = ["("]', "invalid regular expression"),
+        ('[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]\ndepth = -1', "depth must be"),
+        ('[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]\ntimezone = "Mars/Base"', "unknown timezone"),
+        ('[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]\nfeed = ["x"]', "unknown key(s) feed"),
+        ('[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]\n[source.extract]\ninclude = "div[["', "invalid CSS selector"),
+        ('[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]\n[[source]]\nname = "a"\nfeeds = ["http://x.example/g"]', "used twice"),
+        ('[crawl]\nrevisit_steps = ["1d=1h", "3h=5m"]\n[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]', "shortest age"),
+    ],
+)
+def test_bad_config_says_what_is_wrong(text, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+        parse_config(text, "sources.toml")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_revisit_steps():
+    assert parse_revisit_steps(["3h=15m", "1d=30m", "*=7d"]) == [(10800.0, 900.0), (86400.0, 1800.0), (None, 604800.0)]

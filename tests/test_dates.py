@@ -1,0 +1,70 @@
+"""Dates as stated (pipelines/extraction/dates.py): precision kept, never padded."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from pipelines.extraction.dates import date_from_url, find_text_dates, parse_stated_date
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("raw", "value", "utc"),
+    [
+        ("2018-04-25T06:35:00+05:00", "2018-04-25T06:35:00+05:00", "2018-04-25T01:35:00Z"),
+        ("2016-12-09T16:18:48Z", "2016-12-09T16:18:48Z", "2016-12-09T16:18:48Z"),
+        ("2024-12-07T12:43:39.889Z", "2024-12-07T12:43:39Z", "2024-12-07T12:43:39Z"),
+        ("Wed, 25 Apr 2018 06:35:00 GMT", "2018-04-25T06:35:00Z", "2018-04-25T06:35:00Z"),
+        ("2015-07-24T05:36:09-04:00", "2015-07-24T05:36:09-04:00", "2015-07-24T09:36:09Z"),
+        ("2018-04-25 06:35", "2018-04-25T06:35:00", None),
+        ("2018-04-25", "2018-04-25", None),
+        ("April 25, 2018", "2018-04-25", None),
+    ],
+)
+def test_value_keeps_what_was_stated(raw, value, utc):
+    stated = parse_stated_date(raw, "meta", now=NOW)
+    assert (stated.value, stated.utc, stated.source) == (value, utc, "meta")
+
+
+@pytest.mark.parametrize("raw", ["2023/12", "2023-12", "December 2023", "2018", "Spring 2019"])
+def test_partial_dates_are_refused_not_padded_with_today(raw):
+    assert parse_stated_date(raw, "meta", now=NOW) is None
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "garbage", "no digits here", "1990-01-01", "2031-01-01", "99999-99-99"])
+def test_junk_ancient_and_future_dates_are_refused(raw):
+    assert parse_stated_date(raw, "meta", now=NOW) is None
+
+
+def test_timezone_setting_gives_utc_for_times_without_offset():
+    stated = parse_stated_date("2019-04-28 06:01:07", "meta", tz="America/Los_Angeles", now=NOW)
+    assert (stated.value, stated.utc) == ("2019-04-28T06:01:07", "2019-04-28T13:01:07Z")
+
+
+def test_text_dates_in_many_forms_and_languages():
+    text = "Posted April 25, 2018; 3 de abril de 2019; 12. März 2020; 24.12.2021; 2017-01-02"
+    assert [d.value for _, d in find_text_dates(text, now=NOW)] == [
+        "2018-04-25", "2019-04-03", "2020-03-12", "2021-12-24", "2017-01-02",
+    ]
+
+
+def test_ambiguous_slash_dates_are_not_read_from_text():
+    assert find_text_dates("Posted 04/05/2018", now=NOW) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "day"),
+    [
+        ("http://nypost.com/2014/12/18/amazon-macmillan/", "2014-12-18"),
+        ("https://x.example/news/2018-04-25-story", "2018-04-25"),
+        ("https://x.example/a/20180425/b", "2018-04-25"),
+        ("https://x.example/2018/13/45/x", None),
+        ("https://x.example/story-123", None),
+    ],
+)
+def test_date_from_url(url, day):
+    stated = date_from_url(url, now=NOW)
+    assert (stated.value if stated else None) == day

@@ -1,0 +1,42 @@
+"""The README documents every command, option, config key and setting (and shows real output)."""
+
+from __future__ import annotations
+
+import re
+
+from archive.cli import cli
+from crawler import settings
+from crawler.config import CRAWL_KEYS, EXTRACT_KEYS, SOURCE_KEYS
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_starts_with_the_two_commands():
+    first_block = README.split("```", 2)[1]
+    assert "make demo" in first_block and "make test" in first_block
+
+
+def test_every_command_and_option_is_documented():
+    for name, command in cli.commands.items():
+        assert f"newsarchive {name}" in README, f"command {name} missing from README"
+        for param in command.params:
+            for opt in param.opts:
+                if opt.startswith("--"):
+                    assert opt in README, f"option {opt} of {name} missing from README"
+
+
+def test_every_config_key_is_documented():
+    for key in CRAWL_KEYS | SOURCE_KEYS | EXTRACT_KEYS:
+        assert re.search(rf"`{key}`", README), f"config key {key} missing from README"
+
+
+def test_every_archive_setting_is_documented():
+    for name in dir(settings):
+        if name.startswith("ARCHIVE_"):
+            assert f"`{name}`" in README, f"setting {name} missing from README"
+
+
+def test_exit_statuses_are_documented():
+    for status in ("0", "1", "2", "4"):
+        assert re.search(rf"\| {status} \|", README)

@@ -1,0 +1,80 @@
+"""The item pipelines one by one, without a crawl (Scrapy's get_crawler / build_from_crawler)."""
+
+from __future__ import annotations
+
+import pytest
+from scrapy.utils.misc import build_from_crawler
+from scrapy.utils.test import get_crawler
+
+from archive.store import Archive
+from crawler.items import FailureItem, PageItem
+from crawler.spiders.news import NewsSpider
+from pipelines.extract import ExtractPipeline
+from pipelines.identify import IdentifyPipeline
+from pipelines.store import StorePipeline
+from pipelines.version import VersionPipeline
+
+STORY = "<p>" + "The harbour board voted to extend the pier by forty metres on Tuesday evening. " * 8 + "</p>"
+PAGE = (
+    "<html><head><title>Pier to grow</title><meta property='og:type' content='article'>"
+    "<meta property='article:published_time' content='2018-04-25T06:35:00+05:00'></head>"
+    f"<body><article><h1>Pier to grow</h1>{STORY}</article></body></html>"
+).encode()
+
+
+def item(body: bytes = PAGE, url: str = "http://news.example.com/pier?utm_source=rss", **kw) -> PageItem:
+    return PageItem(url=url, final_url=url, status=200, body=body, fetched_at="2026-11-29T12:00:00Z", site="example", content_type="text/html", **kw)
+
+
+@pytest.fixture
+def crawler(tmp_path):
+    return get_crawler(NewsSpider, {"ARCHIVE_DB": str(tmp_path / "a.db")})
+
+
+def run_stages(crawler, page):
+    for cls in (ExtractPipeline, IdentifyPipeline, VersionPipeline):
+        page = build_from_crawler(cls, crawler).process_item(page)
+    return page
+
+
+def test_stages_set_extraction_identity_and_hash(crawler):
+    page = run_stages(crawler, item())
+    assert page.extraction.title == "Pier to grow"
+    assert page.extraction.published.value == "2018-04-25T06:35:00+05:00"
+    assert page.canonical_url == "http://news.example.com/pier"
+    assert page.aliases == [("http://news.example.com/pier?utm_source=rss", "tracking")]
+    assert len(page.content_hash) == 64
+    assert crawler.stats.get_value("extract/articles") == 1
+
+
+def test_feed_date_is_used_when_the_page_states_none(crawler):
+    page = item(PAGE.replace(b"article:published_time", b"x"), hints={"published": "Wed, 25 Apr 2018 01:35:00 GMT", "published_source": "feed"})
+    page = run_stages(crawler, page)
+    assert (page.extraction.published.value, page.extraction.published.source) == ("2018-04-25T01:35:00Z", "feed")
+
+
+def test_binary_body_becomes_a_not_html_error(crawler):
+    page = run_stages(crawler, item(b"%PDF-1.4 binary"))
+    assert page.error == ("not_html", "not HTML: the body is PDF data")
+    assert page.canonical_url is None and page.content_hash is None
+
+
+def test_sections_and_feeds_are_not_extracted(crawler):
+    page = run_stages(crawler, item(role="section"))
+    assert page.extraction is None and page.canonical_url is None
+
+
+def test_store_pipeline_writes_captures_and_failures(crawler, tmp_path):
+    store = build_from_crawler(StorePipeline, crawler)
+    store.open_spider()
+    try:
+        first = store.process_item(run_stages(crawler, item()))
+        second = store.process_item(run_stages(crawler, item()))
+        store.process_item(FailureItem(url="http://nowhere.invalid/", kind="dns", message="cannot resolve host"))
+    finally:
+        store.spider_closed(None, "finished")
+    assert (first.outcome, second.outcome) == ("new", "unchanged")
+    assert crawler.stats.get_value("archive/new") == 1 and crawler.stats.get_value("archive/failure/dns") == 1
+    with Archive.open(tmp_path / "a.db", create=False) as archive:
+        assert archive.counts()["captures"] == 2 and archive.counts()["failures"] == 1
+        assert archive.last_crawl()["status"] == "finished"
