@@ -7,7 +7,7 @@ import json
 import pytest
 
 from pipelines.extraction import ExtractionError, extract
-from pipelines.extraction.text import looks_like_article, strip_headline
+from pipelines.extraction.text import looks_like_article
 from tests.conftest import requires_shared
 from tests.pages import CASES, DATA, SEED_STORY, SEED_TEASERS, seed_page
 
@@ -97,13 +97,6 @@ def test_charset_from_meta_is_used():
 def test_not_html_is_an_extraction_error(body, message):
     with pytest.raises(ExtractionError, match=message):
         extract(body)
-
-
-def test_strip_headline_and_header_labels():
-    assert strip_headline("Budget passes\nThe budget passed today.", "Budget passes") == "The budget passed today."
-    assert strip_headline("Posted on\nBudget passes\nThe budget passed.", "Budget passes") == "The budget passed."
-    assert strip_headline("Budget passes - Example News\nText.", "Budget passes") == "Text."
-    assert strip_headline("The budget passed.\nMore.", "Budget passes") == "The budget passed.\nMore."
 
 
 def test_lists_of_headlines_are_not_articles():

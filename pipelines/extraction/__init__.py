@@ -3,17 +3,24 @@
 One call, :func:`extract`, used by the crawl pipeline, ``newsarchive archive`` and
 ``newsarchive extract`` alike. It runs in order:
 
-1. decode the bytes (:mod:`pipelines.extraction.html`: BOM, HTTP header, ``<meta>``,
-   then detection, the order of w3lib's ``html_to_unicode``) and parse them;
-2. apply the site's extraction hints (``[source.extract]``: keep ``include``, drop
-   ``exclude``);
-3. trafilatura separates the main content from boilerplate (comments excluded) and reads
-   the title, authors, description, site name, tags and image;
-4. the headline is taken off the start of the text (it is a field of its own);
-5. dates come from structured data (JSON-LD, meta tags, ``<time>``), then from the
-   discovery (news sitemap, feed), then from the story's visible dateline, then from the
-   URL (:mod:`pipelines.extraction.dates`, :mod:`pipelines.extraction.story`);
-6. the page is judged an article or not (:func:`pipelines.extraction.text.looks_like_article`).
+1. decode the bytes (:mod:`~pipelines.extraction.html`: BOM, HTTP header, ``<meta>``,
+   then detection) and parse them; read what the page says of itself
+   (:mod:`~pipelines.extraction.metadata`: JSON-LD, meta tags, canonical links, language;
+   title, authors, description, site name, tags and image with trafilatura's functions);
+2. apply the site's extraction hints (``[source.extract]``), and repair the page
+   (:mod:`~pipelines.extraction.clean`: hidden copies of the story, embedded posts,
+   teaser-classed leads);
+3. trafilatura separates the main content from boilerplate, comments excluded (its fast
+   mode; its full mode as a second opinion when the fast one reads like a menu);
+4. the boilerplate trafilatura leaves is taken out of its content tree
+   (:mod:`~pipelines.extraction.body`: headline and lead furniture, boxes of links,
+   read-more/newsletter/reprint lines, about boxes), and a story split by ad rows is
+   joined again (:mod:`~pipelines.extraction.recover`);
+5. dates: structured data (JSON-LD, meta tags, ``<time>``), then the discovery (news
+   sitemap, feed), then the story's visible dateline (:mod:`~pipelines.extraction.story`),
+   then a day in the ``og:title``, then htmldate (a day the page spells out, not one it
+   infers), then the URL (:mod:`~pipelines.extraction.dates`);
+6. the language (declared, checked by py3langid) and whether the page is an article.
 
 Extraction is deterministic: the same bytes, URL and hints give the same result, so that
 re-extracting a stored body never invents a version.
@@ -26,20 +33,26 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+import htmldate
 import trafilatura
 from dateutil.parser import UnknownTimezoneWarning
 from lxml.html import HtmlElement
 
-from pipelines.extraction import metadata, story
-from pipelines.extraction.dates import StatedDate, date_from_url
+from pipelines.extraction import body, clean, metadata, recover, story
+from pipelines.extraction.dates import StatedDate, date_from_url, find_text_dates, stated_day
 from pipelines.extraction.html import ExtractionError, apply_hints, parse_html
-from pipelines.extraction.text import detect_language, looks_like_article, split_list, strip_headline
+from pipelines.extraction.text import detect_language, looks_like_article, prose_chars, prose_share, split_list
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["EXTRACTOR", "Extraction", "ExtractionError", "extract"]
 
-EXTRACTOR = f"newsarchive-extract/1 trafilatura/{trafilatura.__version__}"
+EXTRACTOR = f"newsarchive-extract/2 trafilatura/{trafilatura.__version__}"
+# trafilatura's fast mode (no fallback extractors) is better and faster on the shared sets;
+# its full mode is a second opinion for pages where the fast one reads like a menu.
+EXTENSIVE = True
+SECOND_OPINION_CHARS = 500
+SECOND_OPINION_PROSE = 0.6
 
 
 @dataclass
@@ -101,6 +114,7 @@ def extract(
         timezone_name: IANA zone for dates stated without an offset.
         hint_published: a publication date from the discovery (news sitemap or feed).
         now: the fetch time (aware, UTC); dates after it are refused. Defaults to now.
+            Pass the capture's ``fetched_at`` so that re-extraction gives the same result.
 
     Returns:
         An :class:`Extraction`; ``text`` is empty and ``is_article`` False when the page
@@ -111,29 +125,52 @@ def extract(
     """
     now = now or datetime.now(timezone.utc)
     tree = parse_html(html, content_type)
-    result = Extraction(
-        canonical_candidates=metadata.canonical_candidates(tree),
-        is_amp=metadata.amphtml_of(tree),
-    )
-    work = apply_hints(tree, include, exclude)
-    document = _trafilatura(work, url)
-    if document is not None:
-        result.title = _clean(document.title)
-        result.text = strip_headline(_tidy(document.text), result.title)
-        result.authors = split_list(document.author)
-        result.description = _clean(document.description)
-        result.sitename = _clean(document.sitename)
-        result.tags = _unique([*(document.tags or []), *(document.categories or [])])
-        result.image = _clean(document.image)
-    else:
-        result.title = _clean(_fallback_title(tree))
-    result.published, result.modified = _dates(tree, result, url, timezone_name, hint_published, now)
-    result.language = detect_language(result.text, metadata.declared_language(tree))
-    result.is_article = looks_like_article(result.text, metadata.jsonld_is_article(tree), metadata.og_type(tree))
+    page = metadata.read(tree)
+    result = Extraction(canonical_candidates=page.canonical, is_amp=page.is_amp)
+    # prepared in place: trafilatura works on its own copy, and the repairs do not change
+    # what the dates and the dateline are read from
+    work = clean.prepare(apply_hints(tree, include, exclude))
+    fields = metadata.trafilatura_fields(tree, url)
+    result.title = _clean(fields.title) or _clean(_fallback_title(tree))
+    result.authors = split_list(fields.author)
+    result.description = _clean(fields.description)
+    result.sitename = _clean(fields.sitename)
+    result.tags = _unique([*(fields.tags or []), *(fields.categories or [])])
+    result.image = _clean(fields.image)
+    result.text = _main_text(work, url, result.title)
+    if result.text:
+        more = recover.continuation_blocks(tree, result.text, result.title, result.description)
+        result.text = "\n".join([result.text, *more])
+    result.published, result.modified = _dates(tree, page, result, url, timezone_name, hint_published, now)
+    result.language = detect_language(result.text, page.language)
+    result.is_article = looks_like_article(result.text, page.declares_article, page.og_type)
     return result
 
 
-def _trafilatura(tree: HtmlElement, url: str | None):
+def _main_text(tree: HtmlElement, url: str | None, title: str | None) -> str:
+    """trafilatura's main content, cleaned. Its fast mode first; when that reads like a
+    menu or a list (under 60% prose) or is short, its full mode (with its fallback
+    extractors, readability-lxml and jusText) is asked too, and the text that is more and
+    denser prose wins."""
+    text = _cleaned(_trafilatura(tree, url, fast=True), title)
+    if len(text) >= SECOND_OPINION_CHARS and prose_share(text) >= SECOND_OPINION_PROSE:
+        return text
+    other = _cleaned(_trafilatura(tree, url, fast=False), title)
+    return other if _prose_score(other) > _prose_score(text) else text
+
+
+def _prose_score(text: str) -> float:
+    # prose characters, weighed by how much of the text is prose: a long menu scores low
+    return prose_chars(text) * prose_share(text)
+
+
+def _cleaned(document, title: str | None) -> str:
+    if document is None or document.body is None:
+        return ""
+    return body.to_text(body.clean_body(document.body, title))
+
+
+def _trafilatura(tree: HtmlElement, url: str | None, *, fast: bool):
     try:
         with warnings.catch_warnings():
             # htmldate hands time-zone names to dateutil, which warns on unknown ones
@@ -141,9 +178,11 @@ def _trafilatura(tree: HtmlElement, url: str | None):
             return trafilatura.bare_extraction(
                 tree,
                 url=url,
-                with_metadata=True,
+                fast=fast,
+                with_metadata=False,  # read by metadata.trafilatura_fields, without htmldate
                 include_comments=False,
                 include_tables=True,
+                include_links=True,  # to tell boxes of links from prose (pipelines/extraction/body.py)
                 deduplicate=False,
             )
     except Exception as exc:  # trafilatura raises many kinds on odd pages; the page is then boilerplate-only
@@ -151,20 +190,44 @@ def _trafilatura(tree: HtmlElement, url: str | None):
         return None
 
 
-def _dates(tree, result: Extraction, url, tz, hint: StatedDate | None, now):
-    published, modified = metadata.structured_dates(tree, tz=tz, now=now)
+def _dates(tree, page, result: Extraction, url, tz, hint: StatedDate | None, now):
+    """Published and modified dates, from the most to the least reliable source (design.md, Time)."""
+    published, modified = metadata.structured_dates(tree, page, tz=tz, now=now)
     if published is None and hint is not None:
         published = hint
     if published is None or modified is None:
         text_published, text_modified = story.dateline(tree, result.title, result.text, now=now)
         published = published or text_published
         modified = modified or text_modified
+    if published is None:
+        # a day written into the page's own og:title: "... (Notizia del 14 Gennaio 2020)"
+        # (descriptions are not used: they name the days of the events they summarise)
+        found = find_text_dates(page.meta.get("og:title") or "", now=now)
+        if found:
+            published = StatedDate(found[0][1].value, None, "meta")
+    if published is None:
+        published = _htmldate(tree, url, now)
     if published is None and url:
         published = date_from_url(url, now=now)
     if published is not None and modified is not None and modified.day < published.day:
         # A "modified" date before the publication date is a mix-up: keep the publication date only.
         modified = None
     return published, modified
+
+
+def _htmldate(tree: HtmlElement, url: str | None, now: datetime) -> StatedDate | None:
+    """htmldate's publication day (its markup and date-element heuristics, not its full-text
+    search), as a last resort before the URL; never after the fetch time."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnknownTimezoneWarning)
+            day = htmldate.find_date(
+                tree, url=url, original_date=True, extensive_search=EXTENSIVE, max_date=now.strftime("%Y-%m-%d")
+            )
+    except Exception as exc:  # htmldate is defensive, but a crawl must not die on one page
+        logger.debug("htmldate failed on %s: %s", url, exc)
+        return None
+    return stated_day(day, tree, url, now=now) if day else None
 
 
 def _tidy(text: str | None) -> str:

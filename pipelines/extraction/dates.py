@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from dateutil import parser as dateutil_parser
+from lxml import etree
 
 # Dates before the web had news sites, or after tomorrow, are errors of the page or of
 # parsing (htmldate uses the same lower bound).
@@ -218,3 +219,36 @@ def date_from_url(url: str, *, now: datetime | None = None) -> StatedDate | None
             if stated is not None:
                 return stated
     return None
+
+
+def stated_day(day: str, tree=None, url: str | None = None, *, now: datetime | None = None) -> StatedDate | None:
+    """A ``YYYY-MM-DD`` day found by htmldate, as a date-only :class:`StatedDate`, or ``None``.
+
+    Its source is ``url`` when the URL states that day, else ``text`` when the page's
+    visible text does, else ``meta`` when the page's markup spells it out
+    (``2018-04-25``, ``2018/04/25``, ``20180425``). A day the page states nowhere (htmldate
+    turns a lone copyright year into 1 January) is refused, and so is one that the visible
+    text states only after an "updated"/"last edited" label (a modification date): ``None``.
+    """
+    try:
+        moment = datetime.strptime(day[:10], "%Y-%m-%d")
+    except ValueError:
+        return None
+    source = "meta"
+    if url and (found := date_from_url(url, now=now)) is not None and found.day == day[:10]:
+        source = "url"
+    elif tree is not None:
+        from pipelines.extraction.story import UPDATED_LABEL
+
+        visible = " ".join(" ".join(tree.xpath("//body//text()[not(ancestor::script) and not(ancestor::style)]")).split())
+        places = [offset for offset, d in find_text_dates(visible, now=now) if d.day == day[:10]]
+        if places:
+            if all(UPDATED_LABEL.search(visible[max(0, o - 30) : o].strip()) for o in places):
+                return None
+            source = "text"
+        else:
+            markup = etree.tostring(tree, encoding="unicode")
+            spelled = (day[:10], day[:10].replace("-", "/"), day[:10].replace("-", ""))
+            if not any(s in markup for s in spelled):
+                return None
+    return stated_from_parts(moment.year, moment.month, moment.day, source, now=now)

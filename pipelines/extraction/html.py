@@ -40,14 +40,37 @@ def sniff_binary(body: bytes) -> str | None:
 
 
 def decode(body: bytes, content_type: str | None = None) -> tuple[str, str]:
-    """Decode body bytes: byte-order mark, then the HTTP ``charset``, then ``<meta charset>``,
-    then UTF-8, else Windows-1252 (w3lib ``html_to_unicode``). Invalid bytes become U+FFFD.
+    """Decode body bytes in one documented order (w3lib ``html_to_unicode``, after WHATWG):
+
+    1. a byte-order mark;
+    2. the HTTP ``Content-Type`` charset;
+    3. the page's ``<meta charset>`` — except that bytes which are valid UTF-8 with
+       multi-byte characters are read as UTF-8 when the meta names a legacy encoding (a page
+       re-saved as UTF-8 keeps its old meta; legacy-encoded text is almost never valid
+       UTF-8 by accident);
+    4. UTF-8 if the bytes are valid UTF-8, else Windows-1252.
+
+    Invalid bytes become U+FFFD; nothing raises.
 
     Returns:
         ``(encoding, text)``.
     """
+    header, declared = declared_encodings(body, content_type)
+    has_bom = body.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"))
+    if not has_bom and header is None and declared and "utf" not in declared.lower() and _multibyte_utf8(body):
+        return "utf-8", body.decode("utf-8")
     encoding, text = html_to_unicode(content_type, body, auto_detect_fun=_detect)
     return encoding, text
+
+
+def _multibyte_utf8(body: bytes) -> bool:
+    if body.isascii():
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _detect(body: bytes) -> str:
@@ -87,14 +110,16 @@ def parse_html(html: bytes | str, content_type: str | None = None) -> HtmlElemen
     return tree
 
 
-def apply_hints(tree: HtmlElement, include: str | None, exclude: tuple[str, ...] | list[str]) -> HtmlElement:
-    """A copy of ``tree`` with the site's hints applied: elements matching any ``exclude``
+def apply_hints(
+    tree: HtmlElement, include: str | None, exclude: tuple[str, ...] | list[str], *, copy: bool = False
+) -> HtmlElement:
+    """``tree`` (or a copy) with the site's hints applied: elements matching any ``exclude``
     selector removed; when ``include`` matches, the body reduced to the matching elements
-    (the ``<head>`` is kept, for metadata). Returns ``tree`` itself when there are no hints.
+    (the ``<head>`` is kept, for metadata).
     """
+    work = deepcopy(tree) if copy else tree
     if not include and not exclude:
-        return tree
-    work = deepcopy(tree)
+        return work
     for selector in exclude:
         for el in work.cssselect(selector):
             if el.getparent() is not None:

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from dataclasses import dataclass, field
+
 from lxml.html import HtmlElement
 
 from pipelines.extraction.dates import StatedDate, parse_stated_date
@@ -81,24 +83,6 @@ def _types(obj: dict[str, Any]) -> set[str]:
     return {str(v).rsplit("/", 1)[-1].lower() for v in values}
 
 
-def jsonld_article(tree: HtmlElement) -> dict[str, Any] | None:
-    """The page's main schema.org Article object (or WebPage, failing that), or ``None``.
-
-    When several Article objects are present (a page that also describes related
-    stories), the first one is the page's own: publishers put the main object first.
-    """
-    articles, pages = [], []
-    for obj in _jsonld_objects(tree):
-        types = _types(obj)
-        if types & ARTICLE_TYPES:
-            articles.append(obj)
-        elif types & PAGE_TYPES:
-            pages.append(obj)
-    if articles:
-        return articles[0]
-    return pages[0] if pages else None
-
-
 def _meta_values(tree: HtmlElement) -> dict[str, str]:
     """Meta tags by lower-case ``property``/``name``/``itemprop``/``http-equiv`` (first wins)."""
     values: dict[str, str] = {}
@@ -114,17 +98,18 @@ def _meta_values(tree: HtmlElement) -> dict[str, str]:
 
 
 def structured_dates(
-    tree: HtmlElement, *, tz: str | None = None, now: datetime | None = None
+    tree: HtmlElement, page: PageMeta | None = None, *, tz: str | None = None, now: datetime | None = None
 ) -> tuple[StatedDate | None, StatedDate | None]:
     """Published and modified dates from the page's structured data: JSON-LD, then meta tags,
     then ``<time>``/``itemprop`` elements. Returns ``(published, modified)``; either may be ``None``.
     """
+    page = page or read(tree)
     published = modified = None
-    article = jsonld_article(tree)
+    article = page.article
     if article is not None:
         published = _first_date([article.get("datePublished"), article.get("dateCreated")], "jsonld", tz, now)
         modified = _first_date([article.get("dateModified")], "jsonld", tz, now)
-    meta = _meta_values(tree)
+    meta = page.meta
     if published is None:
         published = _first_date([meta.get(k) for k in PUBLISHED_META], "meta", tz, now)
     if modified is None:
@@ -176,14 +161,13 @@ def amphtml_of(tree: HtmlElement) -> bool:
     return root is not None and ("amp" in root.attrib or "⚡" in root.attrib)
 
 
-def declared_language(tree: HtmlElement) -> str | None:
+def declared_language(tree: HtmlElement, article: dict[str, Any] | None = None) -> str | None:
     """The language the page declares (``<html lang>``, Content-Language, ``og:locale``,
     JSON-LD ``inLanguage``), as a lower-case primary subtag (``en``, ``pt``), or ``None``."""
     root = tree.getroottree().getroot()
     candidates = [root.get("lang"), root.get("{http://www.w3.org/XML/1998/namespace}lang")] if root is not None else []
     meta = _meta_values(tree)
     candidates += [meta.get("content-language"), meta.get("og:locale"), meta.get("language")]
-    article = jsonld_article(tree)
     if article is not None and isinstance(article.get("inLanguage"), str):
         candidates.append(article["inLanguage"])
     for value in candidates:
@@ -194,15 +178,75 @@ def declared_language(tree: HtmlElement) -> str | None:
     return None
 
 
-def jsonld_is_article(tree: HtmlElement) -> bool:
-    """True when the page describes itself as an article (JSON-LD Article type or ``og:type=article``)."""
-    for obj in _jsonld_objects(tree):
-        if _types(obj) & ARTICLE_TYPES:
-            return True
-    return _meta_values(tree).get("og:type", "").lower() == "article"
+@dataclass
+class PageMeta:
+    """What the page says of itself, read once: JSON-LD, meta tags, canonical links, language.
+
+    Attributes:
+        article: the main schema.org Article (or WebPage) object, or ``None``.
+        meta: meta tag values by lower-case name/property.
+        canonical: declared canonical URLs (``rel=canonical``, ``og:url``), raw.
+        language: declared language, primary subtag.
+        declares_article: JSON-LD Article type or ``og:type=article``.
+        og_type: ``og:type``, lower-case.
+        is_amp: the page is an AMP page.
+    """
+
+    article: dict[str, Any] | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+    canonical: list[str] = field(default_factory=list)
+    language: str | None = None
+    declares_article: bool = False
+    og_type: str | None = None
+    is_amp: bool = False
 
 
-def og_type(tree: HtmlElement) -> str | None:
-    """The page's ``og:type`` (lower-case), or ``None``."""
-    value = _meta_values(tree).get("og:type")
-    return value.lower() if value else None
+def read(tree: HtmlElement) -> PageMeta:
+    """Read a page's own statements about itself (see :class:`PageMeta`)."""
+    objects = list(_jsonld_objects(tree))
+    articles = [o for o in objects if _types(o) & ARTICLE_TYPES]
+    pages = [o for o in objects if _types(o) & PAGE_TYPES]
+    meta = _meta_values(tree)
+    og = meta.get("og:type", "").lower() or None
+    return PageMeta(
+        article=articles[0] if articles else (pages[0] if pages else None),
+        meta=meta,
+        canonical=canonical_candidates(tree),
+        language=declared_language(tree, articles[0] if articles else None),
+        declares_article=bool(articles) or og == "article",
+        og_type=og,
+        is_amp=amphtml_of(tree),
+    )
+
+
+def trafilatura_fields(tree: HtmlElement, url: str | None = None):
+    """Title, author, description, site name, categories, tags and image, read with
+    trafilatura's own metadata functions, as in ``trafilatura.metadata.extract_metadata``
+    but without its date (htmldate): dates are read by :func:`structured_dates` and the
+    later stages, and htmldate runs only when they find none.
+
+    Returns:
+        a ``trafilatura.settings.Document`` (fields may be ``None``).
+    """
+    from trafilatura import metadata as tm
+
+    document = tm.examine_meta(tree)
+    if document.author and " " not in document.author:
+        document.author = None  # a single token is a handle or a site, not a name (trafilatura's rule)
+    try:
+        document = tm.extract_meta_json(tree, document)
+    except Exception as exc:  # trafilatura's JSON-LD reader is fragile on malformed data
+        logger.debug("trafilatura JSON-LD metadata failed: %s", exc)
+    document.title = document.title or tm.extract_title(tree)
+    document.author = document.author or tm.extract_author(tree)
+    document.url = document.url or url
+    if not document.sitename:
+        document.sitename = tm.extract_sitename(tree)
+    if document.sitename:
+        document.sitename = document.sitename.lstrip("@")
+    elif document.url and (match := tm.META_URL.match(document.url)):
+        document.sitename = match[1]
+    # (trafilatura's fallback of reading tags from /tag/ and /category/ links is left out:
+    # slow, and on news pages it picks up the site's navigation as often as the story's tags)
+    document.clean_and_trim()
+    return document

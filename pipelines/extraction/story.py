@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 
 from pipelines.extraction.dates import StatedDate, find_text_dates
@@ -25,7 +26,8 @@ BOILERPLATE_WORDS = re.compile(
     re.IGNORECASE,
 )
 UPDATED_LABEL = re.compile(
-    r"(?:updated|modified|last\s+update|aktualisiert|mis\s+à\s+jour|actualizado|atualizado|aggiornato|bijgewerkt)\W{0,3}$",
+    r"(?:updated|modified|last\s+update|(?:last\s+)?edited|revised|aktualisiert|geändert|mis\s+à\s+jour|modifié|"
+    r"actualizado|atualizado|aggiornato|bijgewerkt)\s*(?:on|am|le|el|il|:)?\W{0,3}$",
     re.IGNORECASE,
 )
 SNIPPET = 30
@@ -68,16 +70,33 @@ def locate(tree: HtmlElement, text: str) -> tuple[HtmlElement | None, HtmlElemen
     if not lines:
         return None, None, None
     first, last = lines[0][:SNIPPET], lines[-1][:SNIPPET]
-    start = end = None
-    for el, node in _text_nodes(tree):
-        piece = _norm(node)
-        if start is None and first in piece:
-            start = el
-        if last in piece:
-            end = el
+    start, end = _find_text(tree, first, last=False), _find_text(tree, last, last=True)
+    if start is None or end is None:
+        # the snippet may span white space that XPath's normalize-space() reads otherwise
+        for el, node in _text_nodes(tree):
+            piece = _norm(node)
+            if start is None and first in piece:
+                start = el
+            if last in piece:
+                end = el
     if start is None or end is None:
         return start, end, None
     return start, end, _common_ancestor(start, end)
+
+
+_TEXT_WITH = XPath(
+    "//body//text()[contains(normalize-space(.), $snippet)][not(ancestor::script)][not(ancestor::style)]"
+)
+
+
+def _find_text(tree: HtmlElement, snippet: str, *, last: bool) -> HtmlElement | None:
+    """The element whose own text (or tail) holds ``snippet``: the first or the last one."""
+    found = _TEXT_WITH(tree, snippet=snippet)
+    if not found:
+        return None
+    node = found[-1] if last else found[0]
+    parent = node.getparent()
+    return parent.getparent() if node.is_tail and parent is not None else parent
 
 
 def _common_ancestor(a: HtmlElement, b: HtmlElement) -> HtmlElement | None:
@@ -89,19 +108,25 @@ def _common_ancestor(a: HtmlElement, b: HtmlElement) -> HtmlElement | None:
 
 
 def _headline(tree: HtmlElement, title: str | None, before: HtmlElement) -> HtmlElement | None:
-    """The last ``<h1>`` (or headline-marked element) before ``before`` whose text matches ``title``."""
-    want = _norm(title or "").lower()
+    """The last headline element (``<h1>``, ``itemprop=headline``, or an ``<h2>``/``<h3>``) before
+    ``before`` whose text matches ``title``."""
+    want = _key(title or "")
     found = None
     for el in tree.iter():
         if el is before:
             break
         if not isinstance(el.tag, str):
             continue
-        if el.tag == "h1" or el.get("itemprop") == "headline":
-            got = _norm(el.text_content()).lower()
-            if got and (not want or got in want or want in got):
+        if el.tag == "h1" or el.get("itemprop") == "headline" or (want and el.tag in ("h2", "h3")):
+            got = _key(el.text_content())
+            if got and (not want or got in want or (len(got) >= 12 and want in got) or (len(want) >= 12 and got in want and len(got) >= 12)):
                 found = el
     return found
+
+
+def _key(text: str) -> str:
+    """Letters and digits only, lower-case: "Macronie : une" and "Macronie: une" are one title."""
+    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 def dateline(

@@ -1,9 +1,7 @@
-"""Rules on the extracted text: the headline off the body, article or not, language."""
+"""Rules on the extracted text: article or not, language, author lists."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 
 import py3langid
 
@@ -12,48 +10,9 @@ MIN_DECLARED_CHARS = 250
 MIN_PAGE_CHARS = 500
 MIN_WEBSITE_CHARS = 2000
 PROSE_LINE = 60
-HEADLINE_WINDOW = 3
-HEADER_LABEL_CHARS = 40
 LANGID_MIN_CHARS = 200
 LANGID_MIN_PROB = 0.9
-
-
-def _key(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).lower()
-    return re.sub(r"\W+", " ", text).strip()
-
-
-def _same_title(line: str, want: str) -> bool:
-    first = _key(line)
-    if not first:
-        return False
-    if first == want:
-        return True
-    # a longer variant ("Title - Site") or a shorter one (the title without its site suffix)
-    short, long = sorted((first, want), key=len)
-    return len(short) >= 12 and long.startswith(short) and len(long) - len(short) <= 40
-
-
-def strip_headline(text: str, title: str | None) -> str:
-    """Take the headline, and the header furniture above it, off the start of the body text.
-
-    The title is a field of its own, yet extraction often keeps the ``<h1>`` as the first
-    line, sometimes after a kicker or a "Posted on" label. When one of the first three
-    lines is the title (or a variant with or without a site-name suffix), it and the
-    short lines before it (under 40 characters: labels, not sentences) are removed.
-    """
-    if not text or not title:
-        return text
-    lines = text.split("\n")
-    want = _key(title)
-    for index, line in enumerate(lines[:HEADLINE_WINDOW]):
-        if _same_title(line, want):
-            if all(len(prev.strip()) < HEADER_LABEL_CHARS for prev in lines[:index]):
-                lines = lines[index + 1 :]
-                while lines and _same_title(lines[0], want):
-                    lines.pop(0)
-            break
-    return "\n".join(lines).strip()
+LANGID_SAMPLE_CHARS = 400
 
 
 def split_list(value: str | None) -> list[str]:
@@ -61,6 +20,11 @@ def split_list(value: str | None) -> list[str]:
     if not value:
         return []
     return [part.strip() for part in value.split(";") if part.strip()]
+
+
+def prose_chars(text: str) -> int:
+    """Characters of the text in lines of 60+ characters (sentences, not headlines or menus)."""
+    return sum(len(line) for line in (line.strip() for line in text.split("\n")) if len(line) >= PROSE_LINE)
 
 
 def prose_share(text: str) -> float:
@@ -105,7 +69,7 @@ def detect_language(text: str, declared: str | None) -> str | None:
     """
     if len(text) < LANGID_MIN_CHARS:
         return declared
-    lang, prob = _identifier().classify(text[:5000])
+    lang, prob = _identifier().classify(text[:LANGID_SAMPLE_CHARS])
     if declared is None or (lang != declared and prob >= LANGID_MIN_PROB):
         return lang
     return declared

@@ -1,0 +1,1 @@
+"""Benchmark scripts: they print figures (speed, memory, quality); tests never time anything."""

@@ -1,0 +1,246 @@
+"""Stage 3: take the boilerplate that trafilatura left out of its main-content tree.
+
+trafilatura returns the main content as a small XML tree (``<p>``, ``<head>``,
+``<list>``/``<item>``, ``<quote>``, ``<table>``, with links as ``<ref>``). The rules here
+work on that structure, in every language the patterns list, and name no site:
+
+- the headline, and headings, kickers, bylines and date lines above the first paragraph
+  (the title and the dates are fields of their own);
+- boxes of links to other stories (a "Latest News" or "Related" list, also when each link
+  carries a timestamp: ``shared/cases/03-*``), and the heading that introduces them;
+- lines that invite the reader somewhere else: "Read more", "Sign up for our
+  newsletter", "Follow us on", "Click here to get the app", reprint and copyright notices,
+  "Write to the author at ...";
+- an "About <organisation>" box at the end of a press release.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from copy import deepcopy
+
+from lxml import etree
+from trafilatura.xml import xmltotxt
+
+from pipelines.extraction.dates import find_text_dates
+
+BLOCKS = ("p", "head", "list", "quote", "table", "code", "graphic")
+
+READ_MORE = re.compile(
+    r"^\W*(?:read more|read also|also read|read next|related(?: stories| articles| coverage| content| reading| links)?|"
+    r"see also|see more|more from|more on (?:this|that)|more stories|more news|don'?t miss|recommended(?: for you)?|"
+    r"you (?:may|might) also like|trending(?: now)?|most (?:read|popular|viewed|shared)|popular now|latest news|"
+    r"top stories|editor'?s picks?|lire aussi|à lire aussi|a lire aussi|voir aussi|articles? liés|sur le même sujet|"
+    r"lesen sie auch|mehr zum thema|verwandte artikel|auch interessant|leggi anche|articoli correlati|lee también|"
+    r"notas relacionadas|noticias relacionadas|artículos relacionados|leia também|ver também|lees ook|"
+    r"czytaj także|читайте также)\b",
+    re.IGNORECASE,
+)
+CALL_TO_ACTION = re.compile(
+    r"sign up (?:for|to)|subscribe (?:to|now|today|for)|\bnewsletters?\b|follow (?:us|him|her|them|@)|"
+    r"click here|tap here|download (?:the|our) app|get the [\w ]{1,30} app|join (?:us|our)|"
+    r"support (?:our|independent) journalism|become a (?:member|subscriber|supporter)|"
+    r"share (?:this|on) (?:article|story|facebook|twitter)|all rights reserved|©|ⓒ|\(c\) ?\d{4}|copyright \d{4}|"
+    r"if you (?:enjoyed|liked|value|appreciate) (?:this|our|reading)|"
+    r"this copy is for your personal|order reprints|reprints? (?:&|and) permissions|print (?:this )?article|"
+    r"comments? (?:are|is) (?:closed|moderated)|leave a (?:comment|reply)|have your say|tell us what you think|"
+    r"abonnez-vous|inscrivez-vous|abonnieren sie|melden sie sich|suscríbete|iscriviti|assine|"
+    # paywalls and log-in walls
+    r"to continue reading|continue reading (?:this|the)|subscribe to (?:read|continue)|already a subscriber|"
+    r"log ?in (?:for|to) (?:immediate )?(?:access|continue|read|comment)|to view the full story|subscribers? (?:also )?receive|"
+    r"pour lire la suite|pour accéder en illimité|déjà abonné|weiterlesen mit|jetzt abonnieren|sólo para suscriptores|"
+    r"to (?:post|leave|write) a comment|um kommentare zu schreiben|pour commenter|"
+    # app and store promotions
+    r"download (?:the|our) [\w ]{1,30} apps?|apps? for ios and android|available on the app store",
+    re.IGNORECASE,
+)
+AUTHOR_CONTACT = re.compile(
+    r"^(?:write to|e-?mail|contact|reach|follow) [\w .'’-]{2,60}(?: at | on |: ?)\S*(?:@|twitter|facebook|instagram)",
+    re.IGNORECASE,
+)
+LABEL_LINE = re.compile(
+    r"^\W*(?:categor(?:y|ies)|tags?|filed under|posted in|topics?|keywords?|schlagwörter|étiquettes|"
+    r"credits?|photo|image|foto|bild|crédits?|source)\s*:",
+    re.IGNORECASE,
+)
+CREDITS = re.compile(
+    r"^(?:(?:additional )?reporting|writing|editing|compiled|produced|edited) by\b|contributed (?:reporting )?to this (?:report|story)\.?$",
+    re.IGNORECASE,
+)
+UI_WORDS = {
+    "advertisement", "advertising", "anzeige", "werbung", "publicité", "publicidad", "pubblicità", "sponsored",
+    "tags", "share", "comments", "comment", "print", "email", "e-mail", "menu", "related", "more",
+}
+BYLINE = re.compile(r"^(?:by|par|von|por|di|door|av|af)\s+[\w.'’ -]{2,60}$", re.IGNORECASE)
+ABOUT_BOX = re.compile(r"^about (?:the )?[\w&.' -]{2,50}$", re.IGNORECASE)
+URL_TOKEN = re.compile(r"(?:https?://|www\.)\S+")
+URL_ONLY = re.compile(r"^(?:https?://|www\.)\S+$")
+TIME_OF_DAY = re.compile(r"\b\d{1,2}[:.h]\d{2}\b|\b\d{1,2} ?[ap]\.?m\.?", re.IGNORECASE)
+
+STEPS = ("lead", "boxes", "about")
+LEAD_WINDOW = 8
+MIN_LEAD_PARAGRAPH = 60
+MAX_PROMO_CHARS = 300
+MAX_SHORT_CHARS = 120
+LINK_ITEM_SHARE = 0.6
+LINK_PARAGRAPH_SHARE = 0.85
+MAX_DATELINE_CHARS = 80
+
+
+def block_text(el: etree._Element) -> str:
+    return " ".join("".join(el.itertext()).split())
+
+
+def link_share(el: etree._Element) -> float:
+    """Share of an element's text that is link text (``<ref>``)."""
+    total = len(block_text(el))
+    if not total:
+        return 0.0
+    return sum(len(block_text(ref)) for ref in el.iter("ref")) / total
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\W+", " ", unicodedata.normalize("NFKC", text).lower()).strip()
+
+
+def _same_title(text: str, title: str) -> bool:
+    a, b = _key(text), _key(title)
+    if not a or not b:
+        return False
+    short, long = sorted((a, b), key=len)
+    return a == b or (len(short) >= 12 and long.startswith(short) and len(long) - len(short) <= 40)
+
+
+def is_link_box(el: etree._Element) -> bool:
+    """A list whose items are mostly links (to other stories), with or without timestamps."""
+    if el.tag != "list":
+        return False
+    items = [i for i in el.iter("item") if block_text(i)]
+    if len(items) < 2:
+        return False
+    linked = [i for i in items if link_share(i) >= LINK_ITEM_SHARE and len(block_text(i)) <= MAX_PROMO_CHARS]
+    return len(linked) >= 0.7 * len(items)
+
+
+def is_promo(el: etree._Element) -> bool:
+    """A block that sends the reader elsewhere rather than telling the story."""
+    text = block_text(el)
+    if not text:
+        return True
+    if len(text) > MAX_PROMO_CHARS:
+        return False
+    if READ_MORE.match(text) or URL_ONLY.match(text) or AUTHOR_CONTACT.match(text) or CREDITS.search(text):
+        return True
+    if text.lower().strip(" :|>·•") in UI_WORDS or not re.search(r"\w", text):
+        return True
+    if len(text) <= MAX_SHORT_CHARS and sum(len(u) for u in URL_TOKEN.findall(text)) >= 0.4 * len(text):
+        return True  # "Listen: https://..." and the like
+    if LABEL_LINE.match(text) and len(text) <= MAX_SHORT_CHARS:
+        return True
+    match = CALL_TO_ACTION.search(text)
+    if match and (len(text) <= MAX_SHORT_CHARS or match.start() <= 40):
+        return True
+    return el.tag == "p" and link_share(el) >= LINK_PARAGRAPH_SHARE and len(text) <= 200
+
+
+def is_date_line(text: str) -> bool:
+    """A short line that only states when (e.g. "Updated at 1:23 p.m.", "Published 18 November 2019")."""
+    if len(text) > MAX_DATELINE_CHARS:
+        return False
+    dates = find_text_dates(text)
+    rest = text
+    for offset, _ in dates:
+        rest = rest[:offset]  # text before the first date is the label
+    if dates:
+        return len(rest) <= 40
+    return bool(TIME_OF_DAY.search(text)) and len(text) <= 40
+
+
+def clean_body(body: etree._Element, title: str | None) -> etree._Element:
+    """A copy of trafilatura's main-content tree without the boilerplate listed in this module."""
+    body = deepcopy(body)
+    blocks = [el for el in body if el.tag in BLOCKS]
+    if "lead" in STEPS:
+        _drop_lead_furniture(blocks, title)
+    if "boxes" in STEPS:
+        _drop_boxes(body)
+    if "about" in STEPS:
+        _drop_about_box(body)
+    return body
+
+
+def _remove(el: etree._Element) -> None:
+    parent = el.getparent()
+    if parent is not None:
+        # keep the tail text (trafilatura puts none between blocks, but be safe)
+        parent.remove(el)
+
+
+def _drop_lead_furniture(blocks: list[etree._Element], title: str | None) -> None:
+    """Above the first real paragraph: the headline, headings, bylines and date lines go
+    (other short lines there, such as a salutation, stay)."""
+    for el in blocks[:LEAD_WINDOW]:
+        text = block_text(el)
+        furniture = (
+            not text
+            or el.tag == "head"
+            or (title and _same_title(text, title))
+            or BYLINE.match(text)
+            or is_date_line(text)
+        )
+        if furniture:
+            _remove(el)
+        elif el.tag == "p" and len(text) > MIN_LEAD_PARAGRAPH:
+            return  # the story has begun
+
+
+def _drop_boxes(body: etree._Element) -> None:
+    children = list(body)
+    for i, el in enumerate(children):
+        if el.getparent() is None:
+            continue
+        if is_link_box(el) or (el.tag in ("p", "head", "item", "quote") and is_promo(el)):
+            _remove(el)
+            # the heading or label that introduced the box ("Latest News", "Related:")
+            j = i - 1
+            while j >= 0 and children[j].getparent() is not None:
+                prev = children[j]
+                label = block_text(prev)
+                if prev.tag == "head" or (len(label) <= 40 and not label.endswith((".", "!", "?", '"', "”"))):
+                    if el.tag == "list" or READ_MORE.match(label):
+                        _remove(prev)
+                        j -= 1
+                        continue
+                break
+    # inside lists, tables and quotes
+    for el in list(body.iter("item", "cell", "p")):
+        if el.getparent() is not None and el.getparent() is not body and is_promo(el):
+            text = block_text(el)
+            if READ_MORE.match(text) or LABEL_LINE.match(text) or CALL_TO_ACTION.search(text):
+                _remove(el)
+
+
+def _drop_about_box(body: etree._Element) -> None:
+    """A heading "About X" among the last blocks, and the paragraphs that follow it."""
+    children = list(body)
+    start = max(1, len(children) - 4)
+    for i in range(start, len(children)):
+        text = block_text(children[i])
+        if children[i].tag in ("head", "p") and ABOUT_BOX.match(text):
+            _remove(children[i])
+            for el in children[i + 1 :]:
+                if el.tag != "p":
+                    break
+                _remove(el)
+            return
+
+
+def to_text(body: etree._Element) -> str:
+    """Plain text of a main-content tree: one block per line (trafilatura's own serialiser).
+
+    Links become their text (the URLs are not part of the story's text). Changes ``body``.
+    """
+    etree.strip_tags(body, "ref")
+    text = xmltotxt(body, False) or ""
+    return "\n".join(line.strip() for line in text.split("\n") if line.strip())

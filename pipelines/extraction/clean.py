@@ -1,0 +1,115 @@
+"""Stage 1: prepare the page before trafilatura reads it.
+
+Three general repairs, none naming a site:
+
+- a hidden element (``hidden``, ``display:none``, ``visibility:hidden``) whose text is a
+  copy of text shown elsewhere on the page goes: a second copy of the story kept for
+  schema.org markup must not double it (hidden elements with text of their own stay:
+  galleries and tabs reveal them with scripts);
+- embedded posts that belong to the story (tweets, Instagram, Facebook, TikTok
+  blockquotes) lose the class names that make trafilatura drop them as social widgets;
+- a block marked "teaser"/"intro"/"lead" that holds real paragraphs (prose, few links)
+  keeps them: on a story page such a block is the lead, not a link to another story
+  (``shared/cases/01-*``: trafilatura discards anything classed "teaser").
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml.etree import XPath
+from lxml.html import HtmlElement
+
+HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+EMBED_CLASSES = re.compile(r"twitter-tweet|instagram-media|tiktok-embed|fb-post|bluesky-embed|mastodon-embed", re.IGNORECASE)
+LEAD_MARKS = re.compile(r"teaser|intro|lead|summary|standfirst|abstract|chapo|kicker", re.IGNORECASE)
+STEPS = ("hidden", "embeds", "leads")
+# XPath preselection (fast, in C); the regular expressions above decide.
+HIDDEN_XPATH = XPath("//*[@hidden or contains(@style, 'none') or contains(@style, 'hidden')]")
+EMBED_XPATH = XPath(
+    "//blockquote[@class] | //div[contains(@class, 'tweet') or contains(@class, 'instagram') or "
+    "contains(@class, 'tiktok') or contains(@class, 'fb-post') or contains(@class, '-embed')]"
+)
+PROSE_CHARS = 80
+MIN_COPY_CHARS = 200
+MAX_LINK_SHARE = 0.3
+
+
+def _text_len(el: HtmlElement) -> int:
+    return len(" ".join(el.text_content().split()))
+
+
+def _link_share(el: HtmlElement) -> float:
+    total = _text_len(el)
+    if not total:
+        return 1.0
+    linked = sum(_text_len(a) for a in el.iter("a"))
+    return linked / total
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def drop_hidden_copies(tree: HtmlElement) -> int:
+    """Remove hidden elements whose text also appears, visible, elsewhere; returns how many."""
+    hidden = [
+        el
+        for el in HIDDEN_XPATH(tree)
+        if el.tag not in ("html", "body", "head") and (el.get("hidden") is not None or HIDDEN_STYLE.search(el.get("style") or ""))
+    ]
+    hidden = [el for el in hidden if not any(a in hidden for a in el.iterancestors())]
+    texts = [_norm(el.text_content()) for el in hidden]
+    if not any(len(t) >= MIN_COPY_CHARS for t in texts):
+        return 0
+    # the visible text: the page with every hidden element taken out, once
+    places = [(el, el.getparent(), el.getparent().index(el), el.tail) for el in hidden]
+    for el, parent, _, _ in places:
+        parent.remove(el)
+    visible = _norm(tree.text_content())
+    for el, parent, index, tail in places:  # in document order, so each index is right again
+        parent.insert(index, el)
+        el.tail = tail
+    copies = [el for el, text in zip(hidden, texts, strict=True) if len(text) >= MIN_COPY_CHARS and text[: 2 * MIN_COPY_CHARS] in visible]
+    for el in copies:
+        el.drop_tree()
+    return len(copies)
+
+
+def keep_embeds(tree: HtmlElement) -> int:
+    """Strip the widget class names from embedded posts so that they are kept as quotes."""
+    kept = 0
+    for el in EMBED_XPATH(tree):
+        if EMBED_CLASSES.search(el.get("class") or ""):
+            el.attrib.pop("class", None)
+            el.attrib.pop("id", None)
+            if el.tag == "div":
+                el.tag = "blockquote"
+            kept += 1
+    return kept
+
+
+def keep_leads(tree: HtmlElement) -> int:
+    """Unmark "teaser"/"lead" blocks that hold prose paragraphs with few links."""
+    kept = 0
+    for el in tree.iter("div", "section", "p"):
+        marks = f"{el.get('class', '')} {el.get('id', '')}"
+        if not LEAD_MARKS.search(marks):
+            continue
+        paragraphs = [p for p in ([el] if el.tag == "p" else el.iter("p")) if _text_len(p) >= PROSE_CHARS]
+        if paragraphs and _link_share(el) <= MAX_LINK_SHARE:
+            el.attrib.pop("class", None)
+            el.attrib.pop("id", None)
+            kept += 1
+    return kept
+
+
+def prepare(tree: HtmlElement) -> HtmlElement:
+    """Apply the repairs above to ``tree`` in place and return it."""
+    if "hidden" in STEPS:
+        drop_hidden_copies(tree)
+    if "embeds" in STEPS:
+        keep_embeds(tree)
+    if "leads" in STEPS:
+        keep_leads(tree)
+    return tree

@@ -1,0 +1,133 @@
+"""The general rules of extraction, each on a small page built like real ones (no site named)."""
+
+from __future__ import annotations
+
+from pipelines.extraction import extract
+from pipelines.extraction.clean import drop_hidden_copies
+from pipelines.extraction.html import parse_html
+
+STORY = [
+    "The harbour board voted on Tuesday to extend the north pier by forty metres, ending a dispute that had lasted years.",
+    "Fishermen had asked for the extension since the storms of last winter damaged the old breakwater and two boats.",
+    "The work is expected to start in the spring and to cost about four million, paid by the port and the region.",
+    "Opponents said the money would be better spent on dredging, but the vote passed by seven votes to two.",
+]
+
+
+def page(body: str, head: str = "") -> bytes:
+    return (
+        "<html><head><title>Pier to grow</title><meta property='og:type' content='article'>"
+        f"{head}</head><body><header><nav><a href='/'>Home</a></nav></header><main><article>"
+        f"<h1>Pier to grow</h1>{body}</article></main><footer>© 2024 Harbour News</footer></body></html>"
+    ).encode()
+
+
+def paragraphs(lines=STORY) -> str:
+    return "".join(f"<p>{line}</p>" for line in lines)
+
+
+def test_headline_and_byline_are_not_body_text():
+    e = extract(page("<p>By Jane Reporter</p><p>Updated 10:42 a.m.</p>" + paragraphs()))
+    assert e.title == "Pier to grow"
+    assert e.text.split("\n")[0] == STORY[0]
+
+
+def test_latest_news_box_with_timestamps_inside_the_article_goes():
+    box = "<div class='box'><h3>Latest News</h3><ul>" + "".join(
+        f"<li><a href='/n/{i}'>Other story number {i} about something else entirely</a> <span>{i} hours ago</span></li>"
+        for i in range(1, 6)
+    ) + "</ul></div>"
+    e = extract(page(paragraphs() + box))
+    assert "Latest News" not in e.text and "Other story number" not in e.text and "hours ago" not in e.text
+    assert STORY[-1] in e.text
+
+
+def test_read_more_newsletter_and_reprint_lines_go_in_several_languages():
+    junk = [
+        "READ MORE: Council to vote on harbour fees",
+        "Lire aussi : Le port s'agrandit",
+        "Sign up for our newsletter to get the day's stories.",
+        "This copy is for your personal, non-commercial use only.",
+        "Write to Jane Reporter at jane@example.com",
+        "Reporting by Jane Reporter; Editing by John Editor",
+    ]
+    e = extract(page(paragraphs(STORY[:2] + junk + STORY[2:])))
+    for line in junk:
+        assert line not in e.text
+    assert all(line in e.text for line in STORY)
+
+
+def test_about_box_of_a_press_release_goes():
+    about = "<h2>About Harbour Group</h2><p>Harbour Group is a leading operator of ports in the region, with over a thousand employees in six countries.</p>"
+    e = extract(page(paragraphs() + about))
+    assert "Harbour Group is a leading operator" not in e.text and STORY[-1] in e.text
+
+
+def test_hidden_copy_of_the_story_is_not_doubled():
+    hidden_copy = f"<div style='display:none' itemprop='articleBody'>{' '.join(STORY)}</div>"
+    e = extract(page(paragraphs() + hidden_copy))
+    assert e.text.count(STORY[0]) == 1
+
+
+def test_hidden_elements_with_text_of_their_own_are_left_alone():
+    slide = "A second slide, shown by the page's script, holds a further paragraph of the story about the pier. " * 3
+    tree = parse_html(page(paragraphs() + f"<div id='s2' style='display: none;'><p>{slide}</p></div>"))
+    assert drop_hidden_copies(tree) == 0
+    assert tree.get_element_by_id("s2") is not None
+
+
+def test_embedded_post_belongs_to_the_story():
+    tweet = (
+        "<blockquote class='twitter-tweet'><p>The pier vote is a great day for the fishermen of this town, "
+        "and a long time coming.</p>— Harbour Mayor (@mayor) May 1, 2024</blockquote>"
+    )
+    e = extract(page(paragraphs(STORY[:2]) + tweet + paragraphs(STORY[2:])))
+    assert "great day for the fishermen" in e.text
+
+
+def test_story_split_by_ad_rows_is_kept_whole():
+    chunks = [paragraphs(STORY[:2]), paragraphs(STORY[2:])]
+    body = f"<div class='story-body'>{chunks[0]}</div><div class='ad-row'><div>Advertisement</div></div><div class='story-body'>{chunks[1]}</div>"
+    e = extract(page(body))
+    assert all(line in e.text for line in STORY)
+    assert "Advertisement" not in e.text
+
+
+def test_a_menu_is_not_taken_for_the_story():
+    menu = "<ul class='menu'>" + "".join(f"<li><a href='/s{i}'>Section {i}</a></li>" for i in range(60)) + "</ul>"
+    story = "<div class='text'>" + paragraphs() + "</div>"
+    e = extract(f"<html><head><title>Pier</title></head><body>{menu}{story}</body></html>".encode())
+    assert STORY[0] in e.text and "Section 12" not in e.text
+
+
+def test_section_front_is_not_an_article():
+    links = "".join(f"<li><a href='/story-{i}'>Headline of story number {i} in today's paper</a></li>" for i in range(40))
+    e = extract(f"<html><head><title>News</title><meta property='og:type' content='website'></head><body><ul>{links}</ul></body></html>".encode())
+    assert not e.is_article
+
+
+def test_dates_of_teasers_and_updates_are_not_the_publication_date():
+    body = (
+        "<p class='dateline'>Published April 25, 2018 · Updated May 2, 2018</p>"
+        + paragraphs()
+        + "<aside class='related'><a href='/x'>Older story</a> <span>December 3, 2024</span></aside>"
+    )
+    e = extract(page(body))
+    assert (e.published.value, e.published.source) == ("2018-04-25", "text")
+    assert e.modified.value == "2018-05-02"
+
+
+def test_structured_dates_keep_their_offset_and_published_is_not_the_modified_date():
+    head = (
+        "<meta property='article:published_time' content='2018-04-25T06:35:00+05:00'>"
+        "<meta property='article:modified_time' content='2018-04-26T10:00:00+05:00'>"
+    )
+    e = extract(page(paragraphs(), head))
+    assert (e.published.value, e.published.utc) == ("2018-04-25T06:35:00+05:00", "2018-04-25T01:35:00Z")
+    assert e.modified.value == "2018-04-26T10:00:00+05:00"
+
+
+def test_mis_declared_charset_of_a_page_re_saved_as_utf8():
+    text = "Zürich: la réunion des ministres s'est terminée tard, après un débat très animé sur le budget. " * 6
+    html = f"<html><head><meta charset='iso-8859-1'><title>Réunion</title></head><body><p>{text}</p></body></html>"
+    assert "Zürich: la réunion" in extract(html.encode("utf-8")).text
