@@ -34,6 +34,19 @@ class CliError(click.ClickException):
         self.exit_code = exit_code
 
 
+def _check_log_file(ctx, param, value):
+    if value is not None:
+        folder = Path(value).resolve().parent
+        if not folder.is_dir():
+            raise click.BadParameter(f"folder {folder} does not exist", ctx=ctx, param=param)
+        try:
+            with open(value, "a", encoding="utf-8"):
+                pass
+        except OSError as exc:
+            raise click.BadParameter(f"cannot write {value}: {exc.strerror}", ctx=ctx, param=param) from exc
+    return value
+
+
 def common_options(command):
     """``--db``, ``-v/--verbose`` and ``--log-file``, shared by every command."""
 
@@ -46,7 +59,7 @@ def common_options(command):
         help="The archive (SQLite file). Also $NEWSARCHIVE_DB.",
     )
     @click.option("-v", "--verbose", count=True, help="Log progress (-v) or everything (-vv).")
-    @click.option("--log-file", type=click.Path(dir_okay=False), help="Write the log to this file.")
+    @click.option("--log-file", type=click.Path(dir_okay=False), callback=_check_log_file, help="Write the log to this file.")
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         return command(*args, **kwargs)
@@ -70,6 +83,15 @@ def open_archive(db: str, *, create: bool = True) -> Archive:
         return Archive.open(db, create=create)
     except ArchiveError as exc:
         raise CliError(str(exc), EXIT_STORAGE) from exc
+
+
+def start_run(db: str, command: str, config_text: str | None) -> int:
+    """Record the run in ``crawls`` before Scrapy starts; exit 4 if the archive cannot be written."""
+    with open_archive(db) as archive:
+        try:
+            return archive.start_crawl(command, config_text)
+        except ArchiveError as exc:
+            raise CliError(f"cannot write to the archive: {exc}", EXIT_STORAGE) from exc
 
 
 @click.group()
@@ -108,12 +130,17 @@ def crawl(config_path: str, allow_private: bool, db: str, verbose: int, log_file
     from crawler.runner import project_settings, run_spider
 
     try:
-        load_config(config_path)
+        config = load_config(config_path)
     except ConfigError as exc:
         raise CliError(str(exc), EXIT_USAGE) from exc
-    open_archive(db).close()
+    crawl_id = start_run(db, "crawl", config.text)
     settings = project_settings(
-        db, verbosity=verbose, log_file=log_file, ARCHIVE_COMMAND="crawl", ARCHIVE_ALLOW_PRIVATE=allow_private
+        db,
+        verbosity=verbose,
+        log_file=log_file,
+        ARCHIVE_COMMAND="crawl",
+        ARCHIVE_CRAWL_ID=crawl_id,
+        ARCHIVE_ALLOW_PRIVATE=allow_private,
     )
     run = run_spider("news", settings, config=config_path)
     click.echo(summary_line(run))
@@ -139,7 +166,7 @@ def _plural(n: int, noun: str) -> str:
 
 def exit_for(run) -> None:
     """Exit status for a finished run: 4 on storage error, 1 if it did not finish."""
-    if run.finish_reason == "storage_error":
+    if run.finish_reason == "storage_error" or run.count("archive/storage_error"):
         raise CliError("the crawl stopped on a storage error (see the log); nothing half-written", EXIT_STORAGE)
     if run.crawl_id is None:
         raise CliError("the crawl could not start (see the log)", EXIT_STORAGE)
@@ -188,14 +215,16 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, db, verbose
     if html_file and not page_url:
         raise CliError("--html needs --url: the address the page was saved from", EXIT_USAGE)
     if not url_list and not html_file:
+        if from_file is not None:
+            raise CliError(f"no URLs in {from_file.name} (one per line; '#' starts a comment)", EXIT_USAGE)
         raise CliError("give URLs, --from-file FILE or --html FILE --url URL", EXIT_USAGE)
-    open_archive(db).close()
+    crawl_id = start_run(db, "archive", "\n".join(url_list + ([f"{html_file} as {page_url}"] if html_file else [])))
     settings = project_settings(
         db,
         verbosity=verbose,
         log_file=log_file,
         ARCHIVE_COMMAND="archive",
-        ARCHIVE_CONFIG_TEXT="\n".join(url_list + ([f"{html_file} as {page_url}"] if html_file else [])),
+        ARCHIVE_CRAWL_ID=crawl_id,
         ARCHIVE_ALLOW_PRIVATE=allow_private,
         # Ad hoc archiving fetches each URL once, now: no politeness delay needed.
         DOWNLOAD_DELAY=0,
@@ -252,6 +281,11 @@ def extract(files, url, include, exclude, timezone_name, db, verbose, log_file) 
     configure_logging(verbose, log_file)
     if url and len(files) > 1:
         raise CliError("--url names one page: give one file, or omit --url to use each page's canonical URL", EXIT_USAGE)
+    if url:
+        from crawler.config import url_problem
+
+        if problem := url_problem(url):
+            raise CliError(f"--url: {problem}", EXIT_USAGE)
     try:
         for selector in ([include] if include else []) + list(exclude):
             check_css(selector, "--include/--exclude")
@@ -275,6 +309,8 @@ def extract(files, url, include, exclude, timezone_name, db, verbose, log_file) 
             failed += 1
             click.echo(f"error: {name}: {exc}", err=True)
             continue
+        if include and not e.include_matched:
+            click.echo(f"note: {name}: --include {include!r} matched nothing; the whole page was used", err=True)
         page_url = url or (e.canonical_candidates[0] if e.canonical_candidates else None)
         canonical = None
         if page_url:
@@ -345,6 +381,8 @@ def serve(port, db, verbose, log_file) -> None:
 
     configure_logging(verbose, log_file)
     open_archive(db, create=False).close()
+    if port and not _port_free(port):
+        raise CliError(f"port {port} on 127.0.0.1 is in use; choose another with --port", EXIT_USAGE)
     metadata = Path(__file__).with_name("metadata.json")
     click.echo(f"serving {db} at http://127.0.0.1:{port}/ (Ctrl-C to stop)")
     datasette_cli.main(
@@ -353,5 +391,12 @@ def serve(port, db, verbose, log_file) -> None:
     )
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    cli()
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

@@ -46,6 +46,10 @@ class NewerSchemaError(ArchiveError):
     """The archive was written by a newer newsarchive than this one."""
 
 
+class NotAnArchiveError(ArchiveError):
+    """The file is a SQLite database of something else: newsarchive will not write into it."""
+
+
 class StorageError(ArchiveError):
     """SQLite reported a storage fault: disk full, I/O error, corrupt file."""
 
@@ -107,31 +111,41 @@ class Archive:
                 is an error.
 
         Raises:
-            ArchiveError: the file is missing (``create=False``), is not a SQLite
+            ArchiveError: the file is missing or empty (``create=False``), is not a SQLite
                 database, or cannot be written.
+            NotAnArchiveError: the file is another application's SQLite database.
             NewerSchemaError: the file was written by a newer newsarchive.
         """
         path = str(path)
-        if path != ":memory:" and not create and not Path(path).exists():
+        if path != ":memory:" and not create and (not Path(path).exists() or Path(path).stat().st_size == 0):
             raise ArchiveError(f"no archive at {path}")
         try:
             conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
             db = Database(conn)
             db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             db.execute("PRAGMA foreign_keys = ON")
+            archive = cls(db, path)
+            archive._migrate(create=create)  # first: it refuses another application's database
             if path != ":memory:":
                 db.enable_wal()
             db.execute("PRAGMA synchronous = FULL")
-            archive = cls(db, path)
-            archive._migrate()
         except sqlite3.DatabaseError as exc:
             raise ArchiveError(f"cannot open archive {path}: {exc}") from exc
         return archive
 
-    def _migrate(self) -> None:
+    def _migrate(self, *, create: bool) -> None:
         with self._write():
             known = _known_migrations()
             applied = [m.name for m in migrations.applied(self.db)]
+            if not applied:
+                others = [t for t in self.db.table_names() if t != migrations.migrations_table]
+                if others:
+                    raise NotAnArchiveError(
+                        f"{self.path} is a SQLite database of something else (tables: {', '.join(others[:5])}); "
+                        "newsarchive will not write into it: give another --db"
+                    )
+                if not create:
+                    raise ArchiveError(f"no archive at {self.path} (the file is an empty database)")
             unknown = [name for name in applied if name not in known]
             if unknown:
                 raise NewerSchemaError(

@@ -42,13 +42,13 @@ class PageItem:
     url: str
     final_url: str
     status: int | None
-    body: bytes
-    fetched_at: str
-    site: str
+    body: bytes = field(repr=False)
+    fetched_at: str = ""
+    site: str = ""
     role: str = "article"
     content_type: str | None = None
-    request_headers: dict[str, str] | None = None
-    response_headers: dict[str, str] | None = None
+    request_headers: dict[str, str] | None = field(default=None, repr=False)
+    response_headers: dict[str, str] | None = field(default=None, repr=False)
     redirect_urls: list[str] = field(default_factory=list)
     origin: str = "fetch"
     hints: dict[str, Any] = field(default_factory=dict)
@@ -56,7 +56,7 @@ class PageItem:
     extract_include: str | None = None
     extract_exclude: tuple[str, ...] = ()
     error: tuple[str, str] | None = None
-    extraction: Any = None
+    extraction: Any = field(default=None, repr=False)
     canonical_url: str | None = None
     aliases: list[tuple[str, str]] = field(default_factory=list)
     content_hash: str | None = None

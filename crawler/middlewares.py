@@ -38,11 +38,12 @@ class PrivateAddressGuard:
     """Refuse requests whose host is, or resolves to, a non-public address (SSRF guard).
 
     A URL from a feed, a page or the command line must not make the crawler reach the
-    machine it runs on or its private network. Requests are allowed to such addresses
-    only when the ``allow_private`` request meta key is true (set for sources with
-    ``allow_private = true``) or the ``ARCHIVE_ALLOW_PRIVATE`` setting is on (the CLI's
+    machine it runs on or its private network. Such addresses are allowed only for the
+    hosts of sources with ``allow_private = true`` (the spider's ``private_hosts``), or
+    for every request when the ``ARCHIVE_ALLOW_PRIVATE`` setting is on (the CLI's
     ``--allow-private``). Every hop is checked: redirects and robots.txt requests pass
-    through downloader middlewares again.
+    through downloader middlewares again, so a permitted host cannot bounce the crawler
+    to another private address.
 
     Raises (per request):
         PrivateAddressRefused: the host is not public, or cannot be resolved.
@@ -55,15 +56,15 @@ class PrivateAddressGuard:
 
     @classmethod
     def from_crawler(cls, crawler) -> PrivateAddressGuard:
-        allow_all = crawler.settings.getbool("ARCHIVE_ALLOW_PRIVATE")
         spider = crawler.spider
+        allow_all = crawler.settings.getbool("ARCHIVE_ALLOW_PRIVATE") or getattr(spider, "allow_private", False) is True
         hosts = set(getattr(spider, "private_hosts", set()) or set())
         guard = cls(allow_all=allow_all, private_hosts=hosts)
         guard.stats = crawler.stats
         return guard
 
     async def process_request(self, request: Request) -> Any:
-        if self.allow_all or request.meta.get("allow_private"):
+        if self.allow_all:
             return None
         host = urlsplit(request.url).hostname or ""
         if host in self.private_hosts:

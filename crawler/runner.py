@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,12 @@ from crawler.spiders.news import NewsSpider
 from crawler.spiders.urls import UrlsSpider
 
 SPIDERS = {"news": NewsSpider, "urls": UrlsSpider}
+REPEATED_ERROR_LOGGERS = (
+    "scrapy.downloadermiddlewares.retry",
+    "scrapy.downloadermiddlewares.robotstxt",
+    "scrapy.core.scraper",
+    "crawler.spiders.base",
+)
 LOG_LEVELS = {0: "ERROR", 1: "INFO", 2: "DEBUG"}
 
 
@@ -66,6 +73,11 @@ def run_spider(spider: str, settings: Settings, **spider_kwargs: Any) -> CrawlRu
     """
     started = time.monotonic()
     process = CrawlerProcess(settings)
+    if settings.get("LOG_LEVEL") == "ERROR":
+        # Quiet mode: each failed URL is already a failures row and a line of the command's
+        # output; Scrapy's own per-request error logs (with tracebacks) would repeat it.
+        for name in REPEATED_ERROR_LOGGERS:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     crawler = process.create_crawler(SPIDERS[spider])
     process.crawl(crawler, **spider_kwargs)
     process.start()

@@ -18,6 +18,8 @@ ARCHIVE_DB = "archive.db"
 ARCHIVE_ALLOW_PRIVATE = False
 #: The command recorded in ``crawls.command``.
 ARCHIVE_COMMAND = "crawl"
+#: A ``crawls`` row started by the caller (the CLI), or 0 for the store pipeline to start one.
+ARCHIVE_CRAWL_ID = 0
 
 # -- identity and politeness -------------------------------------------------------
 USER_AGENT = f"newsarchive/{__version__}"

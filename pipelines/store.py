@@ -14,6 +14,7 @@ from typing import Any
 from scrapy import signals
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
+from twisted.internet import reactor
 
 from archive.records import CaptureRecord, SnapshotRecord
 from archive.store import Archive, StorageError
@@ -69,7 +70,8 @@ class StorePipeline:
     """Write items to the archive at ``ARCHIVE_DB``.
 
     Settings: ``ARCHIVE_DB`` (path), ``ARCHIVE_COMMAND`` and ``ARCHIVE_CONFIG_TEXT``
-    (recorded in ``crawls``).
+    (recorded in ``crawls``), ``ARCHIVE_CRAWL_ID`` (a ``crawls`` row already started by
+    the caller).
 
     Stats: ``archive/crawl_id``, ``archive/<outcome>`` (``new``, ``changed``,
     ``unchanged``, ``not_article``, ``failed``), ``archive/failure/<kind>``,
@@ -79,14 +81,17 @@ class StorePipeline:
     ``storage_error``: nothing is half-written, and the CLI exits with status 4.
     """
 
-    def __init__(self, db_path: str, command: str = "crawl", config_text: str | None = None, crawler=None) -> None:
+    def __init__(
+        self, db_path: str, command: str = "crawl", config_text: str | None = None, crawler=None, crawl_id: int | None = None
+    ) -> None:
         self.db_path = db_path
         self.command = command
         self.config_text = config_text
         self.crawler = crawler
         self.stats = crawler.stats if crawler is not None else None
         self.archive: Archive | None = None
-        self.crawl_id: int | None = None
+        self.crawl_id = crawl_id
+        self._closing = False
 
     @classmethod
     def from_crawler(cls, crawler) -> StorePipeline:
@@ -96,6 +101,7 @@ class StorePipeline:
             command=settings.get("ARCHIVE_COMMAND", "crawl"),
             config_text=settings.get("ARCHIVE_CONFIG_TEXT"),
             crawler=crawler,
+            crawl_id=settings.getint("ARCHIVE_CRAWL_ID") or None,
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(pipeline.spider_error, signal=signals.spider_error)
@@ -108,7 +114,9 @@ class StorePipeline:
 
     def open_spider(self) -> None:
         self.archive = Archive.open(self.db_path)
-        self.crawl_id = self.archive.start_crawl(self.command, self.config_text)
+        # The CLI records the run before starting Scrapy (so that a full disk is reported
+        # before anything runs) and passes its id; `scrapy crawl` has the pipeline do it.
+        self.crawl_id = self.crawl_id or self.archive.start_crawl(self.command, self.config_text)
         if self.stats is not None:
             self.stats.set_value("archive/crawl_id", self.crawl_id)
         logger.info("archiving into %s (crawl %s)", self.db_path, self.crawl_id)
@@ -150,9 +158,22 @@ class StorePipeline:
     def _storage_failed(self, exc: Exception, item: Any) -> None:
         self._inc("archive/storage_error")
         logger.error("storage error, stopping the crawl: %s (while storing %s)", exc, getattr(item, "url", "?"))
-        if self.crawler is not None and self.crawler.engine is not None:
-            # The engine's close is a coroutine; scheduling it as a Deferred runs it after this item.
-            deferred_from_coro(self.crawler.engine.close_spider_async(reason="storage_error"))
+        if self.crawler is not None and self.crawler.engine is not None and not self._closing:
+            self._closing = True
+            self._close_when_idle()
+
+    def _close_when_idle(self) -> None:
+        """Close the spider once no item is being processed. (Closing from inside
+        process_item, or while an item yielded by the spider's start() is in the item
+        pipeline, leaves Scrapy 2.19's engine waiting for ever.)"""
+        engine = self.crawler.engine
+        if engine is None or engine.spider is None:
+            return
+        slot = engine.scraper.slot
+        if slot is not None and not slot.is_idle():
+            reactor.callLater(0.05, self._close_when_idle)
+            return
+        deferred_from_coro(engine.close_spider_async(reason="storage_error"))
 
     def _record_error(self, url: str, kind: str, message: str) -> None:
         if self.archive is None:

@@ -45,8 +45,9 @@ def failure_kind(failure: Failure) -> tuple[str, str]:
     """A short kind and a one-line message for a download failure.
 
     Kinds: ``dns``, ``timeout``, ``connection``, ``too_large`` (over DOWNLOAD_MAXSIZE),
-    ``truncated`` (data loss), ``robots``, ``refused`` (SSRF guard), ``unsupported``
-    (a scheme that is not fetched), ``error`` (anything else).
+    ``truncated`` (data loss), ``robots``, ``redirects`` (a loop or too many hops),
+    ``refused`` (SSRF guard), ``unsupported`` (a scheme that is not fetched), ``error``
+    (anything else).
     """
     exc = failure.value
     message = str(exc) or type(exc).__name__
@@ -58,14 +59,17 @@ def failure_kind(failure: Failure) -> tuple[str, str]:
         return "connection", "connection refused"
     if failure.check(ResponseDataLossError):
         return "truncated", f"response truncated: {message}"
-    if failure.check(DownloadCancelledError):
-        return ("too_large" if "size" in message else "cancelled"), message
+    if failure.check(DownloadCancelledError) or (failure.check(IgnoreRequest) and "MAXSIZE" in message.upper()):
+        # Scrapy cancels a download over DOWNLOAD_MAXSIZE (declared, streamed or decompressed)
+        return "too_large", "response body over the size limit (DOWNLOAD_MAXSIZE); not archived"
     if failure.check(UnsupportedURLSchemeError):
         return "unsupported", message
     if failure.check(PrivateAddressRefused):
         return "refused", message
     if failure.check(IgnoreRequest) and "robots.txt" in message:
         return "robots", "forbidden by robots.txt"
+    if failure.check(IgnoreRequest) and "redirections" in message:
+        return "redirects", "too many redirects (a loop, or more than REDIRECT_MAX_TIMES hops)"
     if failure.check(DownloadFailedError, ConnectError, ConnectionLost):
         return "connection", f"connection failed: {message}"
     return "error", f"{type(exc).__name__}: {message}"
@@ -85,7 +89,7 @@ class ArchivingSpider(scrapy.Spider):
 
     Request meta keys it uses: ``source`` (source name), ``role`` (``article``,
     ``section``, ``feed``, ``sitemap``, ``url``), ``link_depth`` (links followed from a
-    section page so far), ``allow_private``.
+    section page so far).
     """
 
     #: host names that sources allow to be private addresses (read by PrivateAddressGuard)
@@ -95,12 +99,14 @@ class ArchivingSpider(scrapy.Spider):
         """The :class:`Source` a request belongs to."""
         raise NotImplementedError
 
+    #: fetch every request even if its URL was seen (the ``urls`` spider: each given URL is
+    #: fetched, and a redirect back to it ends as a redirect-loop failure, not in silence)
+    dont_filter = False
+
     def request(self, url: str, callback, source: Source, role: str, **meta: Any) -> scrapy.Request:
         """A request for ``url`` tagged with its source and role, failures going to :meth:`on_error`."""
         meta = {"source": source.name, "role": role, **meta}
-        if source.allow_private:
-            meta["allow_private"] = True
-        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta)
+        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta, dont_filter=self.dont_filter)
 
     def page_item(self, response: Response, role: str, source: Source, hints: dict | None = None) -> PageItem:
         """A :class:`PageItem` for a response (any status)."""
@@ -181,6 +187,7 @@ class ArchivingSpider(scrapy.Spider):
             yield item
             return
         kind, message = failure_kind(failure)
-        url = request.url if request is not None else "?"
+        # the URL as requested, not the last hop of its redirects
+        url = (meta.get("redirect_urls") or [request.url])[0] if request is not None else "?"
         logger.warning("failed %s: %s", url, message)
         yield FailureItem(url=url, kind=kind, message=message, site=source.name)

@@ -26,10 +26,12 @@ class UrlsSpider(ArchivingSpider):
         urls: URLs to fetch (a list, or one string with one URL per line).
         html_file: path of a saved page (plain or ``.gz``) to import instead of fetching.
         url: the URL the saved page was loaded from (required with ``html_file``).
-        allow_private: let these URLs reach loopback or private addresses.
+        allow_private: kept for ``scrapy crawl urls -a allow_private=1``; the CLI sets the
+            ``ARCHIVE_ALLOW_PRIVATE`` setting instead.
     """
 
     name = "urls"
+    dont_filter = True
 
     def __init__(
         self,
@@ -51,7 +53,7 @@ class UrlsSpider(ArchivingSpider):
         return self._source(meta.get("source") or "")
 
     def _source(self, host: str) -> Source:
-        return Source(name=host or "unknown", start_urls=(), depth=0, allow_private=self.allow_private)
+        return Source(name=host or "unknown", start_urls=(), depth=0)
 
     async def start(self) -> AsyncIterator[Any]:
         if self.html_file:
