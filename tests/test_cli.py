@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import socket
 import sqlite3
 import subprocess
@@ -213,3 +214,94 @@ def test_serve_answers_on_loopback(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_redirect_loop_is_an_error_line(cli, site, tmp_path):
+    site.route("/loop", 302, b"", {"Location": "/loop"})
+    result = cli("archive", site.url("/loop"), "--allow-private")
+    assert result.returncode == 1
+    assert f"error          {site.url('/loop')}: too many redirects" in result.stdout
+    assert db_rows(tmp_path / "archive.db", "SELECT kind FROM failures") == [{"kind": "redirects"}]
+
+
+def test_another_applications_database_is_not_touched(cli, tmp_path):
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.commit()
+    conn.close()
+    for args in (["stats"], ["archive", "http://x.example/a"]):
+        result = cli(*args, "--db", other)
+        assert result.returncode == 4 and "a SQLite database of something else" in result.stderr
+    conn = sqlite3.connect(other)
+    assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["notes"]
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes read-only files anyway")
+def test_read_only_archive_exits_4_before_crawling(cli, tmp_path):
+    db = tmp_path / "ro.db"
+    db.write_bytes((ROOT / "tests" / "data" / "archive-v1.db").read_bytes())
+    db.chmod(0o444)
+    tmp_path.chmod(0o555)  # no journal or WAL file can be made either
+    try:
+        result = cli("archive", "http://x.example/a", "--db", db)
+    finally:
+        tmp_path.chmod(0o755)
+    assert result.returncode == 4 and "readonly" in result.stderr.replace("-", "")
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MiB tmpfs (needs root and mount; skipped otherwise)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)]).returncode:
+        pytest.skip("needs root to mount a small tmpfs")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=False)
+
+
+@pytest.mark.slow
+def test_disk_full_while_archiving_exits_4_and_keeps_the_archive_sound(cli, small_disk, tmp_path):
+    db = small_disk / "a.db"
+    page = tmp_path / "page.html"
+    page.write_bytes(gzip.decompress((ROOT / "demo" / "pages" / "nytimes-2.html.gz").read_bytes()))
+    assert cli("archive", "--html", page, "--url", "http://x.example/one", "--db", db).returncode == 0
+    free = os.statvfs(small_disk).f_bavail * os.statvfs(small_disk).f_frsize
+    (small_disk / "filler").write_bytes(b"\0" * max(0, free - 30_000))
+    edited = tmp_path / "edited.html"
+    edited.write_bytes(page.read_bytes().replace(b"Verizon", b"VERIZON") + b"<!--" + os.urandom(200_000).hex().encode() + b"-->")
+    result = cli("archive", "--html", edited, "--url", "http://x.example/two", "--db", db, timeout=120)
+    assert result.returncode == 4
+    assert "storage error" in result.stderr or "disk" in result.stderr
+    (small_disk / "filler").unlink()
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("SELECT count(*) FROM snapshots").fetchone()[0] == 1
+    conn.close()
+    assert cli("archive", "--html", edited, "--url", "http://x.example/two", "--db", db).returncode == 0
+
+
+def test_log_file_in_a_missing_folder_is_a_usage_error(cli, tmp_path):
+    result = cli("stats", "--log-file", tmp_path / "no" / "such" / "log.txt")
+    assert result.returncode == 2 and "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_on_a_busy_port_is_a_usage_error(cli, tmp_path):
+    db = tmp_path / "v1.db"
+    db.write_bytes((ROOT / "tests" / "data" / "archive-v1.db").read_bytes())
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        result = cli("serve", "--db", db, "--port", busy.getsockname()[1])
+    assert result.returncode == 2 and "is in use" in result.stderr
+
+
+def test_quiet_by_default_even_when_urls_fail(cli):
+    result = cli("archive", "http://127.0.0.1:9/closed", "--allow-private")
+    assert result.returncode == 1
+    assert result.stdout.strip() == "error          http://127.0.0.1:9/closed: connection refused"
+    assert result.stderr.strip() == ""

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from demo.replay import ReplayPage, ReplaySite, page_from_folder
-from tests.conftest import ROOT, db_rows, run_cli
+from tests.conftest import ROOT, db_rows, requires_shared, run_cli
 from tests.pages import DATA, SEED_SOURCE, SEED_STORY, SEED_TEASERS, seed_page
 
 pytestmark = pytest.mark.slow
@@ -76,6 +76,7 @@ def test_per_request_noise_outside_the_story_makes_no_version(tmp_path, news_web
     assert "0 new versions" in second.stdout
 
 
+@requires_shared
 def test_page_without_canonical_reached_with_tracking_parameters_is_one_article(tmp_path):
     page = page_from_folder(DATA / "readability-testpages" / "wapo-1", strip_canonical=True)
     with ReplaySite("wapo", [page], host="127.0.0.2") as site:
@@ -100,12 +101,15 @@ def test_dead_urls_and_non_html_become_failures_and_the_crawl_goes_on(tmp_path, 
     site.route("/gone-story", 404, b"<html><body>Not found</body></html>")
     site.route("/report", 200, b"%PDF-1.7\n1 0 obj<<>>endobj\n", {"Content-Type": "application/pdf"})
     site.route("/photo-page", 200, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", {"Content-Type": "text/html"})
-    site.extra_links += ["/gone-story", "/report", "/photo-page", "http://127.0.0.1:9/refused"]
+    # port 9 of the site's own host: allowed (allow_private) but closed; of another host: refused
+    site.extra_links += ["/gone-story", "/report", "/photo-page", f"http://{site.host}:9/closed", "http://127.0.0.1:9/elsewhere"]
     result = crawl(tmp_path, news_web)
     assert f"{len(article_pages(news_web))} new articles" in result.stdout
     failures = db_rows(tmp_path / "archive.db", "SELECT url, kind FROM failures ORDER BY url")
     kinds = {row["url"].rsplit("/", 1)[-1]: row["kind"] for row in failures}
-    assert kinds == {"gone-story": "http_error", "report": "not_html", "photo-page": "not_html", "refused": "connection"}
+    assert kinds == {
+        "gone-story": "http_error", "report": "not_html", "photo-page": "not_html", "closed": "connection", "elsewhere": "refused",
+    }
     statuses = db_rows(tmp_path / "archive.db", "SELECT status, outcome FROM captures WHERE url LIKE '%/gone-story'")
     assert statuses == [{"status": 404, "outcome": "failed"}]
 

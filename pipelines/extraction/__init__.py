@@ -41,7 +41,15 @@ from lxml.html import HtmlElement
 from pipelines.extraction import body, clean, metadata, recover, story
 from pipelines.extraction.dates import StatedDate, date_from_url, find_text_dates, stated_day
 from pipelines.extraction.html import ExtractionError, apply_hints, parse_html
-from pipelines.extraction.text import detect_language, looks_like_article, prose_chars, prose_share, split_list
+from pipelines.extraction.text import (
+    clean_authors,
+    detect_language,
+    looks_like_article,
+    prose_chars,
+    prose_share,
+    split_list,
+    split_tags,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +80,7 @@ class Extraction:
             ``og:url``), raw and unresolved, most authoritative first.
         is_amp: the page is an AMP page.
         is_article: the page is a story, not a section front, list or utility page.
+        include_matched: whether the ``include`` hint matched (``None`` without one).
         extractor: name and version of this extraction.
     """
 
@@ -88,6 +97,7 @@ class Extraction:
     canonical_candidates: list[str] = field(default_factory=list)
     is_amp: bool = False
     is_article: bool = False
+    include_matched: bool | None = None
     extractor: str = EXTRACTOR
 
 
@@ -129,13 +139,14 @@ def extract(
     result = Extraction(canonical_candidates=page.canonical, is_amp=page.is_amp)
     # prepared in place: trafilatura works on its own copy, and the repairs do not change
     # what the dates and the dateline are read from
-    work = clean.prepare(apply_hints(tree, include, exclude))
+    result.include_matched = apply_hints(tree, include, exclude)
+    work = clean.prepare(tree)
     fields = metadata.trafilatura_fields(tree, url)
     result.title = _clean(fields.title) or _clean(_fallback_title(tree))
-    result.authors = split_list(fields.author)
+    result.authors = clean_authors(split_list(fields.author))
     result.description = _clean(fields.description)
     result.sitename = _clean(fields.sitename)
-    result.tags = _unique([*(fields.tags or []), *(fields.categories or [])])
+    result.tags = _unique(split_tags([*(fields.tags or []), *(fields.categories or [])]))
     result.image = _clean(fields.image)
     result.text = _main_text(work, url, result.title)
     if result.text:

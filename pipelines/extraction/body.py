@@ -178,13 +178,15 @@ def _remove(el: etree._Element) -> None:
 
 
 def _drop_lead_furniture(blocks: list[etree._Element], title: str | None) -> None:
-    """Above the first real paragraph: the headline, headings, bylines and date lines go
-    (other short lines there, such as a salutation, stay)."""
+    """Above the first real paragraph: the headline, headings, bylines, date lines and
+    lists of short items (date, section, comment count) go; other short lines there, such
+    as a salutation, stay."""
     for el in blocks[:LEAD_WINDOW]:
         text = block_text(el)
         furniture = (
             not text
             or el.tag == "head"
+            or (el.tag == "list" and _is_meta_list(el))
             or (title and _same_title(text, title))
             or BYLINE.match(text)
             or is_date_line(text)
@@ -193,6 +195,12 @@ def _drop_lead_furniture(blocks: list[etree._Element], title: str | None) -> Non
             _remove(el)
         elif el.tag == "p" and len(text) > MIN_LEAD_PARAGRAPH:
             return  # the story has begun
+
+
+def _is_meta_list(el: etree._Element) -> bool:
+    """A list of the story's metadata (its date, section, comment count), not of its points."""
+    items = [block_text(i) for i in el.iter("item")]
+    return bool(items) and all(len(t) <= 40 for t in items) and any(is_date_line(t) for t in items)
 
 
 def _drop_boxes(body: etree._Element) -> None:

@@ -110,31 +110,33 @@ def parse_html(html: bytes | str, content_type: str | None = None) -> HtmlElemen
     return tree
 
 
-def apply_hints(
-    tree: HtmlElement, include: str | None, exclude: tuple[str, ...] | list[str], *, copy: bool = False
-) -> HtmlElement:
-    """``tree`` (or a copy) with the site's hints applied: elements matching any ``exclude``
-    selector removed; when ``include`` matches, the body reduced to the matching elements
-    (the ``<head>`` is kept, for metadata).
+def apply_hints(tree: HtmlElement, include: str | None, exclude: tuple[str, ...] | list[str]) -> bool | None:
+    """Apply the site's hints to ``tree`` in place: elements matching any ``exclude``
+    selector are removed; when ``include`` matches, the body is reduced to the matching
+    elements (the ``<head>`` stays, for metadata).
+
+    Returns:
+        whether ``include`` matched (``None`` without ``include``).
     """
-    work = deepcopy(tree) if copy else tree
+    work = tree
     if not include and not exclude:
-        return work
+        return None
     for selector in exclude:
         for el in work.cssselect(selector):
             if el.getparent() is not None:
                 el.drop_tree()
-    if include:
-        kept = work.cssselect(include)
-        body = work.find("body")
-        if kept and body is not None:
-            kept = [deepcopy(el) for el in kept]
-            for child in list(body):
-                body.remove(child)
-            body.text = None
-            for el in kept:
-                el.tail = None
-                body.append(el)
-        elif not kept:
-            logger.info("extract include selector %r matched nothing; extracting the whole page", include)
-    return work
+    if not include:
+        return None
+    kept = work.cssselect(include)
+    body = work.find("body")
+    if kept and body is not None:
+        kept = [deepcopy(el) for el in kept]
+        for child in list(body):
+            body.remove(child)
+        body.text = None
+        for el in kept:
+            el.tail = None
+            body.append(el)
+        return True
+    logger.info("extract include selector %r matched nothing; extracting the whole page", include)
+    return False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-import py3langid
+import re
 
 _IDENTIFIER = None
 MIN_DECLARED_CHARS = 250
@@ -20,6 +20,30 @@ def split_list(value: str | None) -> list[str]:
     if not value:
         return []
     return [part.strip() for part in value.split(";") if part.strip()]
+
+
+NOT_NAMES = {"username", "user", "admin", "administrator", "editor", "author", "staff writer", "guest"}
+
+
+def clean_authors(names: list[str]) -> list[str]:
+    """Author names without repeats (compared case-insensitively) and without what is not a
+    name: placeholders ("Username"), initials or degrees of two letters or fewer."""
+    kept: dict[str, str] = {}
+    for name in names:
+        name = " ".join(name.split())
+        key = name.lower()
+        if len(name) <= 2 or key in NOT_NAMES or key in kept:
+            continue
+        kept[key] = name
+    return list(kept.values())
+
+
+def split_tags(values: list[str]) -> list[str]:
+    """Tags, with a comma-separated string (as many sites write keywords) split into tags."""
+    tags = []
+    for value in values:
+        tags += [part.strip() for part in re.split(r"[,;]", value) if part.strip()]
+    return tags
 
 
 def prose_chars(text: str) -> int:
