@@ -113,37 +113,61 @@ def cli() -> None:
 
 @cli.command()
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="Sources to crawl (TOML).")
+@click.option("--revisit-only", is_flag=True, help="Only re-check known articles that are due; no discovery.")
+@click.option("--no-revisit", is_flag=True, help="Only discover new articles; re-check none.")
 @click.option("--allow-private", is_flag=True, help="Let every source reach loopback/private addresses.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing when the run completes (for cron).")
 @common_options
-def crawl(config_path: str, allow_private: bool, db: str, verbose: int, log_file: str | None) -> None:
+def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, db, verbose, log_file) -> None:
     """Crawl the sources of a config file into the archive.
 
-    Discovers stories through each source's feeds, sitemaps and section pages, fetches
-    them politely (robots.txt, one request at a time per host), and stores every fetch
-    as a capture, every new or changed story as a snapshot. Prints a one-line summary.
+    Re-checks the known articles that are due (conditional GETs) and discovers new ones
+    through each source's feeds, sitemaps and section pages; fetches politely (robots.txt,
+    one request at a time per host, Crawl-delay, Retry-After); stores every fetch as a
+    capture, every new or changed story as a snapshot. One run at a time per archive:
+    another run exits at once with status 3. Prints a one-line summary.
 
     \b
-    Example:
+    Examples:
       newsarchive crawl --config sources.toml --db archive.db
+      newsarchive crawl --config sources.toml --revisit-only -q --log-file crawl.log
     """
+    from archive.lock import ArchiveLock, LockHeld
     from crawler.config import ConfigError, load_config
     from crawler.runner import project_settings, run_spider
 
+    if revisit_only and no_revisit:
+        raise CliError("--revisit-only and --no-revisit exclude each other", EXIT_USAGE)
     try:
         config = load_config(config_path)
     except ConfigError as exc:
         raise CliError(str(exc), EXIT_USAGE) from exc
-    crawl_id = start_run(db, "crawl", config.text)
-    settings = project_settings(
-        db,
-        verbosity=verbose,
-        log_file=log_file,
-        ARCHIVE_COMMAND="crawl",
-        ARCHIVE_CRAWL_ID=crawl_id,
-        ARCHIVE_ALLOW_PRIVATE=allow_private,
-    )
-    run = run_spider("news", settings, config=config_path)
-    click.echo(summary_line(run))
+    open_archive(db).close()
+    lock = ArchiveLock(db)
+    try:
+        lock.acquire()
+    except LockHeld as exc:
+        raise CliError(str(exc), EXIT_LOCKED) from exc
+    except OSError as exc:
+        raise CliError(f"cannot create the lock file beside {db}: {exc.strerror}", EXIT_STORAGE) from exc
+    try:
+        with open_archive(db) as archive:
+            archive.end_dead_runs()
+        crawl_id = start_run(db, "crawl", config.text)
+        settings = project_settings(
+            db,
+            verbosity=verbose,
+            log_file=log_file,
+            ARCHIVE_COMMAND="crawl",
+            ARCHIVE_CRAWL_ID=crawl_id,
+            ARCHIVE_ALLOW_PRIVATE=allow_private,
+        )
+        revisit = "only" if revisit_only else "no" if no_revisit else "yes"
+        run = run_spider("news", settings, config=config_path, revisit=revisit)
+    finally:
+        lock.release()
+    if not quiet or run.finish_reason != "finished":
+        click.echo(summary_line(run))
     exit_for(run)
 
 
@@ -339,6 +363,95 @@ def extract(files, url, include, exclude, timezone_name, db, verbose, log_file) 
         click.echo(json.dumps(record, ensure_ascii=False))
     if failed:
         sys.exit(EXIT_FAILED)
+
+
+# -- check and backup --------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="Sources to check (TOML).")
+@click.option("--offline", is_flag=True, help="Only validate the file; fetch nothing.")
+@click.option("--allow-private", is_flag=True, help="Let every source reach loopback/private addresses.")
+@common_options
+def check(config_path, offline, allow_private, db, verbose, log_file) -> None:
+    """Validate a config and say what each source would fetch first (a dry run).
+
+    Reads each source's feeds, sitemaps and section pages (robots.txt obeyed) and lists
+    the article URLs a crawl would fetch, without requesting any article and without
+    writing to the archive; counts the known articles due for a re-check.
+
+    \b
+    Examples:
+      newsarchive check --config sources.toml
+      newsarchive check --config sources.toml --offline
+    """
+    from crawler.config import ConfigError, load_config
+    from crawler.runner import project_settings, run_spider
+    from crawler.useragent import user_agent
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from exc
+    click.echo(f"{config_path}: valid, {_plural(len(config.sources), 'source')}")
+    click.echo(f"User-Agent: {user_agent(config.user_agent, config.contact)}")
+    if not config.contact and not config.user_agent:
+        click.echo("note: no [crawl] contact: site operators cannot reach you (set contact = URL or e-mail)")
+    plan = {}
+    if not offline:
+        settings = project_settings(
+            db, verbosity=verbose, log_file=log_file, ARCHIVE_ALLOW_PRIVATE=allow_private, ITEM_PIPELINES={}
+        )
+        run = run_spider("news", settings, config=config_path, dry_run=True)
+        plan = run.spider.plan if run.spider is not None else {}
+    for source in config.sources:
+        click.echo(f"\nsource {source.name} (hosts: {', '.join(sorted(source.hosts))})")
+        for key in ("feeds", "sitemaps", "start_urls"):
+            values = getattr(source, key)
+            click.echo(f"  {key + ':':<12}{' '.join(values) if values else '-'}")
+        rules = [f"depth {source.depth}"]
+        rules += [f"allow {', '.join(p.pattern for p in source.allow)}"] if source.allow else []
+        rules += [f"deny {', '.join(p.pattern for p in source.deny)}"] if source.deny else []
+        rules += [f"since {source.since_days:g} days"] if source.since_days is not None else []
+        rules += [f"timezone {source.timezone}"] if source.timezone else []
+        rules += ["allow_private"] if source.allow_private else []
+        click.echo(f"  rules:      {'; '.join(rules)}")
+        if source.name in plan:
+            p = plan[source.name]
+            click.echo(
+                f"  would fetch: {_plural(len(p['new']), 'new article')}, re-check {p['due']} due; "
+                f"{p['known']} discovered URLs are known articles"
+            )
+            for url in p["new"][:CHECK_SHOWN]:
+                click.echo(f"    {url}")
+            if len(p["new"]) > CHECK_SHOWN:
+                click.echo(f"    ... and {len(p['new']) - CHECK_SHOWN} more")
+
+
+CHECK_SHOWN = 5
+
+
+@cli.command()
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The copy to write (must not exist).")
+@common_options
+def backup(out, db, verbose, log_file) -> None:
+    """Make a consistent copy of the archive, also while a crawl writes (SQLite VACUUM INTO).
+
+    \b
+    Example:
+      newsarchive backup --db archive.db --out backups/archive-2026-11-29.db
+    """
+    configure_logging(verbose, log_file)
+    if Path(out).exists():
+        raise CliError(f"{out} exists; give a new file name", EXIT_USAGE)
+    if not Path(out).resolve().parent.is_dir():
+        raise CliError(f"folder {Path(out).resolve().parent} does not exist", EXIT_USAGE)
+    with open_archive(db, create=False) as archive:
+        try:
+            size = archive.backup(out)
+        except ArchiveError as exc:
+            raise CliError(str(exc), EXIT_STORAGE) from exc
+    click.echo(f"wrote {out} ({size / 1024 / 1024:.1f} MiB)")
 
 
 # -- stats and serve ---------------------------------------------------------------

@@ -23,6 +23,7 @@ import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +31,13 @@ from sqlite_utils import Database
 
 from archive.migrations import migrations
 from archive.records import CaptureRecord, SnapshotRecord, StoreResult
-from archive.timefmt import utc_now_iso
+from archive.schedule import Steps, longest_interval, next_check
+from archive.timefmt import iso_utc, parse_utc, utc_now_iso
 
 logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
+GONE_STATUSES = (404, 410)
 BODY_CODEC = "gzip"
 
 
@@ -216,6 +219,30 @@ class Archive:
                 },
             )
 
+    def end_dead_runs(self) -> int:
+        """Mark ``crawl`` runs still ``running`` as ``interrupted`` (call while holding the
+        crawl lock: no crawl can be running, so such rows belong to killed processes)."""
+        with self._write():
+            return self.db.execute(
+                "UPDATE crawls SET status = 'interrupted' WHERE status = 'running' AND command = 'crawl'"
+            ).rowcount
+
+    def backup(self, out: str | Path) -> int:
+        """Write a consistent copy of the archive to ``out`` with SQLite's ``VACUUM INTO``
+        (safe while a crawl writes: the copy is one read transaction); returns its size, bytes.
+
+        Raises:
+            ArchiveError: ``out`` exists, or the copy cannot be written.
+        """
+        out = Path(out)
+        if out.exists():
+            raise ArchiveError(f"{out} exists; give a new file name")
+        try:
+            self.db.execute("VACUUM INTO ?", [str(out)])
+        except sqlite3.Error as exc:
+            raise _storage_error(exc, str(out)) from exc
+        return out.stat().st_size
+
     # -- failures ----------------------------------------------------------------
 
     def record_failure(
@@ -260,6 +287,9 @@ class Archive:
         capture: CaptureRecord,
         snapshot: SnapshotRecord | None = None,
         failure: tuple[str, str] | None = None,
+        *,
+        article_id: int | None = None,
+        steps: Steps | None = None,
     ) -> StoreResult:
         """Store one capture, and the article content it carried, in one transaction.
 
@@ -267,13 +297,18 @@ class Archive:
             crawl_id: the run this capture belongs to.
             capture: the fetch itself.
             snapshot: the extracted article content, or ``None`` when the page is not an
-                article (outcome ``not_article``) or the fetch failed.
+                article (outcome ``not_article``), was not modified, or failed.
             failure: ``(kind, message)`` when the capture failed (outcome ``failed``; a
                 ``failures`` row is written too).
+            article_id: the article a revisit re-checked (needed for a 304, and to mark
+                an article ``gone`` on 404/410).
+            steps: the revisit schedule that sets ``articles.next_check_at``
+                (:mod:`archive.schedule`; its defaults when ``None``).
 
         Returns:
             What was stored; ``outcome`` is ``new`` (first capture of this article),
-            ``changed`` (a new version), ``unchanged``, ``not_article`` or ``failed``.
+            ``changed`` (a new version), ``unchanged``, ``not_modified`` (HTTP 304 to a
+            conditional GET), ``not_article`` or ``failed``.
 
         Raises:
             StorageError: SQLite could not write (disk full, I/O error); nothing of
@@ -281,24 +316,54 @@ class Archive:
         """
         with self._write():
             digest = self._store_body(capture.body)
-            article_id = snapshot_id = version = None
+            snapshot_id = version = None
+            touched = None  # the article whose schedule this capture moves
             if failure is not None:
                 outcome = "failed"
+                if article_id is not None and capture.status in GONE_STATUSES:
+                    self._mark_gone(article_id, capture.fetched_at, steps)
+            elif capture.status == 304 and article_id is not None:
+                outcome = "not_modified"
+                self._seen(article_id, capture.fetched_at)
+                touched = article_id
             elif snapshot is None:
                 outcome = "not_article"
             else:
                 article_id, outcome, version = self._touch_article(capture, snapshot)
+                touched = article_id
             capture_id = self._insert_capture(crawl_id, capture, digest, article_id, outcome)
             if failure is not None:
                 kind, message = failure
                 self._insert_failure(
                     crawl_id, capture.url, kind, message, capture.status, capture.site, capture.fetched_at, capture_id
                 )
-            if snapshot is not None:
+            if snapshot is not None and touched is not None:
                 if outcome in ("new", "changed"):
                     snapshot_id = self._insert_snapshot(article_id, version, capture_id, capture, snapshot)
                 self._record_aliases(article_id, snapshot, capture.fetched_at)
+            if touched is not None:
+                self._schedule(touched, capture.fetched_at, steps)
         return StoreResult(outcome, capture_id, article_id, snapshot_id, version)
+
+    def _seen(self, article_id: int, now: str) -> None:
+        # fetched_at comes from the local clock: keep last_seen the latest even if it jumped back.
+        self.db.execute(
+            "UPDATE articles SET status = 'live', last_seen = max(coalesce(last_seen, ''), ?) WHERE id = ?",
+            [now, article_id],
+        )
+
+    def _schedule(self, article_id: int, now: str, steps: Steps | None) -> None:
+        row = self.db.execute("SELECT last_changed FROM articles WHERE id = ?", [article_id]).fetchone()
+        last_changed = parse_utc(row[0]) if row and row[0] else parse_utc(now)
+        due = next_check(parse_utc(now), last_changed, steps)
+        self.db.execute("UPDATE articles SET next_check_at = ? WHERE id = ?", [iso_utc(due), article_id])
+
+    def _mark_gone(self, article_id: int, now: str, steps: Steps | None) -> None:
+        """The story answered 404/410 to a revisit: ``status = gone``; checked again rarely."""
+        due = parse_utc(now) + timedelta(seconds=longest_interval(steps))
+        self.db.execute(
+            "UPDATE articles SET status = 'gone', next_check_at = ? WHERE id = ?", [iso_utc(due), article_id]
+        )
 
     def _store_body(self, body: bytes | None) -> str | None:
         if body is None:
@@ -337,11 +402,7 @@ class Archive:
             "SELECT version, content_hash FROM snapshots WHERE article_id = ? ORDER BY version DESC LIMIT 1",
             [article_id],
         ).fetchone()
-        # fetched_at comes from the local clock: keep last_seen the latest even if it jumped back.
-        self.db.execute(
-            "UPDATE articles SET status = 'live', last_seen = max(coalesce(last_seen, ''), ?) WHERE id = ?",
-            [now, article_id],
-        )
+        self._seen(article_id, now)
         if latest is not None and latest[1] == snapshot.content_hash:
             return article_id, "unchanged", None
         self.db.execute("UPDATE articles SET last_changed = ? WHERE id = ?", [now, article_id])
@@ -410,6 +471,40 @@ class Archive:
             )
 
     # -- reading -----------------------------------------------------------------
+
+    def lookup(self, url: str) -> dict[str, Any] | None:
+        """The article a URL names (by canonical URL, else alias): ``id``, ``next_check_at``,
+        ``status``; ``None`` if unknown."""
+        article_id = self.find_article_id(url)
+        if article_id is None:
+            return None
+        return next(self.db.query("SELECT id, next_check_at, status FROM articles WHERE id = ?", [article_id]))
+
+    def due_articles(self, sites: list[str], now: str, limit: int = 100_000) -> list[dict[str, Any]]:
+        """Articles of these sites whose ``next_check_at`` has come, oldest first, with what a
+        conditional GET needs from their last successful capture.
+
+        Each row: ``id``, ``site``, ``canonical_url``, ``url`` (the last capture's final
+        URL, else the canonical URL), ``etag``, ``last_modified``.
+        """
+        if not sites:
+            return []
+        marks = ", ".join("?" for _ in sites)
+        return list(
+            self.db.query(
+                f"""
+                SELECT a.id, a.site, a.canonical_url,
+                       coalesce(c.final_url, a.canonical_url) AS url, c.etag, c.last_modified
+                FROM articles a
+                LEFT JOIN captures c ON c.id = (
+                    SELECT id FROM captures WHERE article_id = a.id AND status = 200 ORDER BY id DESC LIMIT 1
+                )
+                WHERE a.site IN ({marks}) AND (a.next_check_at IS NULL OR a.next_check_at <= ?)
+                ORDER BY a.next_check_at LIMIT ?
+                """,
+                [*sites, now, limit],
+            )
+        )
 
     def counts(self) -> dict[str, int]:
         """Row counts: articles, snapshots, captures, bodies, aliases, failures, crawls."""

@@ -27,7 +27,9 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-DEFAULT_REVISIT_STEPS = ["3h=15m", "1d=30m", "7d=2h", "30d=1d", "*=7d"]
+from archive.schedule import DEFAULT_STEPS_TEXT as DEFAULT_REVISIT_STEPS
+from archive.schedule import parse_revisit_steps as _parse_steps
+
 
 CRAWL_KEYS = {"user_agent", "contact", "revisit_steps", "warc", "delay_secs"}
 SOURCE_KEYS = {
@@ -222,47 +224,6 @@ def _source(data: Any, where: str) -> Source:
     )
 
 
-DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-UNIT_SECS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-def parse_duration(text: str) -> float:
-    """``"15m"`` -> 900.0 seconds (units s, m, h, d, w).
-
-    Raises:
-        ValueError: not a number followed by one of those units.
-    """
-    match = DURATION.match(text)
-    if not match:
-        raise ValueError(f"not a duration like '15m' or '2h': {text!r}")
-    return float(match.group(1)) * UNIT_SECS[match.group(2)]
-
-
-def parse_revisit_steps(steps: tuple[str, ...] | list[str], where: str = "revisit_steps") -> list[tuple[float | None, float]]:
-    """Parse ``["3h=15m", ..., "*=7d"]`` into ``[(max_age_secs or None, interval_secs), ...]``.
-
-    Each step reads "while the last change is at most <age> ago, check every <interval>";
-    ``*`` is any age and must come last. Ages must grow.
-
-    Raises:
-        ConfigError: a step is malformed, or the ages do not grow.
-    """
-    parsed: list[tuple[float | None, float]] = []
-    for i, step in enumerate(steps):
-        age_text, sep, interval_text = step.partition("=")
-        try:
-            if not sep:
-                raise ValueError("expected '<age>=<interval>'")
-            age = None if age_text.strip() == "*" else parse_duration(age_text)
-            interval = parse_duration(interval_text)
-        except ValueError as exc:
-            raise ConfigError(f"{where}: revisit_steps[{i}] {step!r}: {exc}") from exc
-        if parsed and (parsed[-1][0] is None or (age is not None and age <= parsed[-1][0])):
-            raise ConfigError(f"{where}: revisit_steps must go from the shortest age to '*' (at {step!r})")
-        parsed.append((age, interval))
-    return parsed
-
-
 def _extract_hints(data: Any, where: str) -> ExtractHints:
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: must be a table")
@@ -352,3 +313,15 @@ def _patterns(data: dict, key: str, where: str) -> tuple[re.Pattern[str], ...]:
         except re.error as exc:
             raise ConfigError(f"{where}: {key}: invalid regular expression {pattern!r}: {exc}") from exc
     return tuple(compiled)
+
+
+def parse_revisit_steps(steps: tuple[str, ...] | list[str], where: str = "revisit_steps") -> list[tuple[float | None, float]]:
+    """Parse ``revisit_steps`` (:func:`archive.schedule.parse_revisit_steps`).
+
+    Raises:
+        ConfigError: a step is malformed, or the ages do not grow.
+    """
+    try:
+        return _parse_steps(steps)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc

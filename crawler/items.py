@@ -31,6 +31,7 @@ class PageItem:
         timezone: the source's IANA zone for dates without offset.
         extract_include / extract_exclude: the source's CSS extraction hints.
         error: ``(kind, message)`` when the fetch itself failed (e.g. an HTTP error page).
+        article_id: the known article a revisit re-checked (a 304 or a 404/410 needs it).
 
     Set by the pipelines:
         extraction: the :class:`pipelines.extraction.Extraction`.
@@ -56,6 +57,7 @@ class PageItem:
     extract_include: str | None = None
     extract_exclude: tuple[str, ...] = ()
     error: tuple[str, str] | None = None
+    article_id: int | None = None
     extraction: Any = field(default=None, repr=False)
     canonical_url: str | None = None
     aliases: list[tuple[str, str]] = field(default_factory=list)

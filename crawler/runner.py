@@ -33,12 +33,14 @@ class CrawlRun:
             ``storage_error``, ...).
         stats: Scrapy's stats of the run.
         seconds: wall-clock duration, seconds.
+        spider: the spider, after the run (``newsarchive check`` reads its plan).
     """
 
     crawl_id: int | None
     finish_reason: str
     stats: dict[str, Any]
     seconds: float
+    spider: Any = None
 
     def count(self, key: str) -> int:
         """A stats counter, 0 when absent."""
@@ -87,4 +89,5 @@ def run_spider(spider: str, settings: Settings, **spider_kwargs: Any) -> CrawlRu
         finish_reason=str(stats.get("finish_reason", "unknown")),
         stats=stats,
         seconds=time.monotonic() - started,
+        spider=crawler.spider,
     )

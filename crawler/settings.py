@@ -6,6 +6,7 @@ applied on top of these by the ``news`` spider.
 """
 
 from archive import __version__
+from archive.schedule import DEFAULT_STEPS_TEXT
 
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -20,6 +21,8 @@ ARCHIVE_ALLOW_PRIVATE = False
 ARCHIVE_COMMAND = "crawl"
 #: A ``crawls`` row started by the caller (the CLI), or 0 for the store pipeline to start one.
 ARCHIVE_CRAWL_ID = 0
+#: The revisit schedule (the config's ``revisit_steps``; the news spider sets it).
+ARCHIVE_REVISIT_STEPS = list(DEFAULT_STEPS_TEXT)
 
 # -- identity and politeness -------------------------------------------------------
 USER_AGENT = f"newsarchive/{__version__}"
@@ -56,9 +59,18 @@ HTTPCACHE_ENABLED = False
 # Error responses (404, 410, 5xx) reach the spider's errback, which archives them.
 HTTPERROR_ALLOW_ALL = False
 
+#: Caps on waits asked by sites: robots.txt Crawl-delay, and Retry-After of 429/503 answers.
+ARCHIVE_CRAWL_DELAY_MAX_SECS = 60
+ARCHIVE_RETRY_AFTER_MAX_SECS = 300
+
 DOWNLOADER_MIDDLEWARES = {
     # Before everything else, so that robots.txt requests are checked too.
     "crawler.middlewares.PrivateAddressGuard": 50,
+    # RFC 9309: an unreachable or 5xx robots.txt disallows the host (Scrapy's allows it).
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.politeness.RobotsTxtRFC9309Middleware": 100,
+    # Sees 429/503 answers before RetryMiddleware (550) schedules their retry.
+    "crawler.politeness.HostPacing": 560,
 }
 
 ITEM_PIPELINES = {

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import email.utils
 import gzip
+import hashlib
 import html
 import json
 import re
@@ -73,6 +74,8 @@ class ReplaySite:
         host: a loopback address.
         robots_txt: the robots.txt body, ``{base}`` replaced by the site's base URL.
         noise: add per-request noise outside the story to every page.
+        conditional: send ETag/Last-Modified for pages and answer 304 to a conditional GET
+            for an unchanged page (the ETag follows the page's edits, not the noise).
     """
 
     def __init__(
@@ -83,14 +86,18 @@ class ReplaySite:
         *,
         robots_txt: str = "User-agent: *\nDisallow: /private/\nSitemap: {base}/sitemap.xml\n",
         noise: bool = False,
+        conditional: bool = False,
     ) -> None:
         self.name = name
         self.host = host
         self.pages = {p.path: p for p in pages}
         self.robots_txt = robots_txt
         self.noise = noise
+        #: answer conditional GETs: an ETag and a Last-Modified per page version, and 304
+        self.conditional = conditional
         self.edits: dict[str, list[tuple[bytes, bytes]]] = {}
         self.routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+        self.once: dict[str, list[tuple[int, dict[str, str], bytes]]] = {}
         #: more links for the home and section pages and the feed (absolute, or paths)
         self.extra_links: list[str] = []
         self.requests: list[dict[str, Any]] = []
@@ -153,6 +160,10 @@ class ReplaySite:
         """Answer ``path`` with this status, body and headers."""
         self.routes[path] = (status, headers or {}, body)
 
+    def route_once(self, path: str, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+        """Answer the next request for ``path`` so, and later ones as before."""
+        self.once.setdefault(path, []).append((status, headers or {}, body))
+
     # -- serving ---------------------------------------------------------------------
 
     def page_bytes(self, page: ReplayPage, serial: int = 0) -> bytes:
@@ -180,7 +191,7 @@ class ReplaySite:
             self.requests.append(
                 {"time": time.monotonic(), "path": handler.path, "headers": dict(handler.headers.items())}
             )
-        status, headers, body = self._response(handler.path, serial)
+        status, headers, body = self._response(handler.path, serial, handler.headers)
         handler.send_response(status)
         headers.setdefault("Content-Type", "text/html")
         headers["Content-Length"] = str(len(body))
@@ -189,25 +200,49 @@ class ReplaySite:
         handler.end_headers()
         handler.wfile.write(body)
 
-    def _response(self, path: str, serial: int) -> tuple[int, dict[str, str], bytes]:
+    def _response(self, path: str, serial: int, request_headers=None) -> tuple[int, dict[str, str], bytes]:
+        with self._lock:
+            if self.once.get(path):
+                status, headers, body = self.once[path].pop(0)
+                return status, dict(headers), body
         if path in self.routes:
             status, headers, body = self.routes[path]
             return status, dict(headers), body
         # like real sites, ignore query parameters a page does not use (utm_source=...)
         page = self.pages.get(path) or self.pages.get(path.split("?", 1)[0])
         if page is not None:
-            return 200, {"Content-Type": "text/html"}, self.page_bytes(page, serial)
+            headers = {"Content-Type": "text/html"}
+            if self.conditional:
+                etag, modified = self._version(page)
+                headers.update({"ETag": etag, "Last-Modified": modified})
+                if request_headers is not None and request_headers.get("If-None-Match") == etag:
+                    return 304, {"ETag": etag}, b""
+            return 200, headers, self.page_bytes(page, serial)
         generated = {
             "/": self.home_page,
             "/section/news": self.section_page,
             "/feed.xml": self.feed,
             "/sitemap.xml": self.sitemap,
+            "/sitemap_index.xml": self.sitemap_index,
+            "/sitemap-pages.xml.gz": lambda: gzip.compress(self.sitemap(half=0), mtime=0),
+            "/news-sitemap.xml": lambda: self.sitemap(half=1, news=True),
             "/robots.txt": lambda: self.robots_txt.replace("{base}", self.base_url).encode(),
         }
         if path in generated:
-            kind = {"/feed.xml": "application/rss+xml", "/sitemap.xml": "application/xml", "/robots.txt": "text/plain"}
-            return 200, {"Content-Type": kind.get(path, "text/html; charset=utf-8")}, generated[path]()
+            kind = {
+                "/feed.xml": "application/rss+xml", "/robots.txt": "text/plain",
+                "/sitemap-pages.xml.gz": "application/gzip",
+            }
+            default = "application/xml" if "sitemap" in path else "text/html; charset=utf-8"
+            return 200, {"Content-Type": kind.get(path, default)}, generated[path]()
         return 404, {"Content-Type": "text/html"}, b"<html><body><h1>Not found</h1></body></html>"
+
+    def _version(self, page: ReplayPage) -> tuple[str, str]:
+        """ETag and Last-Modified of a page's current version (its edits count, noise does not)."""
+        edits = self.edits.get(page.path, [])
+        etag = '"' + hashlib.sha256(page.body + repr(edits).encode()).hexdigest()[:16] + '"'
+        modified = email.utils.formatdate(1_500_000_000 + 3600 * len(edits), usegmt=True)
+        return etag, modified
 
     # -- generated fronts ------------------------------------------------------------
 
@@ -256,24 +291,57 @@ class ReplaySite:
             f"<link>{self.base_url}/</link><description>Latest stories</description>{''.join(items)}</channel></rss>"
         ).encode()
 
-    def sitemap(self) -> bytes:
-        urls = "".join(f"<url><loc>{html.escape(self.url(p.path))}</loc></url>" for p in self.pages.values())
+    def sitemap(self, half: int | None = None, news: bool = False) -> bytes:
+        """A urlset of the pages (``half`` 0 or 1: every other page), as a Google News
+        sitemap with publication dates and titles when ``news``."""
+        pages = list(self.pages.values())
+        if half is not None:
+            pages = pages[half::2]
+        urls = []
+        for p in pages:
+            extra = ""
+            if news:
+                extra = (
+                    "<news:news><news:publication><news:name>" + html.escape(self.name) + "</news:name>"
+                    "<news:language>en</news:language></news:publication>"
+                    + (f"<news:publication_date>{html.escape(p.published)}</news:publication_date>" if p.published else "")
+                    + f"<news:title>{html.escape(p.title or p.path)}</news:title></news:news>"
+                )
+            urls.append(f"<url><loc>{html.escape(self.url(p.path))}</loc>{extra}</url>")
         return (
             '<?xml version="1.0" encoding="UTF-8"?>'
-            f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+            f'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">{"".join(urls)}</urlset>'
+        ).encode()
+
+    def sitemap_index(self) -> bytes:
+        """A sitemap index of a gzip sitemap (half the pages) and a news sitemap (the other half)."""
+        children = "".join(
+            f"<sitemap><loc>{self.url(path)}</loc></sitemap>" for path in ("/sitemap-pages.xml.gz", "/news-sitemap.xml")
+        )
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{children}</sitemapindex>'
         ).encode()
 
     def request_paths(self) -> list[str]:
         with self._lock:
             return [r["path"] for r in self.requests]
 
+    def request_times(self, path: str | None = None) -> list[float]:
+        """Monotonic arrival times of the requests (for ``path`` only, if given)."""
+        with self._lock:
+            return [r["time"] for r in self.requests if path is None or r["path"] == path]
+
 
 class ReplayWeb:
     """Several :class:`ReplaySite` servers, one loopback address each (127.0.0.2, ...)."""
 
-    def __init__(self, sites: dict[str, list[ReplayPage]], *, noise: bool = False, first_host: int = 2) -> None:
+    def __init__(
+        self, sites: dict[str, list[ReplayPage]], *, noise: bool = False, conditional: bool = False, first_host: int = 2
+    ) -> None:
         self.sites = {
-            name: ReplaySite(name, pages, host=f"127.0.0.{first_host + i}", noise=noise)
+            name: ReplaySite(name, pages, host=f"127.0.0.{first_host + i}", noise=noise, conditional=conditional)
             for i, (name, pages) in enumerate(sites.items())
         }
 
@@ -292,15 +360,30 @@ class ReplayWeb:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def sources_toml(self, *, feeds: bool = True, sitemaps: bool = True, sections: bool = True, delay_secs: float = 0) -> str:
-        """A config file crawling every site through its feed, sitemap and home page."""
-        lines = ["[crawl]", f"delay_secs = {delay_secs}", 'contact = "https://github.com/newsarchive/newsarchive"', ""]
+    def sources_toml(
+        self,
+        *,
+        feeds: bool = True,
+        sitemaps: bool = True,
+        sections: bool = True,
+        delay_secs: float = 0,
+        revisit_steps: tuple[str, ...] = ("*=0s",),
+        sitemap_path: str = "/sitemap.xml",
+    ) -> str:
+        """A config file crawling every site through its feed, sitemap and home page.
+
+        ``revisit_steps`` defaults to checking every known article on every run."""
+        steps = ", ".join(f'"{s}"' for s in revisit_steps)
+        lines = [
+            "[crawl]", f"delay_secs = {delay_secs}", 'contact = "https://github.com/newsarchive/newsarchive"',
+            f"revisit_steps = [{steps}]", "",
+        ]
         for name, site in self.sites.items():
             lines += [
                 "[[source]]",
                 f'name = "{name}"',
                 f'feeds = ["{site.url("/feed.xml")}"]' if feeds else "feeds = []",
-                f'sitemaps = ["{site.url("/sitemap.xml")}"]' if sitemaps else "sitemaps = []",
+                f'sitemaps = ["{site.url(sitemap_path)}"]' if sitemaps else "sitemaps = []",
                 f'start_urls = ["{site.url("/")}"]' if sections else "start_urls = []",
                 "depth = 1",
                 "allow_private = true",

@@ -5,8 +5,9 @@
    page, section page, RSS feed, sitemap and robots.txt.
 2. Writes a config for them (demo/run/sources.toml) and runs
    ``newsarchive crawl --config demo/run/sources.toml --db demo.db``.
-3. Edits one sentence of one story on its server and crawls again: the archive gains
-   exactly one new version, and stores nothing else twice.
+3. Edits one sentence of one story on its server and crawls again: every known story is
+   re-checked with a conditional GET (the servers answer 304 for unchanged ones), and the
+   archive gains exactly one new version and stores nothing else twice.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def main() -> None:
     run_dir = HERE / "run"
     run_dir.mkdir(exist_ok=True)
     config = run_dir / "sources.toml"
-    with ReplayWeb(sites) as web:
+    with ReplayWeb(sites, conditional=True) as web:
         config.write_text(web.sources_toml(delay_secs=0.25), encoding="utf-8")
         print(f"Serving {pages} real news pages from {len(sites)} sites on 127.0.0.2-127.0.0.{1 + len(sites)} (offline).\n")
 

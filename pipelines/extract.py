@@ -36,7 +36,7 @@ class ExtractPipeline:
             self.stats.inc_value(key)
 
     def process_item(self, item):
-        if not isinstance(item, PageItem) or item.role not in EXTRACT_ROLES or item.error:
+        if not isinstance(item, PageItem) or item.role not in EXTRACT_ROLES or item.error or item.status == 304:
             return item
         self._inc("extract/pages")
         fetched = datetime.fromisoformat(item.fetched_at.replace("Z", "+00:00"))

@@ -17,7 +17,9 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import reactor
 
 from archive.records import CaptureRecord, SnapshotRecord
+from archive.schedule import Steps
 from archive.store import Archive, StorageError
+from crawler.config import DEFAULT_REVISIT_STEPS, parse_revisit_steps
 from crawler.items import FailureItem, PageItem
 
 logger = logging.getLogger(__name__)
@@ -30,7 +32,7 @@ def capture_record(item: PageItem) -> CaptureRecord:
         final_url=item.final_url,
         fetched_at=item.fetched_at,
         status=item.status,
-        body=item.body,
+        body=None if item.status == 304 else item.body,  # a 304 has no body to keep
         site=item.site,
         request_headers=item.request_headers,
         response_headers=item.response_headers,
@@ -71,7 +73,7 @@ class StorePipeline:
 
     Settings: ``ARCHIVE_DB`` (path), ``ARCHIVE_COMMAND`` and ``ARCHIVE_CONFIG_TEXT``
     (recorded in ``crawls``), ``ARCHIVE_CRAWL_ID`` (a ``crawls`` row already started by
-    the caller).
+    the caller), ``ARCHIVE_REVISIT_STEPS`` (the revisit schedule, as in the config).
 
     Stats: ``archive/crawl_id``, ``archive/<outcome>`` (``new``, ``changed``,
     ``unchanged``, ``not_article``, ``failed``), ``archive/failure/<kind>``,
@@ -82,9 +84,16 @@ class StorePipeline:
     """
 
     def __init__(
-        self, db_path: str, command: str = "crawl", config_text: str | None = None, crawler=None, crawl_id: int | None = None
+        self,
+        db_path: str,
+        command: str = "crawl",
+        config_text: str | None = None,
+        crawler=None,
+        crawl_id: int | None = None,
+        steps: Steps | None = None,
     ) -> None:
         self.db_path = db_path
+        self.steps = steps
         self.command = command
         self.config_text = config_text
         self.crawler = crawler
@@ -102,6 +111,7 @@ class StorePipeline:
             config_text=settings.get("ARCHIVE_CONFIG_TEXT"),
             crawler=crawler,
             crawl_id=settings.getint("ARCHIVE_CRAWL_ID") or None,
+            steps=parse_revisit_steps(settings.getlist("ARCHIVE_REVISIT_STEPS") or DEFAULT_REVISIT_STEPS),
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(pipeline.spider_error, signal=signals.spider_error)
@@ -134,7 +144,14 @@ class StorePipeline:
                 return item
             if not isinstance(item, PageItem):
                 return item
-            result = self.archive.record_capture(self.crawl_id, capture_record(item), snapshot_record(item), item.error)
+            result = self.archive.record_capture(
+                self.crawl_id,
+                capture_record(item),
+                snapshot_record(item),
+                item.error,
+                article_id=item.article_id,
+                steps=self.steps,
+            )
         except StorageError as exc:
             self._storage_failed(exc, item)
             raise DropItem(f"store: {exc}") from exc
@@ -142,6 +159,8 @@ class StorePipeline:
         self._inc(f"archive/{result.outcome}")
         if item.error:
             self._inc(f"archive/failure/{item.error[0]}")
+            if item.error[0] == "gone":
+                self._inc("archive/gone")
             logger.warning("failed %s: %s", item.url, item.error[1])
         elif result.outcome in ("new", "changed"):
             logger.info(

@@ -101,17 +101,20 @@ def test_dead_urls_and_non_html_become_failures_and_the_crawl_goes_on(tmp_path, 
     site.route("/gone-story", 404, b"<html><body>Not found</body></html>")
     site.route("/report", 200, b"%PDF-1.7\n1 0 obj<<>>endobj\n", {"Content-Type": "application/pdf"})
     site.route("/photo-page", 200, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", {"Content-Type": "text/html"})
-    # port 9 of the site's own host: allowed (allow_private) but closed; of another host: refused
+    # port 9 of the site's own host: allowed (allow_private) but closed, so even its robots.txt
+    # is unreachable: disallowed (RFC 9309); port 9 of another loopback host: refused
     site.extra_links += ["/gone-story", "/report", "/photo-page", f"http://{site.host}:9/closed", "http://127.0.0.1:9/elsewhere"]
     result = crawl(tmp_path, news_web)
     assert f"{len(article_pages(news_web))} new articles" in result.stdout
     failures = db_rows(tmp_path / "archive.db", "SELECT url, kind FROM failures ORDER BY url")
     kinds = {row["url"].rsplit("/", 1)[-1]: row["kind"] for row in failures}
     assert kinds == {
-        "gone-story": "http_error", "report": "not_html", "photo-page": "not_html", "closed": "connection", "elsewhere": "refused",
+        "gone-story": "http_error", "report": "not_html", "photo-page": "not_html", "closed": "robots", "elsewhere": "refused",
     }
     statuses = db_rows(tmp_path / "archive.db", "SELECT status, outcome FROM captures WHERE url LIKE '%/gone-story'")
     assert statuses == [{"status": 404, "outcome": "failed"}]
+    (message,) = db_rows(tmp_path / "archive.db", "SELECT message FROM failures WHERE url LIKE '%/closed'")
+    assert "robots.txt could not be fetched" in message["message"]
 
 
 def test_robots_txt_disallow_is_obeyed(tmp_path, news_web):

@@ -67,7 +67,7 @@ def failure_kind(failure: Failure) -> tuple[str, str]:
     if failure.check(PrivateAddressRefused):
         return "refused", message
     if failure.check(IgnoreRequest) and "robots.txt" in message:
-        return "robots", "forbidden by robots.txt"
+        return "robots", message if message.startswith("robots.txt") else "forbidden by robots.txt"
     if failure.check(IgnoreRequest) and "redirections" in message:
         return "redirects", "too many redirects (a loop, or more than REDIRECT_MAX_TIMES hops)"
     if failure.check(DownloadFailedError, ConnectError, ConnectionLost):
@@ -145,10 +145,21 @@ class ArchivingSpider(scrapy.Spider):
         return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
 
     def parse_article(self, response: Response) -> Iterator[Any]:
-        """A candidate story: archive it, then follow its links if the source's depth allows."""
+        """A candidate story: archive it, then follow its links if the source's depth allows.
+
+        A revisit (``article_id`` in meta) may come back 304 (not modified: a capture with
+        no body) or 404/410 (the story is gone)."""
         source = self.source_of(response.meta)
-        yield self.page_item(response, response.meta.get("role", "article"), source, self.hints_for(response))
-        yield from self.follow_links(response, source)
+        item = self.page_item(response, response.meta.get("role", "article"), source, self.hints_for(response))
+        item.article_id = response.meta.get("article_id")
+        if response.status == 304:
+            item.body = b""
+            item.error = None
+        elif response.status in (404, 410):
+            item.error = ("gone", f"HTTP {response.status} on revisit: the story is gone")
+        yield item
+        if response.status == 200:
+            yield from self.follow_links(response, source)
 
     def parse_section(self, response: Response) -> Iterator[Any]:
         """A section front or home page: archive it (not an article), follow its links."""
@@ -168,7 +179,11 @@ class ArchivingSpider(scrapy.Spider):
             host = urlsplit(link.url).hostname or ""
             on_site = any(host == h or host.endswith("." + h) for h in hosts)
             if on_site and source.wants(link.url):
-                yield self.request(link.url, self.parse_article, source, "article", link_depth=depth + 1)
+                yield from self.article_request(link.url, source, {}, link_depth=depth + 1)
+
+    def article_request(self, url: str, source: Source, hints: dict[str, Any], link_depth: int) -> Iterator[scrapy.Request]:
+        """The request for a discovered article URL (a spider may skip URLs it knows)."""
+        yield self.request(url, self.parse_article, source, "article", link_depth=link_depth)
 
     def hints_for(self, response: Response) -> dict:
         """Discovery hints (feed or sitemap date) remembered for this URL, if any."""

@@ -1,8 +1,12 @@
 """The ``news`` spider: scheduled crawls of the sources in a config file.
 
-Discovery paths, per source: feeds (RSS/Atom/JSON Feed through feedparser), sitemaps
-(sitemap index, urlset, gzip, ``Sitemap:`` lines of a robots.txt URL) and section pages
-(``start_urls``), whose links are followed to the source's ``depth`` within its hosts.
+Each run re-checks the known articles that are due (conditional GETs, ``If-None-Match``
+/ ``If-Modified-Since`` from their last capture) and discovers new ones through each
+source's feeds (RSS, Atom, JSON Feed, read by feedparser), sitemaps (sitemap indexes,
+urlsets, gzip, Google News sitemaps, the ``Sitemap:`` lines of a robots.txt URL) and
+section pages (``start_urls``), whose links are followed to the source's ``depth``
+within its hosts. A discovered URL that names a known article is not fetched again: the
+revisit schedule decides when it is.
 
 Run it with ``newsarchive crawl --config sources.toml`` or
 ``scrapy crawl news -a config=sources.toml -s ARCHIVE_DB=archive.db``.
@@ -11,24 +15,33 @@ Run it with ``newsarchive crawl --config sources.toml`` or
 from __future__ import annotations
 
 import calendar
-from datetime import timezone
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import timezone
 from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
+import scrapy
 from dateutil.parser import isoparse
 from scrapy.http import Response
 from scrapy.utils.gz import gunzip, gzip_magic_number
-from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from scrapy.utils.sitemap import sitemap_urls_from_robots
 
+from archive.store import Archive, ArchiveError
+from archive.timefmt import utc_now_iso
 from crawler.config import ConfigError, CrawlConfig, Source, load_config
+from crawler.discovery import MAX_SITEMAP_BYTES, SitemapError, read_json_feed, read_sitemap
+from crawler.items import FailureItem
 from crawler.spiders.base import ArchivingSpider
 from crawler.useragent import user_agent
+from pipelines.urls import normalize_url
 
 logger = logging.getLogger(__name__)
+
+REVISIT_MODES = ("yes", "only", "no")
+MAX_SITEMAP_DEPTH = 10
 
 
 class NewsSpider(ArchivingSpider):
@@ -36,22 +49,33 @@ class NewsSpider(ArchivingSpider):
 
     Args:
         config: path of the TOML config file (design.md, Interfaces).
+        revisit: ``yes`` (re-check due articles and discover new ones), ``only``
+            (re-check, no discovery) or ``no`` (discover only).
+        dry_run: discover without fetching any article and without archiving anything;
+            what would be fetched is kept in :attr:`plan` (``newsarchive check``).
 
     Raises:
-        ConfigError: no config given, or it is invalid.
+        ConfigError: no config given, it is invalid, or ``revisit`` is not a mode.
     """
 
     name = "news"
 
-    def __init__(self, config: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, config: str | None = None, revisit: str = "yes", dry_run: bool | str = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not config:
             raise ConfigError("the news spider needs a config file: -a config=sources.toml")
+        if revisit not in REVISIT_MODES:
+            raise ConfigError(f"revisit must be one of {', '.join(REVISIT_MODES)} (got {revisit!r})")
         self.crawl_config: CrawlConfig = load_config(config)
         self.sources = {s.name: s for s in self.crawl_config.sources}
         self.private_hosts = {h for s in self.crawl_config.sources if s.allow_private for h in s.hosts}
+        self.revisit = revisit
+        self.dry_run = str(dry_run).lower() in ("1", "true", "yes")
         # URL -> what discovery said of it (feed/sitemap date, title), kept until fetched.
         self.discovered: dict[str, dict[str, Any]] = {}
+        #: ``newsarchive check``: per source, what the run would fetch
+        self.plan: dict[str, dict[str, Any]] = {s.name: {"new": [], "known": 0, "due": 0} for s in self.crawl_config.sources}
+        self._archive: Archive | None = None
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -59,94 +83,155 @@ class NewsSpider(ArchivingSpider):
         config = spider.crawl_config
         # Settings are not frozen until the spider exists (Scrapy >= 2.11), so the
         # config's [crawl] table can set them here for both entry points.
-        crawler.settings.set("USER_AGENT", user_agent(config.user_agent, config.contact), priority="spider")
-        crawler.settings.set("DOWNLOAD_DELAY", config.delay_secs, priority="spider")
-        crawler.settings.set("AUTOTHROTTLE_START_DELAY", max(config.delay_secs, 0.0), priority="spider")
-        crawler.settings.set("ARCHIVE_CONFIG_TEXT", config.text, priority="spider")
+        settings = crawler.settings
+        settings.set("USER_AGENT", user_agent(config.user_agent, config.contact), priority="spider")
+        settings.set("DOWNLOAD_DELAY", config.delay_secs, priority="spider")
+        settings.set("AUTOTHROTTLE_START_DELAY", max(config.delay_secs, 0.0), priority="spider")
+        settings.set("ARCHIVE_CONFIG_TEXT", config.text, priority="spider")
+        settings.set("ARCHIVE_REVISIT_STEPS", list(config.revisit_steps), priority="spider")
+        if spider.dry_run:
+            settings.set("ITEM_PIPELINES", {}, priority="spider")
         return spider
 
     def source_of(self, meta: dict[str, Any]) -> Source:
         return self.sources[meta["source"]]
 
+    # -- the archive: the crawl's memory -----------------------------------------------
+
+    @property
+    def archive(self) -> Archive | None:
+        """The archive, opened for reading what it knows (``None`` if there is none yet)."""
+        if self._archive is None:
+            try:
+                self._archive = Archive.open(self.settings.get("ARCHIVE_DB"), create=False)
+            except ArchiveError:
+                return None
+        return self._archive
+
+    def closed(self, reason: str) -> None:
+        if self._archive is not None:
+            self._archive.close()
+
+    # -- start ---------------------------------------------------------------------
+
     async def start(self) -> AsyncIterator[Any]:
+        if self.revisit != "no":
+            for request in self.revisits():
+                yield request
+        if self.revisit == "only":
+            return
         for source in self.crawl_config.sources:
             for url in source.sitemaps:
-                yield self.request(url, self.parse_sitemap, source, "sitemap")
+                yield self.request(url, self.parse_sitemap, source, "sitemap", sitemap_depth=0)
             for url in source.feeds:
                 yield self.request(url, self.parse_feed, source, "feed")
             for url in source.start_urls:
                 yield self.request(url, self.parse_section, source, "section", link_depth=0)
 
+    def revisits(self) -> Iterator[scrapy.Request]:
+        """Conditional GETs for the known articles of these sources whose check is due."""
+        archive = self.archive
+        if archive is None:
+            return
+        due = archive.due_articles(list(self.sources), utc_now_iso())
+        self.crawler.stats.set_value("revisit/due", len(due))
+        for row in due:
+            source = self.sources[row["site"]]
+            self.plan[source.name]["due"] += 1
+            if self.dry_run:
+                continue
+            headers = {}
+            if row["etag"]:
+                headers["If-None-Match"] = row["etag"]
+            if row["last_modified"]:
+                headers["If-Modified-Since"] = row["last_modified"]
+            request = self.request(
+                row["url"], self.parse_article, source, "article",
+                link_depth=source.depth, article_id=row["id"], handle_httpstatus_list=[304, 404, 410],
+            )
+            yield request.replace(headers=headers, dont_filter=True)
+
     # -- feeds -----------------------------------------------------------------------
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
-        """A feed: archive it, then request each entry's link with the entry's date as a hint."""
+        """A feed (RSS or Atom through feedparser; JSON Feed): archive it, then request each
+        entry's link with the entry's date as a hint."""
         source = self.source_of(response.meta)
-        yield self.page_item(response, "feed", source)
-        content_type = (response.headers.get(b"Content-Type") or b"application/xml").decode("latin-1")
-        parsed = feedparser.parse(
-            response.body, response_headers={"content-location": response.url, "content-type": content_type}
-        )
-        if parsed.bozo:
+        if not self.dry_run:
+            yield self.page_item(response, "feed", source)
+        entries = read_json_feed(response.body)
+        if entries is None:
+            content_type = (response.headers.get(b"Content-Type") or b"application/xml").decode("latin-1")
+            parsed = feedparser.parse(
+                response.body, response_headers={"content-location": response.url, "content-type": content_type}
+            )
+            entries = parsed.entries
+        else:
+            parsed = {"bozo": False}
+        if parsed.get("bozo"):
             self.crawler.stats.inc_value("discovery/feed_malformed")
-            logger.warning("malformed feed %s (parsed as far as it goes): %s", response.url, parsed.get("bozo_exception"))
-        for entry in parsed.entries:
+            problem = parsed.get("bozo_exception")
+            logger.warning("malformed feed %s (parsed as far as it goes): %s", response.url, problem)
+            if not self.dry_run:
+                yield FailureItem(
+                    url=response.url, kind="malformed_feed", site=source.name,
+                    message=f"malformed feed, {len(entries)} entries read anyway: {problem}",
+                )
+        for entry in entries:
             link = entry.get("link")
             if not link:
                 continue
-            url = urljoin(response.url, link)
-            if self._too_old(source, entry.get("published_parsed") or entry.get("updated_parsed")):
+            # feedparser gives parsed times; a JSON Feed item gives RFC 3339 text
+            when = entry.get("published_parsed") or entry.get("updated_parsed") or _parse_w3c(entry.get("published"))
+            if self._too_old(source, when):
                 continue
             hints = {"title": entry.get("title")}
             if entry.get("published"):
                 hints.update(published=entry["published"], published_source="feed")
-            yield from self._article(url, source, hints, "feed")
+            yield from self._discovered(urljoin(response.url, link), source, hints, "feed")
 
     # -- sitemaps --------------------------------------------------------------------
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
-        """A sitemap, sitemap index or robots.txt: archive it, then follow what it lists."""
+        """A sitemap, sitemap index or robots.txt: archive it, then follow what it lists.
+
+        Any body is read as XML, whatever its Content-Type or URL (``shared/cases/13-*``);
+        an empty or broken one is a ``bad_sitemap`` failure, never an exception (``14-*``);
+        Google News entries bring their publication date and title (``17-*``)."""
         source = self.source_of(response.meta)
-        yield self.page_item(response, "sitemap", source)
+        depth = response.meta.get("sitemap_depth", 0)
+        if not self.dry_run:
+            yield self.page_item(response, "sitemap", source)
         if response.url.endswith("/robots.txt"):
             for url in sitemap_urls_from_robots(response.body, base_url=response.url):
-                yield self.request(url, self.parse_sitemap, source, "sitemap")
-            return
-        body = self._sitemap_body(response)
-        if body is None:
-            self.crawler.stats.inc_value("discovery/sitemap_invalid")
-            logger.warning("Ignoring invalid sitemap: %s", response.url)
+                yield self.request(url, self.parse_sitemap, source, "sitemap", sitemap_depth=depth + 1)
             return
         try:
-            sitemap = Sitemap(body)
-        except Exception as exc:  # lxml or an empty document
+            body = gunzip(response.body, max_size=MAX_SITEMAP_BYTES) if gzip_magic_number(response) else response.body
+            sitemap = read_sitemap(body)
+        except (SitemapError, OSError, ValueError) as exc:
             self.crawler.stats.inc_value("discovery/sitemap_invalid")
-            logger.warning("Ignoring invalid sitemap: %s (%s)", response.url, type(exc).__name__)
+            logger.warning("Ignoring invalid sitemap %s: %s", response.url, exc)
+            if not self.dry_run:
+                yield FailureItem(url=response.url, kind="bad_sitemap", message=f"invalid sitemap: {exc}", site=source.name)
             return
-        for entry in sitemap:
-            loc = entry.get("loc")
-            if not loc:
+        if sitemap.truncated:
+            self.crawler.stats.inc_value("discovery/sitemap_truncated")
+        for entry in sitemap.entries:
+            if sitemap.kind == "sitemapindex":
+                if depth < MAX_SITEMAP_DEPTH:
+                    yield self.request(entry.loc, self.parse_sitemap, source, "sitemap", sitemap_depth=depth + 1)
                 continue
-            if sitemap.type == "sitemapindex":
-                yield self.request(loc, self.parse_sitemap, source, "sitemap")
-            elif sitemap.type == "urlset":
-                if self._too_old(source, _parse_lastmod(entry.get("lastmod"))):
-                    continue
-                yield from self._article(loc, source, {}, "sitemap")
-
-    @staticmethod
-    def _sitemap_body(response: Response) -> bytes | None:
-        body = response.body
-        if gzip_magic_number(response):
-            try:
-                body = gunzip(body, max_size=50 * 1024 * 1024)
-            except Exception:
-                return None
-        return body if body.strip() else None
+            if self._too_old(source, _parse_w3c(entry.publication_date or entry.lastmod)):
+                continue
+            hints = {"title": entry.title}
+            if entry.publication_date:
+                hints.update(published=entry.publication_date, published_source="sitemap")
+            yield from self._discovered(entry.loc, source, hints, "sitemap")
 
     # -- shared ----------------------------------------------------------------------
 
-    def _article(self, url: str, source: Source, hints: dict[str, Any], via: str) -> Iterator[Any]:
+    def _discovered(self, url: str, source: Source, hints: dict[str, Any], via: str) -> Iterator[Any]:
         if not source.wants(url):
             self.crawler.stats.inc_value("discovery/filtered")
             return
@@ -155,7 +240,25 @@ class NewsSpider(ArchivingSpider):
             if value and key not in known:
                 known[key] = value
         self.crawler.stats.inc_value(f"discovery/{via}")
-        yield self.request(url, self.parse_article, source, "article", link_depth=source.depth)
+        yield from self.article_request(url, source, hints, link_depth=source.depth)
+
+    def article_request(self, url: str, source: Source, hints: dict[str, Any], link_depth: int) -> Iterator[scrapy.Request]:
+        """Fetch a discovered URL unless it names a known article (revisits handle those)."""
+        archive = self.archive
+        if archive is not None:
+            try:
+                known = archive.lookup(normalize_url(url)) or archive.lookup(url)
+            except ValueError:
+                known = None
+            if known is not None:
+                self.crawler.stats.inc_value("discovery/known")
+                self.plan[source.name]["known"] += 1
+                return
+        if self.dry_run:
+            if url not in self.plan[source.name]["new"]:
+                self.plan[source.name]["new"].append(url)
+            return
+        yield from super().article_request(url, source, hints, link_depth)
 
     def hints_for(self, response: Response) -> dict:
         for url in [*response.meta.get("redirect_urls", []), response.url]:
@@ -172,9 +275,15 @@ class NewsSpider(ArchivingSpider):
             return True
         return False
 
+    def parse_section(self, response: Response) -> Iterator[Any]:
+        if self.dry_run:
+            yield from self.follow_links(response, self.source_of(response.meta))
+            return
+        yield from super().parse_section(response)
 
-def _parse_lastmod(value: str | None) -> time.struct_time | None:
-    """A sitemap ``<lastmod>`` (W3C Datetime, a profile of ISO 8601) as UTC, or ``None``."""
+
+def _parse_w3c(value: str | None) -> time.struct_time | None:
+    """A W3C Datetime (a profile of ISO 8601: sitemaps' ``<lastmod>``, news dates) as UTC, or ``None``."""
     if not value:
         return None
     try:
