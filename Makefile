@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+PYWB_STAMP := .venv-pywb/.installed
+
 .PHONY: venv demo test test-fast serve clean
 
 # (Re)install when pyproject.toml changes.
@@ -17,12 +19,20 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# pywb replays the exported WARC files in the tests; its pinned dependencies clash with
+# Scrapy's, so it lives in a virtual environment of its own.
+$(PYWB_STAMP):
+	$(PYTHON) -m venv .venv-pywb
+	.venv-pywb/bin/python -m pip install --quiet --upgrade pip
+	.venv-pywb/bin/python -m pip install --quiet 'pywb>=2.8,<3'
+	touch $(PYWB_STAMP)
+
 ## Crawl the bundled real pages (served offline on 127.0.0.x) into demo.db, twice.
 demo: venv
 	$(BIN)/python -m demo.run --db demo.db
 
 ## The whole test suite (crawls through the real Scrapy engine against loopback servers).
-test: venv
+test: venv $(PYWB_STAMP)
 	$(BIN)/python -m pytest
 
 ## The inner loop: everything but the whole-crawl tests, stop at the first failure.
@@ -34,4 +44,4 @@ serve: venv
 	$(BIN)/newsarchive serve --db $(or $(DB),demo.db)
 
 clean:
-	rm -rf $(VENV) demo/run demo.db demo.db-wal demo.db-shm .pytest_cache
+	rm -rf $(VENV) .venv-pywb demo/run demo.db demo.db-wal demo.db-shm demo.db.lock .pytest_cache

@@ -365,6 +365,148 @@ def extract(files, url, include, exclude, timezone_name, db, verbose, log_file) 
         sys.exit(EXIT_FAILED)
 
 
+# -- history, reextract, export-warc --------------------------------------------------
+
+
+def _since(value: str | None) -> str | None:
+    """``--since`` as the archive's UTC text form (a day or a full timestamp)."""
+    if value is None:
+        return None
+    from dateutil.parser import isoparse
+
+    try:
+        moment = isoparse(value)
+    except ValueError as exc:
+        raise CliError(f"--since {value!r}: not a date like 2026-11-29 or 2026-11-29T12:00:00Z", EXIT_USAGE) from exc
+    if moment.tzinfo is not None:
+        from datetime import timezone
+
+        moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@cli.command()
+@click.argument("url")
+@click.option("--from", "from_version", type=int, help="Compare from this version (default: the one before --to).")
+@click.option("--to", "to_version", type=int, help="Compare to this version (default: the latest).")
+@common_options
+def history(url, from_version, to_version, db, verbose, log_file) -> None:
+    """Show a story's versions and a word diff between two of them.
+
+    URL may be the canonical URL or any alias. Re-extraction versions (our extractor
+    changed, not the story) are marked as such.
+
+    \b
+    Examples:
+      newsarchive history https://www.example.com/news/story
+      newsarchive history https://www.example.com/news/story --from 1 --to 3
+    """
+    from archive.diff import compare, render
+    from pipelines.urls import normalize_url
+
+    configure_logging(verbose, log_file)
+    with open_archive(db, create=False) as archive:
+        try:
+            article_id = archive.find_article_id(url) or archive.find_article_id(normalize_url(url))
+        except ValueError:
+            article_id = None
+        if article_id is None:
+            raise CliError(f"no article for {url} in {db}", EXIT_FAILED)
+        a = archive.article(article_id)
+        versions = a["versions"]
+        click.echo(a["canonical_url"])
+        click.echo(
+            f"article {a['id']} · site {a['site']} · {a['status']} · first seen {a['first_seen']} · "
+            f"last seen {a['last_seen']} · {_plural(a['captures'], 'capture')}"
+        )
+        for v in versions:
+            change = f"   (+{v['words_added']} −{v['words_removed']} words{', new title' if v['title_changed'] else ''})" if v["words_added"] is not None else ""
+            click.echo(f"  v{v['version']:<3} {v['fetched_at']}  {v['reason']:<9}  {v['title'] or '(no title)'}{change}")
+        for alias in a["aliases"]:
+            click.echo(f"  alias ({alias['kind']}): {alias['url']}")
+        for other in a["near_duplicates"]:
+            click.echo(f"  near-duplicate: article {other['id']} {other['canonical_url']} (similarity {other['similarity']:.2f})")
+        if len(versions) < 2 and not (from_version or to_version):
+            return
+        to_version = to_version or versions[-1]["version"]
+        from_version = from_version or to_version - 1
+        old, new = archive.snapshot(article_id, from_version), archive.snapshot(article_id, to_version)
+        if old is None or new is None:
+            raise CliError(f"versions are 1 to {versions[-1]['version']}", EXIT_USAGE)
+        change = compare(old, new)
+        click.echo(f"\nv{from_version} → v{to_version} ({new['reason']}):")
+        if change.title_changed:
+            click.echo(f"  title: {old['title']!r} → {new['title']!r}")
+        for field in ("published", "modified"):
+            if old[field] != new[field]:
+                click.echo(f"  {field}: {old[field]} → {new[field]}")
+        click.echo(render(change.ops))
+
+
+@cli.command()
+@click.option("--since", help="Only stories captured since this date (UTC), e.g. 2026-11-01.")
+@common_options
+def reextract(since, db, verbose, log_file) -> None:
+    """Run the current extraction again on stored bodies; fetches nothing.
+
+    A story whose content now extracts differently gets a new version with reason
+    "reextract", kept apart from the publisher's edits.
+
+    \b
+    Example:
+      newsarchive reextract --db archive.db --since 2026-11-01
+    """
+    from pipelines.reextract import reextract as run
+
+    configure_logging(verbose, log_file)
+    since_utc = _since(since)
+    with open_archive(db, create=False) as archive:
+        try:
+            counts = run(archive, since_utc)
+        except ArchiveError as exc:
+            raise CliError(str(exc), EXIT_STORAGE) from exc
+    click.echo(
+        f"re-extracted {_plural(counts['articles'], 'article')}: {_plural(counts['changed'], 'new version')} (reextract), "
+        f"{counts['unchanged']} unchanged, {counts['skipped']} skipped, {_plural(counts['failed'], 'failure')}"
+    )
+
+
+@cli.command("export-warc")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The WARC file to write (.warc.gz; must not exist).")
+@click.option("--since", help="Only captures since this date (UTC), e.g. 2026-11-01.")
+@common_options
+def export_warc(out, since, db, verbose, log_file) -> None:
+    """Write the archive's captures as a WARC/1.1 file (request, response, revisit and metadata records).
+
+    \b
+    Example:
+      newsarchive export-warc --db archive.db --out archive.warc.gz --since 2026-11-01
+    """
+    from archive.warc import WarcExporter
+
+    configure_logging(verbose, log_file)
+    since_utc = _since(since)
+    if Path(out).exists():
+        raise CliError(f"{out} exists; give a new file name", EXIT_USAGE)
+    if not Path(out).resolve().parent.is_dir():
+        raise CliError(f"folder {Path(out).resolve().parent} does not exist", EXIT_USAGE)
+    captures = 0
+    with open_archive(db, create=False) as archive, open(out, "wb") as stream:
+        exporter = WarcExporter(stream, Path(out).name)
+        for row in archive.export_rows(since_utc):
+            body = archive.read_body(row["body_digest"]) if row["body_digest"] else None
+            metadata = {
+                "newsarchive-outcome": row["outcome"],
+                "newsarchive-article": row["canonical_url"],
+                "newsarchive-version": row["version"],
+                "newsarchive-flag": row["flag"],
+                "newsarchive-crawl": row["crawl_id"],
+            }
+            exporter.write_capture(row, body, metadata)
+            captures += 1
+    click.echo(f"wrote {out}: {_plural(captures, 'capture')} in {exporter.records} records")
+
+
 # -- check and backup --------------------------------------------------------------
 
 

@@ -162,3 +162,60 @@ def m001_initial(db: Database) -> None:
     )
     db["failures"].create_index(["crawl_id"])
     db["failures"].create_index(["url"])
+
+
+@migrations()
+def m002_versions_identity_raw_store(db: Database) -> None:
+    """What changed between versions, near-duplicates, flagged captures, delta-compressed bodies,
+    and what re-extraction needs (the discovery hints and extraction settings of a capture)."""
+    db["captures"].add_column("flag", str)  # soft_404, consent_wall, paywall, empty, shrunk
+    db["captures"].add_column("hints", str)  # JSON: what discovery said (feed/sitemap date, title)
+    db["captures"].add_column("extract_settings", str)  # JSON: the source's timezone and hints
+    db["bodies"].add_column("base_digest", str)  # the body a zstd-delta body was compressed against
+
+    db["changes"].create(
+        {
+            "id": int,
+            "article_id": int,
+            "snapshot_id": int,  # the new version
+            "from_version": int,
+            "to_version": int,
+            "reason": str,  # edit (the publisher's), reextract (ours)
+            "at": str,  # fetched_at of the new version, UTC
+            "title_changed": int,  # 0/1
+            "words_added": int,
+            "words_removed": int,
+            "published_changed": int,
+            "modified_changed": int,
+            "diff": str,  # JSON: [["=", "text"], ["-", "removed"], ["+", "added"], ...]
+        },
+        pk="id",
+        foreign_keys=[("article_id", "articles", "id"), ("snapshot_id", "snapshots", "id")],
+        not_null={"article_id", "snapshot_id", "from_version", "to_version", "reason"},
+    )
+    db["changes"].create_index(["article_id", "to_version"], unique=True)
+    db["changes"].create_index(["reason", "at"])
+
+    db["fingerprints"].create(
+        {"article_id": int, "snapshot_id": int, "minhash": bytes},  # 64 x uint64 MinHash signature
+        pk="article_id",
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["fingerprint_bands"].create({"band": str, "article_id": int}, pk=("band", "article_id"))
+    db["fingerprint_bands"].create_index(["article_id"])
+    db["near_duplicates"].create(
+        {
+            "article_id": int,
+            "other_id": int,  # always other_id < article_id: one row per pair
+            "similarity": float,  # estimated Jaccard similarity of 5-word shingles, 0..1
+            "method": str,
+            "found_at": str,
+        },
+        pk=("article_id", "other_id"),
+        foreign_keys=[("article_id", "articles", "id"), ("other_id", "articles", "id")],
+    )
+    db["near_duplicates"].create_index(["other_id"])
+    db.create_view(
+        "publisher_edits",
+        "SELECT * FROM changes WHERE reason = 'edit'",
+    )

@@ -25,6 +25,11 @@ class CaptureRecord:
             one header joined by ``", "``, RFC 9110 section 5.3).
         content_type: the response's media type, e.g. ``text/html``.
         origin: ``fetch`` (HTTP) or ``import`` (a saved file).
+        hints / extract_settings: what discovery said of the page, and the source's
+            extraction settings (timezone, CSS hints), kept so that re-extracting the
+            stored body later gets the same inputs.
+        flag: why this capture must not become a version (``soft_404``,
+            ``consent_wall``, ``paywall``, ``empty``), or ``None``.
     """
 
     url: str
@@ -37,6 +42,9 @@ class CaptureRecord:
     response_headers: dict[str, str] | None = None
     content_type: str | None = None
     origin: str = "fetch"
+    hints: dict | None = None
+    extract_settings: dict | None = None
+    flag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,7 @@ class SnapshotRecord:
             where the date came from (``jsonld``, ``meta``, ``time``, ``text``,
             ``sitemap``, ``feed``, ``url``).
         extractor: name and version of the extraction that produced this content.
+        fingerprint: MinHash signature of the text (:mod:`archive.similarity`), or ``None``.
     """
 
     canonical_url: str
@@ -75,6 +84,7 @@ class SnapshotRecord:
     sitename: str | None = None
     image: str | None = None
     aliases: tuple[tuple[str, str], ...] = ()
+    fingerprint: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,7 @@ class StoreResult:
 
     Attributes:
         outcome: ``new`` (new article), ``changed`` (new version), ``unchanged``,
+            ``not_modified`` (304), ``flagged`` (not a version: see the capture's flag),
             ``not_article`` or ``failed``.
         capture_id: the ``captures`` row written.
         article_id / snapshot_id / version: the article, and the snapshot written

@@ -16,8 +16,6 @@ for each write so that two writers never deadlock on a lock upgrade.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
 import logging
 import sqlite3
@@ -29,6 +27,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from archive import bodies, similarity
+from archive.diff import compare
 from archive.migrations import migrations
 from archive.records import CaptureRecord, SnapshotRecord, StoreResult
 from archive.schedule import Steps, longest_interval, next_check
@@ -38,7 +38,8 @@ logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
 GONE_STATUSES = (404, 410)
-BODY_CODEC = "gzip"
+SHRINK_RATIO = 1 / 3
+SHRINK_MIN_CHARS = 500
 
 
 class ArchiveError(Exception):
@@ -63,23 +64,7 @@ def _known_migrations() -> list[str]:
 
 def body_digest(body: bytes) -> str:
     """SHA-256 of the body bytes, as lower-case hex (the ``bodies.digest`` key)."""
-    return hashlib.sha256(body).hexdigest()
-
-
-def compress_body(body: bytes) -> bytes:
-    """gzip with a fixed header (mtime 0), so that the same body always gives the same bytes."""
-    return gzip.compress(body, compresslevel=6, mtime=0)
-
-
-def decompress_body(codec: str, data: bytes) -> bytes:
-    """Undo :func:`compress_body`.
-
-    Raises:
-        ArchiveError: unknown codec.
-    """
-    if codec == "gzip":
-        return gzip.decompress(data)
-    raise ArchiveError(f"unknown body codec {codec!r}")
+    return bodies.digest(body)
 
 
 def _storage_error(exc: sqlite3.Error, path: str) -> ArchiveError:
@@ -308,15 +293,22 @@ class Archive:
         Returns:
             What was stored; ``outcome`` is ``new`` (first capture of this article),
             ``changed`` (a new version), ``unchanged``, ``not_modified`` (HTTP 304 to a
-            conditional GET), ``not_article`` or ``failed``.
+            conditional GET), ``flagged`` (a soft 404, consent wall, paywall teaser, empty
+            or shrunk extraction: ``capture.flag`` or ``shrunk``; never a version),
+            ``not_article`` or ``failed`` (also a 404/410 revisit, which marks the article
+            ``gone``).
 
         Raises:
             StorageError: SQLite could not write (disk full, I/O error); nothing of
                 this capture is stored.
         """
         with self._write():
-            digest = self._store_body(capture.body)
+            known = article_id if article_id is not None else (
+                self.find_article_id(snapshot.canonical_url) if snapshot is not None else None
+            )
+            digest = self._store_body(capture.body, self._delta_base(known))
             snapshot_id = version = None
+            flag = capture.flag
             touched = None  # the article whose schedule this capture moves
             if failure is not None:
                 outcome = "failed"
@@ -328,10 +320,17 @@ class Archive:
                 touched = article_id
             elif snapshot is None:
                 outcome = "not_article"
+            elif flag or (flag := self._shrunk(known, snapshot)):
+                # a consent wall, a paywall teaser, a soft 404 or a text far shorter than the
+                # last version: kept as a capture, never a version
+                outcome, article_id = "flagged", known
+                if known is not None:
+                    self._seen(known, capture.fetched_at)
+                    touched = known
             else:
                 article_id, outcome, version = self._touch_article(capture, snapshot)
                 touched = article_id
-            capture_id = self._insert_capture(crawl_id, capture, digest, article_id, outcome)
+            capture_id = self._insert_capture(crawl_id, capture, digest, article_id, outcome, flag)
             if failure is not None:
                 kind, message = failure
                 self._insert_failure(
@@ -339,11 +338,45 @@ class Archive:
                 )
             if snapshot is not None and touched is not None:
                 if outcome in ("new", "changed"):
-                    snapshot_id = self._insert_snapshot(article_id, version, capture_id, capture, snapshot)
+                    snapshot_id = self._insert_snapshot(
+                        article_id, version, capture_id, capture.fetched_at, snapshot, "new" if version == 1 else "edit"
+                    )
                 self._record_aliases(article_id, snapshot, capture.fetched_at)
             if touched is not None:
                 self._schedule(touched, capture.fetched_at, steps)
         return StoreResult(outcome, capture_id, article_id, snapshot_id, version)
+
+    def _delta_base(self, article_id: int | None) -> str | None:
+        """The full body that a new body of this article is compressed against: the body of its
+        latest version (or that body's own base, so that no delta depends on a delta)."""
+        if article_id is None:
+            return None
+        row = self.db.execute(
+            """
+            SELECT b.digest, b.codec, b.base_digest FROM articles a
+            JOIN snapshots s ON s.id = a.latest_snapshot_id
+            JOIN captures c ON c.id = s.capture_id
+            JOIN bodies b ON b.digest = c.body_digest
+            WHERE a.id = ?
+            """,
+            [article_id],
+        ).fetchone()
+        if row is None:
+            return None
+        return row[2] if row[1] == "zstd-delta" else row[0]
+
+    def _shrunk(self, article_id: int | None, snapshot: SnapshotRecord) -> str | None:
+        """``shrunk`` when the new text is under a third of the article's latest version
+        (at least 500 characters): a truncated page or a wall, not an edit."""
+        if article_id is None:
+            return None
+        row = self.db.execute(
+            "SELECT length(s.text) FROM articles a JOIN snapshots s ON s.id = a.latest_snapshot_id WHERE a.id = ?",
+            [article_id],
+        ).fetchone()
+        if row and row[0] and row[0] >= SHRINK_MIN_CHARS and len(snapshot.text) < SHRINK_RATIO * row[0]:
+            return "shrunk"
+        return None
 
     def _seen(self, article_id: int, now: str) -> None:
         # fetched_at comes from the local clock: keep last_seen the latest even if it jumped back.
@@ -365,13 +398,17 @@ class Archive:
             "UPDATE articles SET status = 'gone', next_check_at = ? WHERE id = ?", [iso_utc(due), article_id]
         )
 
-    def _store_body(self, body: bytes | None) -> str | None:
+    def _store_body(self, body: bytes | None, base_digest: str | None = None) -> str | None:
         if body is None:
             return None
-        digest = body_digest(body)
+        digest = bodies.digest(body)
+        if self.db.execute("SELECT 1 FROM bodies WHERE digest = ?", [digest]).fetchone():
+            return digest
+        base = self.read_body(base_digest) if base_digest else None
+        codec, data = bodies.compress(body, base)
         self.db.execute(
-            "INSERT OR IGNORE INTO bodies (digest, codec, size, data) VALUES (?, ?, ?, ?)",
-            [digest, BODY_CODEC, len(body), compress_body(body)],
+            "INSERT INTO bodies (digest, codec, size, data, base_digest) VALUES (?, ?, ?, ?, ?)",
+            [digest, codec, len(body), data, base_digest if codec == "zstd-delta" else None],
         )
         return digest
 
@@ -409,7 +446,7 @@ class Archive:
         version = (latest[0] + 1) if latest else 1
         return article_id, ("changed" if latest else "new"), version
 
-    def _insert_capture(self, crawl_id, capture: CaptureRecord, digest, article_id, outcome) -> int:
+    def _insert_capture(self, crawl_id, capture: CaptureRecord, digest, article_id, outcome, flag=None) -> int:
         headers = capture.response_headers or {}
         lower = {k.lower(): v for k, v in headers.items()}
         return self.db["captures"].insert(
@@ -429,16 +466,22 @@ class Archive:
                 "site": capture.site,
                 "content_type": capture.content_type,
                 "origin": capture.origin,
+                "flag": flag,
+                "hints": _json_or_none(capture.hints),
+                "extract_settings": _json_or_none(capture.extract_settings),
             }
         ).last_pk
 
-    def _insert_snapshot(self, article_id, version, capture_id, capture: CaptureRecord, s: SnapshotRecord) -> int:
+    def _insert_snapshot(
+        self, article_id: int, version: int, capture_id: int, fetched_at: str, s: SnapshotRecord, reason: str
+    ) -> int:
+        previous = self._latest_snapshot(article_id)
         snapshot_id = self.db["snapshots"].insert(
             {
                 "article_id": article_id,
                 "version": version,
                 "capture_id": capture_id,
-                "fetched_at": capture.fetched_at,
+                "fetched_at": fetched_at,
                 "content_hash": s.content_hash,
                 "title": s.title,
                 "text": s.text,
@@ -455,11 +498,70 @@ class Archive:
                 "tags": json.dumps(s.tags, ensure_ascii=False),
                 "image": s.image,
                 "extractor": s.extractor,
-                "reason": "new" if version == 1 else "edit",
+                "reason": reason,
             }
         ).last_pk
         self.db.execute("UPDATE articles SET latest_snapshot_id = ? WHERE id = ?", [snapshot_id, article_id])
+        if previous is not None:
+            self._insert_change(article_id, snapshot_id, previous, s, version, reason, fetched_at)
+        if s.fingerprint is not None:
+            self._fingerprint(article_id, snapshot_id, s.fingerprint, fetched_at)
         return snapshot_id
+
+    def _latest_snapshot(self, article_id: int) -> dict[str, Any] | None:
+        rows = list(
+            self.db.query(
+                "SELECT s.version, s.title, s.text, s.published, s.modified FROM articles a "
+                "JOIN snapshots s ON s.id = a.latest_snapshot_id WHERE a.id = ?",
+                [article_id],
+            )
+        )
+        return rows[0] if rows else None
+
+    def _insert_change(self, article_id, snapshot_id, previous: dict, s: SnapshotRecord, version, reason, at) -> None:
+        change = compare(previous, {"title": s.title, "text": s.text, "published": s.published, "modified": s.modified})
+        self.db["changes"].insert(
+            {
+                "article_id": article_id,
+                "snapshot_id": snapshot_id,
+                "from_version": previous["version"],
+                "to_version": version,
+                "reason": reason,
+                "at": at,
+                "title_changed": int(change.title_changed),
+                "words_added": change.words_added,
+                "words_removed": change.words_removed,
+                "published_changed": int(change.published_changed),
+                "modified_changed": int(change.modified_changed),
+                "diff": json.dumps(change.ops, ensure_ascii=False),
+            }
+        )
+
+    def _fingerprint(self, article_id: int, snapshot_id: int, signature: bytes, at: str) -> None:
+        """Keep the article's MinHash and LSH bands; record the near-duplicates they reveal."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO fingerprints (article_id, snapshot_id, minhash) VALUES (?, ?, ?)",
+            [article_id, snapshot_id, signature],
+        )
+        self.db.execute("DELETE FROM fingerprint_bands WHERE article_id = ?", [article_id])
+        keys = similarity.bands(signature)
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO fingerprint_bands (band, article_id) VALUES (?, ?)", [(k, article_id) for k in keys]
+        )
+        marks = ", ".join("?" for _ in keys)
+        candidates = self.db.execute(
+            f"SELECT DISTINCT f.article_id, f.minhash FROM fingerprint_bands b JOIN fingerprints f ON f.article_id = b.article_id "
+            f"WHERE b.band IN ({marks}) AND b.article_id != ?",
+            [*keys, article_id],
+        ).fetchall()
+        for other_id, other_signature in candidates:
+            score = similarity.similarity(signature, other_signature)
+            if score >= similarity.THRESHOLD:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO near_duplicates (article_id, other_id, similarity, method, found_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [max(article_id, other_id), min(article_id, other_id), round(score, 3), similarity.METHOD, at],
+                )
 
     def _record_aliases(self, article_id: int, snapshot: SnapshotRecord, seen_at: str) -> None:
         for url, kind in snapshot.aliases:
@@ -469,6 +571,51 @@ class Archive:
                 "INSERT OR IGNORE INTO aliases (url, article_id, kind, first_seen) VALUES (?, ?, ?, ?)",
                 [url, article_id, kind, seen_at],
             )
+
+    # -- re-extraction -------------------------------------------------------------
+
+    def reextract_sources(self, since: str | None = None) -> list[dict[str, Any]]:
+        """For each article, what its current version was extracted from: the capture's
+        ``capture_id``, ``final_url``, ``fetched_at``, ``content_type``, ``body_digest``,
+        ``hints`` and ``extract_settings`` (decoded JSON), and the version's ``version``,
+        ``content_hash`` and ``extractor``. Only captures fetched at or after ``since``
+        (UTC, ``YYYY-MM-DD...``) when given."""
+        rows = self.db.query(
+            """
+            SELECT a.id AS article_id, a.canonical_url, s.version, s.content_hash, s.extractor,
+                   c.id AS capture_id, c.final_url, c.fetched_at, c.content_type, c.body_digest,
+                   c.hints, c.extract_settings
+            FROM articles a
+            JOIN snapshots s ON s.id = a.latest_snapshot_id
+            JOIN captures c ON c.id = s.capture_id
+            WHERE c.body_digest IS NOT NULL AND (:since IS NULL OR c.fetched_at >= :since)
+            ORDER BY a.id
+            """,
+            {"since": since},
+        )
+        result = []
+        for row in rows:
+            row["hints"] = json.loads(row["hints"]) if row["hints"] else {}
+            row["extract_settings"] = json.loads(row["extract_settings"]) if row["extract_settings"] else {}
+            result.append(row)
+        return result
+
+    def record_reextraction(self, article_id: int, capture_id: int, fetched_at: str, snapshot: SnapshotRecord) -> str:
+        """Store what the current extraction makes of a stored body: a new version with
+        ``reason = reextract`` if its content differs from the article's latest version
+        (``changed``), else nothing (``unchanged``). The article's ``last_changed`` and
+        revisit schedule are the publisher's and are left alone."""
+        with self._write():
+            latest = self.db.execute(
+                "SELECT s.version, s.content_hash FROM articles a JOIN snapshots s ON s.id = a.latest_snapshot_id "
+                "WHERE a.id = ?",
+                [article_id],
+            ).fetchone()
+            if latest is not None and latest[1] == snapshot.content_hash:
+                return "unchanged"
+            version = (latest[0] + 1) if latest else 1
+            self._insert_snapshot(article_id, version, capture_id, fetched_at, snapshot, "reextract")
+        return "changed"
 
     # -- reading -----------------------------------------------------------------
 
@@ -504,6 +651,50 @@ class Archive:
                 """,
                 [*sites, now, limit],
             )
+        )
+
+    def article(self, article_id: int) -> dict[str, Any]:
+        """An ``articles`` row with its versions (``versions``: snapshots without their text,
+        oldest first), ``aliases`` and ``near_duplicates`` (other article, URL, similarity)."""
+        article = next(self.db.query("SELECT * FROM articles WHERE id = ?", [article_id]))
+        article["versions"] = list(
+            self.db.query(
+                "SELECT s.id, s.version, s.fetched_at, s.reason, s.title, s.published, s.modified, s.extractor, "
+                "c.words_added, c.words_removed, c.title_changed FROM snapshots s "
+                "LEFT JOIN changes c ON c.snapshot_id = s.id WHERE s.article_id = ? ORDER BY s.version",
+                [article_id],
+            )
+        )
+        article["aliases"] = list(self.db.query("SELECT url, kind FROM aliases WHERE article_id = ? ORDER BY url", [article_id]))
+        article["near_duplicates"] = list(
+            self.db.query(
+                "SELECT a.id, a.canonical_url, n.similarity FROM near_duplicates n "
+                "JOIN articles a ON a.id = CASE WHEN n.article_id = :id THEN n.other_id ELSE n.article_id END "
+                "WHERE n.article_id = :id OR n.other_id = :id ORDER BY n.similarity DESC",
+                {"id": article_id},
+            )
+        )
+        article["captures"] = self.db.execute("SELECT count(*) FROM captures WHERE article_id = ?", [article_id]).fetchone()[0]
+        return article
+
+    def snapshot(self, article_id: int, version: int) -> dict[str, Any] | None:
+        """One version of an article (a ``snapshots`` row), or ``None``."""
+        rows = list(self.db.query("SELECT * FROM snapshots WHERE article_id = ? AND version = ?", [article_id, version]))
+        return rows[0] if rows else None
+
+    def export_rows(self, since: str | None = None):
+        """Captures with a response, oldest first (fetched at or after ``since`` when given), with
+        the article's canonical URL and the version they wrote, for WARC export."""
+        return self.db.query(
+            """
+            SELECT c.*, a.canonical_url, s.version
+            FROM captures c
+            LEFT JOIN articles a ON a.id = c.article_id
+            LEFT JOIN snapshots s ON s.capture_id = c.id AND s.reason != 'reextract'
+            WHERE (c.body_digest IS NOT NULL OR c.status = 304) AND (:since IS NULL OR c.fetched_at >= :since)
+            ORDER BY c.id
+            """,
+            {"since": since},
         )
 
     def counts(self) -> dict[str, int]:
@@ -553,12 +744,14 @@ class Archive:
         """The stored body with this SHA-256 digest.
 
         Raises:
-            KeyError: no such body.
+            KeyError: no such body (or a delta's base is missing).
         """
-        row = self.db.execute("SELECT codec, data FROM bodies WHERE digest = ?", [digest]).fetchone()
+        row = self.db.execute("SELECT codec, data, base_digest FROM bodies WHERE digest = ?", [digest]).fetchone()
         if row is None:
             raise KeyError(digest)
-        return decompress_body(row[0], row[1])
+        codec, data, base_digest = row
+        base = self.read_body(base_digest) if codec == "zstd-delta" else None
+        return bodies.decompress(codec, data, base)
 
 
 def _json_or_none(value: dict[str, str] | None) -> str | None:

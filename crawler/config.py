@@ -106,7 +106,8 @@ class CrawlConfig:
         user_agent: full User-Agent override, or ``None`` for ``newsarchive/<version>``.
         contact: URL or e-mail put into the User-Agent.
         revisit_steps: ``"<age>=<interval>"`` steps of the revisit schedule.
-        warc: path of a WARC file to write during crawls, or ``None``.
+        warc: path of a WARC file to append every capture to during crawls (relative to
+            the config file), or ``None``.
         delay_secs: minimum delay between two requests to one host, seconds.
         text: the file's text, kept with the crawl for provenance.
         path: where it was read from.
@@ -174,7 +175,8 @@ def parse_config(text: str, origin: str = "<config>") -> CrawlConfig:
         user_agent=_opt_str(crawl, "user_agent", where),
         contact=_opt_str(crawl, "contact", where),
         revisit_steps=steps,
-        warc=warc or None,
+        # a relative WARC path is relative to the config file, like everything a config names
+        warc=str((Path(origin).parent / warc) if warc and not origin.startswith("<") else warc) if warc else None,
         delay_secs=_number(crawl, "delay_secs", where, default=1.0, minimum=0),
         text=text,
         path=None if origin.startswith("<") else origin,

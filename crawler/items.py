@@ -36,7 +36,8 @@ class PageItem:
     Set by the pipelines:
         extraction: the :class:`pipelines.extraction.Extraction`.
         canonical_url, aliases: identity (pipelines/identify.py).
-        content_hash: version identity (pipelines/version.py).
+        content_hash, fingerprint, flag: version identity, MinHash signature, and why
+            the capture may not be a version (pipelines/version.py).
         outcome: what the archive did (``new``, ``changed``, ``unchanged``, ...).
     """
 
@@ -62,6 +63,8 @@ class PageItem:
     canonical_url: str | None = None
     aliases: list[tuple[str, str]] = field(default_factory=list)
     content_hash: str | None = None
+    fingerprint: bytes | None = field(default=None, repr=False)
+    flag: str | None = None
     outcome: str | None = None
 
 

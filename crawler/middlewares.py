@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy import Request
+from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
 from scrapy.exceptions import IgnoreRequest
 
 logger = logging.getLogger(__name__)
@@ -94,3 +95,15 @@ class PrivateAddressGuard:
             self._resolved[host] = sorted({info[4][0] for info in infos})
         return self._resolved[host]
 
+
+
+class AliasKeepingRedirectMiddleware(RedirectMiddleware):
+    """Scrapy's RedirectMiddleware, except that a redirect is followed even to a URL already
+    fetched in this run: the redirect source is an alias of the article (design.md,
+    Identity), and it can only be recorded from the redirected response. Loops still end
+    at ``REDIRECT_MAX_TIMES``."""
+
+    def _redirect(self, redirected: Request, request: Request, reason: Any) -> Request:
+        redirected = super()._redirect(redirected, request, reason)
+        redirected.dont_filter = True
+        return redirected

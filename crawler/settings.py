@@ -21,6 +21,8 @@ ARCHIVE_ALLOW_PRIVATE = False
 ARCHIVE_COMMAND = "crawl"
 #: A ``crawls`` row started by the caller (the CLI), or 0 for the store pipeline to start one.
 ARCHIVE_CRAWL_ID = 0
+#: Also write every capture to this WARC file during the crawl (the config's ``warc``), or "".
+ARCHIVE_WARC = ""
 #: The revisit schedule (the config's ``revisit_steps``; the news spider sets it).
 ARCHIVE_REVISIT_STEPS = list(DEFAULT_STEPS_TEXT)
 
@@ -69,6 +71,9 @@ DOWNLOADER_MIDDLEWARES = {
     # RFC 9309: an unreachable or 5xx robots.txt disallows the host (Scrapy's allows it).
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.politeness.RobotsTxtRFC9309Middleware": 100,
+    # A redirect to a URL fetched already is followed anyway: its source is an alias.
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.AliasKeepingRedirectMiddleware": 600,
     # Sees 429/503 answers before RetryMiddleware (550) schedules their retry.
     "crawler.politeness.HostPacing": 560,
 }
@@ -78,6 +83,8 @@ ITEM_PIPELINES = {
     "pipelines.identify.IdentifyPipeline": 200,
     "pipelines.version.VersionPipeline": 300,
     "pipelines.store.StorePipeline": 900,
+    # off unless ARCHIVE_WARC is set (the config's [crawl] warc)
+    "pipelines.warc.WarcPipeline": 950,
 }
 
 LOG_LEVEL = "INFO"

@@ -8,6 +8,7 @@
 3. Edits one sentence of one story on its server and crawls again: every known story is
    re-checked with a conditional GET (the servers answer 304 for unchanged ones), and the
    archive gains exactly one new version and stores nothing else twice.
+4. Shows that version's word diff with ``newsarchive history``.
 """
 
 from __future__ import annotations
@@ -76,14 +77,19 @@ def main() -> None:
         print(_table(second, first))
 
     with Archive.open(args.db, create=False) as archive:
-        rows = list(
-            archive.db.query(
-                "SELECT a.canonical_url, s.version, s.title FROM snapshots s JOIN articles a ON a.id = s.article_id "
+        changed = [
+            row["canonical_url"]
+            for row in archive.db.query(
+                "SELECT DISTINCT a.canonical_url FROM snapshots s JOIN articles a ON a.id = s.article_id "
                 "WHERE s.version > 1"
             )
+        ]
+    for url in changed:
+        print(f"\n== What changed\n$ newsarchive history {url} --db {args.db}")
+        result = subprocess.run(
+            [sys.executable, "-m", "archive", "history", url, "--db", str(args.db)], text=True, capture_output=True
         )
-    for row in rows:
-        print(f"\nNew version: v{row['version']} of {row['canonical_url']}\n  {row['title']}")
+        print(result.stdout.rstrip() or result.stderr.rstrip())
     print(
         f"\nDemo done: {second['articles']} articles, {second['snapshots']} snapshots, {second['captures']} captures "
         f"in {args.db} (crawls took {first_secs:.1f} s and {second_secs:.1f} s)."

@@ -11,14 +11,18 @@ logger = logging.getLogger(__name__)
 
 
 def is_story(item: PageItem) -> bool:
-    """Whether the item is to be archived as an article.
+    """Whether the item is to be archived as (a capture of) an article.
 
     A crawled page must be judged an article by extraction; a URL the user asked to
-    archive (role ``url``) is archived as an article whenever any text was extracted.
+    archive (role ``url``) is archived as an article whenever any text was extracted; a
+    revisit of a known article always is (if it no longer reads as the story, the version
+    stage flags it: a soft 404 or a wall must not turn the article into a "not article").
     """
     extraction = item.extraction
     if item.error or extraction is None:
         return False
+    if item.article_id is not None:
+        return True
     if item.role == "url":
         return bool(extraction.text.strip())
     return extraction.is_article

@@ -38,7 +38,16 @@ def capture_record(item: PageItem) -> CaptureRecord:
         response_headers=item.response_headers,
         content_type=item.content_type,
         origin=item.origin,
+        hints=item.hints or None,
+        extract_settings=extract_settings(item),
+        flag=item.flag,
     )
+
+
+def extract_settings(item: PageItem) -> dict | None:
+    """The source's settings that extraction used (kept so that re-extraction uses them too)."""
+    settings = {"timezone": item.timezone, "include": item.extract_include, "exclude": list(item.extract_exclude)}
+    return settings if any(settings.values()) else None
 
 
 def snapshot_record(item: PageItem) -> SnapshotRecord | None:
@@ -46,9 +55,14 @@ def snapshot_record(item: PageItem) -> SnapshotRecord | None:
     e = item.extraction
     if e is None or not item.canonical_url or not item.content_hash or item.error:
         return None
+    return snapshot_from(e, item.canonical_url, item.content_hash, tuple(item.aliases), item.fingerprint)
+
+
+def snapshot_from(e, canonical_url: str, digest: str, aliases: tuple = (), fingerprint: bytes | None = None) -> SnapshotRecord:
+    """A :class:`SnapshotRecord` from an :class:`~pipelines.extraction.Extraction`."""
     return SnapshotRecord(
-        canonical_url=item.canonical_url,
-        content_hash=item.content_hash,
+        canonical_url=canonical_url,
+        content_hash=digest,
         title=e.title,
         text=e.text,
         extractor=e.extractor,
@@ -64,7 +78,8 @@ def snapshot_record(item: PageItem) -> SnapshotRecord | None:
         description=e.description,
         sitename=e.sitename,
         image=e.image,
-        aliases=tuple(item.aliases),
+        aliases=aliases,
+        fingerprint=fingerprint,
     )
 
 
@@ -162,6 +177,8 @@ class StorePipeline:
             if item.error[0] == "gone":
                 self._inc("archive/gone")
             logger.warning("failed %s: %s", item.url, item.error[1])
+        elif result.outcome == "flagged":
+            logger.info("flagged %s (%s): kept as a capture, not a version", item.final_url, item.flag or "shrunk")
         elif result.outcome in ("new", "changed"):
             logger.info(
                 "%s %s v%s: %s",

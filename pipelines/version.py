@@ -1,19 +1,33 @@
-"""Stage 3: the version's identity, the content hash (see :mod:`pipelines.content`)."""
+"""Stage 3: the version's identity (content hash, MinHash fingerprint) and whether the
+capture may be a version at all (:mod:`pipelines.quality`)."""
 
 from __future__ import annotations
 
+from archive.similarity import signature
 from crawler.items import PageItem
 from pipelines.content import content_hash
+from pipelines.quality import capture_flag
 
 
 class VersionPipeline:
-    """Set ``item.content_hash`` on pages that have a canonical URL (articles)."""
+    """Set ``item.content_hash``, ``item.fingerprint`` and ``item.flag`` on pages that have a
+    canonical URL (articles). Stats: ``version/flag/<flag>``."""
+
+    def __init__(self, stats=None) -> None:
+        self.stats = stats
 
     @classmethod
     def from_crawler(cls, crawler) -> VersionPipeline:
-        return cls()
+        return cls(stats=crawler.stats)
 
     def process_item(self, item):
         if isinstance(item, PageItem) and item.canonical_url and item.extraction is not None and not item.error:
-            item.content_hash = content_hash(item.extraction.title, item.extraction.text)
+            e = item.extraction
+            item.content_hash = content_hash(e.title, e.text)
+            item.fingerprint = signature(e.text)
+            item.flag = capture_flag(e.title, e.text)
+            if item.flag is None and item.article_id is not None and not e.is_article:
+                item.flag = "not_article"  # a revisit that no longer reads as a story
+            if item.flag and self.stats is not None:
+                self.stats.inc_value(f"version/flag/{item.flag}")
         return item

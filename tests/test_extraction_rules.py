@@ -131,3 +131,25 @@ def test_mis_declared_charset_of_a_page_re_saved_as_utf8():
     text = "Zürich: la réunion des ministres s'est terminée tard, après un débat très animé sur le budget. " * 6
     html = f"<html><head><meta charset='iso-8859-1'><title>Réunion</title></head><body><p>{text}</p></body></html>"
     assert "Zürich: la réunion" in extract(html.encode("utf-8")).text
+
+
+def test_ad_slots_with_changing_tokens_do_not_reach_the_story():
+    # a page whose story is loose text in <body> (no article container): trafilatura keeps
+    # the body's last block, here an ad slot whose token changes on every fetch
+    def fetch(token: str) -> bytes:
+        return (
+            "<html><head><title>Pier to grow</title></head><body><h1>Pier to grow</h1>"
+            f"<h2>The vote</h2>{STORY[0]} <em>{STORY[1]}</em>\n<h2>The work</h2>{STORY[2]} <em>{STORY[3]}</em>"
+            f"<div class='ad-slot'>Advertisement {token}</div></body></html>"
+        ).encode()
+
+    first, second = extract(fetch("17-8812")), extract(fetch("18-9921"))
+    assert "Advertisement" not in first.text and "17-8812" not in first.text
+    assert first.text == second.text
+    assert all(line in first.text for line in STORY)
+
+
+def test_a_story_container_named_like_an_ad_with_prose_stays():
+    # "ad" in a class name is not enough: a block with real paragraphs is kept
+    e = extract(page(f"<div class='ad-free-story'>{paragraphs()}</div>"))
+    assert all(line in e.text for line in STORY)

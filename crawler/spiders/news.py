@@ -89,6 +89,8 @@ class NewsSpider(ArchivingSpider):
         settings.set("AUTOTHROTTLE_START_DELAY", max(config.delay_secs, 0.0), priority="spider")
         settings.set("ARCHIVE_CONFIG_TEXT", config.text, priority="spider")
         settings.set("ARCHIVE_REVISIT_STEPS", list(config.revisit_steps), priority="spider")
+        if config.warc:
+            settings.set("ARCHIVE_WARC", config.warc, priority="spider")
         if spider.dry_run:
             settings.set("ITEM_PIPELINES", {}, priority="spider")
         return spider

@@ -1,7 +1,10 @@
 """Stage 1: prepare the page before trafilatura reads it.
 
-Three general repairs, none naming a site:
+Four general repairs, none naming a site:
 
+- an ad slot (class or id ``ad``, ``ads``, ``ad-slot``, ``advert...``, ``dfp``,
+  ``gpt-ad``) with little text goes: its label and the tokens some sites print in it
+  change on every fetch, and must not reach the story's text (a false new version);
 - a hidden element (``hidden``, ``display:none``, ``visibility:hidden``) whose text is a
   copy of text shown elsewhere on the page goes: a second copy of the story kept for
   schema.org markup must not double it (hidden elements with text of their own stay:
@@ -23,8 +26,11 @@ from lxml.html import HtmlElement
 HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 EMBED_CLASSES = re.compile(r"twitter-tweet|instagram-media|tiktok-embed|fb-post|bluesky-embed|mastodon-embed", re.IGNORECASE)
 LEAD_MARKS = re.compile(r"teaser|intro|lead|summary|standfirst|abstract|chapo|kicker", re.IGNORECASE)
-STEPS = ("hidden", "embeds", "leads")
+AD_MARKS = re.compile(r"(?:^|[-_\s])(?:ads?|ad-?slot|ad-?unit|ad-?container|advert\w*|dfp|gpt-ad)(?:$|[-_\s\d])", re.IGNORECASE)
+MAX_AD_CHARS = 200
+STEPS = ("ads", "hidden", "embeds", "leads")
 # XPath preselection (fast, in C); the regular expressions above decide.
+AD_XPATH = XPath("//*[contains(@class, 'ad') or contains(@id, 'ad') or contains(@class, 'dfp') or contains(@id, 'dfp')]")
 HIDDEN_XPATH = XPath("//*[@hidden or contains(@style, 'none') or contains(@style, 'hidden')]")
 EMBED_XPATH = XPath(
     "//blockquote[@class] | //div[contains(@class, 'tweet') or contains(@class, 'instagram') or "
@@ -49,6 +55,20 @@ def _link_share(el: HtmlElement) -> float:
 
 def _norm(text: str) -> str:
     return " ".join(text.split())
+
+
+def drop_ad_slots(tree: HtmlElement) -> int:
+    """Remove ad slots: elements marked as ads whose text is short and holds no prose paragraph."""
+    slots = []
+    for el in AD_XPATH(tree):
+        if el.tag in ("html", "body", "head") or not AD_MARKS.search(f"{el.get('class', '')} {el.get('id', '')}"):
+            continue
+        if _text_len(el) <= MAX_AD_CHARS and not any(_text_len(p) >= PROSE_CHARS for p in el.iter("p")):
+            slots.append(el)
+    for el in slots:
+        if el.getparent() is not None:
+            el.drop_tree()
+    return len(slots)
 
 
 def drop_hidden_copies(tree: HtmlElement) -> int:
@@ -106,6 +126,8 @@ def keep_leads(tree: HtmlElement) -> int:
 
 def prepare(tree: HtmlElement) -> HtmlElement:
     """Apply the repairs above to ``tree`` in place and return it."""
+    if "ads" in STEPS:
+        drop_ad_slots(tree)
     if "hidden" in STEPS:
         drop_hidden_copies(tree)
     if "embeds" in STEPS:
