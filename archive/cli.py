@@ -628,22 +628,31 @@ def stats(db, verbose, log_file) -> None:
 def serve(port, db, verbose, log_file) -> None:
     """Browse and search the archive in Datasette on 127.0.0.1.
 
+    Read-only: Datasette reads through read-only connections and every write action is
+    refused, so a crawl can write to the same archive meanwhile (WAL). The home page
+    searches the stories; each story has a page with its text, dates, URLs, versions and
+    diffs (/-/story/ID).
+
     \b
     Example:
       newsarchive serve --db archive.db --port 8001
     """
+    import json
+    import tempfile
+
     from datasette.cli import cli as datasette_cli
 
+    from archive import web
+
     configure_logging(verbose, log_file)
-    open_archive(db, create=False).close()
+    open_archive(db, create=False).close()  # refuses what is not an archive; upgrades an old one
     if port and not _port_free(port):
         raise CliError(f"port {port} on 127.0.0.1 is in use; choose another with --port", EXIT_USAGE)
-    metadata = Path(__file__).with_name("metadata.json")
-    click.echo(f"serving {db} at http://127.0.0.1:{port}/ (Ctrl-C to stop)")
-    datasette_cli.main(
-        args=["serve", db, "--host", "127.0.0.1", "--port", str(port), "--metadata", str(metadata)],
-        prog_name="newsarchive serve",
-    )
+    with tempfile.TemporaryDirectory(prefix="newsarchive-serve-") as tmp:
+        metadata = Path(tmp) / "metadata.json"
+        metadata.write_text(json.dumps(web.metadata(web.database_name(db))), encoding="utf-8")
+        click.echo(f"serving {db} at http://127.0.0.1:{port}/ (Ctrl-C to stop)")
+        datasette_cli.main(args=web.serve_args(db, port, metadata), prog_name="newsarchive serve", standalone_mode=False)
 
 
 def _port_free(port: int) -> bool:

@@ -219,3 +219,22 @@ def m002_versions_identity_raw_store(db: Database) -> None:
         "publisher_edits",
         "SELECT * FROM changes WHERE reason = 'edit'",
     )
+
+@migrations()
+def m003_stories_view(db: Database) -> None:
+    """A ``stories`` view for browsing: one row per article with its latest version's title,
+    language and dates, its publication day (for facets) and its number of versions."""
+    db.create_view(
+        "stories",
+        """
+        SELECT a.id, s.title, a.site, s.language,
+               substr(coalesce(s.published_utc, s.published), 1, 10) AS published_day,
+               s.published, s.published_utc, s.modified, s.modified_utc,
+               a.first_seen, a.last_seen, a.last_changed,
+               (SELECT count(*) FROM snapshots v WHERE v.article_id = a.id) AS versions,
+               (SELECT count(*) FROM changes c WHERE c.article_id = a.id AND c.reason = 'edit') AS edits,
+               a.status, a.canonical_url
+        FROM articles a LEFT JOIN snapshots s ON s.id = a.latest_snapshot_id
+        """,
+    )
+

@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from archive import bodies, similarity
+from archive import bodies, queries, similarity
 from archive.diff import compare
 from archive.migrations import migrations
 from archive.records import CaptureRecord, SnapshotRecord, StoreResult
@@ -414,10 +414,7 @@ class Archive:
 
     def find_article_id(self, url: str) -> int | None:
         """The article a URL names: by canonical URL, else by alias; ``None`` if unknown."""
-        row = self.db.execute("SELECT id FROM articles WHERE canonical_url = ?", [url]).fetchone()
-        if row is None:
-            row = self.db.execute("SELECT article_id FROM aliases WHERE url = ?", [url]).fetchone()
-        return row[0] if row else None
+        return queries.find_article_id(self.db.conn, url)
 
     def _touch_article(self, capture: CaptureRecord, snapshot: SnapshotRecord) -> tuple[int, str, int | None]:
         """Find or create the article; decide new / changed / unchanged. Returns (id, outcome, version)."""
@@ -654,33 +651,20 @@ class Archive:
         )
 
     def article(self, article_id: int) -> dict[str, Any]:
-        """An ``articles`` row with its versions (``versions``: snapshots without their text,
-        oldest first), ``aliases`` and ``near_duplicates`` (other article, URL, similarity)."""
-        article = next(self.db.query("SELECT * FROM articles WHERE id = ?", [article_id]))
-        article["versions"] = list(
-            self.db.query(
-                "SELECT s.id, s.version, s.fetched_at, s.reason, s.title, s.published, s.modified, s.extractor, "
-                "c.words_added, c.words_removed, c.title_changed FROM snapshots s "
-                "LEFT JOIN changes c ON c.snapshot_id = s.id WHERE s.article_id = ? ORDER BY s.version",
-                [article_id],
-            )
-        )
-        article["aliases"] = list(self.db.query("SELECT url, kind FROM aliases WHERE article_id = ? ORDER BY url", [article_id]))
-        article["near_duplicates"] = list(
-            self.db.query(
-                "SELECT a.id, a.canonical_url, n.similarity FROM near_duplicates n "
-                "JOIN articles a ON a.id = CASE WHEN n.article_id = :id THEN n.other_id ELSE n.article_id END "
-                "WHERE n.article_id = :id OR n.other_id = :id ORDER BY n.similarity DESC",
-                {"id": article_id},
-            )
-        )
-        article["captures"] = self.db.execute("SELECT count(*) FROM captures WHERE article_id = ?", [article_id]).fetchone()[0]
-        return article
+        """An ``articles`` row with its versions, aliases, near-duplicates and capture count
+        (:func:`archive.queries.article`).
+
+        Raises:
+            KeyError: no such article.
+        """
+        found = queries.article(self.db.conn, article_id)
+        if found is None:
+            raise KeyError(article_id)
+        return found
 
     def snapshot(self, article_id: int, version: int) -> dict[str, Any] | None:
         """One version of an article (a ``snapshots`` row), or ``None``."""
-        rows = list(self.db.query("SELECT * FROM snapshots WHERE article_id = ? AND version = ?", [article_id, version]))
-        return rows[0] if rows else None
+        return queries.snapshot(self.db.conn, article_id, version)
 
     def export_rows(self, since: str | None = None):
         """Captures with a response, oldest first (fetched at or after ``since`` when given), with
@@ -741,17 +725,12 @@ class Archive:
         )
 
     def read_body(self, digest: str) -> bytes:
-        """The stored body with this SHA-256 digest.
+        """The stored body with this SHA-256 digest (:func:`archive.queries.read_body`).
 
         Raises:
             KeyError: no such body (or a delta's base is missing).
         """
-        row = self.db.execute("SELECT codec, data, base_digest FROM bodies WHERE digest = ?", [digest]).fetchone()
-        if row is None:
-            raise KeyError(digest)
-        codec, data, base_digest = row
-        base = self.read_body(base_digest) if codec == "zstd-delta" else None
-        return bodies.decompress(codec, data, base)
+        return queries.read_body(self.db.conn, digest)
 
 
 def _json_or_none(value: dict[str, str] | None) -> str | None:

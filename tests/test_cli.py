@@ -17,6 +17,7 @@ import pytest
 from demo.replay import ReplaySite, page_from_folder
 from tests.conftest import ROOT, db_rows
 from tests.pages import DATA
+from tests.servers import free_port
 
 EXTRACT_KEYS = {
     "file", "url", "canonical_url", "title", "text", "authors", "published", "modified", "published_source",
@@ -180,12 +181,6 @@ def test_crawl_into_newer_schema_archive_exits_4(cli, tmp_path):
     config.write_text('[[source]]\nname = "x"\nfeeds = ["http://127.0.0.1:9/feed"]\n')
     result = cli("crawl", "--config", config, "--db", db)
     assert result.returncode == 4 and "newer newsarchive" in result.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.slow

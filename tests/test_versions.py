@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import sqlite3
 import subprocess
 import time
@@ -19,6 +18,7 @@ from archive.store import Archive
 from demo.replay import ReplayPage, ReplaySite, page_from_folder
 from tests.conftest import ROOT, db_rows, requires_shared, run_cli
 from tests.pages import DATA
+from tests.servers import free_port
 
 pytestmark = [pytest.mark.slow, requires_shared]
 
@@ -241,12 +241,6 @@ def test_warc_written_during_the_crawl(tmp_path):
     records = read_warc(tmp_path / "live.warc.gz")
     uris = {rec.get_header("WARC-Target-URI") for kind, rec, *_ in records if kind == "response"}
     assert feed in uris and any("world-us-canada" in u for u in uris)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.skipif(not (PYWB / "wayback").exists(), reason="pywb is installed by `make test` into .venv-pywb")

@@ -1,0 +1,275 @@
+"""newsarchive's Datasette plugin: story pages, links to them, safety headers, no writes.
+
+Hooks (Datasette's plugin hooks, https://docs.datasette.io/en/0.65.x/plugin_hooks.html):
+
+- ``register_routes``: ``/-/story/<id>`` (a story page: text, dates, URLs, versions,
+  diffs; ``?from=N&to=M`` compares any two versions), ``/-/story?url=`` (find a story by
+  its canonical URL or any alias), ``/-/capture/<id>/source`` (a capture's archived HTML
+  as plain text, never rendered);
+- ``render_cell``: a ``story`` column (canned queries) and the ``stories`` view's ``id``
+  link to story pages; search excerpts and word diffs are highlighted; everything else
+  Datasette escapes as usual;
+- ``prepare_connection``: ``newsarchive_fts(q)`` quotes each word of a search for FTS5
+  (Datasette's ``escape_fts``), so that any text typed in the search box is a valid query;
+- ``extra_template_vars``: the home page's figures and story lists;
+- ``asgi_wrapper``: a Content-Security-Policy and other headers on every response;
+- ``permission_allowed``: every write action refused.
+
+Archived text is only ever put into pages through Jinja's autoescaping or
+:func:`markupsafe.escape`; nothing from an archived page runs in the browser.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from datasette import hookimpl
+from datasette.utils import escape_fts
+from datasette.utils.asgi import NotFound, Response
+from markupsafe import Markup, escape
+from w3lib.encoding import html_to_unicode
+
+from archive import queries
+
+# Datasette's own pages use inline scripts and styles; nothing may load from elsewhere,
+# so an archived page's images, scripts or forms can never reach the publisher or a third party.
+CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-src 'none'; "
+    "frame-ancestors 'none'; form-action 'self'; connect-src 'self'"
+)
+# archived HTML shown as text: no scripts, no plugins, no same-origin access, even if sniffed
+SOURCE_CSP = "default-src 'none'; sandbox"
+SECURITY_HEADERS = {
+    b"content-security-policy": CSP.encode(),
+    b"x-content-type-options": b"nosniff",
+    b"referrer-policy": b"no-referrer",
+    b"x-frame-options": b"DENY",
+}
+WRITE_ACTIONS = {
+    "insert-row", "delete-row", "update-row", "upsert-row", "create-table", "alter-table", "drop-table",
+    "execute-write", "set-column-type",
+}  # fmt: skip
+HOME_STORIES = 12
+EXCERPT_MATCH = re.compile("»([^»«]*)«")  # the marks the search query gives snippet()
+
+
+# -- routes ------------------------------------------------------------------------------
+
+
+@hookimpl
+def register_routes():
+    return [
+        (r"^/-/story/(?P<article_id>\d+)$", story_page),
+        (r"^/-/story$", story_by_url),
+        (r"^/-/capture/(?P<capture_id>\d+)/source$", capture_source),
+    ]
+
+
+async def story_page(datasette, request) -> Response:
+    """The story page of one article (404 if there is none)."""
+    article_id = int(request.url_vars["article_id"])
+    compare_from, compare_to = _int_arg(request, "from"), _int_arg(request, "to")
+    db = datasette.get_database()
+    story = await db.execute_fn(lambda conn: queries.story(conn, article_id, compare_from, compare_to))
+    if story is None:
+        raise NotFound(f"There is no story {article_id} in this archive.")
+    latest = story["latest"] or {}
+    context = {
+        "story": story,
+        "latest": latest,
+        "paragraphs": [p for p in (latest.get("text") or "").split("\n") if p.strip()],
+        "database": db.name,
+        "changes": [_change_view(c) for c in story["changes"]],
+        "comparison": _change_view(story["comparison"]) if story["comparison"] else None,
+        "canonical_href": safe_href(story["canonical_url"]),
+        "aliases": [{**a, "href": safe_href(a["url"])} for a in story["aliases"]],
+    }
+    return Response.html(await datasette.render_template("story.html", context, request=request, view_name="story"))
+
+
+async def story_by_url(datasette, request) -> Response:
+    """``/-/story?url=U``: redirect to the story of URL ``U`` (canonical or alias), else 404."""
+    url = (request.args.get("url") or "").strip()
+    if not url:
+        raise NotFound("Give a URL: /-/story?url=https://...")
+    db = datasette.get_database()
+    article_id = await db.execute_fn(lambda conn: queries.find_article_id(conn, url))
+    if article_id is None:
+        from pipelines.urls import normalize_url
+
+        try:
+            normalised = normalize_url(url)
+        except ValueError:
+            normalised = None
+        if normalised:
+            article_id = await db.execute_fn(lambda conn: queries.find_article_id(conn, normalised))
+    if article_id is None:
+        raise NotFound(f"No story in this archive has the URL {url}")
+    return Response.redirect(datasette.urls.path(f"/-/story/{article_id}"))
+
+
+async def capture_source(datasette, request) -> Response:
+    """A capture's archived body as ``text/plain`` (decoded by its declared charset, w3lib),
+    with a sandboxing CSP and ``nosniff``: the archived HTML is shown, never rendered."""
+    capture_id = int(request.url_vars["capture_id"])
+    db = datasette.get_database()
+
+    def load(conn):
+        capture = queries.capture(conn, capture_id)
+        if capture is None or not capture["body_digest"]:
+            return None
+        return capture, queries.read_body(conn, capture["body_digest"])
+
+    found = await db.execute_fn(load)
+    if found is None:
+        raise NotFound(f"Capture {capture_id} has no stored body.")
+    capture, body = found
+    _, text = html_to_unicode(capture.get("content_type"), body)
+    return Response.text(
+        text,
+        headers={
+            "content-security-policy": SOURCE_CSP,
+            "x-content-type-options": "nosniff",
+            "content-disposition": f'inline; filename="capture-{capture_id}.txt"',
+        },
+    )
+
+
+# -- cells, search, home page -------------------------------------------------------------
+
+
+@hookimpl
+def render_cell(value, column, table, database, datasette):
+    if isinstance(value, int) and (column == "story" and table is None or column == "id" and table == "stories"):
+        href = datasette.urls.path(f"/-/story/{value}")
+        return Markup(f'<a href="{escape(href)}">story {value}</a>')
+    if column == "excerpt" and table is None and isinstance(value, str):
+        return highlight_excerpt(value)
+    if column == "diff" and table in ("changes", "publisher_edits") and isinstance(value, str):
+        try:
+            return diff_html(json.loads(value))
+        except (ValueError, TypeError):
+            return None
+    return None
+
+
+@hookimpl
+def prepare_connection(conn):
+    conn.create_function("newsarchive_fts", 1, fts_query, deterministic=True)
+
+
+def fts_query(text: str | None) -> str:
+    """Any search text as an FTS5 query: each word quoted (Datasette's ``escape_fts``);
+    ``'""'`` (matches nothing) for empty text."""
+    return escape_fts(text or "").strip() or '""'
+
+
+@hookimpl
+def extra_template_vars(template, view_name, datasette, request):
+    if view_name != "index":
+        return {}
+
+    async def home() -> dict[str, Any]:
+        db = datasette.get_database()
+        return {"archive_home": await db.execute_fn(_home_figures) | {"database": db.name}}
+
+    return home
+
+
+def _home_figures(conn) -> dict[str, Any]:
+    count = lambda table: conn.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0]  # noqa: E731
+    latest = queries.rows(
+        conn,
+        "SELECT id, title, site, published, first_seen, versions FROM stories "
+        "ORDER BY coalesce(published_utc, published, first_seen) DESC LIMIT ?",
+        [HOME_STORIES],
+    )
+    changed = queries.rows(
+        conn,
+        "SELECT id, title, site, edits, last_changed FROM stories WHERE edits > 0 ORDER BY last_changed DESC LIMIT ?",
+        [HOME_STORIES],
+    )
+    crawl = queries.rows(conn, "SELECT id, status, started_at, finished_at FROM crawls ORDER BY id DESC LIMIT 1")
+    return {
+        "articles": count("articles"),
+        "snapshots": count("snapshots"),
+        "captures": count("captures"),
+        "failures": count("failures"),
+        "latest": latest,
+        "changed": changed,
+        "last_crawl": crawl[0] if crawl else None,
+    }
+
+
+# -- safety ------------------------------------------------------------------------------
+
+
+@hookimpl
+def permission_allowed(action):
+    if action in WRITE_ACTIONS:
+        return False
+    return None
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def with_headers(scope, receive, send):
+            async def send_with_headers(event):
+                if event["type"] == "http.response.start":
+                    headers = list(event.get("headers") or [])
+                    present = {name.lower() for name, _ in headers}
+                    headers += [(name, value) for name, value in SECURITY_HEADERS.items() if name not in present]
+                    event = {**event, "headers": headers}
+                await send(event)
+
+            await app(scope, receive, send_with_headers)
+
+        return with_headers
+
+    return wrap
+
+
+# -- rendering helpers -------------------------------------------------------------------
+
+
+def safe_href(url: str | None) -> str | None:
+    """``url`` if it is an http(s) URL (safe as a link target), else ``None``."""
+    if not url:
+        return None
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return None
+    return url if scheme in ("http", "https") else None
+
+
+def diff_html(ops: list[list[str]]) -> Markup:
+    """A word diff (:mod:`archive.diff` operations) as HTML: ``<del>`` removed, ``<ins>`` added,
+    new lines as ``<br>``; every piece of text escaped."""
+    tags = {"-": "del", "+": "ins"}
+    out = []
+    for op, text in ops:
+        lines = [str(escape(line)) for line in str(text).split("\n")]
+        html = "<br>".join(lines)
+        tag = tags.get(op)
+        out.append(f"<{tag}>{html}</{tag}>" if tag else f"<span>{html}</span>")
+    return Markup('<span class="word-diff">' + " ".join(out) + "</span>")
+
+
+def highlight_excerpt(text: str) -> Markup:
+    """An FTS5 ``snippet()`` excerpt with each »match« as ``<mark>``; the text escaped first."""
+    return Markup(EXCERPT_MATCH.sub(r"<mark>\1</mark>", str(escape(text))))
+
+
+def _change_view(change: dict[str, Any]) -> dict[str, Any]:
+    return {**change, "diff_html": diff_html(change["ops"])}
+
+
+def _int_arg(request, name: str) -> int | None:
+    value = request.args.get(name)
+    return int(value) if value and value.isdigit() else None

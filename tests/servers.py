@@ -1,0 +1,57 @@
+"""Local servers for tests: free loopback ports, waiting for a server to answer, and
+``newsarchive serve`` in a subprocess."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (now)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen | None = None, timeout: float = 60) -> bytes:
+    """GET ``url`` until it answers (returns the body); fails if ``process`` exits first.
+
+    Raises:
+        OSError: no answer within ``timeout`` seconds.
+        RuntimeError: ``process`` exited before answering.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url) as response:
+                return response.read()
+        except OSError:
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"server exited with {process.returncode}: {process.stderr.read() if process.stderr else ''}") from None
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+@contextmanager
+def serving(db: Path, cwd: Path | None = None) -> Iterator[str]:
+    """``newsarchive serve --db DB`` on a free port; yields its base URL, stops it after."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "archive", "serve", "--db", str(db), "--port", str(port)],
+        cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(base + "/-/versions.json", process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

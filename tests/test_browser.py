@@ -1,0 +1,134 @@
+"""The archive in a real browser (issue 6): headless Chromium over ``newsarchive serve``.
+
+Opens the home page, searches for a word of an archived story and finds it, opens a story
+with two versions and sees the highlighted diff, and loads every view of a story whose
+archived text, title and HTML carry script payloads: none runs. The positive control
+loads the same payloads as a page of their own, where they do run, so that a zero means
+something. Screenshots of each view go to the test's temporary folder
+(``docs/screenshots.py`` makes the README's).
+"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+
+import pytest
+
+from tests.browser import browser_or_skip, quit_browser
+from tests.servers import free_port, serving
+from tests.webarchive import build, hostile_page
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("browser")
+    db = folder / "news.db"
+    urls = build(db)
+    with serving(db, cwd=folder) as base:
+        yield base, urls, folder
+
+
+@pytest.fixture(scope="module")
+def browser():
+    b = browser_or_skip()
+    yield b
+    quit_browser(b)
+
+
+def xss_ran(browser) -> bool:
+    """Did any payload run? Each sets data-xss on <body>; an alert() would be pending too."""
+    from selenium.common.exceptions import NoAlertPresentException
+
+    try:
+        browser.switch_to.alert.dismiss()
+        return True
+    except NoAlertPresentException:
+        pass
+    return browser.execute_script("return document.body.getAttribute('data-xss')") is not None
+
+
+def test_home_page_opens(served, browser):
+    base, _, folder = served
+    browser.get(base + "/")
+    assert browser.title == "newsarchive"
+    text = browser.find_element("tag name", "body").text
+    assert "3 stories, 4 versions, 4 captures" in text
+    assert "Latest stories" in text and "Recently changed" in text
+    browser.save_screenshot(str(folder / "home.png"))
+
+
+def test_search_finds_a_story_and_opens_it(served, browser):
+    base, _, folder = served
+    browser.get(base + "/")
+    box = browser.find_element("id", "q")
+    box.send_keys("library")
+    box.submit()
+    rows = browser.find_elements("css selector", "table.rows-and-columns tbody tr")
+    assert len(rows) == 1
+    assert "Council approves library budget" in rows[0].text
+    assert rows[0].find_element("tag name", "mark").text == "library"
+    browser.save_screenshot(str(folder / "search.png"))
+    rows[0].find_element("link text", "story 3").click()
+    assert browser.find_element("css selector", "h1.story-title").text == "Council approves library budget"
+
+
+def test_a_story_with_two_versions_shows_the_diff(served, browser):
+    base, _, folder = served
+    browser.get(base + "/")
+    browser.find_element("link text", "Pier to grow by forty metres after vote").click()
+    change = browser.find_element("css selector", "#changes .change")
+    assert "v1 → v2" in change.text and "publisher's edit" in change.text
+    diff = change.find_element("css selector", ".diff")
+    assert [e.text for e in diff.find_elements("tag name", "del")] == ["two"]
+    assert [e.text for e in diff.find_elements("tag name", "ins")] == ["three fishing"]
+    # highlighted: removed words struck through on red, added words on green
+    assert diff.find_element("tag name", "del").value_of_css_property("text-decoration-line") == "line-through"
+    assert diff.find_element("tag name", "ins").value_of_css_property("background-color") != "rgba(0, 0, 0, 0)"
+    headline = change.find_element("css selector", ".headline-change")
+    assert headline.find_element("tag name", "ins").text == "Pier to grow by forty metres after vote"
+    paragraphs = browser.find_elements("css selector", "#text p")
+    assert len(paragraphs) == 4 and "three fishing boats" in paragraphs[1].text
+    browser.save_screenshot(str(folder / "story.png"))
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/-/story/2", "/news/snapshots/2", "/news/snapshots", "/news/stories", "/news/search?q=reader&from_day=&to_day=",
+     "/news/latest_stories", "/", "/-/capture/2/source", "/news/captures"],
+)  # fmt: skip
+def test_archived_scripts_never_run(served, browser, path):
+    base, _, _ = served
+    browser.get(base + path)
+    assert not xss_ran(browser), path
+    if path == "/-/story/2":  # the payloads are on the page, as text
+        assert "<script>document.body.setAttribute('data-xss', '1')</script>" in browser.find_element("tag name", "body").text
+
+
+def test_the_payloads_run_when_not_escaped(browser):
+    # positive control: the archived page itself, served as HTML, runs its scripts here
+    body = hostile_page()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        browser.get(f"http://127.0.0.1:{server.server_address[1]}/")
+        assert xss_ran(browser)
+    finally:
+        server.shutdown()
+        server.server_close()
+
