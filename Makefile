@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 PYWB_STAMP := .venv-pywb/.installed
 
-.PHONY: venv demo test test-fast serve screenshots clean
+.PHONY: venv demo test test-fast reliability serve screenshots clean
 
 # (Re)install when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -39,10 +39,15 @@ test: venv $(PYWB_STAMP)
 test-fast: venv
 	$(BIN)/python -m pytest -m "not slow" -x -q
 
-## Browse demo.db (made by `make demo` if missing; or DB=path) in Datasette on http://127.0.0.1:8001/.
+## The reliability battery's figures (../shared/docs/reliability.md; about 20 minutes).
+reliability: venv
+	$(BIN)/python -m benchmarks.reliability
+
+## Browse demo.db (made by `make demo` if missing; or DB=path) in Datasette on
+## http://127.0.0.1:8001/ (or PORT=N).
 serve: venv
 	@test -n "$(DB)" -o -e demo.db || $(MAKE) demo
-	$(BIN)/newsarchive serve --db $(or $(DB),demo.db)
+	$(BIN)/newsarchive serve --db $(or $(DB),demo.db) --port $(or $(PORT),8001)
 
 ## The README's screenshots (docs/screenshot-*.png) of demo.db, in headless Chromium.
 screenshots: venv
@@ -50,4 +55,4 @@ screenshots: venv
 	$(BIN)/python -m docs.screenshots --db demo.db
 
 clean:
-	rm -rf $(VENV) .venv-pywb demo/run demo.db demo.db-wal demo.db-shm demo.db.lock .pytest_cache
+	rm -rf $(VENV) .venv-pywb demo/run demo.db demo.db-wal demo.db-shm demo.db.lock .pytest_cache newsarchive.egg-info

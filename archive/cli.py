@@ -75,6 +75,11 @@ def configure_logging(verbose: int, log_file: str | None) -> None:
     handler = logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    if not verbose:
+        from crawler.runner import REPEATED_ERROR_LOGGERS
+
+        for name in REPEATED_ERROR_LOGGERS:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def open_archive(db: str, *, create: bool = True) -> Archive:
@@ -134,7 +139,6 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, db, verbo
     """
     from archive.lock import ArchiveLock, LockHeld
     from crawler.config import ConfigError, load_config
-    from crawler.runner import project_settings, run_spider
 
     if revisit_only and no_revisit:
         raise CliError("--revisit-only and --no-revisit exclude each other", EXIT_USAGE)
@@ -151,6 +155,9 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, db, verbo
     except OSError as exc:
         raise CliError(f"cannot create the lock file beside {db}: {exc.strerror}", EXIT_STORAGE) from exc
     try:
+        # Scrapy is imported only with the lock held: a run that finds it taken exits at once
+        from crawler.runner import project_settings, run_spider
+
         with open_archive(db) as archive:
             archive.end_dead_runs()
         crawl_id = start_run(db, "crawl", config.text)
@@ -242,7 +249,11 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, db, verbose
         if from_file is not None:
             raise CliError(f"no URLs in {from_file.name} (one per line; '#' starts a comment)", EXIT_USAGE)
         raise CliError("give URLs, --from-file FILE or --html FILE --url URL", EXIT_USAGE)
-    crawl_id = start_run(db, "archive", "\n".join(url_list + ([f"{html_file} as {page_url}"] if html_file else [])))
+    from crawler.traps import redact_credentials
+
+    # the run's record names the URLs, never a password given in one (user:password@)
+    given = [redact_credentials(u) for u in url_list] + ([f"{html_file} as {redact_credentials(page_url)}"] if html_file else [])
+    crawl_id = start_run(db, "archive", "\n".join(given))
     settings = project_settings(
         db,
         verbosity=verbose,
@@ -387,8 +398,8 @@ def _since(value: str | None) -> str | None:
 
 @cli.command()
 @click.argument("url")
-@click.option("--from", "from_version", type=int, help="Compare from this version (default: the one before --to).")
-@click.option("--to", "to_version", type=int, help="Compare to this version (default: the latest).")
+@click.option("--from", "from_version", type=click.IntRange(1, 10**9), help="Compare from this version (default: the one before --to).")
+@click.option("--to", "to_version", type=click.IntRange(1, 10**9), help="Compare to this version (default: the latest).")
 @common_options
 def history(url, from_version, to_version, db, verbose, log_file) -> None:
     """Show a story's versions and a word diff between two of them.
@@ -429,12 +440,16 @@ def history(url, from_version, to_version, db, verbose, log_file) -> None:
         if len(versions) < 2 and not (from_version or to_version):
             return
         to_version = to_version or versions[-1]["version"]
-        from_version = from_version or to_version - 1
+        from_version = from_version or max(1, to_version - 1)
         old, new = archive.snapshot(article_id, from_version), archive.snapshot(article_id, to_version)
         if old is None or new is None:
             raise CliError(f"versions are 1 to {versions[-1]['version']}", EXIT_USAGE)
+        if from_version == to_version:
+            raise CliError(f"--from and --to are both version {to_version}: give two different versions", EXIT_USAGE)
         change = compare(old, new)
-        click.echo(f"\nv{from_version} → v{to_version} ({new['reason']}):")
+        # consecutive versions: why the later one was made; any other pair: just a comparison
+        label = new["reason"] if to_version == from_version + 1 else "comparison"
+        click.echo(f"\nv{from_version} → v{to_version} ({label}):")
         if change.title_changed:
             click.echo(f"  title: {old['title']!r} → {new['title']!r}")
         for field in ("published", "modified"):
@@ -472,7 +487,7 @@ def reextract(since, db, verbose, log_file) -> None:
 
 
 @cli.command("export-warc")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The WARC file to write (.warc.gz; must not exist).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The WARC file to write: .warc.gz (or .warc, uncompressed); must not exist.")
 @click.option("--since", help="Only captures since this date (UTC), e.g. 2026-11-01.")
 @common_options
 def export_warc(out, since, db, verbose, log_file) -> None:
@@ -486,13 +501,12 @@ def export_warc(out, since, db, verbose, log_file) -> None:
 
     configure_logging(verbose, log_file)
     since_utc = _since(since)
-    if Path(out).exists():
-        raise CliError(f"{out} exists; give a new file name", EXIT_USAGE)
-    if not Path(out).resolve().parent.is_dir():
-        raise CliError(f"folder {Path(out).resolve().parent} does not exist", EXIT_USAGE)
+    if not out.endswith((".warc.gz", ".warc")):
+        raise CliError(f"--out must name a .warc.gz file (or .warc, uncompressed): {out}", EXIT_USAGE)
+    _check_new_file(out)
     captures = 0
-    with open_archive(db, create=False) as archive, open(out, "wb") as stream:
-        exporter = WarcExporter(stream, Path(out).name)
+    with open_archive(db, create=False) as archive, _create_new(out) as stream:
+        exporter = WarcExporter(stream, Path(out).name, gzip=out.endswith(".gz"))
         for row in archive.export_rows(since_utc):
             body = archive.read_body(row["body_digest"]) if row["body_digest"] else None
             metadata = {
@@ -504,7 +518,27 @@ def export_warc(out, since, db, verbose, log_file) -> None:
             }
             exporter.write_capture(row, body, metadata)
             captures += 1
-    click.echo(f"wrote {out}: {_plural(captures, 'capture')} in {exporter.records} records")
+    click.echo(f"wrote {out}: {_plural(captures, 'capture')} in {_plural(exporter.records, 'record')}")
+
+
+def _check_new_file(out: str) -> None:
+    """Exit 2 unless ``out`` names nothing yet (not even a symbolic link, dangling or not:
+    writing through one would create or replace a file elsewhere) in an existing folder."""
+    import os
+
+    if os.path.lexists(out):
+        raise CliError(f"{out} exists; give a new file name", EXIT_USAGE)
+    if not Path(out).parent.resolve().is_dir():
+        raise CliError(f"folder {Path(out).parent.resolve()} does not exist", EXIT_USAGE)
+
+
+def _create_new(out: str):
+    """Open ``out`` for writing only if it does not exist (O_CREAT | O_EXCL: never through a
+    symbolic link, never over a file created since the check); exit 2 otherwise."""
+    try:
+        return open(out, "xb")  # noqa: SIM115 - the caller's with-statement closes it
+    except FileExistsError as exc:
+        raise CliError(f"{out} exists; give a new file name", EXIT_USAGE) from exc
 
 
 # -- check and backup --------------------------------------------------------------
@@ -584,10 +618,7 @@ def backup(out, db, verbose, log_file) -> None:
       newsarchive backup --db archive.db --out backups/archive-2026-11-29.db
     """
     configure_logging(verbose, log_file)
-    if Path(out).exists():
-        raise CliError(f"{out} exists; give a new file name", EXIT_USAGE)
-    if not Path(out).resolve().parent.is_dir():
-        raise CliError(f"folder {Path(out).resolve().parent} does not exist", EXIT_USAGE)
+    _check_new_file(out)
     with open_archive(db, create=False) as archive:
         try:
             size = archive.backup(out)
@@ -623,7 +654,7 @@ def stats(db, verbose, log_file) -> None:
 
 
 @cli.command()
-@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535), help="Port on 127.0.0.1.")
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535), help="Port on 127.0.0.1 (0: any free port).")
 @common_options
 def serve(port, db, verbose, log_file) -> None:
     """Browse and search the archive in Datasette on 127.0.0.1.
@@ -646,13 +677,23 @@ def serve(port, db, verbose, log_file) -> None:
 
     configure_logging(verbose, log_file)
     open_archive(db, create=False).close()  # refuses what is not an archive; upgrades an old one
-    if port and not _port_free(port):
-        raise CliError(f"port {port} on 127.0.0.1 is in use; choose another with --port", EXIT_USAGE)
+    if port == 0:  # any free port: chosen here, so that the address printed is the real one
+        port = _any_free_port()
+    elif not _port_free(port):
+        raise CliError(f"port {port} on 127.0.0.1 is in use; choose another with --port (make serve PORT=N)", EXIT_USAGE)
     with tempfile.TemporaryDirectory(prefix="newsarchive-serve-") as tmp:
         metadata = Path(tmp) / "metadata.json"
         metadata.write_text(json.dumps(web.metadata(web.database_name(db))), encoding="utf-8")
         click.echo(f"serving {db} at http://127.0.0.1:{port}/ (Ctrl-C to stop)")
         datasette_cli.main(args=web.serve_args(db, port, metadata), prog_name="newsarchive serve", standalone_mode=False)
+
+
+def _any_free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _port_free(port: int) -> bool:

@@ -220,6 +220,7 @@ def m002_versions_identity_raw_store(db: Database) -> None:
         "SELECT * FROM changes WHERE reason = 'edit'",
     )
 
+
 @migrations()
 def m003_stories_view(db: Database) -> None:
     """A ``stories`` view for browsing: one row per article with its latest version's title,
@@ -238,3 +239,11 @@ def m003_stories_view(db: Database) -> None:
         """,
     )
 
+
+@migrations()
+def m004_capture_encoding_and_warnings(db: Database) -> None:
+    """What a capture keeps for the record: the character encoding its body was decoded
+    with, and warnings that did not stop archiving (a date in the future refused, the local
+    clock found earlier than a previous capture of the same article)."""
+    db["captures"].add_column("encoding", str)  # utf-8, cp1252, utf-16-le, ...
+    db["captures"].add_column("warnings", str)  # JSON list of short notes, or null

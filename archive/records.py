@@ -29,7 +29,12 @@ class CaptureRecord:
             extraction settings (timezone, CSS hints), kept so that re-extracting the
             stored body later gets the same inputs.
         flag: why this capture must not become a version (``soft_404``,
-            ``consent_wall``, ``paywall``, ``empty``), or ``None``.
+            ``consent_wall``, ``paywall``, ``empty``, ``partial``), or ``None``.
+        encoding: the character encoding the body was decoded with for extraction
+            (``utf-8``, ``cp1252``, ``utf-16-le``, ...), or ``None``.
+        warnings: short notes on what was refused or odd (``future_date: ...``); the
+            archive adds ``clock_regression`` when this fetch is dated before an earlier
+            one of the same article.
     """
 
     url: str
@@ -45,6 +50,8 @@ class CaptureRecord:
     hints: dict | None = None
     extract_settings: dict | None = None
     flag: str | None = None
+    encoding: str | None = None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

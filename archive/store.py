@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -220,7 +221,7 @@ class Archive:
             ArchiveError: ``out`` exists, or the copy cannot be written.
         """
         out = Path(out)
-        if out.exists():
+        if os.path.lexists(out):  # also a symbolic link, dangling or not: SQLite would write through it
             raise ArchiveError(f"{out} exists; give a new file name")
         try:
             self.db.execute("VACUUM INTO ?", [str(out)])
@@ -330,7 +331,8 @@ class Archive:
             else:
                 article_id, outcome, version = self._touch_article(capture, snapshot)
                 touched = article_id
-            capture_id = self._insert_capture(crawl_id, capture, digest, article_id, outcome, flag)
+            warnings = list(capture.warnings) + self._clock_regression(article_id if article_id is not None else known, capture)
+            capture_id = self._insert_capture(crawl_id, capture, digest, article_id, outcome, flag, warnings)
             if failure is not None:
                 kind, message = failure
                 self._insert_failure(
@@ -345,6 +347,20 @@ class Archive:
             if touched is not None:
                 self._schedule(touched, capture.fetched_at, steps)
         return StoreResult(outcome, capture_id, article_id, snapshot_id, version)
+
+    def _clock_regression(self, article_id: int | None, capture: CaptureRecord) -> list[str]:
+        """``["clock_regression: ..."]`` when this capture's ``fetched_at`` (the local clock)
+        is earlier than an earlier capture of the same article: the clock jumped back. Rows
+        keep their order by id; ``last_seen`` never moves back (:meth:`_seen`)."""
+        if article_id is None:
+            return []
+        row = self.db.execute("SELECT max(fetched_at) FROM captures WHERE article_id = ?", [article_id]).fetchone()
+        if row and row[0] and row[0] > capture.fetched_at:
+            logger.warning(
+                "clock went back: %s fetched at %s, before an earlier capture at %s", capture.url, capture.fetched_at, row[0]
+            )
+            return [f"clock_regression: fetched_at {capture.fetched_at} is before an earlier capture at {row[0]}"]
+        return []
 
     def _delta_base(self, article_id: int | None) -> str | None:
         """The full body that a new body of this article is compressed against: the body of its
@@ -443,7 +459,7 @@ class Archive:
         version = (latest[0] + 1) if latest else 1
         return article_id, ("changed" if latest else "new"), version
 
-    def _insert_capture(self, crawl_id, capture: CaptureRecord, digest, article_id, outcome, flag=None) -> int:
+    def _insert_capture(self, crawl_id, capture: CaptureRecord, digest, article_id, outcome, flag=None, warnings=None) -> int:
         headers = capture.response_headers or {}
         lower = {k.lower(): v for k, v in headers.items()}
         return self.db["captures"].insert(
@@ -466,6 +482,8 @@ class Archive:
                 "flag": flag,
                 "hints": _json_or_none(capture.hints),
                 "extract_settings": _json_or_none(capture.extract_settings),
+                "encoding": capture.encoding,
+                "warnings": json.dumps(list(warnings), ensure_ascii=False) if warnings else None,
             }
         ).last_pk
 

@@ -62,15 +62,17 @@ def _response_headers(stored: dict[str, str] | None, body_length: int) -> list[t
 
 
 class WarcExporter:
-    """Writes captures to one WARC file (gzip per record), with revisits for repeated bodies.
+    """Writes captures to one WARC file, with revisits for repeated bodies.
 
     Args:
         stream: a binary file opened for writing (or appending).
         filename: recorded in the ``warcinfo`` record.
+        gzip: compress each record on its own (``.warc.gz``, the usual form, which
+            replay tools index record by record); ``False`` for a plain ``.warc``.
     """
 
-    def __init__(self, stream: BinaryIO, filename: str = "") -> None:
-        self.writer = WARCWriter(stream, gzip=True, warc_version="1.1")
+    def __init__(self, stream: BinaryIO, filename: str = "", gzip: bool = True) -> None:
+        self.writer = WARCWriter(stream, gzip=gzip, warc_version="1.1")
         self.first: dict[str, tuple[str, str]] = {}  # body digest -> (uri, WARC-Date) of its response record
         self.last_response: dict[str, tuple[str, str]] = {}  # uri -> (WARC-Date, payload digest) of its last response
         self.records = 0

@@ -101,6 +101,8 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=1200)
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     args = parser.parse_args()
+    if not (args.shared / "data").is_dir():
+        sys.exit(f"no shared data at {args.shared / 'data'} (the real pages this benchmark serves)")
     pages = make_pages(args.shared, args.pages)
     per_site = {f"site{n}": pages[n::SITES] for n in range(SITES)}
     with tempfile.TemporaryDirectory() as tmp, ReplayWeb(per_site, conditional=True) as web:

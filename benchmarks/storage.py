@@ -24,6 +24,7 @@ import json
 import logging
 import re
 import statistics
+import sys
 import tempfile
 import time
 import warnings
@@ -126,6 +127,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     args = parser.parse_args()
+    if not (args.shared / "data").is_dir():
+        sys.exit(f"no shared data at {args.shared / 'data'} (the real pages this benchmark archives)")
     logging.disable(logging.WARNING)
     warnings.simplefilter("ignore")
     pages = load(args.shared)

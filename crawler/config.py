@@ -292,18 +292,28 @@ def _url_list(data: dict, key: str, where: str) -> tuple[str, ...]:
 
 
 def url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be fetched (not absolute http/https with a host), or ``None``."""
+    """Why ``url`` cannot be fetched (not absolute http/https with a host, or carrying
+    ``user:password@``), or ``None``. The message never shows a password: it must not
+    reach a log, a failure row or a terminal."""
+    from crawler.traps import redact_credentials
+
+    shown = redact_credentials(url)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        return f"malformed URL {url!r}: {exc}"
+        return f"malformed URL {shown!r}: {exc}"
     if parts.scheme.lower() not in ("http", "https"):
-        return f"not an http(s) URL: {url!r}"
+        return f"not an http(s) URL: {shown!r}"
     if not parts.hostname:
-        return f"URL has no host: {url!r}"
+        return f"URL has no host: {shown!r}"
     if any(c.isspace() for c in url.strip()):
-        return f"URL contains white space: {url!r}"
+        return f"URL contains white space: {shown!r}"
+    if parts.username is not None or parts.password is not None:
+        return (
+            f"URL contains a user name or password: {shown!r}; newsarchive sends no "
+            "credentials (and would store them with the URL): remove them"
+        )
     return None
 
 

@@ -32,6 +32,10 @@ class PageItem:
         extract_include / extract_exclude: the source's CSS extraction hints.
         error: ``(kind, message)`` when the fetch itself failed (e.g. an HTTP error page).
         article_id: the known article a revisit re-checked (a 304 or a 404/410 needs it).
+        flag: ``partial`` when the body ended with the connection and not with its
+            document (it may be cut short); the pipelines add their own flags.
+        warnings: what did not stop archiving but is worth a record (``future_date: ...``).
+        encoding: the character encoding the page was decoded with (set by extraction).
 
     Set by the pipelines:
         extraction: the :class:`pipelines.extraction.Extraction`.
@@ -66,6 +70,8 @@ class PageItem:
     fingerprint: bytes | None = field(default=None, repr=False)
     flag: str | None = None
     outcome: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    encoding: str | None = None
 
 
 @dataclass

@@ -4,11 +4,15 @@
   everything when robots.txt cannot be read): a robots.txt answered with 5xx, or not
   reachable at all, disallows the whole host for the run; a 4xx allows all (RFC 9309
   section 2.3.1); only the first 500 KiB are parsed (section 2.5).
+  A robots.txt is followed through at most five redirects; more make it "unavailable"
+  (RFC 9309 section 2.3.1.2), i.e. allow all.
 - :class:`HostPacing` keeps each host's delay between requests at least its robots.txt
   ``Crawl-delay``, and makes the retry of a 429 or 503 answer wait for its ``Retry-After``
-  (seconds or an HTTP date, RFC 9110 section 10.2.3), capped, on that host only: other
-  hosts' requests go on. Both act on Scrapy's per-host download slots, after AutoThrottle
-  has adjusted them.
+  (seconds or an HTTP date, RFC 9110 section 10.2.3), on that host only: other hosts'
+  requests go on. A ``Retry-After`` longer than ``ARCHIVE_RETRY_AFTER_MAX_SECS`` is not
+  waited for: that answer is not retried, and the host's other requests of this run fail
+  as ``deferred`` (the next run tries again). Both act on Scrapy's per-host download
+  slots, after AutoThrottle has adjusted them.
 """
 
 from __future__ import annotations
@@ -23,19 +27,42 @@ from scrapy import signals
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
+from scrapy.http.request import NO_CALLBACK
 from scrapy.robotstxt import RobotParser
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
 
 logger = logging.getLogger(__name__)
 
 ROBOTS_MAX_BYTES = 500 * 1024
+ROBOTS_MAX_REDIRECTS = 5
+
+
+class HostDeferred(IgnoreRequest):
+    """The host asked for a pause longer than ``ARCHIVE_RETRY_AFTER_MAX_SECS``: its requests
+    wait for the next run (failure kind ``deferred``)."""
+
+
+class RobotsDisallowedHost(IgnoreRequest):
+    """A request refused because its host's robots.txt could not be read (RFC 9309 2.3.1.4:
+    disallow all). ``kind`` is the failure kind to record: ``robots`` when the site answered
+    (5xx, a refused request), else why it could not be reached (``dns``, ``timeout``,
+    ``connection``, ``tls``): the same as the page itself would have failed with."""
+
+    def __init__(self, message: str, kind: str = "robots") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class _Verdict(RobotParser):
-    """A robots.txt that could not be read: everything allowed, or everything disallowed."""
+    """A robots.txt that could not be read: everything allowed, or everything disallowed
+    (``kind``: the failure kind of the requests it refuses)."""
 
-    def __init__(self, allow: bool, reason: str) -> None:
+    def __init__(self, allow: bool, reason: str, kind: str = "robots") -> None:
         self.allow = allow
         self.reason = reason
+        self.kind = kind
 
     @classmethod
     def from_crawler(cls, crawler, robotstxt_body):  # pragma: no cover - built directly
@@ -55,6 +82,31 @@ class RobotsTxtRFC9309Middleware(RobotsTxtMiddleware):
     network error: disallow all).
     """
 
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        """Scrapy's, except that the robots.txt request follows at most five redirects
+        (RFC 9309 2.3.1.2), and that a robots.txt that cannot be fetched is one log line
+        (its verdict) rather than an error with a traceback: it is an expected outcome."""
+        url = urlparse_cached(request)
+        netloc = url.netloc
+        if netloc not in self._parsers:
+            self._parsers[netloc] = Deferred()
+            robots_request = Request(
+                f"{url.scheme}://{netloc}/robots.txt",
+                priority=self.DOWNLOAD_PRIORITY,
+                meta={"dont_obey_robotstxt": True, "redirect_ttl": ROBOTS_MAX_REDIRECTS},
+                callback=NO_CALLBACK,
+            )
+            try:
+                response = await self.crawler.engine.download_async(robots_request)
+                await self._parse_robots(response, netloc, request)
+            except Exception as exc:  # noqa: BLE001 - any failure is RFC 9309's "unreachable" (or "unavailable")
+                self._robots_error(exc, netloc)
+            self._stats.inc_value("robotstxt/request_count")
+        parser = self._parsers[netloc]
+        if isinstance(parser, Deferred):
+            return await maybe_deferred_to_future(parser)
+        return parser
+
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         if response.status >= 500:
             self._settle(netloc, _Verdict(False, f"answered HTTP {response.status}"), "unreachable")
@@ -72,10 +124,11 @@ class RobotsTxtRFC9309Middleware(RobotsTxtMiddleware):
             self._settle(netloc, _Verdict(True, "redirected too many times"), "unavailable")
             return
         if isinstance(exc, IgnoreRequest):
-            reason = f"was refused ({exc})"
+            kind, reason = "robots", f"was refused ({exc})"
         else:
-            reason = f"could not be fetched ({_cause(exc)})"
-        self._settle(netloc, _Verdict(False, reason), "unreachable")
+            kind, cause = _cause(exc)
+            reason = f"could not be fetched ({cause})"
+        self._settle(netloc, _Verdict(False, reason, kind), "unreachable")
 
     def _settle(self, netloc: str, parser: _Verdict, stat: str) -> None:
         self._stats.inc_value(f"robotstxt/{stat}")
@@ -88,19 +141,26 @@ class RobotsTxtRFC9309Middleware(RobotsTxtMiddleware):
     def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
         if isinstance(rp, _Verdict) and not rp.allow:
             self._stats.inc_value("robotstxt/forbidden")
-            raise IgnoreRequest(f"robots.txt {rp.reason}: host disallowed for this run (RFC 9309)")
+            raise RobotsDisallowedHost(f"robots.txt {rp.reason}: host disallowed for this run (RFC 9309)", rp.kind)
         super().process_request_2(rp, request)
 
 
-def _cause(exc: Exception) -> str:
+def _cause(exc: Exception) -> tuple[str, str]:
+    """``(failure kind, short text)`` for a robots.txt download that failed."""
+    from crawler.errors import tls_problem
+
+    if problem := tls_problem(exc):
+        return "tls", f"TLS failed: {problem}"
     name = type(exc).__name__
     if "Refused" in name:
-        return "connection refused"
+        return "connection", "connection refused"
     if "Resolve" in name or "DNS" in name:
-        return "host not found"
+        return "dns", "host not found"
     if "Timeout" in name or "TimedOut" in name:
-        return "timed out"
-    return name
+        return "timeout", "timed out"
+    if "DownloadFailed" in name or "Lost" in name:
+        return "connection", "connection lost"
+    return "robots", name
 
 
 def retry_after_secs(value: str | bytes | None, now: datetime | None = None) -> float | None:
@@ -131,7 +191,11 @@ class HostPacing:
     ``ARCHIVE_RETRY_AFTER_MAX_SECS`` (cap on a Retry-After, default 300).
 
     Stats: ``pacing/crawl_delay`` (hosts with one), ``pacing/retry_after`` (waits imposed),
-    ``pacing/retry_after_capped``.
+    ``pacing/retry_after_ignored`` (a value that is neither seconds nor an HTTP date),
+    ``pacing/deferred_hosts`` (hosts that asked for more than the cap), ``pacing/deferred``
+    (their requests not sent).
+
+    Raises (per request): :class:`HostDeferred` for a host deferred to the next run.
     """
 
     def __init__(self, crawler, crawl_delay_max: float = 60.0, retry_after_max: float = 300.0) -> None:
@@ -140,6 +204,8 @@ class HostPacing:
         self.crawl_delay_max = crawl_delay_max
         self.retry_after_max = retry_after_max
         self.floors: dict[str, float] = {}
+        #: slot key -> why the host waits for the next run
+        self.deferred: dict[str, str] = {}
 
     @classmethod
     def from_crawler(cls, crawler) -> HostPacing:
@@ -181,17 +247,46 @@ class HostPacing:
 
     async def process_request(self, request: Request) -> None:
         key, slot = self._slot(request)
+        if key in self.deferred:
+            self.stats.inc_value("pacing/deferred")
+            raise HostDeferred(self.deferred[key])
         if slot is not None and key in self.floors:
             self._apply_floor(key, slot)
         return None
 
+    def _drop_queued(self, key: str, reason: str) -> None:
+        """Fail the requests already waiting in the host's download slot (they passed
+        :meth:`process_request` before the host was deferred). Scrapy's ``Slot.queue`` holds
+        ``(request, deferred)`` pairs; failing the deferred ends the request as an error."""
+        slot = self.crawler.engine.downloader.slots.get(key)
+        if slot is None:
+            return
+        while slot.queue:
+            _, waiting = slot.queue.popleft()
+            self.stats.inc_value("pacing/deferred")
+            waiting.errback(HostDeferred(reason))
+
     def process_response(self, request: Request, response: Response) -> Response:
         if response.status in (429, 503):
-            wait = retry_after_secs(response.headers.get(b"Retry-After"))
+            value = response.headers.get(b"Retry-After")
+            wait = retry_after_secs(value)
+            if value is not None and wait is None:
+                self.stats.inc_value("pacing/retry_after_ignored")
+                logger.info("%s answered %s with an unreadable Retry-After %r: ignored", request.url, response.status, value)
+            if wait and wait > self.retry_after_max:
+                key, _ = self._slot(request)
+                reason = (
+                    f"HTTP {response.status} with Retry-After {value.decode('latin-1', 'replace')!r} ({wait:.0f} s, over "
+                    f"ARCHIVE_RETRY_AFTER_MAX_SECS = {self.retry_after_max:.0f} s): {key} deferred to the next run"
+                )
+                self.deferred[key] = reason
+                self.stats.inc_value("pacing/deferred_hosts")
+                request.meta["dont_retry"] = True
+                request.meta["pacing_deferred"] = ("deferred", reason)
+                logger.warning("%s", reason)
+                self._drop_queued(key, reason)
+                return response
             if wait:
-                if wait > self.retry_after_max:
-                    self.stats.inc_value("pacing/retry_after_capped")
-                    wait = self.retry_after_max
                 key, slot = self._slot(request)
                 if slot is not None:
                     # the host's next request (the retry, or any other) waits `wait` from now

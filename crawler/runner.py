@@ -19,6 +19,11 @@ REPEATED_ERROR_LOGGERS = (
     "scrapy.downloadermiddlewares.robotstxt",
     "scrapy.core.scraper",
     "crawler.spiders.base",
+    # the extraction libraries log a page's faults ("not valid HTML") as errors; the
+    # pipeline reports those itself
+    "trafilatura",
+    "htmldate",
+    "courlan",
 )
 LOG_LEVELS = {0: "ERROR", 1: "INFO", 2: "DEBUG"}
 

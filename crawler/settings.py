@@ -33,6 +33,9 @@ ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
 DOWNLOAD_DELAY = 1.0
+# delay_secs is a minimum between two requests to one host: no random variation below it
+# (Scrapy's default jitter is +-50%).
+DOWNLOAD_DELAY_JITTER = 0
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 60.0
@@ -45,8 +48,14 @@ DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
 DOWNLOAD_TIMEOUT = 30
 RETRY_TIMES = 2
+# A body cut short (Content-Length not reached, a broken chunk, a reset) fails and is
+# retried: never archived as complete (Scrapy's default, pinned here on purpose).
+DOWNLOAD_FAIL_ON_DATALOSS = True
 REDIRECT_MAX_TIMES = 10
+# Meta refreshes of at most 5 s are followed (within REDIRECT_MAX_TIMES), never one inside
+# <noscript>; a refresh to the page itself is the page (crawler.middlewares).
 METAREFRESH_MAXDELAY = 5
+METAREFRESH_IGNORE_TAGS = ["noscript"]
 URLLENGTH_LIMIT = 2083
 DEPTH_LIMIT = 12
 
@@ -55,13 +64,17 @@ TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 # Only http and https are fetched: no file://, data:, s3:// or ftp:// from a page or feed.
 DOWNLOAD_HANDLERS = {"file": None, "data": None, "s3": None, "ftp": None}
+# TLS certificates are verified like a browser does (Scrapy's default accepts any, even a
+# self-signed one): a site that cannot prove who it is is a `tls` failure, not a capture.
+DOWNLOAD_VERIFY_CERTIFICATES = True
 
 # -- the archive is the crawl's memory (no HTTP cache, no JOBDIR) ---------------------
 HTTPCACHE_ENABLED = False
 # Error responses (404, 410, 5xx) reach the spider's errback, which archives them.
 HTTPERROR_ALLOW_ALL = False
 
-#: Caps on waits asked by sites: robots.txt Crawl-delay, and Retry-After of 429/503 answers.
+#: Caps on waits asked by sites: robots.txt Crawl-delay, and Retry-After of 429/503 answers
+#: (a longer Retry-After defers the host to the next run: crawler.politeness.HostPacing).
 ARCHIVE_CRAWL_DELAY_MAX_SECS = 60
 ARCHIVE_RETRY_AFTER_MAX_SECS = 300
 
@@ -74,8 +87,14 @@ DOWNLOADER_MIDDLEWARES = {
     # A redirect to a URL fetched already is followed anyway: its source is an alias.
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "crawler.middlewares.AliasKeepingRedirectMiddleware": 600,
+    # The same rules for <meta http-equiv=refresh> (same budget, offsite, no self-refresh).
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.ArchiveMetaRefreshMiddleware": 580,
     # Sees 429/503 answers before RetryMiddleware (550) schedules their retry.
     "crawler.politeness.HostPacing": 560,
+    # Sees the raw body before HttpCompressionMiddleware (590) decodes it: a compressed
+    # stream cut short is flagged `partial` (Scrapy's decoders return what they can).
+    "crawler.middlewares.TruncatedEncodingMiddleware": 595,
 }
 
 ITEM_PIPELINES = {

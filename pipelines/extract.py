@@ -7,7 +7,7 @@ from datetime import datetime
 
 from crawler.items import PageItem
 from pipelines.extraction import ExtractionError, extract
-from pipelines.extraction.dates import parse_stated_date
+from pipelines.extraction.dates import future_date, parse_stated_date
 
 logger = logging.getLogger(__name__)
 
@@ -17,11 +17,16 @@ EXTRACT_ROLES = ("article", "url")
 class ExtractPipeline:
     """Set ``item.extraction`` on article candidates (roles ``article`` and ``url``).
 
-    A body that is not HTML sets ``item.error = ("not_html", ...)``; an unexpected
-    extraction error sets ``("extract_error", ...)``; either way the item goes on to be
-    stored as a failed capture: a crawl never dies on one page.
+    A body that is not HTML sets ``item.error`` to ``(kind, message)`` with the kind of
+    :class:`~pipelines.extraction.ExtractionError` (``empty``, ``content_type_mismatch``,
+    ``not_html``); an unexpected extraction error sets ``("extract_error", ...)``; either
+    way the item goes on to be stored as a failed capture: a crawl never dies on one page.
+    The encoding the page was decoded with and the extraction's warnings (dates refused
+    for lying in the future, also a feed's or sitemap's) go to ``item.encoding`` and
+    ``item.warnings``.
 
-    Stats: ``extract/pages``, ``extract/articles``, ``extract/not_html``, ``extract/error``.
+    Stats: ``extract/pages``, ``extract/articles``, ``extract/not_html``, ``extract/error``,
+    ``extract/future_date``.
     """
 
     def __init__(self, stats=None) -> None:
@@ -41,10 +46,12 @@ class ExtractPipeline:
         self._inc("extract/pages")
         fetched = datetime.fromisoformat(item.fetched_at.replace("Z", "+00:00"))
         hint = None
+        warnings = []
         if item.hints.get("published"):
-            hint = parse_stated_date(
-                item.hints["published"], item.hints.get("published_source", "feed"), tz=item.timezone, now=fetched
-            )
+            source = item.hints.get("published_source", "feed")
+            hint = parse_stated_date(item.hints["published"], source, tz=item.timezone, now=fetched)
+            if hint is None and (future := future_date(item.hints["published"], source, tz=item.timezone, now=fetched)):
+                warnings.append(f"future_date: published {future.value} ({source}) ignored")
         try:
             item.extraction = extract(
                 item.body,
@@ -58,13 +65,19 @@ class ExtractPipeline:
             )
         except ExtractionError as exc:
             self._inc("extract/not_html")
-            item.error = ("not_html", str(exc))
+            item.error = (exc.kind, str(exc))
             return item
         except Exception as exc:  # noqa: BLE001 - one bad page must not stop the crawl
             self._inc("extract/error")
             logger.exception("extraction failed for %s", item.final_url)
             item.error = ("extract_error", f"{type(exc).__name__}: {exc}")
             return item
+        item.encoding = item.extraction.encoding
+        item.warnings = [*item.warnings, *warnings, *item.extraction.warnings]
+        for warning in item.warnings:
+            if warning.startswith("future_date"):
+                self._inc("extract/future_date")
+                logger.info("%s: %s", item.final_url, warning)
         if item.extraction.is_article:
             self._inc("extract/articles")
         return item

@@ -41,6 +41,8 @@ def capture_record(item: PageItem) -> CaptureRecord:
         hints=item.hints or None,
         extract_settings=extract_settings(item),
         flag=item.flag,
+        encoding=item.encoding,
+        warnings=tuple(item.warnings),
     )
 
 

@@ -11,7 +11,8 @@ from pipelines.quality import capture_flag
 
 class VersionPipeline:
     """Set ``item.content_hash``, ``item.fingerprint`` and ``item.flag`` on pages that have a
-    canonical URL (articles). Stats: ``version/flag/<flag>``."""
+    canonical URL (articles); a flag set before (``partial``) is kept. Stats:
+    ``version/flag/<flag>``."""
 
     def __init__(self, stats=None) -> None:
         self.stats = stats
@@ -25,7 +26,8 @@ class VersionPipeline:
             e = item.extraction
             item.content_hash = content_hash(e.title, e.text)
             item.fingerprint = signature(e.text)
-            item.flag = capture_flag(e.title, e.text)
+            # a flag the spider set (``partial``: the body may be cut short) stands
+            item.flag = item.flag or capture_flag(e.title, e.text)
             if item.flag is None and item.article_id is not None and not e.is_article:
                 item.flag = "not_article"  # a revisit that no longer reads as a story
             if item.flag and self.stats is not None:

@@ -40,7 +40,7 @@ class WarcPipeline:
 
     def open_spider(self) -> None:
         self.stream = open(self.path, "ab")  # noqa: SIM115 - closed in close_spider
-        self.exporter = WarcExporter(self.stream, self.path.name)
+        self.exporter = WarcExporter(self.stream, self.path.name, gzip=self.path.name.endswith(".gz"))
         logger.info("writing WARC records to %s", self.path)
 
     def process_item(self, item):

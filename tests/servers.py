@@ -55,3 +55,40 @@ def serving(db: Path, cwd: Path | None = None) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@contextmanager
+def html_pages() -> Iterator:
+    """A loopback HTTP server for pages made in a test: yields ``put(body: bytes) -> url``,
+    each body served as ``text/html; charset=utf-8`` at a URL of its own."""
+    import http.server
+    import threading
+
+    pages: dict[str, bytes] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = pages.get(self.path)
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def put(body: bytes) -> str:
+        path = f"/page-{len(pages)}"
+        pages[path] = body
+        return f"http://127.0.0.1:{server.server_address[1]}{path}"
+
+    try:
+        yield put
+    finally:
+        server.shutdown()
+        server.server_close()

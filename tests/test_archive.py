@@ -185,6 +185,7 @@ V1 = Path(__file__).parent / "data" / "archive-v1.db"
 V1_EXPECTED = Path(__file__).parent / "data" / "archive-v1.json"
 
 
+@pytest.mark.scenario(25)
 def test_archive_v1_upgrades_with_rows_and_hashes_intact(tmp_path):
     expected = json.loads(V1_EXPECTED.read_text())
     copy = tmp_path / "v1.db"

@@ -60,7 +60,7 @@ def test_archive_bad_and_unreachable_urls_fail_alone(cli, site, tmp_path):
     assert "error          ftp://example.org/x: not an http(s) URL" in out
     assert "error          http://127.0.0.1:9/closed: robots.txt could not be fetched (connection refused)" in out
     kinds = db_rows(tmp_path / "archive.db", "SELECT url, kind FROM failures ORDER BY id")
-    assert [k["kind"] for k in kinds] == ["bad_url", "bad_url", "robots"]
+    assert [k["kind"] for k in kinds] == ["bad_url", "bad_url", "connection"]  # robots.txt unreachable: why
     assert db_rows(tmp_path / "archive.db", "SELECT count(*) AS n FROM articles")[0]["n"] == 1
 
 
@@ -259,6 +259,7 @@ def small_disk(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.scenario(24)
 def test_disk_full_while_archiving_exits_4_and_keeps_the_archive_sound(cli, small_disk, tmp_path):
     db = small_disk / "a.db"
     page = tmp_path / "page.html"
@@ -303,3 +304,15 @@ def test_quiet_by_default_even_when_urls_fail(cli):
         "host disallowed for this run (RFC 9309)"
     )
     assert result.stderr.strip() == ""
+
+
+def test_a_page_that_is_no_html_is_quiet_without_verbose(cli, tmp_path):
+    # trafilatura logs "not valid HTML" as an error; the result line already says it
+    notes = tmp_path / "notes.md"
+    notes.write_text("# notes\n\nnot html at all, a few words of plain text\n")
+    result = cli("extract", notes, "--url", "http://x.example/a")
+    assert result.returncode == 0 and '"is_article": false' in result.stdout and result.stderr == ""
+    result = cli("archive", "--html", notes, "--url", "http://x.example/a")
+    assert "not an article" in result.stdout and result.stderr == ""
+    result = cli("archive", "--html", notes, "--url", "http://x.example/a", "-vv")
+    assert "[trafilatura" in result.stderr  # the library's own lines, when everything is logged

@@ -109,7 +109,7 @@ def test_dead_urls_and_non_html_become_failures_and_the_crawl_goes_on(tmp_path, 
     failures = db_rows(tmp_path / "archive.db", "SELECT url, kind FROM failures ORDER BY url")
     kinds = {row["url"].rsplit("/", 1)[-1]: row["kind"] for row in failures}
     assert kinds == {
-        "gone-story": "http_error", "report": "not_html", "photo-page": "not_html", "closed": "robots", "elsewhere": "refused",
+        "gone-story": "http_error", "report": "not_html", "photo-page": "content_type_mismatch", "closed": "connection", "elsewhere": "refused",
     }
     statuses = db_rows(tmp_path / "archive.db", "SELECT status, outcome FROM captures WHERE url LIKE '%/gone-story'")
     assert statuses == [{"status": 404, "outcome": "failed"}]

@@ -125,6 +125,7 @@ def test_real_feeds_are_read_by_a_dry_run(tmp_path, feed_file):
         site.route("/feed", 200, body, {"Content-Type": "application/json" if feed_file.endswith(".json") else "application/xml"})
         entries = read_json_feed(body) if feed_file.endswith(".json") else feedparser.parse(body).entries
         links = {urljoin(site.url("/feed"), e["link"]) for e in entries if e.get("link")}
+        links = {link for link in links if link.startswith(("http://", "https://"))}  # urn:uuid:... is no page to fetch
         config = tmp_path / "s.toml"
         config.write_text(one_source(site, feeds=f'["{site.url("/feed")}"]'))
         result = run_cli("check", "--config", config, "--db", tmp_path / "a.db", cwd=tmp_path)
@@ -150,6 +151,7 @@ def test_section_links_stay_on_the_source_and_obey_allow_and_deny(tmp_path):
 # -- politeness ---------------------------------------------------------------------
 
 
+@pytest.mark.scenario(10)
 def test_robots_txt_5xx_disallows_the_host_and_4xx_allows_it(tmp_path):
     pages = [story_page("/a", "A"), story_page("/b", "B")]
     with ReplaySite("down", pages, host="127.0.0.2") as down, ReplaySite("gone", pages, host="127.0.0.3") as gone:
@@ -168,6 +170,7 @@ def test_robots_txt_5xx_disallows_the_host_and_4xx_allows_it(tmp_path):
     assert "robots.txt answered HTTP 503: host disallowed for this run (RFC 9309)" in failures[0]["message"]
 
 
+@pytest.mark.scenario(20)
 def test_crawl_delay_is_honoured_and_the_user_agent_names_a_contact(tmp_path):
     pages = [story_page(f"/s{i}", f"S{i}") for i in range(4)]
     with ReplaySite("slow", pages, host="127.0.0.2", robots_txt="User-agent: *\nCrawl-delay: 1\n") as site:
@@ -180,6 +183,7 @@ def test_crawl_delay_is_honoured_and_the_user_agent_names_a_contact(tmp_path):
     assert agents == {"newsarchive/0.1.0 (+mailto:archive@example.org)"}
 
 
+@pytest.mark.scenario(9)
 def test_retry_after_makes_that_host_wait_and_not_the_others(tmp_path):
     busy_pages = [story_page(f"/b{i}", f"B{i}") for i in range(2)]
     free_pages = [story_page(f"/f{i}", f"F{i}") for i in range(6)]
@@ -201,6 +205,7 @@ def test_retry_after_makes_that_host_wait_and_not_the_others(tmp_path):
 # -- revisits -----------------------------------------------------------------------
 
 
+@pytest.mark.scenario(26)
 def test_second_run_conditional_gets_one_change_and_noise(tmp_path):
     sites = {name: [page_from_folder(DATA / f) for f in folders] for name, folders in NEWS_SITES.items()}
     with ReplayWeb(sites, conditional=True, noise=True) as web:
@@ -267,6 +272,7 @@ def test_a_crawl_while_another_holds_the_lock_exits_3(tmp_path):
         assert site.request_paths() == []
 
 
+@pytest.mark.scenario(22)
 def test_overlapping_cron_runs(tmp_path):
     pages = [story_page(f"/s{i}", f"S{i}") for i in range(4)]
     with ReplaySite("slow", pages, host="127.0.0.2", robots_txt="User-agent: *\nCrawl-delay: 1\n") as site:
@@ -282,6 +288,7 @@ def test_overlapping_cron_runs(tmp_path):
     assert db_rows(tmp_path / "a.db", "SELECT count(*) AS n FROM crawls")[0]["n"] == 1
 
 
+@pytest.mark.scenario(21)
 def test_kill_9_loses_nothing_committed_and_the_next_run_completes(tmp_path):
     pages = [story_page(f"/s{i}", f"S{i}") for i in range(6)]
     with ReplaySite("slow", pages, host="127.0.0.2", robots_txt="User-agent: *\nCrawl-delay: 1\n") as site:

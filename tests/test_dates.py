@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from pipelines.extraction.dates import date_from_url, find_text_dates, parse_stated_date
+from pipelines.extraction import extract
+from pipelines.extraction.dates import date_from_url, day_first, find_text_dates, parse_stated_date
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
 
@@ -53,6 +54,33 @@ def test_text_dates_in_many_forms_and_languages():
 
 def test_ambiguous_slash_dates_are_not_read_from_text():
     assert find_text_dates("Posted 04/05/2018", now=NOW) == []
+
+
+def test_slash_dates_read_when_a_number_over_12_or_the_locale_tells_day_from_month():
+    text = "Posted 25/04/2018, updated 4/26/2018, then 02/10/2020"
+    assert [d.value for _, d in find_text_dates(text, now=NOW)] == ["2018-04-25", "2018-04-26"]
+    assert [d.value for _, d in find_text_dates(text, now=NOW, dayfirst=True)][-1] == "2020-10-02"
+    assert [d.value for _, d in find_text_dates(text, now=NOW, dayfirst=False)][-1] == "2020-02-10"
+    assert find_text_dates("version 1/2/2018/3 and 31/31/2018", now=NOW, dayfirst=True) == []
+
+
+@pytest.mark.parametrize(
+    ("locale", "first"),
+    [("en-GB", True), ("fr", True), ("de-AT", True), ("pt_BR", True), ("en-US", False), ("es-US", False),
+     ("en-PH", False), ("en", None), ("en-CA", None), ("ja", None), ("zh-Hant-TW", None), (None, None), ("", None)],
+)
+def test_day_first_follows_the_locale_cldr_short_dates(locale, first):
+    assert day_first(locale) is first
+
+
+@pytest.mark.parametrize(("lang", "day"), [("en-GB", "2020-10-02"), ("en-US", "2020-02-10"), ("en", None)])
+def test_a_numeric_dateline_under_the_headline_is_read_in_the_pages_locale(lang, day):
+    story = " ".join(["The council met on Thursday to discuss the new budget for the coming year."] * 6)
+    page = (f"<html lang='{lang}'><head><title>Budget agreed</title></head><body><nav><a href='/'>Home</a></nav>"
+            f"<article><h1>Budget agreed</h1><p class='meta'><span class='time'>02/10/2020</span> By A. Writer</p>"
+            f"<p>{story}</p><p>{story}</p></article></body></html>")
+    found = extract(page.encode(), "https://news.example/budget", now=NOW).published
+    assert (found.day if found else None) == day
 
 
 @pytest.mark.parametrize(

@@ -40,3 +40,15 @@ def test_every_archive_setting_is_documented():
 def test_exit_statuses_are_documented():
     for status in ("0", "1", "2", "4"):
         assert re.search(rf"\| {status} \|", README)
+
+
+def test_every_reliability_scenario_has_a_test():
+    """Each of the 32 scenarios of ../shared/docs/reliability.md is marked on at least one
+    test (``@pytest.mark.scenario(n)``), and the README's battery table names them all."""
+    marked = set()
+    for path in (ROOT / "tests").glob("test_*.py"):
+        marked |= {int(n) for n in re.findall(r"pytest\.mark\.scenario\((\d+)\)", path.read_text(encoding="utf-8"))}
+    assert marked == set(range(1, 33)), sorted(set(range(1, 33)) ^ marked)
+    section = README.split("## Reliability and security", 1)[1].split("\n## ", 1)[0]
+    listed = {int(n) for n in re.findall(r"^\| (\d+) \|", section, flags=re.MULTILINE)}
+    assert listed == set(range(1, 33)), sorted(set(range(1, 33)) ^ listed)

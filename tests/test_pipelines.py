@@ -53,10 +53,16 @@ def test_feed_date_is_used_when_the_page_states_none(crawler):
     assert (page.extraction.published.value, page.extraction.published.source) == ("2018-04-25T01:35:00Z", "feed")
 
 
-def test_binary_body_becomes_a_not_html_error(crawler):
+def test_binary_body_served_as_html_is_a_content_type_mismatch(crawler):
     page = run_stages(crawler, item(b"%PDF-1.4 binary"))
-    assert page.error == ("not_html", "not HTML: the body is PDF data")
+    assert page.error == ("content_type_mismatch", "not HTML: the body is PDF data")
     assert page.canonical_url is None and page.content_hash is None
+
+
+def test_binary_body_labelled_as_such_is_not_html(crawler):
+    page = item(b"%PDF-1.4 binary")
+    page.content_type = "application/pdf"
+    assert run_stages(crawler, page).error == ("not_html", "not HTML: the body is PDF data")
 
 
 def test_sections_and_feeds_are_not_extracted(crawler):

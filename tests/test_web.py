@@ -283,3 +283,57 @@ def test_serve_args_keep_datasette_on_loopback_with_the_project_files(tmp_path):
     assert Path(args[args.index("--template-dir") + 1]).joinpath("story.html").exists()
     assert Path(args[args.index("--plugins-dir") + 1]).joinpath("newsarchive_plugin.py").exists()
     assert json.loads(json.dumps(web.metadata("a")))["databases"].keys() == {"a"}
+
+
+# -- what a first user tried ------------------------------------------------------------------
+
+
+def test_only_reading_methods_are_answered(client):
+    for path in ("/news/search", "/news/articles", "/-/story/1", "/news/-/create"):
+        response = client.post(path, data={"q": "x"})
+        assert response.status_code == 405, path
+        assert "read-only" in response.text
+
+
+def test_no_story_pages_are_clear_404s(client):
+    for path in ("/-/story/abc", "/-/story/-1", "/-/story/99999999999999999999999"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "story" in response.text.lower() and "Database not found" not in response.text
+
+
+def test_a_comparison_of_missing_or_equal_versions_says_so(client):
+    assert "Compare needs two versions between 1 and 2" in text_of(client.get("/-/story/1?from=0&to=9").text)
+    page = text_of(client.get("/-/story/1?from=1&to=1").text)
+    assert "Version 1 compared with itself: nothing changed." in page and "Version 1 → 1" not in page
+
+
+def test_searches_stay_bounded_and_valid(client, archive_db):
+    _, urls = archive_db
+    # a pasted essay is cut to its first words (FTS5 snippet() costs grow with the square of the terms)
+    assert fts_query("pier " * 10_000).count('"pier"') == 32
+    assert client.get("/news/search.json", params={"q": "pier " * 10_000, "from_day": "", "to_day": ""}).status_code == 200
+    # the snapshots table's own search box quotes what is typed, too
+    assert client.get("/news/snapshots.json", params={"_search": 'pier "unbalanced'}).status_code == 200
+    # a day that is no date matches nothing, instead of everything
+    assert rows(client, "/news/search.json?_shape=array&q=library&from_day=%27%3B+drop&to_day=") == []
+    # one story's history by an alias spelling (tracking parameter)
+    found = client.get("/news/story_history.json", params={"_shape": "array", "url": urls["harbour"] + "?utm_source=x"}).json()
+    assert [r["version"] for r in found] == [1, 2]
+
+
+def test_history_and_export_refuse_what_they_cannot_do(archive_db, tmp_path):
+    from tests.conftest import run_cli
+
+    db, urls = archive_db
+    for args in (["--from", "1", "--to", "1"], ["--to", "0"], ["--from", "99999999999999999999999"]):
+        result = run_cli("history", urls["harbour"], "--db", db, *args, cwd=tmp_path)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, (args, result.stderr)
+    result = run_cli("history", urls["harbour"], "--db", db, "--from", "2", "--to", "1", cwd=tmp_path)
+    assert "v2 → v1 (comparison):" in result.stdout
+    result = run_cli("export-warc", "--db", db, "--out", tmp_path / "x.txt", cwd=tmp_path)
+    assert result.returncode == 2 and ".warc.gz" in result.stderr and not (tmp_path / "x.txt").exists()
+    result = run_cli("export-warc", "--db", db, "--out", tmp_path / "x.warc", cwd=tmp_path)
+    captures, records = map(int, re.search(r"(\d+) captures in (\d+) records", result.stdout).groups())
+    assert result.returncode == 0 and records > captures > 0
+    assert (tmp_path / "x.warc").read_bytes().startswith(b"WARC/1.1\r\n")  # plain, not gzip

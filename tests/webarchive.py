@@ -23,13 +23,25 @@ from pipelines.version import VersionPipeline
 
 SITE = "http://news.example"
 MARK = "document.body.setAttribute('data-xss', '1')"
-# what an escaping mistake would turn into live HTML
+# what an escaping mistake would turn into live HTML (OWASP's XSS filter evasion forms:
+# tags, event handlers, attribute and element break-outs, URL schemes, mutation XSS)
 PAYLOADS = [
     f"<script>{MARK}</script>",
     f'<img src="x" onerror="{MARK}">',
     f'<svg onload="{MARK}"></svg>',
     f"\"><script>{MARK}</script>",
+    f"'><img src=x onerror={MARK}>",
     f"<a href=\"javascript:{MARK}\">link</a>",
+    f"<iframe srcdoc=\"<script>parent.{MARK}</script>\"></iframe>",
+    f"<details open ontoggle=\"{MARK}\">",
+    f"<body onload=\"{MARK}\">",
+    f"</title><script>{MARK}</script>",
+    f"</textarea><script>{MARK}</script>",
+    f"<math><mtext><table><mglyph><style><img src=x onerror=\"{MARK}\">",
+    f"<input autofocus onfocus=\"{MARK}\">",
+    f"<object data=\"javascript:{MARK}\"></object>",
+    f"<scr<script>ipt>{MARK}</scr</script>ipt>",
+    "{{ 7 * 7 }} {% raw %}",
 ]
 HARBOUR_V1 = [
     "The harbour board voted on Tuesday to extend the north pier by forty metres, ending a dispute that had lasted years.",
@@ -58,6 +70,8 @@ def page(title: str, paragraphs: list[str], published: str, extra_body: str = ""
 
 
 def hostile_page() -> bytes:
+    """A story whose title and every paragraph quote a payload (as text), and whose raw HTML
+    also has live scripts, handlers and a javascript: frame."""
     title = "Readers found " + PAYLOADS[0] + " in a form"
     paragraphs = [
         "A reader wrote to the newsroom after the comment form showed this text instead of a name: " + p

@@ -10,9 +10,11 @@ Hooks (Datasette's plugin hooks, https://docs.datasette.io/en/0.65.x/plugin_hook
   link to story pages; search excerpts and word diffs are highlighted; everything else
   Datasette escapes as usual;
 - ``prepare_connection``: ``newsarchive_fts(q)`` quotes each word of a search for FTS5
-  (Datasette's ``escape_fts``), so that any text typed in the search box is a valid query;
+  (Datasette's ``escape_fts``), so that any text typed in the search box is a valid query,
+  and bounds its length; ``newsarchive_url(u)`` normalises a URL as the archive keys it;
 - ``extra_template_vars``: the home page's figures and story lists;
-- ``asgi_wrapper``: a Content-Security-Policy and other headers on every response;
+- ``asgi_wrapper``: a Content-Security-Policy and other headers on every response, and
+  405 for every method but GET/HEAD/OPTIONS (Datasette's POST endpoints write);
 - ``permission_allowed``: every write action refused.
 
 Archived text is only ever put into pages through Jinja's autoescaping or
@@ -54,6 +56,10 @@ WRITE_ACTIONS = {
     "execute-write", "set-column-type",
 }  # fmt: skip
 HOME_STORIES = 12
+MAX_SEARCH_WORDS = 32
+MAX_SEARCH_CHARS = 1000
+# only reading: POST (Datasette's writable canned queries, its write API) is refused
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 EXCERPT_MATCH = re.compile("»([^»«]*)«")  # the marks the search query gives snippet()
 
 
@@ -63,9 +69,11 @@ EXCERPT_MATCH = re.compile("»([^»«]*)«")  # the marks the search query gives
 @hookimpl
 def register_routes():
     return [
-        (r"^/-/story/(?P<article_id>\d+)$", story_page),
+        # ids fit SQLite's 64-bit integers; anything else under /-/story/ is no story
+        (r"^/-/story/(?P<article_id>\d{1,18})$", story_page),
+        (r"^/-/story/(?P<other>.+)$", no_such_story),
         (r"^/-/story$", story_by_url),
-        (r"^/-/capture/(?P<capture_id>\d+)/source$", capture_source),
+        (r"^/-/capture/(?P<capture_id>\d{1,18})/source$", capture_source),
     ]
 
 
@@ -77,6 +85,7 @@ async def story_page(datasette, request) -> Response:
     story = await db.execute_fn(lambda conn: queries.story(conn, article_id, compare_from, compare_to))
     if story is None:
         raise NotFound(f"There is no story {article_id} in this archive.")
+    compare_error = _compare_error(request, len(story["versions"]), story["comparison"])
     latest = story["latest"] or {}
     context = {
         "story": story,
@@ -87,8 +96,13 @@ async def story_page(datasette, request) -> Response:
         "comparison": _change_view(story["comparison"]) if story["comparison"] else None,
         "canonical_href": safe_href(story["canonical_url"]),
         "aliases": [{**a, "href": safe_href(a["url"])} for a in story["aliases"]],
+        "compare_error": compare_error,
     }
     return Response.html(await datasette.render_template("story.html", context, request=request, view_name="story"))
+
+
+async def no_such_story(datasette, request) -> Response:
+    raise NotFound(f"There is no story {request.url_vars['other']!r} in this archive: story pages are /-/story/<number>.")
 
 
 async def story_by_url(datasette, request) -> Response:
@@ -160,12 +174,27 @@ def render_cell(value, column, table, database, datasette):
 @hookimpl
 def prepare_connection(conn):
     conn.create_function("newsarchive_fts", 1, fts_query, deterministic=True)
+    conn.create_function("newsarchive_url", 1, normalized_url, deterministic=True)
 
 
 def fts_query(text: str | None) -> str:
-    """Any search text as an FTS5 query: each word quoted (Datasette's ``escape_fts``);
-    ``'""'`` (matches nothing) for empty text."""
-    return escape_fts(text or "").strip() or '""'
+    """Any search text as an FTS5 query: each word quoted (Datasette's ``escape_fts``), at
+    most :data:`MAX_SEARCH_WORDS` words (FTS5's ``snippet()`` costs grow with the square of
+    the number of terms, beyond the reach of Datasette's time limit); ``'""'`` (matches
+    nothing) for empty text."""
+    words = (text or "")[:MAX_SEARCH_CHARS].split()[:MAX_SEARCH_WORDS]
+    return escape_fts(" ".join(words)).strip() or '""'
+
+
+def normalized_url(url: str | None) -> str | None:
+    """``url`` as the archive keys it (:func:`pipelines.urls.normalize_url`: tracking
+    parameters, default ports and fragments dropped), or ``url`` itself if it is no URL."""
+    from pipelines.urls import normalize_url
+
+    try:
+        return normalize_url(url or "")
+    except ValueError:
+        return url
 
 
 @hookimpl
@@ -218,7 +247,7 @@ def permission_allowed(action):
 @hookimpl
 def asgi_wrapper(datasette):
     def wrap(app):
-        async def with_headers(scope, receive, send):
+        async def read_only_with_headers(scope, receive, send):
             async def send_with_headers(event):
                 if event["type"] == "http.response.start":
                     headers = list(event.get("headers") or [])
@@ -227,9 +256,13 @@ def asgi_wrapper(datasette):
                     event = {**event, "headers": headers}
                 await send(event)
 
+            if scope["type"] == "http" and scope.get("method", "GET") not in READ_METHODS:
+                refusal = Response.text("This archive is served read-only.\n", status=405, headers={"allow": "GET, HEAD"})
+                await refusal.asgi_send(send_with_headers)
+                return
             await app(scope, receive, send_with_headers)
 
-        return with_headers
+        return read_only_with_headers
 
     return wrap
 
@@ -272,4 +305,16 @@ def _change_view(change: dict[str, Any]) -> dict[str, Any]:
 
 def _int_arg(request, name: str) -> int | None:
     value = request.args.get(name)
-    return int(value) if value and value.isdigit() else None
+    return int(value) if value and value.isdigit() and len(value) <= 9 else None
+
+
+def _compare_error(request, versions: int, comparison: dict[str, Any] | None) -> str | None:
+    """Why ``?from=&to=`` could not be shown, or ``None`` (also when neither is given)."""
+    given = [request.args.get(name) for name in ("from", "to")]
+    if not any(given):
+        return None
+    if comparison is None:
+        return f"Compare needs two versions between 1 and {versions} (from={given[0] or ''!s}, to={given[1] or ''!s})."
+    if comparison["from_version"] == comparison["to_version"]:
+        return f"Version {comparison['from_version']} compared with itself: nothing changed."
+    return None

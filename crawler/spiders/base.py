@@ -33,8 +33,12 @@ from twisted.python.failure import Failure
 
 from archive.timefmt import utc_now_iso
 from crawler.config import Source
+from crawler.errors import is_decoding_error, tls_problem
 from crawler.items import FailureItem, PageItem
-from crawler.middlewares import PrivateAddressRefused
+from crawler.middlewares import OffsiteRedirect, PrivateAddressRefused
+from crawler.politeness import HostDeferred, RobotsDisallowedHost
+from crawler.traps import FOLLOW_MAX_PER_HOST, redact_credentials, strip_credentials, strip_session_ids, trap_reason
+from pipelines.extraction.html import sniff_binary
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +48,17 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 def failure_kind(failure: Failure) -> tuple[str, str]:
     """A short kind and a one-line message for a download failure.
 
-    Kinds: ``dns``, ``timeout``, ``connection``, ``too_large`` (over DOWNLOAD_MAXSIZE),
-    ``truncated`` (data loss), ``robots``, ``redirects`` (a loop or too many hops),
-    ``refused`` (SSRF guard), ``unsupported`` (a scheme that is not fetched), ``error``
-    (anything else).
+    Kinds: ``dns``, ``timeout``, ``connection``, ``tls`` (the certificate could not be
+    verified, or the TLS handshake failed), ``too_large`` (over DOWNLOAD_MAXSIZE, also
+    after decompression), ``truncated`` (data loss: Content-Length not reached, a broken
+    chunk, a reset mid-body), ``robots`` (disallowed, or robots.txt answered 5xx; when
+    robots.txt could not be reached at all, the network kind: ``dns``, ``timeout``,
+    ``connection``, ``tls``), ``redirects`` (a loop or too many hops),
+    ``offsite`` (a redirect off the source's site in a scheduled crawl), ``refused``
+    (SSRF guard), ``deferred`` (the host asked for a longer pause than
+    ARCHIVE_RETRY_AFTER_MAX_SECS: the URL waits for the next run), ``unsupported`` (a
+    scheme that is not fetched), ``bad_encoding`` (a Content-Encoding that does not
+    decode), ``error`` (anything else).
     """
     exc = failure.value
     message = str(exc) or type(exc).__name__
@@ -66,6 +77,17 @@ def failure_kind(failure: Failure) -> tuple[str, str]:
         return "unsupported", message
     if failure.check(PrivateAddressRefused):
         return "refused", message
+    if failure.check(OffsiteRedirect):
+        return "offsite", message
+    if failure.check(HostDeferred):
+        return "deferred", message
+    if tls_problem(failure.value):
+        return "tls", f"TLS failed (certificate not verified, or no common protocol): {tls_problem(failure.value)}"
+    if is_decoding_error(failure.value):
+        return "bad_encoding", f"the body does not decode as its Content-Encoding says: {message}"
+    if failure.check(RobotsDisallowedHost):
+        # robots.txt unreachable: the host is disallowed (RFC 9309), and the kind says why
+        return exc.kind, message
     if failure.check(IgnoreRequest) and "robots.txt" in message:
         return "robots", message if message.startswith("robots.txt") else "forbidden by robots.txt"
     if failure.check(IgnoreRequest) and "redirections" in message:
@@ -73,6 +95,16 @@ def failure_kind(failure: Failure) -> tuple[str, str]:
     if failure.check(DownloadFailedError, ConnectError, ConnectionLost):
         return "connection", f"connection failed: {message}"
     return "error", f"{type(exc).__name__}: {message}"
+
+
+_DOCUMENT_ENDS = (b"</html>", b"</rss>", b"</feed>", b"</rdf:rdf>", b"</urlset>", b"</sitemapindex>")
+
+
+def looks_complete(body: bytes) -> bool:
+    """Whether a body that ended with its connection ends like a whole document: the closing
+    tag of an HTML page, a feed or a sitemap, or the end of a JSON object."""
+    tail = body[-256:].rstrip().lower()
+    return tail.endswith(_DOCUMENT_ENDS) or tail.endswith(b"}")
 
 
 def header_dict(headers) -> dict[str, str]:
@@ -98,6 +130,9 @@ class ArchivingSpider(scrapy.Spider):
     def source_of(self, meta: dict[str, Any]) -> Source:
         """The :class:`Source` a request belongs to."""
         raise NotImplementedError
+
+    #: links followed from section pages per host and run (crawler/traps.py)
+    follow_max_per_host: int = FOLLOW_MAX_PER_HOST
 
     #: fetch every request even if its URL was seen (the ``urls`` spider: each given URL is
     #: fetched, and a redirect back to it ends as a redirect-loop failure, not in silence)
@@ -129,9 +164,38 @@ class ArchivingSpider(scrapy.Spider):
             extract_include=source.extract.include,
             extract_exclude=source.extract.exclude,
         )
-        if role in ("article", "url", "section") and not self.is_html(response):
-            item.error = ("not_html", f"not an HTML page ({item.content_type or 'no Content-Type'})")
+        if role in ("article", "url", "section") and response.status == 200:
+            item.error = self.body_problem(response, item.content_type)
+        if "partial" in response.flags and not looks_complete(response.body):
+            # The body ended with the connection, without Content-Length or chunking (a
+            # close-delimited body, RFC 9112 section 6.3; Scrapy's flag), or its compressed
+            # stream stopped early (TruncatedEncodingMiddleware): it may be cut short. Kept,
+            # with its digest and length, as a flagged capture, never as a version.
+            item.flag = "partial"
+            self.crawler.stats.inc_value("archive/partial")
+            logger.warning("partial %s: the body may be cut short and does not end its document; kept flagged", response.url)
         return item
+
+    def body_problem(self, response: Response, content_type: str | None) -> tuple[str, str] | None:
+        """Why a 200 answer to a page request has nothing to extract, or ``None``.
+
+        - ``empty``: no body at all (or only white space);
+        - ``content_type_mismatch``: labelled HTML (or unlabelled) but the first bytes are
+          another format's signature (PDF, PNG, ZIP, ...; WHATWG MIME Sniffing): the bytes
+          are kept, nothing is extracted;
+        - ``not_html``: labelled as something else (a PDF served as a PDF).
+        """
+        if not response.body.strip():
+            self.crawler.stats.inc_value("archive/empty_body")
+            return ("empty", "empty body: HTTP 200 with nothing to archive")
+        kind = sniff_binary(response.body)
+        labelled = (content_type or "").lower()
+        if kind and (not labelled or any(t in labelled for t in HTML_TYPES) or labelled.startswith("text/")):
+            self.crawler.stats.inc_value("archive/content_type_mismatch")
+            return ("content_type_mismatch", f"labelled {content_type or 'nothing'} but the body is {kind} data; not extracted")
+        if not self.is_html(response):
+            return ("not_html", f"not an HTML page ({content_type or 'no Content-Type'})")
+        return None
 
     @staticmethod
     def is_html(response: Response) -> bool:
@@ -171,15 +235,50 @@ class ArchivingSpider(scrapy.Spider):
         """Requests for the page's links that stay on the source's hosts and pass its allow/deny
         rules, while fewer than ``source.depth`` links were followed from a section page."""
         depth = response.meta.get("link_depth", 0)
-        if depth >= source.depth or not self.is_html(response):
+        if depth >= source.depth or not self.is_html(response) or sniff_binary(response.body):
             return
         hosts = source.hosts or {urlsplit(response.url).hostname}
+        budget = self.follow_max_per_host
+        stats = self.crawler.stats
         for link in LinkExtractor(unique=True).extract_links(response):
+            # spider traps (crawler/traps.py): no session ids, no endless paths, a budget per host
+            url = strip_session_ids(strip_credentials(link.url))
             # LinkExtractor's allow_domains compares host:port with the domain, so hosts are checked here
-            host = urlsplit(link.url).hostname or ""
+            host = urlsplit(url).hostname or ""
             on_site = any(host == h or host.endswith("." + h) for h in hosts)
-            if on_site and source.wants(link.url):
-                yield from self.article_request(link.url, source, {}, link_depth=depth + 1)
+            if not on_site or not source.wants(url):
+                continue
+            if reason := trap_reason(url):
+                stats.inc_value(f"traps/{reason}")
+                continue
+            followed = self._followed.setdefault(host, set())
+            if url in followed:
+                continue
+            if budget and len(followed) >= budget:
+                if stats.get_value(f"traps/host_budget/{host}") is None:
+                    logger.warning("following no more links on %s in this run: %d followed (the per-host budget)", host, budget)
+                stats.inc_value(f"traps/host_budget/{host}")
+                stats.inc_value("traps/host_budget")
+                continue
+            followed.add(url)
+            yield from self.article_request(url, source, {}, link_depth=depth + 1)
+
+    @property
+    def _followed(self) -> dict[str, set[str]]:
+        """Links followed from section pages in this run, per host."""
+        if "_followed_links" not in self.__dict__:
+            self.__dict__["_followed_links"] = {}
+        return self.__dict__["_followed_links"]
+
+    @staticmethod
+    def http_error(response: Response) -> tuple[str, str]:
+        """The failure of an HTTP error answer: ``http_error``, or ``redirects`` for a redirect
+        that was not followed (to a scheme other than http(s), or without a location)."""
+        if 300 <= response.status < 400:
+            location = (response.headers.get(b"Location") or b"").decode("latin-1", "replace")
+            target = f"to {redact_credentials(location)[:300]!r}" if location else "without a Location"
+            return "redirects", f"HTTP {response.status} redirect {target} not followed (only http and https are fetched)"
+        return "http_error", f"HTTP {response.status}"
 
     def article_request(self, url: str, source: Source, hints: dict[str, Any], link_depth: int) -> Iterator[scrapy.Request]:
         """The request for a discovered article URL (a spider may skip URLs it knows)."""
@@ -198,7 +297,7 @@ class ArchivingSpider(scrapy.Spider):
         if failure.check(HttpError):
             response = failure.value.response
             item = self.page_item(response, meta.get("role", "article"), source)
-            item.error = ("http_error", f"HTTP {response.status}")
+            item.error = meta.get("pacing_deferred") or self.http_error(response)
             yield item
             return
         kind, message = failure_kind(failure)

@@ -15,6 +15,7 @@ Run it with ``newsarchive crawl --config sources.toml`` or
 from __future__ import annotations
 
 import calendar
+import io
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -31,17 +32,19 @@ from scrapy.utils.sitemap import sitemap_urls_from_robots
 
 from archive.store import Archive, ArchiveError
 from archive.timefmt import utc_now_iso
-from crawler.config import ConfigError, CrawlConfig, Source, load_config
+from crawler.config import ConfigError, CrawlConfig, Source, load_config, url_problem
 from crawler.discovery import MAX_SITEMAP_BYTES, SitemapError, read_json_feed, read_sitemap
 from crawler.items import FailureItem
 from crawler.spiders.base import ArchivingSpider
+from crawler.traps import SITEMAPS_MAX_PER_SOURCE, redact_credentials, strip_credentials
 from crawler.useragent import user_agent
-from pipelines.urls import normalize_url
+from pipelines.urls import normalize_url, same_site
 
 logger = logging.getLogger(__name__)
 
 REVISIT_MODES = ("yes", "only", "no")
 MAX_SITEMAP_DEPTH = 10
+BAD_URLS_SHOWN = 3
 
 
 class NewsSpider(ArchivingSpider):
@@ -59,6 +62,8 @@ class NewsSpider(ArchivingSpider):
     """
 
     name = "news"
+    #: sitemaps (indexes, urlsets, robots.txt) read per source and run (crawler/traps.py)
+    sitemaps_max_per_source: int = SITEMAPS_MAX_PER_SOURCE
 
     def __init__(self, config: str | None = None, revisit: str = "yes", dry_run: bool | str = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -76,6 +81,8 @@ class NewsSpider(ArchivingSpider):
         #: ``newsarchive check``: per source, what the run would fetch
         self.plan: dict[str, dict[str, Any]] = {s.name: {"new": [], "known": 0, "due": 0} for s in self.crawl_config.sources}
         self._archive: Archive | None = None
+        #: sitemaps requested per source in this run (sitemaps_max_per_source)
+        self._sitemaps: dict[str, int] = {}
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -124,7 +131,8 @@ class NewsSpider(ArchivingSpider):
             return
         for source in self.crawl_config.sources:
             for url in source.sitemaps:
-                yield self.request(url, self.parse_sitemap, source, "sitemap", sitemap_depth=0)
+                for request in self.sitemap_request(url, source, 0):
+                    yield request
             for url in source.feeds:
                 yield self.request(url, self.parse_feed, source, "feed")
             for url in source.start_urls:
@@ -164,8 +172,11 @@ class NewsSpider(ArchivingSpider):
         entries = read_json_feed(response.body)
         if entries is None:
             content_type = (response.headers.get(b"Content-Type") or b"application/xml").decode("latin-1")
+            # A stream, never bytes or a string: feedparser.parse() fetches a string that looks
+            # like a URL and opens one that names a local file (even as bytes), so a feed whose
+            # body is "/etc/passwd" would be read from disk.
             parsed = feedparser.parse(
-                response.body, response_headers={"content-location": response.url, "content-type": content_type}
+                io.BytesIO(response.body), response_headers={"content-location": response.url, "content-type": content_type}
             )
             entries = parsed.entries
         else:
@@ -179,9 +190,10 @@ class NewsSpider(ArchivingSpider):
                     url=response.url, kind="malformed_feed", site=source.name,
                     message=f"malformed feed, {len(entries)} entries read anyway: {problem}",
                 )
+        bad: list[str] = []
         for entry in entries:
             link = entry.get("link")
-            if not link:
+            if not link or not isinstance(link, str):
                 continue
             # feedparser gives parsed times; a JSON Feed item gives RFC 3339 text
             when = entry.get("published_parsed") or entry.get("updated_parsed") or _parse_w3c(entry.get("published"))
@@ -190,7 +202,8 @@ class NewsSpider(ArchivingSpider):
             hints = {"title": entry.get("title")}
             if entry.get("published"):
                 hints.update(published=entry["published"], published_source="feed")
-            yield from self._discovered(urljoin(response.url, link), source, hints, "feed")
+            yield from self._discovered(urljoin(response.url, link), source, hints, "feed", bad)
+        yield from self._bad_urls(response.url, source, bad, "feed")
 
     # -- sitemaps --------------------------------------------------------------------
 
@@ -206,7 +219,7 @@ class NewsSpider(ArchivingSpider):
             yield self.page_item(response, "sitemap", source)
         if response.url.endswith("/robots.txt"):
             for url in sitemap_urls_from_robots(response.body, base_url=response.url):
-                yield self.request(url, self.parse_sitemap, source, "sitemap", sitemap_depth=depth + 1)
+                yield from self.sitemap_request(url, source, depth + 1)
             return
         try:
             body = gunzip(response.body, max_size=MAX_SITEMAP_BYTES) if gzip_magic_number(response) else response.body
@@ -219,21 +232,64 @@ class NewsSpider(ArchivingSpider):
             return
         if sitemap.truncated:
             self.crawler.stats.inc_value("discovery/sitemap_truncated")
+            logger.warning("sitemap %s lists more than 50,000 URLs: the rest are ignored (sitemaps.org limit)", response.url)
+        bad: list[str] = []
         for entry in sitemap.entries:
             if sitemap.kind == "sitemapindex":
-                if depth < MAX_SITEMAP_DEPTH:
-                    yield self.request(entry.loc, self.parse_sitemap, source, "sitemap", sitemap_depth=depth + 1)
+                # a child sitemap last changed before since_days lists only older stories
+                if depth < MAX_SITEMAP_DEPTH and not self._too_old(source, _parse_w3c(entry.lastmod)):
+                    url = strip_credentials(urljoin(response.url, entry.loc))
+                    if url_problem(url):
+                        bad.append(entry.loc)
+                        continue
+                    yield from self.sitemap_request(url, source, depth + 1)
                 continue
             if self._too_old(source, _parse_w3c(entry.publication_date or entry.lastmod)):
                 continue
             hints = {"title": entry.title}
             if entry.publication_date:
                 hints.update(published=entry.publication_date, published_source="sitemap")
-            yield from self._discovered(entry.loc, source, hints, "sitemap")
+            yield from self._discovered(entry.loc, source, hints, "sitemap", bad)
+        yield from self._bad_urls(response.url, source, bad, "sitemap")
+
+    def sitemap_request(self, url: str, source: Source, depth: int) -> Iterator[scrapy.Request]:
+        """The request for a sitemap, sitemap index or robots.txt, within the source's budget
+        of :attr:`sitemaps_max_per_source` per run. A sitemap may be 50 MB (sitemaps.org),
+        more than ``DOWNLOAD_MAXSIZE``: its request carries that limit. A sitemap index that
+        lists itself, or sitemaps listing each other, are fetched once: Scrapy's duplicate
+        filter drops the repeats, and ``MAX_SITEMAP_DEPTH`` bounds the nesting."""
+        budget = self.sitemaps_max_per_source
+        count = self._sitemaps.get(source.name, 0)
+        if budget and count >= budget:
+            if self.crawler.stats.get_value(f"discovery/sitemap_budget/{source.name}") is None:
+                logger.warning("source %s: no more sitemaps in this run (%d read: the per-source budget)", source.name, budget)
+            self.crawler.stats.inc_value(f"discovery/sitemap_budget/{source.name}")
+            return
+        self._sitemaps[source.name] = count + 1
+        yield self.request(
+            url, self.parse_sitemap, source, "sitemap", sitemap_depth=depth, download_maxsize=MAX_SITEMAP_BYTES
+        )
+
+    def _bad_urls(self, document: str, source: Source, bad: list[str], via: str) -> Iterator[FailureItem]:
+        """One ``bad_url`` failure for the URLs a feed or sitemap listed that are not http(s)
+        URLs with a host (``file:``, ``javascript:``, ``ftp:``, ...): they are never requested."""
+        if not bad:
+            return
+        self.crawler.stats.inc_value("discovery/bad_url", len(bad))
+        shown = ", ".join(repr(redact_credentials(u)[:200]) for u in bad[:BAD_URLS_SHOWN])
+        more = f" and {len(bad) - BAD_URLS_SHOWN} more" if len(bad) > BAD_URLS_SHOWN else ""
+        message = f"{via} lists {len(bad)} URL(s) that cannot be fetched (not http(s) with a host), dropped: {shown}{more}"
+        logger.warning("%s: %s", document, message)
+        if not self.dry_run:
+            yield FailureItem(url=document, kind="bad_url", message=message, site=source.name)
 
     # -- shared ----------------------------------------------------------------------
 
-    def _discovered(self, url: str, source: Source, hints: dict[str, Any], via: str) -> Iterator[Any]:
+    def _discovered(self, url: str, source: Source, hints: dict[str, Any], via: str, bad: list[str]) -> Iterator[Any]:
+        url = strip_credentials(url.strip())
+        if url_problem(url):
+            bad.append(url)
+            return
         if not source.wants(url):
             self.crawler.stats.inc_value("discovery/filtered")
             return
@@ -261,6 +317,19 @@ class NewsSpider(ArchivingSpider):
                 self.plan[source.name]["new"].append(url)
             return
         yield from super().article_request(url, source, hints, link_depth)
+
+    def redirect_allowed(self, url: str, request: scrapy.Request) -> bool:
+        """Whether a redirect (HTTP or meta refresh) of ``request`` to ``url`` stays on the site
+        of the request's source (its feeds, sitemaps and section pages) or of the URL the
+        redirects started from (``www.``/``m.``/``amp.`` hosts, subdomains and other ports of
+        one site are one site: :func:`pipelines.urls.same_site`). robots.txt requests
+        (no source) follow redirects anywhere (RFC 9309 2.3.1.2)."""
+        name = request.meta.get("source")
+        if name not in self.sources:
+            return True
+        source = self.sources[name]
+        origins = [*source.feeds, *source.sitemaps, *source.start_urls, (request.meta.get("redirect_urls") or [request.url])[0]]
+        return any(same_site(url, origin) for origin in origins)
 
     def hints_for(self, response: Response) -> dict:
         for url in [*response.meta.get("redirect_urls", []), response.url]:

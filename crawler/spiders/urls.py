@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from archive.timefmt import utc_now_iso
 from crawler.config import Source, url_problem
 from crawler.items import FailureItem, PageItem
+from crawler.traps import redact_credentials
 from crawler.spiders.base import ArchivingSpider
 
 
@@ -61,7 +62,7 @@ class UrlsSpider(ArchivingSpider):
         for raw in self.urls:
             problem = url_problem(raw)
             if problem:
-                yield FailureItem(url=raw, kind="bad_url", message=problem)
+                yield FailureItem(url=redact_credentials(raw), kind="bad_url", message=problem)
                 continue
             source = self._source(urlsplit(raw).hostname or "")
             yield self.request(raw.strip(), self.parse_article, source, "url", link_depth=0)
@@ -71,7 +72,7 @@ class UrlsSpider(ArchivingSpider):
         url = self.page_url or ""
         problem = url_problem(url) if url else "--url is required with --html (the address the page was saved from)"
         if problem:
-            return FailureItem(url=url or str(self.html_file), kind="bad_url", message=problem)
+            return FailureItem(url=redact_credentials(url) if url else str(self.html_file), kind="bad_url", message=problem)
         path = Path(self.html_file)
         try:
             body = path.read_bytes()

@@ -39,8 +39,8 @@ from dateutil.parser import UnknownTimezoneWarning
 from lxml.html import HtmlElement
 
 from pipelines.extraction import body, clean, metadata, recover, story
-from pipelines.extraction.dates import StatedDate, date_from_url, find_text_dates, stated_day
-from pipelines.extraction.html import ExtractionError, apply_hints, parse_html
+from pipelines.extraction.dates import StatedDate, date_from_url, day_first, find_text_dates, future_date, stated_day
+from pipelines.extraction.html import ExtractionError, apply_hints, parse_document
 from pipelines.extraction.text import (
     clean_authors,
     detect_language,
@@ -52,6 +52,7 @@ from pipelines.extraction.text import (
 )
 
 logger = logging.getLogger(__name__)
+
 
 __all__ = ["EXTRACTOR", "Extraction", "ExtractionError", "extract"]
 
@@ -82,6 +83,10 @@ class Extraction:
         is_article: the page is a story, not a section front, list or utility page.
         include_matched: whether the ``include`` hint matched (``None`` without one).
         extractor: name and version of this extraction.
+        encoding: the character encoding the bytes were decoded with (``utf-8``,
+            ``cp1252``, ``utf-16-le``, ...), ``None`` for text given decoded.
+        warnings: what was refused on the way, for the record (``future_date: published
+            2099-01-01 (jsonld) ignored``).
     """
 
     title: str | None = None
@@ -99,6 +104,8 @@ class Extraction:
     is_article: bool = False
     include_matched: bool | None = None
     extractor: str = EXTRACTOR
+    encoding: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 def extract(
@@ -131,12 +138,14 @@ def extract(
         holds no main content.
 
     Raises:
-        ExtractionError: the bytes are not an HTML document (empty, binary, unparsable).
+        ExtractionError: the bytes are not an HTML document (empty, binary, unparsable);
+            its ``kind`` is the failure kind to record.
     """
     now = now or datetime.now(timezone.utc)
-    tree = parse_html(html, content_type)
+    tree, encoding = parse_document(html, content_type)
     page = metadata.read(tree)
-    result = Extraction(canonical_candidates=page.canonical, is_amp=page.is_amp)
+    result = Extraction(canonical_candidates=page.canonical, is_amp=page.is_amp, encoding=encoding)
+    result.warnings = _future_dates(tree, page, timezone_name, now)
     # prepared in place: trafilatura works on its own copy, and the repairs do not change
     # what the dates and the dateline are read from
     result.include_matched = apply_hints(tree, include, exclude)
@@ -156,6 +165,19 @@ def extract(
     result.language = detect_language(result.text, page.language)
     result.is_article = looks_like_article(result.text, page.declares_article, page.og_type)
     return result
+
+
+def _future_dates(tree: HtmlElement, page, tz: str | None, now: datetime) -> list[str]:
+    """Warnings for the structured dates refused for lying in the future (after the fetch
+    time and a day's grace): they are never used, and the capture records that they were there."""
+    warnings = []
+    for name, source, raw in metadata.date_candidates(tree, page):
+        stated = future_date(raw, source, tz=tz, now=now)
+        if stated is not None:
+            warning = f"future_date: {name} {stated.value} ({source}) ignored"
+            if warning not in warnings:
+                warnings.append(warning)
+    return warnings
 
 
 def _main_text(tree: HtmlElement, url: str | None, title: str | None) -> str:
@@ -207,7 +229,9 @@ def _dates(tree, page, result: Extraction, url, tz, hint: StatedDate | None, now
     if published is None and hint is not None:
         published = hint
     if published is None or modified is None:
-        text_published, text_modified = story.dateline(tree, result.title, result.text, now=now)
+        text_published, text_modified = story.dateline(
+            tree, result.title, result.text, now=now, dayfirst=day_first(page.locale)
+        )
         published = published or text_published
         modified = modified or text_modified
     if published is None:

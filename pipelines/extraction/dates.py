@@ -14,6 +14,7 @@ Beside each value, the same instant in UTC (``...Z``) when both time and offset 
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from dataclasses import dataclass
@@ -84,6 +85,19 @@ def parse_stated_date(
     text = " ".join(raw.split())[:MAX_DATE_TEXT]
     if not _HAS_DIGIT.search(text):
         return None
+    parsed = _parse(text, dayfirst)
+    if parsed is None:
+        return None
+    moment, has_time = parsed
+    return _stated(moment, has_time, source, tz=tz, now=now, zulu=bool(_ZULU.search(text)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str, dayfirst: bool) -> tuple[datetime, bool] | None:
+    """``(moment, has_time)`` for a date string, or ``None`` when it is not a whole day.
+    Parsed twice with different defaults: a field that differs was filled from the default,
+    not stated. Cached: a page states the same value in several places, and its dates are
+    read more than once (datetimes are immutable)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # UnknownTimezoneWarning: an unknown zone name is simply no offset
@@ -93,8 +107,20 @@ def parse_stated_date(
         return None
     if (a.year, a.month, a.day) != (b.year, b.month, b.day):
         return None  # year, month or day missing: never pad it
-    has_time = (a.hour, a.minute) == (b.hour, b.minute)
-    return _stated(a, has_time, source, tz=tz, now=now, zulu=bool(_ZULU.search(text)))
+    return a, (a.hour, a.minute) == (b.hour, b.minute)
+
+
+_FAR_FUTURE = datetime(9000, 1, 1, tzinfo=timezone.utc)
+
+
+def future_date(raw: str | None, source: str, *, tz: str | None = None, now: datetime | None = None) -> StatedDate | None:
+    """The date ``raw`` states when it lies more than a day after ``now`` (the fetch time),
+    else ``None``. Such a date is refused as a publication or modification date (a
+    scheduled or mistyped date, or a page with a wrong clock); this says which, so that
+    the refusal can be reported (captures.warnings)."""
+    if parse_stated_date(raw, source, tz=tz, now=now) is not None:
+        return None
+    return parse_stated_date(raw, source, tz=tz, now=_FAR_FUTURE)
 
 
 def stated_from_parts(
@@ -183,14 +209,65 @@ _TEXT_PATTERNS = [
 ]
 
 
-def find_text_dates(text: str, *, now: datetime | None = None) -> list[tuple[int, StatedDate]]:
+# 25/04/2018 or 04/25/2018: which number is the day depends on the page's locale
+_SLASH_DATE = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/((?:19|20)\d{2})(?![\d/])")
+# Regions whose short numeric dates put the month first (CLDR short date patterns "M/d/yy"):
+# the United States and the places that follow its usage.
+_MONTH_FIRST_REGIONS = frozenset({"us", "ph", "as", "gu", "mp", "pr", "um", "vi", "fm", "mh", "pw"})
+# Languages whose numeric dates put the year first (CLDR "y/M/d"): a slash date with the year
+# last is foreign there, so neither reading is assumed.
+_YEAR_FIRST_LANGUAGES = frozenset({"zh", "ja", "ko", "hu", "lt", "mn"})
+
+
+def day_first(locale: str | None) -> bool | None:
+    """Whether a numeric date like ``03/04/2020`` on a page in ``locale`` (a BCP 47 tag such
+    as ``en-GB``, ``fr``, ``en_US``) names the day first (3 April: ``True``) or the month
+    first (March 4: ``False``); ``None`` when the locale cannot tell (none, English without
+    a region, Canadian English, year-first languages). After CLDR's short date patterns:
+    the day comes first everywhere but in the United States and places using its usage.
+    """
+    if not locale:
+        return None
+    parts = locale.strip().lower().replace("_", "-").split("-")
+    language = parts[0]
+    region = next((p for p in parts[1:] if len(p) == 2 and p.isalpha()), None)
+    if region in _MONTH_FIRST_REGIONS:
+        return False
+    if language in _YEAR_FIRST_LANGUAGES or (language == "en" and region in (None, "ca")):
+        return None
+    return True if language.isalpha() and 2 <= len(language) <= 3 else None
+
+
+def _slash_dates(text: str, dayfirst: bool | None, now: datetime | None) -> dict[int, StatedDate]:
+    """Slash dates (``25/04/2018``, ``4/25/2018``): read when a number over 12 tells the
+    day from the month, or else in the order of the page's locale (``dayfirst``); skipped
+    when neither can tell."""
+    found: dict[int, StatedDate] = {}
+    for match in _SLASH_DATE.finditer(text):
+        a, b, year = (int(g) for g in match.groups())
+        if a > 12 >= b:
+            day, month = a, b
+        elif b > 12 >= a:
+            day, month = b, a
+        elif a <= 12 and b <= 12 and dayfirst is not None:
+            day, month = (a, b) if dayfirst else (b, a)
+        else:
+            continue
+        stated = stated_from_parts(year, month, day, "text", now=now)
+        if stated is not None:
+            found[match.start()] = stated
+    return found
+
+
+def find_text_dates(text: str, *, now: datetime | None = None, dayfirst: bool | None = None) -> list[tuple[int, StatedDate]]:
     """Day-precise dates written in running text, as ``(offset_in_text, date)`` in text order.
 
-    Recognises ISO-like numeric dates, day-first dotted dates (``25.04.2018``) and dates
-    with month names in English, German, French, Spanish, Portuguese, Italian and Dutch.
-    Slash dates such as ``04/05/2018`` are skipped: day and month cannot be told apart.
+    Recognises ISO-like numeric dates, day-first dotted dates (``25.04.2018``), dates
+    with month names in English, German, French, Spanish, Portuguese, Italian and Dutch,
+    and slash dates (``04/05/2018``) when day and month can be told apart: by a number
+    over 12, or by ``dayfirst`` (the page's locale, :func:`day_first`; ``None``: unknown).
     """
-    found: dict[int, StatedDate] = {}
+    found: dict[int, StatedDate] = _slash_dates(text, dayfirst, now)
     for pattern, order in _TEXT_PATTERNS:
         for match in pattern.finditer(text):
             parts = dict(zip(order, match.groups(), strict=True))

@@ -23,7 +23,17 @@ XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 
 
 class ExtractionError(ValueError):
-    """The input is not an HTML document: empty, binary, or not parsable as HTML."""
+    """The input is not an HTML document: empty, binary, or not parsable as HTML.
+
+    Attributes:
+        kind: the failure kind recorded for it: ``empty`` (no bytes), ``content_type_mismatch``
+            (labelled HTML, or unlabelled, but another format by its first bytes),
+            ``not_html`` (anything else).
+    """
+
+    def __init__(self, message: str, kind: str = "not_html") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def sniff_binary(body: bytes) -> str | None:
@@ -34,7 +44,9 @@ def sniff_binary(body: bytes) -> str | None:
             return {b"%PDF-": "PDF", b"\x89PNG": "PNG", b"\xff\xd8\xff": "JPEG", b"PK\x03\x04": "ZIP", b"\x1f\x8b": "gzip"}.get(
                 signature, "binary"
             )
-    if b"\x00" in body[:1024] and not body.startswith((b"\xff\xfe", b"\xfe\xff")):
+    # NUL bytes early on mean binary data (WHATWG MIME Sniffing's "binary data bytes"), unless
+    # the body starts as markup: a page with a stray NUL is still a page (its NULs are dropped)
+    if b"\x00" in body[:1024] and not body.startswith((b"\xff\xfe", b"\xfe\xff")) and not body.lstrip()[:1] == b"<":
         return "binary"
     return None
 
@@ -87,27 +99,39 @@ def declared_encodings(body: bytes, content_type: str | None) -> tuple[str | Non
 
 
 def parse_html(html: bytes | str, content_type: str | None = None) -> HtmlElement:
-    """Parse an HTML document into an lxml tree.
+    """Parse an HTML document into an lxml tree (:func:`parse_document` without the encoding)."""
+    return parse_document(html, content_type)[0]
+
+
+def parse_document(html: bytes | str, content_type: str | None = None) -> tuple[HtmlElement, str | None]:
+    """Parse an HTML document into an lxml tree; also say which character encoding decoded it.
+
+    Returns:
+        ``(tree, encoding)``; ``encoding`` is ``None`` for text given decoded.
 
     Raises:
-        ExtractionError: empty input, binary content, or nothing parsable.
+        ExtractionError: empty input (kind ``empty``), binary content (``content_type_mismatch``
+            when ``content_type`` says HTML or nothing, else ``not_html``), or nothing parsable.
     """
+    encoding = None
     if isinstance(html, bytes):
         if not html.strip():
-            raise ExtractionError("empty body")
+            raise ExtractionError("empty body", "empty")
         kind = sniff_binary(html)
         if kind:
-            raise ExtractionError(f"not HTML: the body is {kind} data")
-        _, text = decode(html, content_type)
+            labelled = (content_type or "").lower()
+            mismatch = not labelled or "html" in labelled or labelled.startswith("text/")
+            raise ExtractionError(f"not HTML: the body is {kind} data", "content_type_mismatch" if mismatch else "not_html")
+        encoding, text = decode(html, content_type)
     else:
         text = html
     if not text.strip():
-        raise ExtractionError("empty body")
+        raise ExtractionError("empty body", "empty")
     text = XML_DECLARATION.sub("", text, count=1)
     tree = load_html(text)
     if tree is None:
         raise ExtractionError("not parsable as HTML")
-    return tree
+    return tree, encoding
 
 
 def apply_hints(tree: HtmlElement, include: str | None, exclude: tuple[str, ...] | list[str]) -> bool | None:

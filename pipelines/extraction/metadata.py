@@ -121,6 +121,30 @@ def structured_dates(
     return published, modified
 
 
+def date_candidates(tree: HtmlElement, page: PageMeta | None = None) -> list[tuple[str, str, str]]:
+    """Every date the page's structured data states, as ``(field, source, raw)`` with field
+    ``published`` or ``modified`` and source ``jsonld``, ``meta`` or ``time``: what
+    :func:`structured_dates` chooses from (used to report refused dates)."""
+    page = page or read(tree)
+    found: list[tuple[str, str, str]] = []
+
+    def add(field: str, source: str, values) -> None:
+        for value in values:
+            if isinstance(value, list):
+                value = value[0] if value else None
+            if isinstance(value, str) and value.strip():
+                found.append((field, source, value))
+
+    if page.article is not None:
+        add("published", "jsonld", [page.article.get("datePublished"), page.article.get("dateCreated")])
+        add("modified", "jsonld", [page.article.get("dateModified")])
+    add("published", "meta", [page.meta.get(k) for k in PUBLISHED_META])
+    add("modified", "meta", [page.meta.get(k) for k in MODIFIED_META])
+    add("published", "time", _element_dates(tree, "datePublished"))
+    add("modified", "time", _element_dates(tree, "dateModified"))
+    return found
+
+
 def _element_dates(tree: HtmlElement, itemprop: str) -> list[str]:
     """Values of elements marked ``itemprop=<itemprop>``, and of ``<time pubdate>`` for publication."""
     values = []
@@ -161,21 +185,32 @@ def amphtml_of(tree: HtmlElement) -> bool:
     return root is not None and ("amp" in root.attrib or "⚡" in root.attrib)
 
 
-def declared_language(tree: HtmlElement, article: dict[str, Any] | None = None) -> str | None:
-    """The language the page declares (``<html lang>``, Content-Language, ``og:locale``,
-    JSON-LD ``inLanguage``), as a lower-case primary subtag (``en``, ``pt``), or ``None``."""
+def declared_locale(tree: HtmlElement, article: dict[str, Any] | None = None) -> str | None:
+    """The language tag the page declares, first of ``<html lang>`` (or ``xml:lang``),
+    Content-Language, ``og:locale``, JSON-LD ``inLanguage``: lower case, ``-`` separated
+    (``en-gb``, ``pt-br``, ``fr``), or ``None``."""
     root = tree.getroottree().getroot()
-    candidates = [root.get("lang"), root.get("{http://www.w3.org/XML/1998/namespace}lang")] if root is not None else []
+    candidates = []
+    if root is not None:
+        candidates += [root.get("lang"), root.get("xml:lang"), root.get("{http://www.w3.org/XML/1998/namespace}lang")]
     meta = _meta_values(tree)
     candidates += [meta.get("content-language"), meta.get("og:locale"), meta.get("language")]
     if article is not None and isinstance(article.get("inLanguage"), str):
         candidates.append(article["inLanguage"])
     for value in candidates:
         if value:
-            primary = value.strip().replace("_", "-").split("-")[0].lower()
+            tag = value.strip().replace("_", "-").split(",")[0].strip().lower()
+            primary = tag.split("-")[0]
             if 2 <= len(primary) <= 3 and primary.isalpha():
-                return primary
+                return tag
     return None
+
+
+def declared_language(tree: HtmlElement, article: dict[str, Any] | None = None) -> str | None:
+    """The language the page declares (:func:`declared_locale`), as a lower-case primary
+    subtag (``en``, ``pt``), or ``None``."""
+    locale = declared_locale(tree, article)
+    return locale.split("-")[0] if locale else None
 
 
 @dataclass
@@ -187,6 +222,7 @@ class PageMeta:
         meta: meta tag values by lower-case name/property.
         canonical: declared canonical URLs (``rel=canonical``, ``og:url``), raw.
         language: declared language, primary subtag.
+        locale: the whole declared language tag (``en-gb``), which orders numeric dates.
         declares_article: JSON-LD Article type or ``og:type=article``.
         og_type: ``og:type``, lower-case.
         is_amp: the page is an AMP page.
@@ -196,6 +232,7 @@ class PageMeta:
     meta: dict[str, str] = field(default_factory=dict)
     canonical: list[str] = field(default_factory=list)
     language: str | None = None
+    locale: str | None = None
     declares_article: bool = False
     og_type: str | None = None
     is_amp: bool = False
@@ -213,6 +250,7 @@ def read(tree: HtmlElement) -> PageMeta:
         meta=meta,
         canonical=canonical_candidates(tree),
         language=declared_language(tree, articles[0] if articles else None),
+        locale=declared_locale(tree, articles[0] if articles else None),
         declares_article=bool(articles) or og == "article",
         og_type=og,
         is_amp=amphtml_of(tree),

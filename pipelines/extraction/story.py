@@ -130,7 +130,7 @@ def _key(text: str) -> str:
 
 
 def dateline(
-    tree: HtmlElement, title: str | None, text: str, *, now: datetime | None = None
+    tree: HtmlElement, title: str | None, text: str, *, now: datetime | None = None, dayfirst: bool | None = None
 ) -> tuple[StatedDate | None, StatedDate | None]:
     """The visible dates of the story itself: ``(published, modified)``.
 
@@ -138,7 +138,8 @@ def dateline(
     that follows the story's last paragraph within its container; skips boxes that hold
     other stories (asides, navigation, related/latest/opinion lists). The first date
     found is the publication date; one labelled "Updated" (in several languages) is the
-    modification date.
+    modification date. ``dayfirst`` orders slash dates (``02/10/2020``) by the page's
+    locale (:func:`pipelines.extraction.dates.day_first`).
     """
     start, end, container = locate(tree, text)
     if start is None:
@@ -156,7 +157,7 @@ def dateline(
         zones.append((_zone_after(container, end, limit=TRAILER_ZONE_CHARS), False))
     published = modified = None
     for zone, nearest_last in zones:
-        found = find_text_dates(zone, now=now)
+        found = find_text_dates(zone, now=now, dayfirst=dayfirst)
         for offset, stated in reversed(found) if nearest_last else found:
             label_before = zone[max(0, offset - 30):offset]
             if UPDATED_LABEL.search(label_before.strip()):

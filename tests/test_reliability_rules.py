@@ -1,0 +1,220 @@
+"""Reliability battery, the rules without a crawl (../shared/docs/reliability.md).
+
+Unit tests of what the whole-crawl tests (``tests/test_reliability_*.py``, marked ``slow``)
+rely on: redirect headers, Retry-After values, meta refresh budget, failure kinds, decoding
+order, trap rules, future dates, disk-full rollback, clock regressions, byte-exact storage.
+They run in ``make test-fast``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+from scrapy import Request
+from scrapy.http import HtmlResponse, Response
+from scrapy.utils.test import get_crawler
+
+from archive.records import CaptureRecord, SnapshotRecord
+from archive.store import Archive
+from crawler.middlewares import AliasKeepingRedirectMiddleware, ArchiveMetaRefreshMiddleware
+from crawler.politeness import retry_after_secs
+from crawler.spiders.news import NewsSpider
+from crawler.spiders.urls import UrlsSpider
+from crawler.traps import strip_credentials, strip_session_ids, trap_reason
+from pipelines.content import content_hash
+from pipelines.extraction.dates import future_date, parse_stated_date
+from pipelines.extraction.html import decode
+from tests.battery import archive_state, byte_exact_drill, disk_full_points
+
+
+@pytest.mark.scenario(8)
+@pytest.mark.parametrize(
+    ("location", "authorization", "cookie"),
+    [
+        ("/b", True, True),  # positive control: same origin keeps both
+        ("http://127.0.0.3:8000/b", False, False),  # another host: neither
+        ("http://127.0.0.2:9000/b", False, True),  # another port: no Authorization (cookies are per host, RFC 6265 8.5)
+        ("https://127.0.0.2:8000/b", False, True),  # upgrade to https: no Authorization
+    ],
+)
+def test_r08_authorization_and_cookie_are_not_forwarded_to_another_origin(location, authorization, cookie):
+    """Scrapy's redirect code (kept by AliasKeepingRedirectMiddleware) drops Authorization on a
+    change of host, scheme or port, and Cookie on a change of host or a downgrade."""
+    crawler = get_crawler(UrlsSpider, {"REDIRECT_MAX_TIMES": 10})
+    crawler.spider = UrlsSpider()
+    middleware = AliasKeepingRedirectMiddleware.from_crawler(crawler)
+    request = Request("http://127.0.0.2:8000/a", headers={"Authorization": "Bearer SECRET", "Cookie": "session=SECRET"})
+    response = Response("http://127.0.0.2:8000/a", status=302, headers={"Location": location}, request=request)
+    moved = middleware.process_response(request, response)
+    assert (moved.headers.get("Authorization") is not None, moved.headers.get("Cookie") is not None) == (authorization, cookie)
+
+
+@pytest.mark.scenario(9)
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("120", 120.0), ("0", None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0), ("soon", None), ("-5", None), ("", None), (None, None)],
+)
+def test_r09_retry_after_values(value, expected):
+    assert (retry_after_secs(value) or None) == (expected or None)
+
+
+@pytest.mark.scenario(14)
+def test_r14_meta_refresh_shares_the_redirect_budget():
+    crawler = get_crawler(NewsSpider, {"REDIRECT_MAX_TIMES": 2, "METAREFRESH_MAXDELAY": 5})
+    middleware = ArchiveMetaRefreshMiddleware.from_crawler(crawler)
+    crawler.spider = None
+    body = b"<html><head><meta http-equiv='refresh' content='0; url=/next'></head></html>"
+    request = Request("http://127.0.0.2/a", meta={"redirect_times": 2, "redirect_ttl": 0})
+    response = HtmlResponse("http://127.0.0.2/a", body=body, request=request)
+    with pytest.raises(Exception, match="max redirections"):
+        middleware.process_response(request, response)
+
+
+@pytest.mark.parametrize(
+    ("exception", "kind"),
+    [
+        ("tls", "tls"),
+        ("gzip", "bad_encoding"),
+        ("offsite", "offsite"),
+        ("deferred", "deferred"),
+        ("maxsize", "too_large"),
+        ("dataloss", "truncated"),
+    ],
+)
+def test_failure_kinds_name_the_cause(exception, kind):
+    """Every hostile outcome has its own failure kind (failures.kind), looked up through
+    Twisted's and Scrapy's wrapping."""
+    import gzip
+
+    from OpenSSL.SSL import Error as OpenSSLError
+    from scrapy.exceptions import IgnoreRequest, ResponseDataLossError
+    from twisted.python.failure import Failure
+    from twisted.web._newclient import ResponseNeverReceived
+
+    from crawler.middlewares import OffsiteRedirect
+    from crawler.politeness import HostDeferred
+    from crawler.spiders.base import failure_kind
+
+    def wrapped(exc):
+        outer = ResponseNeverReceived([Failure(exc)])
+        return outer
+
+    made = {
+        "tls": lambda: wrapped(OpenSSLError([("SSL routines", "", "certificate verify failed")])),
+        "gzip": lambda: gzip.BadGzipFile("Not a gzipped file (b'xx')"),
+        "offsite": lambda: OffsiteRedirect("redirect to another site not followed"),
+        "deferred": lambda: HostDeferred("deferred to the next run"),
+        "maxsize": lambda: IgnoreRequest("Ignored response because its body exceeded DOWNLOAD_MAXSIZE"),
+        "dataloss": ResponseDataLossError,
+    }[exception]()
+    found, message = failure_kind(Failure(made))
+    assert found == kind, message
+    if kind == "tls":
+        assert "certificate verify failed" in message
+
+
+@pytest.mark.scenario(11)
+@pytest.mark.parametrize(
+    ("body", "content_type", "expected"),
+    [
+        (b"\xef\xbb\xbf<meta charset='cp1252'>caf\xc3\xa9", "text/html; charset=iso-8859-2", "utf-8"),  # BOM first
+        ("<meta charset='utf-8'>café".encode("cp1252"), "text/html; charset=cp1252", "cp1252"),  # then the header
+        ("<meta charset='windows-1252'>café".encode("cp1252"), "text/html", "cp1252"),  # then the meta
+        ("café".encode(), None, "utf-8"),  # then sniffing: valid UTF-8
+        ("café".encode("cp1252"), None, "cp1252"),  # else Windows-1252
+    ],
+)
+def test_r11_decode_order_bom_header_meta_sniff(body, content_type, expected):
+    encoding, text = decode(body, content_type)
+    assert encoding == expected and "café" in text
+
+
+@pytest.mark.scenario(16)
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://x.example/a/a/", None),
+        ("http://x.example/a/a/a/", "repeated_segment"),
+        ("http://x.example/a/b/a/b/a/b/", "repeated_segment"),
+        ("http://x.example/" + "/".join(f"s{i}" for i in range(21)), "too_many_segments"),
+        ("http://x.example/news/2024/01/02/story", None),
+    ],
+)
+def test_r16_trap_rules(url, reason):
+    assert trap_reason(url) == reason
+
+
+@pytest.mark.scenario(16)
+def test_r16_session_ids_and_credentials_are_stripped_from_links():
+    assert strip_session_ids("http://x.example/a;jsessionid=AB12CD?id=7&PHPSESSID=0123456789abcdef01") == "http://x.example/a?id=7"
+    assert strip_session_ids("http://x.example/s?sid=0123456789abcdef0123456789abcdef&page=2") == "http://x.example/s?page=2"
+    assert strip_session_ids("http://x.example/article.php?sid=12") == "http://x.example/article.php?sid=12"  # a content id
+    assert strip_credentials("http://user:secret@x.example:8080/a?b=1") == "http://x.example:8080/a?b=1"
+
+
+@pytest.mark.scenario(16)
+def test_r16_per_host_budget_of_followed_links(tmp_path):
+    crawler = get_crawler(NewsSpider, {"ARCHIVE_DB": str(tmp_path / "a.db")})
+    config = tmp_path / "s.toml"
+    config.write_text('[[source]]\nname = "x"\nstart_urls = ["http://x.example/"]\ndepth = 10\n')
+    spider = NewsSpider(config=str(config))
+    spider._set_crawler(crawler)
+    spider.follow_max_per_host = 25
+    links = "".join(f"<a href='/day/{i}'>day {i}</a>" for i in range(100))
+    for page in range(3):
+        url = f"http://x.example/cal/{page}"
+        response = HtmlResponse(url, body=f"<html><body>{links}</body></html>".encode(),
+                                request=Request(url, meta={"source": "x", "link_depth": 0}))
+        requests = list(spider.follow_links(response, spider.sources["x"]))
+        assert len(requests) == (25 if page == 0 else 0)
+    assert crawler.stats.get_value("traps/host_budget") == 3 * 75  # links beyond the budget (the first 25 were followed)
+
+
+@pytest.mark.scenario(19)
+@pytest.mark.parametrize(
+    ("raw", "future"),
+    [("2099-01-01", "2099-01-01"), ("2099-01-01T10:00:00+02:00", "2099-01-01T10:00:00+02:00"), ("2024-05-01", None),
+     ("1970-01-01", None), ("junk", None), (None, None)],
+)
+def test_r19_future_dates_are_recognised(raw, future):
+    now = datetime(2026, 11, 29, tzinfo=timezone.utc)
+    found = future_date(raw, "jsonld", now=now)
+    assert (found.value if found else None) == future
+    if future:
+        assert parse_stated_date(raw, "jsonld", now=now) is None
+
+
+@pytest.mark.scenario(30)
+def test_r30_archive_stores_hostile_values_byte_exact(tmp_path):
+    found = byte_exact_drill(tmp_path / "a.db")
+    assert found["exact"] == found["fields"] == found["values"] * 11 + 2
+    assert found["schema_same"]
+
+
+@pytest.mark.scenario(24)
+def test_r24_disk_full_at_many_points_rolls_back_cleanly_and_recovers(tmp_path):
+    """SQLITE_FULL at 12 points of a growing archive (``PRAGMA max_page_count``): each write
+    commits whole or fails leaving nothing behind, and succeeds once there is room again.
+    (tests/test_cli.py::test_disk_full_while_archiving_exits_4_and_keeps_the_archive_sound
+    fills a real tmpfs.)"""
+    found = disk_full_points(tmp_path / "a.db", 12)
+    assert found["full"] >= 9
+    assert found["clean"] == found["recovered"] == found["full"] and found["corrupt"] == 0
+    state = archive_state(tmp_path / "a.db")
+    assert (state["integrity"], state["half_rows"], state["digest_mismatches"], len(state["snapshots"])) == ("ok", 0, 0, 12)
+
+
+@pytest.mark.scenario(27)
+def test_r27_a_clock_that_jumps_back_is_flagged_and_last_seen_never_moves_back(tmp_path):
+    with Archive.open(tmp_path / "a.db") as archive:
+        crawl = archive.start_crawl("crawl")
+        url = "http://x.example/story"
+        snapshot = SnapshotRecord(canonical_url=url, content_hash=content_hash("T", "text"), title="T", text="text", extractor="t")
+        for at in ("2026-11-29T12:00:00Z", "2026-11-29T11:00:00Z"):  # the clock went back an hour
+            archive.record_capture(crawl, CaptureRecord(url=url, final_url=url, fetched_at=at, status=200, body=b"b", site="x"), snapshot)
+        rows = list(archive.db.query("SELECT id, fetched_at, warnings FROM captures ORDER BY id"))
+        assert [r["fetched_at"] for r in rows] == ["2026-11-29T12:00:00Z", "2026-11-29T11:00:00Z"]  # order by id, as it happened
+        assert rows[0]["warnings"] is None and json.loads(rows[1]["warnings"])[0].startswith("clock_regression")
+        assert next(archive.db.query("SELECT last_seen FROM articles"))["last_seen"] == "2026-11-29T12:00:00Z"
