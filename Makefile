@@ -39,7 +39,7 @@ test: venv $(PYWB_STAMP)
 test-fast: venv
 	$(BIN)/python -m pytest -m "not slow" -x -q
 
-## The reliability battery's figures (../shared/docs/reliability.md; about 20 minutes).
+## The reliability battery's figures (../shared/docs/reliability.md; about 11 minutes).
 reliability: venv
 	$(BIN)/python -m benchmarks.reliability
 

@@ -8,9 +8,7 @@ again with ``include_comments=False``), on the same bytes:
 - trafilatura-eval: share of ``must_contain`` segments found, share of pages leaking any
   ``must_not_contain`` segment;
 - readability-testpages (real pages only): F1 against ``body_text``;
-- dates on htmldate-eval and trafilatura-eval: day-exact share, wrong dates; for us, the
-  publication day and the latest stated day (modified, else published: the reading of
-  trafilatura's own date, htmldate's default).
+- dates on htmldate-eval and trafilatura-eval: day-exact share, wrong dates.
 
 Usage: python -m benchmarks.extraction [--shared ../shared] [--only aeb,eval,readability,dates]
 """
@@ -70,17 +68,6 @@ def bare(include_comments: bool) -> Callable[[Page], Result]:
         return Result(text, None, ms)
 
     return run
-
-
-def latest_day(page: Page) -> str | None:
-    """Our modification day, else our publication day: the page's latest stated date, the
-    reading trafilatura's own date follows (htmldate with ``original_date=False``)."""
-    try:
-        e = extract(page.body, page.url)
-    except ValueError:
-        return None
-    found = e.modified or e.published
-    return found.day if found else None
 
 
 def bare_date(page: Page) -> str | None:
@@ -174,15 +161,15 @@ def report_readability(data: Path) -> dict:
 def report_dates(data: Path) -> dict:
     figures = {}
     print("\n## dates, annotated pages (day-exact share; wrong = a date given that is not the true day)")
-    print(f"{'set':<18} {'extractor':<20} {'exact':>14} {'wrong':>6}")
+    print(f"{'set':<18} {'extractor':<14} {'exact':>14} {'wrong':>6}")
     for set_name in ("trafilatura-eval", "htmldate-eval"):
         # pages without a date annotation (9 "hard::" pages of trafilatura-eval) are not scored:
         # their truth is unknown, not "no date"
         pages = [p for p in folder_pages(data / set_name) if p.truth.get("published")]
-        for name, get in (("newsarchive", lambda p: ours(p).day), ("newsarchive, latest", latest_day), ("trafilatura", bare_date)):
+        for name, get in (("newsarchive", lambda p: ours(p).day), ("trafilatura", bare_date)):
             score = date_score((p.truth.get("published"), get(p)) for p in pages)
             figures[f"{set_name}/{name}"] = {"exact": score.exact, "truths": score.truths, "wrong": score.wrong}
-            print(f"{set_name:<18} {name:<20} {score.exact:>3}/{score.truths:<3} {score.exact_share:6.1%} {score.wrong:>6}")
+            print(f"{set_name:<18} {name:<14} {score.exact:>3}/{score.truths:<3} {score.exact_share:6.1%} {score.wrong:>6}")
     return figures
 
 

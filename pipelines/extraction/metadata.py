@@ -166,14 +166,15 @@ def _first_date(values, source: str, tz, now) -> StatedDate | None:
     return None
 
 
-def canonical_candidates(tree: HtmlElement) -> list[str]:
-    """The URLs the page declares as its own: ``<link rel=canonical>`` then ``og:url`` (raw, unresolved)."""
+def canonical_candidates(tree: HtmlElement, meta: dict[str, str] | None = None) -> list[str]:
+    """The URLs the page declares as its own: ``<link rel=canonical>`` then ``og:url`` (raw,
+    unresolved). ``meta``: the page's meta values, if read already."""
     found = []
     for link in tree.iter("link"):
         rel = (link.get("rel") or "").lower().split()
         if "canonical" in rel and link.get("href"):
             found.append(link.get("href").strip())
-    meta = _meta_values(tree)
+    meta = meta if meta is not None else _meta_values(tree)
     if meta.get("og:url"):
         found.append(meta["og:url"])
     return found
@@ -185,15 +186,17 @@ def amphtml_of(tree: HtmlElement) -> bool:
     return root is not None and ("amp" in root.attrib or "⚡" in root.attrib)
 
 
-def declared_locale(tree: HtmlElement, article: dict[str, Any] | None = None) -> str | None:
+def declared_locale(
+    tree: HtmlElement, article: dict[str, Any] | None = None, meta: dict[str, str] | None = None
+) -> str | None:
     """The language tag the page declares, first of ``<html lang>`` (or ``xml:lang``),
     Content-Language, ``og:locale``, JSON-LD ``inLanguage``: lower case, ``-`` separated
-    (``en-gb``, ``pt-br``, ``fr``), or ``None``."""
+    (``en-gb``, ``pt-br``, ``fr``), or ``None``. ``meta``: the page's meta values, if read already."""
     root = tree.getroottree().getroot()
     candidates = []
     if root is not None:
         candidates += [root.get("lang"), root.get("xml:lang"), root.get("{http://www.w3.org/XML/1998/namespace}lang")]
-    meta = _meta_values(tree)
+    meta = meta if meta is not None else _meta_values(tree)
     candidates += [meta.get("content-language"), meta.get("og:locale"), meta.get("language")]
     if article is not None and isinstance(article.get("inLanguage"), str):
         candidates.append(article["inLanguage"])
@@ -245,12 +248,13 @@ def read(tree: HtmlElement) -> PageMeta:
     pages = [o for o in objects if _types(o) & PAGE_TYPES]
     meta = _meta_values(tree)
     og = meta.get("og:type", "").lower() or None
+    locale = declared_locale(tree, articles[0] if articles else None, meta)
     return PageMeta(
         article=articles[0] if articles else (pages[0] if pages else None),
         meta=meta,
-        canonical=canonical_candidates(tree),
-        language=declared_language(tree, articles[0] if articles else None),
-        locale=declared_locale(tree, articles[0] if articles else None),
+        canonical=canonical_candidates(tree, meta),
+        language=locale.split("-")[0] if locale else None,
+        locale=locale,
         declares_article=bool(articles) or og == "article",
         og_type=og,
         is_amp=amphtml_of(tree),
