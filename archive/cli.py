@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from archive import __version__
-from archive.store import Archive, ArchiveError
+from archive.store import Archive, ArchiveError, OutputExistsError
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -99,7 +99,19 @@ def start_run(db: str, command: str, config_text: str | None) -> int:
             raise CliError(f"cannot write to the archive: {exc}", EXIT_STORAGE) from exc
 
 
-@click.group()
+class ArchiveGroup(click.Group):
+    """The command group; an :class:`ArchiveError` that a command did not handle itself (a
+    read-only or full archive found mid-command) is a one-line error with exit status 4,
+    never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ArchiveError as exc:
+            raise CliError(str(exc), EXIT_STORAGE) from exc
+
+
+@click.group(cls=ArchiveGroup)
 @click.version_option(__version__, prog_name="newsarchive")
 def cli() -> None:
     """newsarchive: crawl news sites into a versioned, searchable SQLite archive.
@@ -240,7 +252,10 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, db, verbose
 
     url_list = list(urls)
     if from_file is not None:
-        url_list += [line.strip() for line in from_file if line.strip() and not line.lstrip().startswith("#")]
+        try:
+            url_list += [line.strip() for line in from_file if line.strip() and not line.lstrip().startswith("#")]
+        except UnicodeDecodeError as exc:
+            raise CliError(f"{from_file.name}: not UTF-8 text (byte {exc.start}): give one URL per line", EXIT_USAGE) from exc
     if page_url and not html_file:
         raise CliError("--url goes with --html (the saved page's address)", EXIT_USAGE)
     if html_file and not page_url:
@@ -311,6 +326,7 @@ def extract(files, url, include, exclude, timezone_name, db, verbose, log_file) 
     from crawler.config import ConfigError, check_css
     from pipelines.extraction import ExtractionError
     from pipelines.extraction import extract as run_extract
+    from pipelines.extraction.html import read_saved_page
     from pipelines.urls import canonical_url
 
     configure_logging(verbose, log_file)
@@ -336,9 +352,7 @@ def extract(files, url, include, exclude, timezone_name, db, verbose, log_file) 
     failed = 0
     for name in files:
         try:
-            body = Path(name).read_bytes()
-            if name.endswith(".gz"):
-                body = gzip.decompress(body)
+            body = read_saved_page(name)
             e = run_extract(body, url, include=include, exclude=exclude, timezone_name=timezone_name)
         except (OSError, EOFError, gzip.BadGzipFile, ExtractionError) as exc:
             failed += 1
@@ -526,6 +540,8 @@ def _check_new_file(out: str) -> None:
     writing through one would create or replace a file elsewhere) in an existing folder."""
     import os
 
+    if not out or not Path(out).name or out.endswith(("/", os.sep)):
+        raise CliError(f"--out {out!r}: give a file name", EXIT_USAGE)
     if os.path.lexists(out):
         raise CliError(f"{out} exists; give a new file name", EXIT_USAGE)
     if not Path(out).parent.resolve().is_dir():
@@ -539,6 +555,8 @@ def _create_new(out: str):
         return open(out, "xb")  # noqa: SIM115 - the caller's with-statement closes it
     except FileExistsError as exc:
         raise CliError(f"{out} exists; give a new file name", EXIT_USAGE) from exc
+    except OSError as exc:  # a name too long, a folder without write permission, ...
+        raise CliError(f"cannot create {out}: {exc.strerror}", EXIT_USAGE) from exc
 
 
 # -- check and backup --------------------------------------------------------------
@@ -622,6 +640,8 @@ def backup(out, db, verbose, log_file) -> None:
     with open_archive(db, create=False) as archive:
         try:
             size = archive.backup(out)
+        except OutputExistsError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from exc
         except ArchiveError as exc:
             raise CliError(str(exc), EXIT_STORAGE) from exc
     click.echo(f"wrote {out} ({size / 1024 / 1024:.1f} MiB)")

@@ -55,6 +55,10 @@ class NotAnArchiveError(ArchiveError):
     """The file is a SQLite database of something else: newsarchive will not write into it."""
 
 
+class OutputExistsError(ArchiveError):
+    """A file to be written (a backup) exists already: nothing was written."""
+
+
 class StorageError(ArchiveError):
     """SQLite reported a storage fault: disk full, I/O error, corrupt file."""
 
@@ -217,16 +221,39 @@ class Archive:
         """Write a consistent copy of the archive to ``out`` with SQLite's ``VACUUM INTO``
         (safe while a crawl writes: the copy is one read transaction); returns its size, bytes.
 
+        The copy is made in a new private folder beside ``out`` and then hard-linked to
+        ``out``: ``link(2)`` fails if ``out`` exists, also as a symbolic link, so the copy
+        never goes through a link, nor over a file created after any check (SQLite's
+        ``VACUUM INTO`` itself follows links and writes into an existing empty file).
+
         Raises:
-            ArchiveError: ``out`` exists, or the copy cannot be written.
+            OutputExistsError: ``out`` exists (a file, a folder or a link, dangling or not).
+            ArchiveError: the copy cannot be written (disk full, no permission, ...).
         """
+        import shutil
+        import tempfile
+
         out = Path(out)
-        if os.path.lexists(out):  # also a symbolic link, dangling or not: SQLite would write through it
-            raise ArchiveError(f"{out} exists; give a new file name")
+        if os.path.lexists(out):
+            raise OutputExistsError(f"{out} exists; give a new file name")
         try:
-            self.db.execute("VACUUM INTO ?", [str(out)])
-        except sqlite3.Error as exc:
-            raise _storage_error(exc, str(out)) from exc
+            private = Path(tempfile.mkdtemp(prefix=".newsarchive-backup-", dir=out.parent))
+        except OSError as exc:
+            raise ArchiveError(f"cannot write in {out.parent}: {exc.strerror}") from exc
+        try:
+            copy = private / "backup.db"
+            try:
+                self.db.execute("VACUUM INTO ?", [str(copy)])
+            except sqlite3.Error as exc:
+                raise _storage_error(exc, str(out)) from exc
+            try:
+                os.link(copy, out)
+            except FileExistsError as exc:
+                raise OutputExistsError(f"{out} exists; give a new file name") from exc
+            except OSError as exc:  # a file system without hard links
+                raise ArchiveError(f"cannot create {out}: {exc.strerror}") from exc
+        finally:
+            shutil.rmtree(private, ignore_errors=True)
         return out.stat().st_size
 
     # -- failures ----------------------------------------------------------------

@@ -291,6 +291,11 @@ def _url_list(data: dict, key: str, where: str) -> tuple[str, ...]:
     return urls
 
 
+#: the longest URL fetched (Scrapy's URLLENGTH_LIMIT in crawler/settings.py; the de facto
+#: limit of browsers and servers)
+MAX_URL_CHARS = 2083
+
+
 def url_problem(url: str) -> str | None:
     """Why ``url`` cannot be fetched (not absolute http/https with a host, or carrying
     ``user:password@``), or ``None``. The message never shows a password: it must not
@@ -309,6 +314,8 @@ def url_problem(url: str) -> str | None:
         return f"URL has no host: {shown!r}"
     if any(c.isspace() for c in url.strip()):
         return f"URL contains white space: {shown!r}"
+    if len(url.strip()) > MAX_URL_CHARS:
+        return f"URL longer than {MAX_URL_CHARS} characters (URLLENGTH_LIMIT): {shown[:80]!r}..."
     if parts.username is not None or parts.password is not None:
         return (
             f"URL contains a user name or password: {shown!r}; newsarchive sends no "

@@ -18,6 +18,8 @@ from scrapy.utils.response import get_meta_refresh
 from twisted.internet.defer import DeferredLock
 from twisted.internet.error import DNSLookupError
 
+from crawler.traps import strip_credentials
+
 logger = logging.getLogger(__name__)
 
 
@@ -159,6 +161,12 @@ class SiteRedirects:
                 f"redirect to another site not followed: {request.url} -> {redirected.url} "
                 "(a scheduled crawl stays on its sources' sites)"
             )
+        # credentials in a Location or refresh URL are never sent, stored or logged
+        # (reliability.md, 32): the redirect goes to the same URL without them
+        stripped = strip_credentials(redirected.url)
+        if stripped != redirected.url:
+            self.crawler.stats.inc_value("redirect/credentials_stripped")
+            redirected = redirected.replace(url=stripped)
         redirected.dont_filter = True
         return redirected
 

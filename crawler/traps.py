@@ -92,13 +92,17 @@ def strip_credentials(url: str) -> str:
     return strip_url(url, strip_credentials=True, strip_default_port=False, origin_only=False, strip_fragment=False)
 
 
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
+
+
 def redact_credentials(url: str) -> str:
     """``url`` with any ``user:password@`` shown as ``***@`` (for messages and failure rows)."""
     try:
         parts = urlsplit(url)
         has_credentials = parts.username is not None or parts.password is not None
     except ValueError:
-        return url
+        # a malformed URL: hide whatever stands between "//" and the last "@" of its authority
+        return _USERINFO.sub(r"\1***@", url)
     if not has_credentials:
         return url
     host = parts.netloc.rsplit("@", 1)[-1]

@@ -67,13 +67,26 @@ def normalize_url(url: str) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
         raise ValueError(f"not an absolute http(s) URL: {url!r}")
-    url = _JSESSIONID.sub("", url.strip())
+    url = _JSESSIONID.sub("", without_credentials(url.strip()))
     url = canonicalize_url(url, keep_fragments=False)
     names = [pair.split("=", 1)[0] for pair in urlsplit(url).query.split("&") if pair]
     tracking = [n for n in names if _is_tracking(n)]
     if tracking:
         url = url_query_cleaner(url, tracking, remove=True, unique=False, keep_fragments=False)
     return _drop_default_port(url)
+
+
+def without_credentials(url: str) -> str:
+    """``url`` without ``user:password@`` (a page's canonical link, ``og:url`` or image may
+    carry one; it is never stored). Malformed URLs are returned as they are."""
+    try:
+        parts = urlsplit(url)
+        if parts.username is None and parts.password is None:
+            return url
+    except ValueError:
+        return url
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def site_key(host: str) -> str:

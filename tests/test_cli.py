@@ -316,3 +316,56 @@ def test_a_page_that_is_no_html_is_quiet_without_verbose(cli, tmp_path):
     assert "not an article" in result.stdout and result.stderr == ""
     result = cli("archive", "--html", notes, "--url", "http://x.example/a", "-vv")
     assert "[trafilatura" in result.stderr  # the library's own lines, when everything is logged
+
+
+# -- found by a fresh-clone trial: every bad input a one-line error with its exit status -----
+
+
+def test_a_url_file_that_is_not_utf8_is_a_usage_error(cli, tmp_path):
+    urls_file = tmp_path / "urls.txt"
+    urls_file.write_bytes("http://x.example/a\n".encode("utf-16"))
+    result = cli("archive", "--from-file", urls_file)
+    assert result.returncode == 2 and "not UTF-8 text" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_url_over_the_length_limit_is_a_failure_not_silence(cli, tmp_path):
+    long_url = "http://127.0.0.1:9/" + "a" * 2100
+    result = cli("archive", long_url, "--allow-private")
+    assert result.returncode == 1 and "longer than 2083 characters" in result.stdout
+    assert db_rows(tmp_path / "archive.db", "SELECT kind FROM failures") == [{"kind": "bad_url"}]
+
+
+def test_extract_reads_no_more_than_a_fetch_would(cli, tmp_path):
+    huge = tmp_path / "huge.html"
+    with open(huge, "wb") as f:
+        f.truncate(21 * 1024 * 1024)  # a sparse file: 21 MiB without writing them
+    result = cli("extract", huge, "/dev/zero")
+    assert result.returncode == 1 and result.stderr.count("over 20 MiB") == 2 and "Traceback" not in result.stderr
+
+
+def test_out_names_that_cannot_be_files_are_usage_errors(cli, tmp_path):
+    assert cli("archive", "--html", ROOT / "demo" / "pages" / "al-1.html.gz", "--url", "http://x.example/a").returncode == 0
+    result = cli("backup", "--out", "")
+    assert (result.returncode, "give a file name" in result.stderr) == (2, True), result.stderr
+    result = cli("backup", "--out", str(tmp_path) + "/")
+    assert (result.returncode, "is a directory" in result.stderr) == (2, True), result.stderr
+    result = cli("export-warc", "--out", "a" * 300 + ".warc.gz")
+    assert result.returncode == 2 and "File name too long" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_storage_error_in_the_middle_of_a_command_exits_4_in_one_line(tmp_path, monkeypatch):
+    """A read-only archive found when the crawl first writes (run as root, file modes do not
+    stop writes, so the error is injected): exit 4 and one line, not a traceback."""
+    from click.testing import CliRunner
+
+    from archive.cli import cli as newsarchive
+    from archive.store import Archive, StorageError
+
+    def read_only(self):
+        raise StorageError(f"{tmp_path / 'a.db'}: attempt to write a readonly database")
+
+    monkeypatch.setattr(Archive, "end_dead_runs", read_only)
+    config = tmp_path / "s.toml"
+    config.write_text('[[source]]\nname = "x"\nfeeds = ["http://x.example/feed.xml"]\n')
+    result = CliRunner().invoke(newsarchive, ["crawl", "--config", str(config), "--db", str(tmp_path / "a.db")])
+    assert result.exit_code == 4 and "readonly database" in result.output and "Traceback" not in result.output

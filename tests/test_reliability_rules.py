@@ -218,3 +218,98 @@ def test_r27_a_clock_that_jumps_back_is_flagged_and_last_seen_never_moves_back(t
         assert [r["fetched_at"] for r in rows] == ["2026-11-29T12:00:00Z", "2026-11-29T11:00:00Z"]  # order by id, as it happened
         assert rows[0]["warnings"] is None and json.loads(rows[1]["warnings"])[0].startswith("clock_regression")
         assert next(archive.db.query("SELECT last_seen FROM articles"))["last_seen"] == "2026-11-29T12:00:00Z"
+
+
+# -- found by a fresh-clone trial ------------------------------------------------------------
+
+
+@pytest.mark.scenario(32)
+def test_r32_credentials_in_a_pages_own_urls_and_in_redirects_are_dropped():
+    from pipelines.extraction import extract
+    from pipelines.urls import canonical_url
+
+    page = (b"<html><head><title>Story</title>"
+            b"<link rel='canonical' href='http://eve:SECRET@x.example/news/story'>"
+            b"<meta property='og:url' content='http://eve:SECRET@x.example/news/story'>"
+            b"<meta property='og:image' content='http://eve:SECRET@x.example/photo.jpg'></head>"
+            b"<body><article><h1>Story</h1><p>" + b"The council met on Thursday about the budget. " * 20 + b"</p></article></body></html>")
+    found = extract(page, "http://x.example/news/story?ref=1")
+    assert canonical_url("http://x.example/news/story?ref=1", found.canonical_candidates)[0] == "http://x.example/news/story"
+    assert found.image == "http://x.example/photo.jpg"
+    assert "SECRET" not in repr(found)  # sitename, image, text: nowhere
+    # a redirect to a URL with credentials goes to the same URL without them
+    crawler = get_crawler(UrlsSpider, {"REDIRECT_MAX_TIMES": 10})
+    crawler.spider = UrlsSpider()
+    middleware = AliasKeepingRedirectMiddleware.from_crawler(crawler)
+    request = Request("http://x.example/a")
+    response = Response("http://x.example/a", status=302, headers={"Location": "http://eve:SECRET@x.example/b"}, request=request)
+    assert middleware.process_response(request, response).url == "http://x.example/b"
+    # and every request a spider makes (a robots.txt Sitemap: line, a start URL, a link)
+    spider = NewsSpider.__new__(NewsSpider)
+    source = type("S", (), {"name": "x"})()
+    assert spider.request("http://eve:SECRET@x.example/sitemap.xml", None, source, "sitemap").url == "http://x.example/sitemap.xml"
+
+
+@pytest.mark.scenario(32)
+def test_r32_a_malformed_url_never_shows_its_password():
+    from crawler.config import url_problem
+    from crawler.traps import redact_credentials
+
+    assert redact_credentials("http://a:SECRET[@127.0.0.20:18091/z") == "http://***@127.0.0.20:18091/z"
+    assert "SECRET" not in url_problem("https://a:SECRET@[::1/")
+
+
+@pytest.mark.scenario(13)
+def test_r13_a_page_of_too_many_elements_is_kept_raw_not_extracted_for_minutes():
+    """Extraction time grows with the tree (a 19 MiB page of 323,000 paragraphs took minutes):
+    past MAX_ELEMENTS the page is a too_complex failure at once, its raw bytes kept."""
+    import time
+
+    from pipelines.extraction import ExtractionError, extract
+    from pipelines.extraction.html import MAX_ELEMENTS
+
+    page = ("<html><body><article>" + "<p>A line of a very long page.</p>" * (MAX_ELEMENTS + 10) + "</article></body></html>").encode()
+    started = time.monotonic()
+    with pytest.raises(ExtractionError) as refused:
+        extract(page, "http://x.example/big")
+    assert refused.value.kind == "too_complex" and time.monotonic() - started < 10
+    just_under = ("<html><body><article>" + "<p>A line.</p>" * 100 + "</article></body></html>").encode()
+    assert extract(just_under, "http://x.example/small").text.startswith("A line.")
+
+
+def test_a_saved_page_is_read_up_to_the_fetch_size_limit(tmp_path):
+    import gzip
+
+    from pipelines.extraction.html import read_saved_page
+
+    page = tmp_path / "page.html"
+    page.write_bytes(b"<p>x</p>" * 10)
+    assert read_saved_page(page) == b"<p>x</p>" * 10
+    with pytest.raises(OSError, match="over 0 MiB"):
+        read_saved_page(page, max_bytes=40)
+    bomb = tmp_path / "bomb.html.gz"
+    bomb.write_bytes(gzip.compress(b"\0" * (3 * 1024 * 1024)))
+    with pytest.raises(OSError, match="decompressed"):
+        read_saved_page(bomb, max_bytes=1024 * 1024)
+    with pytest.raises(OSError, match="over"):
+        read_saved_page("/dev/zero", max_bytes=1024 * 1024)
+
+
+def test_backup_never_writes_through_a_link_made_after_the_check(tmp_path, monkeypatch):
+    """The check-then-write race of a shared folder: a symbolic link appears at --out after
+    the check; the copy is linked into place with link(2), which refuses, and the link's
+    target is never written."""
+    import os
+
+    from archive.store import OutputExistsError
+
+    victim = tmp_path / "victim.db"
+    victim.write_bytes(b"")
+    out = tmp_path / "out.db"
+    with Archive.open(tmp_path / "a.db") as archive:
+        monkeypatch.setattr(os.path, "lexists", lambda path: False)  # the check passed...
+        os.symlink(victim, out)  # ...and then the link appeared
+        with pytest.raises(OutputExistsError):
+            archive.backup(out)
+    assert victim.read_bytes() == b"" and os.path.islink(out)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".newsarchive-backup")] == []

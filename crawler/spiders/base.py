@@ -141,6 +141,7 @@ class ArchivingSpider(scrapy.Spider):
     def request(self, url: str, callback, source: Source, role: str, **meta: Any) -> scrapy.Request:
         """A request for ``url`` tagged with its source and role, failures going to :meth:`on_error`."""
         meta = {"source": source.name, "role": role, **meta}
+        url = strip_credentials(url)  # never sent, stored or logged (also robots.txt Sitemap: lines)
         return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta, dont_filter=self.dont_filter)
 
     def page_item(self, response: Response, role: str, source: Source, hints: dict | None = None) -> PageItem:

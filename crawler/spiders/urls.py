@@ -16,8 +16,9 @@ from urllib.parse import urlsplit
 from archive.timefmt import utc_now_iso
 from crawler.config import Source, url_problem
 from crawler.items import FailureItem, PageItem
-from crawler.traps import redact_credentials
 from crawler.spiders.base import ArchivingSpider
+from crawler.traps import redact_credentials
+from pipelines.extraction.html import read_saved_page
 
 
 class UrlsSpider(ArchivingSpider):
@@ -75,9 +76,7 @@ class UrlsSpider(ArchivingSpider):
             return FailureItem(url=redact_credentials(url) if url else str(self.html_file), kind="bad_url", message=problem)
         path = Path(self.html_file)
         try:
-            body = path.read_bytes()
-            if path.suffix == ".gz":
-                body = gzip.decompress(body)
+            body = read_saved_page(path)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             return FailureItem(url=url, kind="file", message=f"cannot read {path}: {exc}")
         return PageItem(

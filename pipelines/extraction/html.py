@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
 import re
 from copy import deepcopy
+from pathlib import Path
 
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
@@ -28,12 +30,39 @@ class ExtractionError(ValueError):
     Attributes:
         kind: the failure kind recorded for it: ``empty`` (no bytes), ``content_type_mismatch``
             (labelled HTML, or unlabelled, but another format by its first bytes),
-            ``not_html`` (anything else).
+            ``too_complex`` (more than :data:`MAX_ELEMENTS` elements), ``not_html``
+            (anything else).
     """
 
     def __init__(self, message: str, kind: str = "not_html") -> None:
         super().__init__(message)
         self.kind = kind
+
+
+#: elements a page may have to be extracted: three times the largest of the 409 real pages
+#: of ../shared/data (9,893, a long Wikipedia article); news stories have a few thousand
+MAX_ELEMENTS = 30_000
+
+#: the largest saved page read (``archive --html``, ``extract``): the crawl's DOWNLOAD_MAXSIZE
+MAX_PAGE_BYTES = 20 * 1024 * 1024
+
+
+def read_saved_page(path: str | Path, max_bytes: int = MAX_PAGE_BYTES) -> bytes:
+    """The bytes of a page saved by a browser (``.gz``: decompressed), at most ``max_bytes``
+    (20 MiB, as a fetch: crawler/settings.py DOWNLOAD_MAXSIZE), read in bounded chunks so
+    that a device (``/dev/zero``), a huge file or a gzip bomb is refused, not read whole.
+
+    Raises:
+        OSError: the file cannot be read, or holds more than ``max_bytes`` (decompressed).
+        EOFError, gzip.BadGzipFile: a ``.gz`` file that is cut short or not gzip.
+    """
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as stream:
+        body = stream.read(max_bytes + 1)
+    if len(body) > max_bytes:
+        raise OSError(f"{path}: over {max_bytes // (1024 * 1024)} MiB{' decompressed' if path.suffix == '.gz' else ''}; not read (the limit of a fetched page)")
+    return body
 
 
 def sniff_binary(body: bytes) -> str | None:
@@ -111,7 +140,8 @@ def parse_document(html: bytes | str, content_type: str | None = None) -> tuple[
 
     Raises:
         ExtractionError: empty input (kind ``empty``), binary content (``content_type_mismatch``
-            when ``content_type`` says HTML or nothing, else ``not_html``), or nothing parsable.
+            when ``content_type`` says HTML or nothing, else ``not_html``), nothing parsable,
+            or a tree of more than :data:`MAX_ELEMENTS` elements (``too_complex``).
     """
     encoding = None
     if isinstance(html, bytes):
@@ -131,6 +161,13 @@ def parse_document(html: bytes | str, content_type: str | None = None) -> tuple[
     tree = load_html(text)
     if tree is None:
         raise ExtractionError("not parsable as HTML")
+    elements = sum(1 for _ in tree.iter())
+    if elements > MAX_ELEMENTS:
+        # extraction time grows with the tree (about 0.3 ms an element): a page built to
+        # hold a crawl (reliability.md, 13) is kept raw, not extracted
+        raise ExtractionError(
+            f"{elements} elements, over {MAX_ELEMENTS}: too complex to extract; the raw page is kept", "too_complex"
+        )
     return tree, encoding
 
 

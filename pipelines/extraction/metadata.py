@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from lxml.html import HtmlElement
 
 from pipelines.extraction.dates import StatedDate, parse_stated_date
+from pipelines.urls import without_credentials
 
 logger = logging.getLogger(__name__)
 
@@ -168,15 +169,15 @@ def _first_date(values, source: str, tz, now) -> StatedDate | None:
 
 def canonical_candidates(tree: HtmlElement, meta: dict[str, str] | None = None) -> list[str]:
     """The URLs the page declares as its own: ``<link rel=canonical>`` then ``og:url`` (raw,
-    unresolved). ``meta``: the page's meta values, if read already."""
+    unresolved; any ``user:password@`` dropped). ``meta``: the page's meta values, if read already."""
     found = []
     for link in tree.iter("link"):
         rel = (link.get("rel") or "").lower().split()
         if "canonical" in rel and link.get("href"):
-            found.append(link.get("href").strip())
+            found.append(without_credentials(link.get("href").strip()))
     meta = meta if meta is not None else _meta_values(tree)
     if meta.get("og:url"):
-        found.append(meta["og:url"])
+        found.append(without_credentials(meta["og:url"]))
     return found
 
 
@@ -281,7 +282,10 @@ def trafilatura_fields(tree: HtmlElement, url: str | None = None):
         logger.debug("trafilatura JSON-LD metadata failed: %s", exc)
     document.title = document.title or tm.extract_title(tree)
     document.author = document.author or tm.extract_author(tree)
-    document.url = document.url or url
+    # a page's og:url or image may carry user:password@, which must never be stored
+    document.url = without_credentials(document.url) if document.url else url
+    if document.image:
+        document.image = without_credentials(document.image)
     if not document.sitename:
         document.sitename = tm.extract_sitename(tree)
     if document.sitename:
