@@ -83,9 +83,7 @@ def hostile_inputs(work: Path, runs: int) -> dict:
             r = b.run
             inputs = r.value("SELECT count(*) FROM (SELECT url FROM captures UNION SELECT url FROM failures)")
             totals["inputs"] += inputs
-            stats = r.stats()
-            totals["crashes"] += r.returncode != 0 or stats.get("finish_reason") != "finished" or any(
-                k.startswith(("spider_exceptions", "archive/failure/pipeline_error", "archive/failure/spider_error")) for k in stats)
+            totals["crashes"] += bool(r.crash_signs())
             totals["tracebacks"] += r.tracebacks()
             totals["failed_snapshots"] += r.value(
                 "SELECT count(*) FROM snapshots s JOIN captures c ON c.id = s.capture_id WHERE c.outcome IN ('failed', 'flagged')")
@@ -304,7 +302,7 @@ def main() -> None:
         Archive.open(fresh).close()
         for folder in r30:
             db = folder / "archive.db"
-            schema_diffs += schema(db) != schema(fresh)
+            schema_diffs += battery.schema_of(db) != battery.schema_of(fresh)
             conn = sqlite3.connect(db)
             titles = {r[0] for r in conn.execute("SELECT title FROM snapshots s JOIN articles a ON a.id = s.article_id WHERE a.site = 'inject'")}
             conn.close()
@@ -337,14 +335,6 @@ def main() -> None:
         versions.append(f"SQLite {sqlite3.sqlite_version} (WAL, synchronous=FULL, busy_timeout 30000 ms, BEGIN IMMEDIATE)")
         line("Pinned versions", "; ".join(versions))
         print(f"({time.monotonic() - started:.0f} s, Python {sys.version.split()[0]})")
-
-
-def schema(db: Path) -> list[tuple[str, str]]:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return sorted((r[0], r[1] or "") for r in conn.execute("SELECT name, sql FROM sqlite_master"))
-    finally:
-        conn.close()
 
 
 if __name__ == "__main__":

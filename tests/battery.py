@@ -93,6 +93,16 @@ class Run:
         """Unhandled exceptions: tracebacks in the log and on standard error."""
         return (self.log + self.stderr).count("Traceback (most recent call last)")
 
+    def crash_signs(self) -> list[str]:
+        """What says the crawl did not survive its inputs: a non-zero exit, a traceback, a
+        finish other than ``finished``, an exception counted by Scrapy or the pipelines.
+        Empty for a crawl that survived."""
+        stats = self.stats()
+        signs = [f"exit {self.returncode}"] if self.returncode != 0 else []
+        signs += [f"{self.tracebacks()} tracebacks"] if self.tracebacks() else []
+        signs += [] if stats.get("finish_reason") == "finished" else [f"finish_reason {stats.get('finish_reason')}"]
+        return signs + [k for k in stats if k.startswith(("spider_exceptions", "archive/failure/pipeline_error", "archive/failure/spider_error"))]
+
 
 def run_process(args: list[str], cwd: Path, log: Path | None = None, timeout: float = 300, env: dict | None = None) -> Run:
     """Run a process to completion (killed after ``timeout`` seconds) and measure its peak
@@ -1234,11 +1244,12 @@ def byte_exact_drill(db: Path) -> dict[str, Any]:
         exact += (last["command"] == "crawl'; DROP TABLE crawls; --") + (last["config"] == "config ' \" ; --")
     fresh = db.parent / "fresh-schema.db"
     Archive.open(fresh).close()
-    same = _schema(db) == _schema(fresh)
+    same = schema_of(db) == schema_of(fresh)
     return {"values": len(values), "fields": fields, "exact": exact, "schema_same": same}
 
 
-def _schema(db: Path) -> list[tuple[str, str]]:
+def schema_of(db: Path) -> list[tuple[str, str]]:
+    """``(name, sql)`` of every object in the schema of ``db``, sorted (a schema diff)."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         return sorted((r[0], r[1] or "") for r in conn.execute("SELECT name, sql FROM sqlite_master"))
