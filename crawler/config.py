@@ -291,6 +291,8 @@ def _url_list(data: dict, key: str, where: str) -> tuple[str, ...]:
     return urls
 
 
+_HOST_NAME = re.compile(r"^[^\W_](?:[\w-]*[^\W_])?(?:\.[\w-]+)*\.?$")
+
 #: the longest URL fetched (Scrapy's URLLENGTH_LIMIT in crawler/settings.py; the de facto
 #: limit of browsers and servers)
 MAX_URL_CHARS = 2083
@@ -312,6 +314,10 @@ def url_problem(url: str) -> str | None:
         return f"not an http(s) URL: {shown!r}"
     if not parts.hostname:
         return f"URL has no host: {shown!r}"
+    if ":" not in parts.hostname and not _HOST_NAME.match(parts.hostname):
+        # "%00", "127.0.0.1%2e", "a b": no DNS name or IPv4 address looks like that
+        # (RFC 3986 3.2.2 reg-name, after percent-decoding; IDN letters allowed)
+        return f"URL has an invalid host name: {shown!r}"
     if any(c.isspace() for c in url.strip()):
         return f"URL contains white space: {shown!r}"
     if len(url.strip()) > MAX_URL_CHARS:

@@ -313,3 +313,25 @@ def test_backup_never_writes_through_a_link_made_after_the_check(tmp_path, monke
             archive.backup(out)
     assert victim.read_bytes() == b"" and os.path.islink(out)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".newsarchive-backup")] == []
+
+
+@pytest.mark.scenario(28)
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://%00/", "invalid host name"),
+        ("http://127.0.0.1%2e/", "invalid host name"),
+        ("http://a..b/", "invalid host name"),
+        ("http://x.example/" + "a" * 2100, "longer than 2083"),
+        ("ftp://x.example/", "not an http(s) URL"),
+        ("http://x.example/a", None),
+        ("http://bücher.example/", None),
+        ("http://my_host.example./", None),
+        ("http://[::1]/", None),  # a valid URL: the SSRF guard refuses it later, before connecting
+    ],
+)
+def test_r28_urls_that_cannot_name_a_host_are_bad_urls_before_any_lookup(url, problem):
+    from crawler.config import url_problem
+
+    found = url_problem(url)
+    assert (found is None) if problem is None else (problem in found), found
