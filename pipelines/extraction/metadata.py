@@ -17,6 +17,7 @@ from typing import Any
 
 from dataclasses import dataclass, field
 
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 
 from pipelines.extraction.dates import StatedDate, parse_stated_date
@@ -146,15 +147,20 @@ def date_candidates(tree: HtmlElement, page: PageMeta | None = None) -> list[tup
     return found
 
 
+_DATE_ELEMENTS = XPath('//*[@itemprop="datePublished" or @itemprop="dateModified"] | //time[@pubdate]')
+
+
 def _element_dates(tree: HtmlElement, itemprop: str) -> list[str]:
-    """Values of elements marked ``itemprop=<itemprop>``, and of ``<time pubdate>`` for publication."""
+    """Values of elements marked ``itemprop=<itemprop>``, and of ``<time pubdate>`` for
+    publication (one pass over the tree)."""
     values = []
-    for el in tree.xpath(f'//*[@itemprop="{itemprop}"]'):
-        values.append(el.get("datetime") or el.get("content") or el.text_content())
-    if itemprop == "datePublished":
-        for el in tree.xpath("//time[@pubdate]"):
-            values.append(el.get("datetime") or el.text_content())
-    return values
+    pubdates = []
+    for el in _DATE_ELEMENTS(tree):
+        if el.get("itemprop") == itemprop:
+            values.append(el.get("datetime") or el.get("content") or el.text_content())
+        elif itemprop == "datePublished" and el.tag == "time" and el.get("pubdate") is not None:
+            pubdates.append(el.get("datetime") or el.text_content())
+    return values + pubdates
 
 
 def _first_date(values, source: str, tz, now) -> StatedDate | None:
