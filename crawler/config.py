@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from archive.schedule import DEFAULT_STEPS_TEXT as DEFAULT_REVISIT_STEPS
 from archive.schedule import parse_revisit_steps as _parse_steps
-
+from crawler.settings import URLLENGTH_LIMIT
 
 CRAWL_KEYS = {"user_agent", "contact", "revisit_steps", "warc", "delay_secs"}
 SOURCE_KEYS = {
@@ -293,9 +293,9 @@ def _url_list(data: dict, key: str, where: str) -> tuple[str, ...]:
 
 _HOST_NAME = re.compile(r"^[^\W_](?:[\w-]*[^\W_])?(?:\.[\w-]+)*\.?$")
 
-#: the longest URL fetched (Scrapy's URLLENGTH_LIMIT in crawler/settings.py; the de facto
-#: limit of browsers and servers)
-MAX_URL_CHARS = 2083
+#: the longest URL fetched: Scrapy's URLLENGTH_LIMIT (2083, the de facto limit of browsers
+#: and servers), checked here too so that a URL given by hand fails aloud
+MAX_URL_CHARS = URLLENGTH_LIMIT
 
 
 def url_problem(url: str) -> str | None:

@@ -56,7 +56,7 @@ REDIRECT_MAX_TIMES = 10
 # <noscript>; a refresh to the page itself is the page (crawler.middlewares).
 METAREFRESH_MAXDELAY = 5
 METAREFRESH_IGNORE_TAGS = ["noscript"]
-URLLENGTH_LIMIT = 2083  # crawler.config.MAX_URL_CHARS
+URLLENGTH_LIMIT = 2083  # also checked on URLs given by hand (crawler.config.url_problem)
 DEPTH_LIMIT = 12
 
 # -- attack surface off ------------------------------------------------------------

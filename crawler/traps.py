@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from scrapy.utils.url import strip_url
+from pipelines.urls import strip_credentials  # noqa: F401 - the spiders' rule, shared with the pipelines
 
 MAX_PATH_SEGMENTS = 20
 MAX_SEGMENT_REPEATS = 2
@@ -82,14 +82,6 @@ def strip_session_ids(url: str) -> str:
     if path == parts.path and query == parts.query:
         return url
     return urlunsplit((parts.scheme, parts.netloc, path, query, parts.fragment))
-
-
-def strip_credentials(url: str) -> str:
-    """``url`` without ``user:password@`` (Scrapy's ``strip_url``; nothing else changes)."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    return strip_url(url, strip_credentials=True, strip_default_port=False, origin_only=False, strip_fragment=False)
 
 
 _USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")

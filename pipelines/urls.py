@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from scrapy.utils.url import strip_url
 from w3lib.url import canonicalize_url, url_query_cleaner
 
 # Query parameters that identify a campaign, a click or a session, never a story. Kept
@@ -67,7 +68,7 @@ def normalize_url(url: str) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
         raise ValueError(f"not an absolute http(s) URL: {url!r}")
-    url = _JSESSIONID.sub("", without_credentials(url.strip()))
+    url = _JSESSIONID.sub("", strip_credentials(url.strip()))
     url = canonicalize_url(url, keep_fragments=False)
     names = [pair.split("=", 1)[0] for pair in urlsplit(url).query.split("&") if pair]
     tracking = [n for n in names if _is_tracking(n)]
@@ -76,17 +77,18 @@ def normalize_url(url: str) -> str:
     return _drop_default_port(url)
 
 
-def without_credentials(url: str) -> str:
-    """``url`` without ``user:password@`` (a page's canonical link, ``og:url`` or image may
-    carry one; it is never stored). Malformed URLs are returned as they are."""
+def strip_credentials(url: str) -> str:
+    """``url`` without ``user:password@`` (Scrapy's ``strip_url``; nothing else changes).
+    newsarchive never sends credentials, and a URL is stored and logged: a discovered link,
+    a redirect, a page's canonical link, ``og:url`` or image lose them. A malformed URL is
+    returned as it is (it fails later as a bad URL)."""
     try:
         parts = urlsplit(url)
         if parts.username is None and parts.password is None:
             return url
     except ValueError:
         return url
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return strip_url(url, strip_credentials=True, strip_default_port=False, origin_only=False, strip_fragment=False)
 
 
 def site_key(host: str) -> str:

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from tests.conftest import ROOT, child_env
 from tests.hostile import CanaryServer, HostileServer, bomb, story_html
 
-ROOT = Path(__file__).resolve().parents[1]
 #: reliability.md: "Timeout (~30 s; 1 s in tests)"
 TEST_SETTINGS = {"DOWNLOAD_TIMEOUT": "1"}
 CONTACT = "mailto:archive@example.org"
@@ -137,12 +137,6 @@ def run_process(args: list[str], cwd: Path, log: Path | None = None, timeout: fl
             peak_rss_mib=usage.ru_maxrss / 1024,
             db=Path(),
         )
-
-
-def child_env() -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("NEWSARCHIVE_DB", None)
-    return env
 
 
 def scrapy_crawl(

@@ -27,17 +27,23 @@ NEWS_SITES = {
 }
 
 
-def run_cli(*args: object, cwd: Path, timeout: float = 300, stdin: str | None = None) -> subprocess.CompletedProcess:
-    """Run ``newsarchive ARGS`` in a fresh process (Twisted's reactor runs once per process)."""
+def child_env() -> dict[str, str]:
+    """The environment of a child ``newsarchive``/``scrapy`` process: this checkout first on
+    the path, and no ``NEWSARCHIVE_DB`` from the caller's shell."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("NEWSARCHIVE_DB", None)
+    return env
+
+
+def run_cli(*args: object, cwd: Path, timeout: float = 300, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """Run ``newsarchive ARGS`` in a fresh process (Twisted's reactor runs once per process)."""
     return subprocess.run(
         [sys.executable, "-m", "archive", *map(str, args)],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=env,
+        env=child_env(),
         input=stdin,
     )
 

@@ -21,7 +21,7 @@ from lxml.etree import XPath
 from lxml.html import HtmlElement
 
 from pipelines.extraction.dates import StatedDate, parse_stated_date
-from pipelines.urls import without_credentials
+from pipelines.urls import strip_credentials
 
 logger = logging.getLogger(__name__)
 
@@ -180,10 +180,10 @@ def canonical_candidates(tree: HtmlElement, meta: dict[str, str] | None = None) 
     for link in tree.iter("link"):
         rel = (link.get("rel") or "").lower().split()
         if "canonical" in rel and link.get("href"):
-            found.append(without_credentials(link.get("href").strip()))
+            found.append(strip_credentials(link.get("href").strip()))
     meta = meta if meta is not None else _meta_values(tree)
     if meta.get("og:url"):
-        found.append(without_credentials(meta["og:url"]))
+        found.append(strip_credentials(meta["og:url"]))
     return found
 
 
@@ -289,9 +289,9 @@ def trafilatura_fields(tree: HtmlElement, url: str | None = None):
     document.title = document.title or tm.extract_title(tree)
     document.author = document.author or tm.extract_author(tree)
     # a page's og:url or image may carry user:password@, which must never be stored
-    document.url = without_credentials(document.url) if document.url else url
+    document.url = strip_credentials(document.url) if document.url else url
     if document.image:
-        document.image = without_credentials(document.image)
+        document.image = strip_credentials(document.image)
     if not document.sitename:
         document.sitename = tm.extract_sitename(tree)
     if document.sitename:
