@@ -620,6 +620,12 @@ def check(config_path, offline, allow_private, db, verbose, log_file) -> None:
                 click.echo(f"    {url}")
             if len(p["new"]) > CHECK_SHOWN:
                 click.echo(f"    ... and {len(p['new']) - CHECK_SHOWN} more")
+            if p["failed"]:
+                click.echo(f"  could not read {_plural(len(p['failed']), 'URL')}:")
+                for url, message in p["failed"][:CHECK_SHOWN]:
+                    click.echo(f"    {url}: {message}")
+                if len(p["failed"]) > CHECK_SHOWN:
+                    click.echo(f"    ... and {len(p['failed']) - CHECK_SHOWN} more")
 
 
 CHECK_SHOWN = 5

@@ -347,6 +347,18 @@ def test_check_is_a_dry_run(tmp_path):
     assert not (tmp_path / "a.db").exists()
 
 
+def test_check_says_which_feeds_and_pages_could_not_be_read(tmp_path):
+    """A dead server must not look like a source with nothing new."""
+    with ReplaySite("news", [story_page("/s0", "S0")], host="127.0.0.2") as site:
+        dead = site.url("/feed.xml")
+    config = tmp_path / "s.toml"
+    config.write_text(one_source(site, feeds=f'["{dead}"]'))
+    result = run_cli("check", "--config", config, "--db", tmp_path / "a.db", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "would fetch: 0 new articles" in result.stdout
+    assert f"could not read 1 URL:\n    {dead}: robots.txt could not be fetched (connection refused)" in result.stdout
+
+
 def test_check_rejects_a_bad_config(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[[source]]\nname = 'x'\n")

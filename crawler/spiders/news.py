@@ -79,7 +79,9 @@ class NewsSpider(ArchivingSpider):
         # URL -> what discovery said of it (feed/sitemap date, title), kept until fetched.
         self.discovered: dict[str, dict[str, Any]] = {}
         #: ``newsarchive check``: per source, what the run would fetch
-        self.plan: dict[str, dict[str, Any]] = {s.name: {"new": [], "known": 0, "due": 0} for s in self.crawl_config.sources}
+        self.plan: dict[str, dict[str, Any]] = {
+            s.name: {"new": [], "known": 0, "due": 0, "failed": []} for s in self.crawl_config.sources
+        }
         self._archive: Archive | None = None
         #: sitemaps requested per source in this run (sitemaps_max_per_source)
         self._sitemaps: dict[str, int] = {}
@@ -104,6 +106,17 @@ class NewsSpider(ArchivingSpider):
 
     def source_of(self, meta: dict[str, Any]) -> Source:
         return self.sources[meta["source"]]
+
+    def on_error(self, failure):
+        """The base spider's failure records; in a dry run (``newsarchive check``), where
+        nothing is stored, also noted in the source's plan: a feed that cannot be read must
+        not look like a feed with nothing new."""
+        for item in super().on_error(failure):
+            if self.dry_run:
+                # a failure row, or an HTTP error page (a capture with its error)
+                message = item.message if isinstance(item, FailureItem) else item.error[1]
+                self.plan[self.source_of(failure.request.meta).name]["failed"].append((item.url, message))
+            yield item
 
     # -- the archive: the crawl's memory -----------------------------------------------
 
