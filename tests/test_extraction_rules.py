@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pipelines.extraction import extract
+from lxml import etree
+
+from pipelines.extraction import body, extract
 from pipelines.extraction.clean import drop_hidden_copies
 from pipelines.extraction.html import parse_html
 
@@ -153,3 +155,45 @@ def test_a_story_container_named_like_an_ad_with_prose_stays():
     # "ad" in a class name is not enough: a block with real paragraphs is kept
     e = extract(page(f"<div class='ad-free-story'>{paragraphs()}</div>"))
     assert all(line in e.text for line in STORY)
+
+
+def test_cookie_notice_and_the_decorated_headline_above_the_story_go():
+    head = "<title>Pier to grow | Local | Harbour News | 23.05.2011</title>"
+    cookie = "<p>We use cookies to improve our service. You will find more information in our privacy statement.</p>"
+    body = f"<p>Pier to grow | Local | Harbour News | 23.05.2011</p>{cookie}<p>Pier to grow</p>" + paragraphs()
+    e = extract(page(body, head))
+    assert e.text.split("\n")[0] == STORY[0]
+    assert "cookies" not in e.text
+
+
+def test_label_lines_and_photo_credits_go_also_with_soft_hyphens():
+    labels = [
+        "News date : 04/21/2022 \u00a0 Category : <a href='/c/10'>Press Releases</a>",
+        "Image illus\u00adtra\u00adtive\u00a0: <a href='/p'>Lots of toy figures</a> by <a href='/u'>A. Photographer</a>, licence CC BY",
+    ]
+    e = extract(page(paragraphs() + "".join(f"<p>{line}</p>" for line in labels)))
+    assert "Category" not in e.text and "illustrative" not in e.text.replace("\u00ad", "")
+    assert all(line in e.text for line in STORY)
+
+
+def test_linked_headlines_with_timestamps_go_but_linked_section_headings_stay():
+    # on trafilatura's main-content tree, as it returns a "Related stories" row of teasers
+    story = "".join(f"<p>{line}</p>" for line in STORY)
+    teasers = "".join(
+        f"<head rend='h3'><ref target='/news/other-{i}'>Other story number {i} about the council</ref></head>February {i}, 2021"
+        for i in range(1, 4)
+    )
+    sections = "<head rend='h2'><ref target='#work'>The work</ref></head>"
+    tree = body.clean_body(etree.fromstring(f"<body>{story}{sections}{story}{teasers}</body>"), "Pier to grow")
+    text = body.to_text(tree)
+    assert "Other story number" not in text and "February 2, 2021" not in text
+    assert "The work" in text and text.count(STORY[-1]) == 2
+
+
+def test_the_authors_bio_closing_a_post_goes():
+    bio = (
+        "<p><em>Jane Reporter is the founder of Harbour Media, a consultancy for port towns. "
+        "Follow us on Facebook and Instagram, or email jane@example.com.</em></p>"
+    )
+    e = extract(page(paragraphs() + bio))
+    assert "founder of Harbour Media" not in e.text and STORY[-1] in e.text

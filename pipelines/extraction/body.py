@@ -4,14 +4,18 @@ trafilatura returns the main content as a small XML tree (``<p>``, ``<head>``,
 ``<list>``/``<item>``, ``<quote>``, ``<table>``, with links as ``<ref>``). The rules here
 work on that structure, in every language the patterns list, and name no site:
 
-- the headline, and headings, kickers, bylines and date lines above the first paragraph
+- the headline (also as the page decorates it: "Headline | Section | Site"), and
+  headings, kickers, bylines, date lines and cookie notices above the first paragraph
   (the title and the dates are fields of their own);
 - boxes of links to other stories (a "Latest News" or "Related" list, also when each link
-  carries a timestamp: ``shared/cases/03-*``), and the heading that introduces them;
+  carries a timestamp: ``shared/cases/03-*``), linked headlines followed by their
+  timestamp, and the heading that introduces them;
 - lines that invite the reader somewhere else: "Read more", "Sign up for our
   newsletter", "Follow us on", "Click here to get the app", reprint and copyright notices,
-  "Write to the author at ...";
-- an "About <organisation>" box at the end of a press release.
+  "Write to the author at ...", cookie notices;
+- label lines: "Category: ...", "Tags: ...", "Photo credit: ...";
+- an "About <organisation>" box at the end of a press release, and the author's bio with
+  contact details closing a post.
 """
 
 from __future__ import annotations
@@ -52,18 +56,25 @@ CALL_TO_ACTION = re.compile(
     r"pour lire la suite|pour accéder en illimité|déjà abonné|weiterlesen mit|jetzt abonnieren|sólo para suscriptores|"
     r"to (?:post|leave|write) a comment|um kommentare zu schreiben|pour commenter|"
     # app and store promotions
-    r"download (?:the|our) [\w ]{1,30} apps?|apps? for ios and android|available on the app store",
+    r"download (?:the|our) [\w ]{1,30} apps?|apps? for ios and android|available on the app store|"
+    # cookie notices
+    r"(?:we|this (?:web)?site) uses? cookies|cookie (?:policy|settings)|accept (?:all )?cookies|"
+    r"nous utilisons des cookies|ce site utilise des cookies|wir verwenden cookies|diese website verwendet cookies|"
+    r"utilizamos cookies|este sitio (?:web )?utiliza cookies|utilizziamo (?:i )?cookie|questo sito utilizza (?:i )?cookie",
     re.IGNORECASE,
 )
 AUTHOR_CONTACT = re.compile(
     r"^(?:write to|e-?mail|contact|reach|follow) [\w .'’-]{2,60}(?: at | on |: ?)\S*(?:@|twitter|facebook|instagram)",
     re.IGNORECASE,
 )
+# "Category: ...", "Tags: ...", "Photo credit: ...", "Image illustrative : ...", also after
+# another label on the same short line ("News date: 04/21/2022 Category: Press Releases")
 LABEL_LINE = re.compile(
-    r"^\W*(?:categor(?:y|ies)|tags?|filed under|posted in|topics?|keywords?|schlagwörter|étiquettes|"
-    r"credits?|photo|image|foto|bild|crédits?|source)\s*:",
+    r"(?:^|\s)\W*(?:categor(?:y|ies)|tags?|filed under|posted in|topics?|keywords?|schlagwörter|étiquettes|"
+    r"credits?|crédits?|source|(?:main |top |featured )?(?:photos?|images?|fotos?|bild|illustrations?)(?: [\w-]+)?)\s*:",
     re.IGNORECASE,
 )
+LEADING_LABEL = re.compile(r"^\W*\w+(?: \w+){0,2}\s*:")
 CREDITS = re.compile(
     r"^(?:(?:additional )?reporting|writing|editing|compiled|produced|edited) by\b|contributed (?:reporting )?to this (?:report|story)\.?$",
     re.IGNORECASE,
@@ -74,6 +85,10 @@ UI_WORDS = {
 }
 BYLINE = re.compile(r"^(?:by|par|von|por|di|door|av|af)\s+[\w.'’ -]{2,60}$", re.IGNORECASE)
 ABOUT_BOX = re.compile(r"^about (?:the )?[\w&.' -]{2,50}$", re.IGNORECASE)
+# "Jane Roe is the founder of ... Follow her on ...": the author's bio closing a post
+AUTHOR_BIO = re.compile(r"^(?:[A-Z][\w'’.-]+ ){1,3}(?:is|was) (?:a|an|the)\b")
+CONTACT = re.compile(r"\bfollow (?:us|me|him|her|them)\b|\be-?mail\b|@|\btwitter\b|\bwww\.|https?://", re.IGNORECASE)
+MAX_BIO_CHARS = 600
 URL_TOKEN = re.compile(r"(?:https?://|www\.)\S+")
 URL_ONLY = re.compile(r"^(?:https?://|www\.)\S+$")
 TIME_OF_DAY = re.compile(r"\b\d{1,2}[:.h]\d{2}\b|\b\d{1,2} ?[ap]\.?m\.?", re.IGNORECASE)
@@ -89,7 +104,8 @@ MAX_DATELINE_CHARS = 80
 
 
 def block_text(el: etree._Element) -> str:
-    return " ".join("".join(el.itertext()).split())
+    """The block's text, white space folded, soft hyphens (U+00AD, a hyphenation hint) dropped."""
+    return " ".join("".join(el.itertext()).replace("\xad", "").split())
 
 
 def link_share(el: etree._Element) -> float:
@@ -105,11 +121,15 @@ def _key(text: str) -> str:
 
 
 def _same_title(text: str, title: str) -> bool:
+    """The headline, also as the page decorates it ("Headline | Section | Site")."""
     a, b = _key(text), _key(title)
     if not a or not b:
         return False
     short, long = sorted((a, b), key=len)
-    return a == b or (len(short) >= 12 and long.startswith(short) and len(long) - len(short) <= 40)
+    if a == b or (len(short) >= 12 and long.startswith(short) and len(long) - len(short) <= 40):
+        return True
+    head_a, head_b = _key(text.split(" | ")[0]), _key(title.split(" | ")[0])
+    return len(head_a) >= 12 and head_a == head_b and len(text) <= len(title) + 40
 
 
 def is_link_box(el: etree._Element) -> bool:
@@ -136,11 +156,13 @@ def is_promo(el: etree._Element) -> bool:
         return True
     if len(text) <= MAX_SHORT_CHARS and sum(len(u) for u in URL_TOKEN.findall(text)) >= 0.4 * len(text):
         return True  # "Listen: https://..." and the like
-    if LABEL_LINE.match(text) and len(text) <= MAX_SHORT_CHARS:
+    if len(text) <= MAX_SHORT_CHARS and LEADING_LABEL.match(text) and LABEL_LINE.search(text):
         return True
     match = CALL_TO_ACTION.search(text)
     if match and (len(text) <= MAX_SHORT_CHARS or match.start() <= 40):
         return True
+    if el.tag == "head" and link_share(el) >= LINK_PARAGRAPH_SHARE and is_date_line((el.tail or "").strip()):
+        return True  # a linked headline with its timestamp: a teaser for another story
     return el.tag == "p" and link_share(el) >= LINK_PARAGRAPH_SHARE and len(text) <= 200
 
 
@@ -190,6 +212,7 @@ def _drop_lead_furniture(blocks: list[etree._Element], title: str | None) -> Non
             or (title and _same_title(text, title))
             or BYLINE.match(text)
             or is_date_line(text)
+            or (el.tag != "list" and is_promo(el))  # a cookie notice, a "Share" line
         )
         if furniture:
             _remove(el)
@@ -230,8 +253,13 @@ def _drop_boxes(body: etree._Element) -> None:
 
 
 def _drop_about_box(body: etree._Element) -> None:
-    """A heading "About X" among the last blocks, and the paragraphs that follow it."""
+    """A heading "About X" among the last blocks, and the paragraphs that follow it; or, in
+    the last two blocks, the author's bio ("Jane Roe is the founder of ... Follow her on")."""
     children = list(body)
+    for el in children[-2:]:
+        text = block_text(el)
+        if el.tag == "p" and len(text) <= MAX_BIO_CHARS and AUTHOR_BIO.match(text) and CONTACT.search(text):
+            _remove(el)
     start = max(1, len(children) - 4)
     for i in range(start, len(children)):
         text = block_text(children[i])
