@@ -52,6 +52,18 @@ def test_text_dates_in_many_forms_and_languages():
     ]
 
 
+def test_chinese_japanese_and_korean_dates():
+    text = "投稿 2020年07月12日 | 2019年4月5日 | 2018년 3월 9일"
+    assert [d.value for _, d in find_text_dates(text, now=NOW)] == ["2020-07-12", "2019-04-05", "2018-03-09"]
+
+
+def test_two_digit_years_only_in_a_dateline_and_never_a_time():
+    text = "( Pescasseroli, 14 Gennaio 20 ) mardi 10.12.19"
+    assert find_text_dates(text, now=NOW) == []
+    assert [d.value for _, d in find_text_dates(text, now=NOW, short_years=True)] == ["2020-01-14", "2019-12-10"]
+    assert find_text_dates("Doors open 14 May 20:30, tickets 2.50", now=NOW, short_years=True) == []
+
+
 def test_ambiguous_slash_dates_are_not_read_from_text():
     assert find_text_dates("Posted 04/05/2018", now=NOW) == []
 
@@ -96,3 +108,37 @@ def test_a_numeric_dateline_under_the_headline_is_read_in_the_pages_locale(lang,
 def test_date_from_url(url, day):
     stated = date_from_url(url, now=NOW)
     assert (stated.value if stated else None) == day
+
+
+def _story_page(header: str, head: str = "", headline: str = "Budget agreed", trailer: str = "") -> bytes:
+    story = " ".join(["The council met on Thursday to discuss the new budget for the coming year."] * 6)
+    return (f"<html><head><title>{headline}</title>{head}</head><body><nav><a href='/'>Home</a></nav>"
+            f"<article><h1>{headline}</h1>{header}<p>{story}</p><p>{story}</p>{trailer}</article></body></html>").encode()
+
+
+def test_dates_in_the_headline_are_its_subjects_not_the_dateline():
+    page = _story_page("<div class='info'><span>2020年07月12日</span></div>", headline="Race winners (2020/7/11-12)")
+    assert extract(page, "https://blog.example/e/1", now=NOW).published.value == "2020-07-12"
+
+
+def test_a_dateline_with_a_two_digit_year():
+    page = _story_page("<em>( Pescasseroli, 14 Gennaio 20 )</em>")
+    assert extract(page, "https://park.example/news?id=1", now=NOW).published.value == "2020-01-14"
+
+
+def test_a_closing_dateline_after_a_tags_line_of_links():
+    tags = "<p>Schlagworte: <a href='/t/a'>Cybercrime</a>, <a href='/t/b'>Hacking</a>, <a href='/t/c'>SCADA</a></p>"
+    footer = "<p class='postmetadata'><small>Dieser Beitrag wurde am Samstag, 3. Dezember 2011 um 10:00 Uhr veröffentlicht</small></p>"
+    e = extract(_story_page("", trailer=tags + footer), "https://blog.example/news/kein/", now=NOW)
+    assert e.published.value == "2011-12-03"
+    assert "Schlagworte" not in e.text
+
+
+def test_when_the_structured_data_contradict_themselves_the_visible_day_decides():
+    head = ("<meta property='article:published_time' content='2020-01-03T09:48:24Z'>"
+            "<meta name='date' content='2020-01-06T09:22:36Z'>")
+    page = _story_page("<p class='date'>Published 6 January 2020</p>", head)
+    assert extract(page, "https://news.example/goats", now=NOW).published.value == "2020-01-06T09:22:36Z"
+    # no contradiction: the structured date stands, whatever the page shows
+    page = _story_page("<p class='date'>Published 6 January 2020</p>", head.split("<meta name")[0])
+    assert extract(page, "https://news.example/goats", now=NOW).published.value == "2020-01-03T09:48:24Z"

@@ -226,12 +226,16 @@ def _trafilatura(tree: HtmlElement, url: str | None, *, fast: bool):
 def _dates(tree, page, result: Extraction, url, tz, hint: StatedDate | None, now):
     """Published and modified dates, from the most to the least reliable source (design.md, Time)."""
     published, modified = metadata.structured_dates(tree, page, tz=tz, now=now)
+    stated_days = metadata.published_days(tree, page, tz=tz, now=now) if published is not None else {}
     if published is None and hint is not None:
         published = hint
-    if published is None or modified is None:
+    if published is None or modified is None or len(stated_days) > 1:
         text_published, text_modified = story.dateline(
             tree, result.title, result.text, now=now, dayfirst=day_first(page.locale)
         )
+        if text_published is not None and text_published.day in stated_days:
+            # the structured data contradict themselves: the day the reader sees decides
+            published = stated_days[text_published.day]
         published = published or text_published
         modified = modified or text_modified
     if published is None:

@@ -70,7 +70,7 @@ AUTHOR_CONTACT = re.compile(
 # "Category: ...", "Tags: ...", "Photo credit: ...", "Image illustrative : ...", also after
 # another label on the same short line ("News date: 04/21/2022 Category: Press Releases")
 LABEL_LINE = re.compile(
-    r"(?:^|\s)\W*(?:categor(?:y|ies)|tags?|filed under|posted in|topics?|keywords?|schlagwörter|étiquettes|"
+    r"(?:^|\s)\W*(?:categor(?:y|ies)|tags?|filed under|posted in|topics?|keywords?|schlagw(?:ö|o)rte?r?|stichw(?:ö|o)rter|themen|étiquettes|mots[- ]clés|etiquetas|etichette|"
     r"credits?|crédits?|source|(?:main |top |featured )?(?:photos?|images?|fotos?|bild|illustrations?)(?: [\w-]+)?)\s*:",
     re.IGNORECASE,
 )

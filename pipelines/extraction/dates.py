@@ -206,6 +206,15 @@ _TEXT_PATTERNS = [
     (re.compile(rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+((?:19|20)\d{{2}})\b", re.IGNORECASE), ("m", "d", "y")),
     # 25 April 2018 / 25. April 2018 / 25 de abril de 2018 / 25 avril 2018
     (re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th|er|º)?\.?\s+(?:de\s+)?({_MONTH_RE})\.?,?\s+(?:de\s+)?((?:19|20)\d{{2}})\b", re.IGNORECASE), ("d", "m", "y")),
+    # 2018年4月25日 (Chinese, Japanese), 2018년 4월 25일 (Korean)
+    (re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]"), ("y", "m", "d")),
+]
+# In a dateline only (next to the headline), years of two digits: "14 Gennaio 20",
+# "10.12.19". Not followed by a digit, a colon or "h" (a time: "14 May 20:30").
+_SHORT_YEAR_PATTERNS = [
+    (re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.(\d{2})(?![\d.:])"), ("d", "m", "y")),
+    (re.compile(rf"\b(\d{{1,2}})\.?\s+({_MONTH_RE})\.?,?\s+'?(\d{{2}})\b(?!\s*[:h.]?\d)", re.IGNORECASE), ("d", "m", "y")),
+    (re.compile(rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}}),?\s+'(\d{{2}})\b(?!\s*[:h.]?\d)", re.IGNORECASE), ("m", "d", "y")),
 ]
 
 
@@ -259,23 +268,31 @@ def _slash_dates(text: str, dayfirst: bool | None, now: datetime | None) -> dict
     return found
 
 
-def find_text_dates(text: str, *, now: datetime | None = None, dayfirst: bool | None = None) -> list[tuple[int, StatedDate]]:
+def find_text_dates(
+    text: str, *, now: datetime | None = None, dayfirst: bool | None = None, short_years: bool = False
+) -> list[tuple[int, StatedDate]]:
     """Day-precise dates written in running text, as ``(offset_in_text, date)`` in text order.
 
     Recognises ISO-like numeric dates, day-first dotted dates (``25.04.2018``), dates
     with month names in English, German, French, Spanish, Portuguese, Italian and Dutch,
-    and slash dates (``04/05/2018``) when day and month can be told apart: by a number
-    over 12, or by ``dayfirst`` (the page's locale, :func:`day_first`; ``None``: unknown).
+    Chinese, Japanese and Korean dates (``2018年4月25日``), and slash dates
+    (``04/05/2018``) when day and month can be told apart: by a number over 12, or by
+    ``dayfirst`` (the page's locale, :func:`day_first`; ``None``: unknown). With
+    ``short_years`` (a dateline), also two-digit years (``25.04.18``, ``25 April 18``),
+    read as 20xx.
     """
     found: dict[int, StatedDate] = _slash_dates(text, dayfirst, now)
-    for pattern, order in _TEXT_PATTERNS:
+    patterns = _TEXT_PATTERNS + (_SHORT_YEAR_PATTERNS if short_years else [])
+    for pattern, order in patterns:
         for match in pattern.finditer(text):
             parts = dict(zip(order, match.groups(), strict=True))
             month = parts["m"]
             month_number = int(month) if month.isdigit() else _MONTHS.get(month.lower().rstrip("."))
             if month_number is None:
                 continue
-            stated = stated_from_parts(int(parts["y"]), month_number, int(parts["d"]), "text", now=now)
+            year = int(parts["y"])
+            year = year + 2000 if year < 100 else year
+            stated = stated_from_parts(year, month_number, int(parts["d"]), "text", now=now)
             if stated is not None and match.start() not in found:
                 found[match.start()] = stated
     return sorted(found.items())

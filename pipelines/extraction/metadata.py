@@ -123,6 +123,17 @@ def structured_dates(
     return published, modified
 
 
+def published_days(tree: HtmlElement, page: PageMeta, *, tz: str | None = None, now: datetime | None = None) -> dict[str, StatedDate]:
+    """Every publication date the page's structured data states, by day (``YYYY-MM-DD``),
+    the first statement of each day kept: more than one day means the page contradicts itself."""
+    days: dict[str, StatedDate] = {}
+    for field, source, raw in date_candidates(tree, page):
+        stated = _first_date([raw], source, tz, now) if field == "published" else None
+        if stated is not None:
+            days.setdefault(stated.day, stated)
+    return days
+
+
 def date_candidates(tree: HtmlElement, page: PageMeta | None = None) -> list[tuple[str, str, str]]:
     """Every date the page's structured data states, as ``(field, source, raw)`` with field
     ``published`` or ``modified`` and source ``jsonld``, ``meta`` or ``time``: what

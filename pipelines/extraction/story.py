@@ -34,6 +34,7 @@ SNIPPET = 30
 HEADER_ZONE_CHARS = 600
 PRE_HEADLINE_CHARS = 200
 TRAILER_ZONE_CHARS = 400
+LOCATE_TRIES = 3
 
 
 def _norm(text: str) -> str:
@@ -65,23 +66,33 @@ def _text_nodes(root: HtmlElement):
 
 def locate(tree: HtmlElement, text: str) -> tuple[HtmlElement | None, HtmlElement | None, HtmlElement | None]:
     """Find the elements holding the first and the last paragraph of the extracted ``text``,
-    and their lowest common ancestor (the story container). Any may be ``None``."""
+    and their lowest common ancestor (the story container). Any may be ``None``.
+
+    A paragraph whose first words span several elements (a link, an emphasis) is not
+    found by its text: the next paragraph in (or the one before, for the end) stands in."""
     lines = [_norm(line) for line in text.splitlines() if len(_norm(line)) >= SNIPPET]
     if not lines:
         return None, None, None
-    first, last = lines[0][:SNIPPET], lines[-1][:SNIPPET]
-    start, end = _find_text(tree, first, last=False), _find_text(tree, last, last=True)
-    if start is None or end is None:
-        # the snippet may span white space that XPath's normalize-space() reads otherwise
-        for el, node in _text_nodes(tree):
-            piece = _norm(node)
-            if start is None and first in piece:
-                start = el
-            if last in piece:
-                end = el
+    start = _find_first(tree, [line[:SNIPPET] for line in lines[:LOCATE_TRIES]], last=False)
+    end = _find_first(tree, [line[:SNIPPET] for line in lines[::-1][:LOCATE_TRIES]], last=True)
     if start is None or end is None:
         return start, end, None
     return start, end, _common_ancestor(start, end)
+
+
+def _find_first(tree: HtmlElement, snippets: list[str], *, last: bool) -> HtmlElement | None:
+    for snippet in snippets:
+        found = _find_text(tree, snippet, last=last)
+        if found is None:
+            # the snippet may span white space that XPath's normalize-space() reads otherwise
+            for el, node in _text_nodes(tree):
+                if snippet in _norm(node):
+                    found = el
+                    if not last:
+                        break
+        if found is not None:
+            return found
+    return None
 
 
 _TEXT_WITH = XPath(
@@ -145,19 +156,19 @@ def dateline(
     if start is None:
         return None, None
     headline = _headline(tree, title, start)
-    zones = []  # (text, read the dates last-first?)
+    zones = []  # (text, read the dates last-first?, a dateline: two-digit years allowed?)
     if headline is not None:
-        zones.append((_zone_text(tree, headline, start, limit=HEADER_ZONE_CHARS), False))
+        zones.append((_zone_text(tree, headline, start, limit=HEADER_ZONE_CHARS, skip_first=True), False, True))
         # "Posted on <date>" just above the headline, inside the story's own container
         top = _common_ancestor(headline, start)
         if top is not None and top is not headline:
             before = _zone_text(tree, top, headline, limit=None)
-            zones.append((before[-PRE_HEADLINE_CHARS:], True))
+            zones.append((before[-PRE_HEADLINE_CHARS:], True, True))
     if container is not None and end is not None:
-        zones.append((_zone_after(container, end, limit=TRAILER_ZONE_CHARS), False))
+        zones.append((_zone_after(container, end, limit=TRAILER_ZONE_CHARS), False, False))
     published = modified = None
-    for zone, nearest_last in zones:
-        found = find_text_dates(zone, now=now, dayfirst=dayfirst)
+    for zone, nearest_last, short_years in zones:
+        found = find_text_dates(zone, now=now, dayfirst=dayfirst, short_years=short_years)
         for offset, stated in reversed(found) if nearest_last else found:
             label_before = zone[max(0, offset - 30):offset]
             if UPDATED_LABEL.search(label_before.strip()):
@@ -169,8 +180,11 @@ def dateline(
     return published, modified
 
 
-def _zone_text(tree: HtmlElement, first: HtmlElement, stop: HtmlElement, *, limit: int | None) -> str:
-    """Text from ``first`` (included) up to ``stop`` (excluded), skipping boilerplate boxes."""
+def _zone_text(
+    tree: HtmlElement, first: HtmlElement, stop: HtmlElement, *, limit: int | None, skip_first: bool = False
+) -> str:
+    """Text from ``first`` (included, or only its tail with ``skip_first``: the dates in a
+    headline are its subject's) up to ``stop`` (excluded), skipping boilerplate boxes."""
     parts: list[str] = []
     size = 0
     started = False
@@ -183,6 +197,8 @@ def _zone_text(tree: HtmlElement, first: HtmlElement, stop: HtmlElement, *, limi
         if el is stop or stop in el.iterancestors():
             break
         if el in skipped or any(a in skipped for a in el.iterancestors()):
+            continue
+        if skip_first and (el is first or first in el.iterancestors()):
             continue
         if _is_boilerplate(el):
             skipped.add(el)
