@@ -158,12 +158,17 @@ def extract(
     result.tags = _unique(split_tags([*(fields.tags or []), *(fields.categories or [])]))
     result.image = _clean(fields.image)
     result.text = _main_text(work, url, result.title)
-    if result.text:
-        more = recover.continuation_blocks(tree, result.text, result.title, result.description)
-        result.text = "\n".join([result.text, *more])
-    result.published, result.modified = _dates(tree, page, result, url, timezone_name, hint_published, now)
+    located = story.locate(tree, result.text) if result.text else None
+    if located is not None:
+        more = recover.continuation_blocks(tree, result.text, result.title, result.description, located)
+        if more:
+            result.text = "\n".join([result.text, *more])
+            located = None  # the story now ends elsewhere
+    result.published, result.modified = _dates(tree, page, result, url, timezone_name, hint_published, now, located)
     result.language = detect_language(result.text, page.language)
     result.is_article = looks_like_article(result.text, page.declares_article, page.og_type)
+    if not result.authors:
+        result.authors = clean_authors(split_list(metadata.page_author(tree)))  # prunes the tree: last
     return result
 
 
@@ -223,7 +228,7 @@ def _trafilatura(tree: HtmlElement, url: str | None, *, fast: bool):
         return None
 
 
-def _dates(tree, page, result: Extraction, url, tz, hint: StatedDate | None, now):
+def _dates(tree, page, result: Extraction, url, tz, hint: StatedDate | None, now, located=None):
     """Published and modified dates, from the most to the least reliable source (design.md, Time)."""
     published, modified = metadata.structured_dates(tree, page, tz=tz, now=now)
     stated_days = metadata.published_days(tree, page, tz=tz, now=now) if published is not None else {}
@@ -231,7 +236,7 @@ def _dates(tree, page, result: Extraction, url, tz, hint: StatedDate | None, now
         published = hint
     if published is None or modified is None or len(stated_days) > 1:
         text_published, text_modified = story.dateline(
-            tree, result.title, result.text, now=now, dayfirst=day_first(page.locale)
+            tree, result.title, result.text, now=now, dayfirst=day_first(page.locale), located=located
         )
         if text_published is not None and text_published.day in stated_days:
             # the structured data contradict themselves: the day the reader sees decides

@@ -66,9 +66,12 @@ def _acceptable(el: HtmlElement, within: HtmlElement, banned: set[str]) -> str |
     return text
 
 
-def continuation_blocks(tree: HtmlElement, text: str, title: str | None, description: str | None) -> list[str]:
-    """Prose from later siblings of the story's container that share its tag and class."""
-    _start, _end, container = story.locate(tree, text)
+def continuation_blocks(
+    tree: HtmlElement, text: str, title: str | None, description: str | None, located: story.Located | None = None
+) -> list[str]:
+    """Prose from later siblings of the story's container that share its tag and class.
+    ``located``: :func:`story.locate` of ``text``, if known."""
+    _start, _end, container = located or story.locate(tree, text)
     if container is None or not container.get("class"):
         return []
     parent = container.getparent()

@@ -64,7 +64,11 @@ def _text_nodes(root: HtmlElement):
             yield el.getparent(), el.tail
 
 
-def locate(tree: HtmlElement, text: str) -> tuple[HtmlElement | None, HtmlElement | None, HtmlElement | None]:
+# (first paragraph's element, last paragraph's element, their lowest common ancestor)
+Located = tuple[HtmlElement | None, HtmlElement | None, HtmlElement | None]
+
+
+def locate(tree: HtmlElement, text: str) -> Located:
     """Find the elements holding the first and the last paragraph of the extracted ``text``,
     and their lowest common ancestor (the story container). Any may be ``None``.
 
@@ -141,7 +145,13 @@ def _key(text: str) -> str:
 
 
 def dateline(
-    tree: HtmlElement, title: str | None, text: str, *, now: datetime | None = None, dayfirst: bool | None = None
+    tree: HtmlElement,
+    title: str | None,
+    text: str,
+    *,
+    now: datetime | None = None,
+    dayfirst: bool | None = None,
+    located: Located | None = None,
 ) -> tuple[StatedDate | None, StatedDate | None]:
     """The visible dates of the story itself: ``(published, modified)``.
 
@@ -150,9 +160,10 @@ def dateline(
     other stories (asides, navigation, related/latest/opinion lists). The first date
     found is the publication date; one labelled "Updated" (in several languages) is the
     modification date. ``dayfirst`` orders slash dates (``02/10/2020``) by the page's
-    locale (:func:`pipelines.extraction.dates.day_first`).
+    locale (:func:`pipelines.extraction.dates.day_first`). ``located``: :func:`locate` of
+    ``text``, if known.
     """
-    start, end, container = locate(tree, text)
+    start, end, container = located or locate(tree, text)
     if start is None:
         return None, None
     headline = _headline(tree, title, start)
