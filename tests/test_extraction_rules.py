@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from pipelines.extraction import body, extract
+from pipelines.extraction import body, extract, recover
 from pipelines.extraction.clean import drop_hidden_copies
 from pipelines.extraction.html import parse_html
 
@@ -197,3 +197,19 @@ def test_the_authors_bio_closing_a_post_goes():
     )
     e = extract(page(paragraphs() + bio))
     assert "founder of Harbour Media" not in e.text and STORY[-1] in e.text
+
+
+def test_a_lead_in_bare_text_just_before_the_story_is_kept():
+    # trafilatura looks for paragraphs: on some pages it drops such a lead (the rule is
+    # tested on its own, as trafilatura keeps it on a page this small)
+    lead = "The harbour board was fined two million on Monday for the damage done to the old breakwater by the storms."
+    text = "\n".join(STORY)
+
+    def found(before: str) -> str | None:
+        tree = parse_html(page(f"<div class='article-body'>{before}<div class='reserved'>{paragraphs()}</div></div>"))
+        return recover.lead_block(tree, text, "Pier to grow", None)
+
+    assert found(f"<div class='facts'><!--x-->{lead}</div>") == lead
+    assert found(f"<figure><figcaption>{lead}</figcaption></figure>") is None  # a caption
+    assert found(f"<div class='facts'><p>{lead}</p><p>{lead}</p></div>") is None  # blocks: trafilatura's to judge
+    assert found(f"<div class='related'>{lead}</div>") is None  # a box of other stories

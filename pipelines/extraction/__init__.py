@@ -15,7 +15,8 @@ One call, :func:`extract`, used by the crawl pipeline, ``newsarchive archive`` a
 4. the boilerplate trafilatura leaves is taken out of its content tree
    (:mod:`~pipelines.extraction.body`: headline and lead furniture, boxes of links,
    read-more/newsletter/reprint lines, about boxes), and a story split by ad rows is
-   joined again (:mod:`~pipelines.extraction.recover`);
+   joined again, and a lead in bare text just before the story is kept
+   (:mod:`~pipelines.extraction.recover`);
 5. dates: structured data (JSON-LD, meta tags, ``<time>``), then the discovery (news
    sitemap, feed), then the story's visible dateline (:mod:`~pipelines.extraction.story`),
    then a day in the ``og:title``, then htmldate (a day the page spells out, not one it
@@ -56,7 +57,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["EXTRACTOR", "Extraction", "ExtractionError", "extract"]
 
-EXTRACTOR = f"newsarchive-extract/2 trafilatura/{trafilatura.__version__}"
+EXTRACTOR = f"newsarchive-extract/3 trafilatura/{trafilatura.__version__}"
 # trafilatura's fast mode (no fallback extractors) is better and faster on the shared sets;
 # its full mode is a second opinion for pages where the fast one reads like a menu.
 EXTENSIVE = True
@@ -160,10 +161,11 @@ def extract(
     result.text = _main_text(work, url, result.title)
     located = story.locate(tree, result.text) if result.text else None
     if located is not None:
+        lead = recover.lead_block(tree, result.text, result.title, result.description, located)
         more = recover.continuation_blocks(tree, result.text, result.title, result.description, located)
-        if more:
-            result.text = "\n".join([result.text, *more])
-            located = None  # the story now ends elsewhere
+        if lead or more:
+            result.text = "\n".join([*([lead] if lead else []), result.text, *more])
+            located = None  # the story now starts or ends elsewhere
     result.published, result.modified = _dates(tree, page, result, url, timezone_name, hint_published, now, located)
     result.language = detect_language(result.text, page.language)
     result.is_article = looks_like_article(result.text, page.declares_article, page.og_type)

@@ -2,7 +2,10 @@
 
 A story split into several sibling containers by ad rows or widgets loses all but the
 first container in trafilatura: the later siblings with the same tag and class as the
-kept one are the rest of the story. (Recovering lead blocks by position was measured and
+kept one are the rest of the story. And a lead written as bare text in a block of its own
+just before the story's container (``<div class="facts">The firm was fined...</div>``
+before the ``<p>`` paragraphs) is dropped by trafilatura, which looks for paragraphs: it
+is the story's first paragraph. (Recovering any lead block above the story was measured and
 dropped: on the shared sets it mostly brought back photo captions and teasers.)
 
 Recovered blocks must read as prose (80+ characters, under 30% link text), sit outside
@@ -90,3 +93,21 @@ def continuation_blocks(
             if block and _key(block) not in have:
                 more.append(block)
     return more
+
+
+def lead_block(tree: HtmlElement, text: str, title: str | None, description: str | None, located: story.Located | None = None) -> str | None:
+    """The prose of the element just before the story's container, when it is bare text
+    (no block elements inside) and reads as prose; else ``None``."""
+    _start, _end, container = located or story.locate(tree, text)
+    if container is None:
+        return None
+    before = container.getprevious()
+    while before is not None and not isinstance(before.tag, str):
+        before = before.getprevious()  # comments
+    if before is None or before.tag not in ("div", "p", "section"):
+        return None
+    if any(isinstance(el.tag, str) and el.tag in BLOCK_TAGS for el in before.iterdescendants()):
+        return None
+    banned = {_key(title or ""), _key(description or "")} - {""}
+    block = _acceptable(before, before.getparent(), banned)
+    return block if block and _key(block) not in _key(text) else None
