@@ -213,3 +213,4 @@ def test_a_lead_in_bare_text_just_before_the_story_is_kept():
     assert found(f"<figure><figcaption>{lead}</figcaption></figure>") is None  # a caption
     assert found(f"<div class='facts'><p>{lead}</p><p>{lead}</p></div>") is None  # blocks: trafilatura's to judge
     assert found(f"<div class='related'>{lead}</div>") is None  # a box of other stories
+    assert found(f"<div><script>google_ad_client = 'ca-pub-1'; /* {lead} */</script></div>") is None  # code

@@ -106,8 +106,8 @@ def lead_block(tree: HtmlElement, text: str, title: str | None, description: str
         before = before.getprevious()  # comments
     if before is None or before.tag not in ("div", "p", "section"):
         return None
-    if any(isinstance(el.tag, str) and el.tag in BLOCK_TAGS for el in before.iterdescendants()):
-        return None
+    if any(isinstance(el.tag, str) and (el.tag in BLOCK_TAGS or el.tag in SKIP_TAGS) for el in before.iterdescendants()):
+        return None  # not bare text: blocks are trafilatura's to judge; a script's code is no lead
     banned = {_key(title or ""), _key(description or "")} - {""}
     block = _acceptable(before, before.getparent(), banned)
     return block if block and _key(block) not in _key(text) else None
