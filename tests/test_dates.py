@@ -142,3 +142,9 @@ def test_when_the_structured_data_contradict_themselves_the_visible_day_decides(
     # no contradiction: the structured date stands, whatever the page shows
     page = _story_page("<p class='date'>Published 6 January 2020</p>", head.split("<meta name")[0])
     assert extract(page, "https://news.example/goats", now=NOW).published.value == "2020-01-03T09:48:24Z"
+
+
+def test_dates_of_a_related_box_named_in_another_language_are_not_the_story_s():
+    related = "<div class='box relacionado'><p>08/01/2014 <a href='/otra'>Otra noticia del día sobre el juzgado</a></p></div>"
+    page = _story_page("", trailer=related).replace(b"<html>", b"<html lang='es'>")
+    assert extract(page, "https://diario.example/noticia", now=NOW).published is None

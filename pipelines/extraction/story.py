@@ -22,7 +22,9 @@ BOILERPLATE_TAGS = {"aside", "nav", "footer", "form"}
 BOILERPLATE_WORDS = re.compile(
     r"(?:^|[-_\s])(?:related|sidebar|side-bar|rail|promo|recommend\w*|most-?read|popular|trending|"
     r"latest|more-?stories|newsletter|comments?|share|social|outbrain|taboola|widget|breadcrumbs?|"
-    r"opinion|editorial|advert\w*|ads?)(?:$|[-_\s])",
+    r"opinion|editorial|advert\w*|ads?|"
+    # the same boxes named in other languages
+    r"relacionad\w*|correlat\w*|verwandt\w*|gerelateerd\w*|connexes?|meistgelesen\w*|mas-?leid\w*|plus-?lus)(?:$|[-_\s])",
     re.IGNORECASE,
 )
 UPDATED_LABEL = re.compile(
