@@ -148,3 +148,20 @@ def test_dates_of_a_related_box_named_in_another_language_are_not_the_story_s():
     related = "<div class='box relacionado'><p>08/01/2014 <a href='/otra'>Otra noticia del día sobre el juzgado</a></p></div>"
     page = _story_page("", trailer=related).replace(b"<html>", b"<html lang='es'>")
     assert extract(page, "https://diario.example/noticia", now=NOW).published is None
+
+
+@pytest.mark.parametrize("text", ["Published 14 May 15 comments", "Since 1 May 15 ministers have resigned", "Doors 5 May 15 : 30"])
+def test_a_number_after_a_month_is_not_a_two_digit_year_when_words_or_a_time_follow(text):
+    assert find_text_dates(text, now=NOW, short_years=True) == []
+
+
+def test_a_date_in_the_headline_alone_is_not_the_publication_date():
+    page = _story_page("", headline="What happened on 6 January 2021, hour by hour")
+    assert extract(page, "https://news.example/riot", now=NOW).published is None
+
+
+def test_german_stand_labels_the_modification_date():
+    head = ("<script type='application/ld+json'>{\"@type\": \"NewsArticle\", \"datePublished\": \"2024-03-03T08:00:00+01:00\"}</script>"
+            "<meta property='article:published_time' content='2024-03-09T10:00:00+01:00'>")
+    e = extract(_story_page("<p class='meta'>Stand: 09.03.2024 10:00 Uhr</p>", head), "https://nachrichten.example/a", now=NOW)
+    assert (e.published.day, e.modified.day) == ("2024-03-03", "2024-03-09")

@@ -214,3 +214,43 @@ def test_a_lead_in_bare_text_just_before_the_story_is_kept():
     assert found(f"<div class='facts'><p>{lead}</p><p>{lead}</p></div>") is None  # blocks: trafilatura's to judge
     assert found(f"<div class='related'>{lead}</div>") is None  # a box of other stories
     assert found(f"<div><script>google_ad_client = 'ca-pub-1'; /* {lead} */</script></div>") is None  # code
+    assert found(f"<div class='photo-caption'><img src='/p.jpg'>{lead} (Photo: J. Smith)</div>") is None
+    byline = "By Jane Roe, Senior City Hall Correspondent, and John Doe, Harbour Reporter · Published March 3, 2024"
+    assert found(f"<div>{byline}</div>") is None  # a byline: the body rules would drop it
+
+
+def test_a_story_about_cookie_law_keeps_its_paragraphs():
+    law = [
+        "We use cookies to give you the best experience is the phrase the court examined, and judges found it meant nothing to readers.",
+        "Under the ruling, a banner that says this website uses cookies is no longer enough, and sites must ask before they store anything.",
+        "Accept all cookies buttons in bright colours next to grey refusal links were singled out as a trick that regulators will now fine.",
+    ]
+    notice = "<p>Nous utilisons des cookies pour améliorer notre offre. Plus d'informations dans la déclaration sur la protection des données.</p>"
+    e = extract(page(notice + paragraphs(STORY[:1] + law + STORY[1:])))
+    assert all(line in e.text for line in law) and "Nous utilisons" not in e.text
+
+
+def test_closing_paragraphs_that_only_look_like_a_bio_stay():
+    endings = [
+        "Musk is the world's richest person and bought Twitter in 2022 for forty-four billion dollars, a deal he tried to escape.",
+        "Mayor Jane Okafor was a vocal critic of the plan and did not respond to an email asking for comment on Tuesday evening.",
+    ]
+    for ending in endings:
+        assert ending in extract(page(paragraphs() + f"<p>{ending}</p>")).text
+
+
+def test_short_lines_that_start_like_a_label_but_are_sentences_stay():
+    lines = ["The main topics: pensions, housing and the new harbour tax.", "Am ersten Tag: Regen, Wind und kaum Besucher am Hafen."]
+    e = extract(page(paragraphs(STORY[:2] + lines + STORY[2:])))
+    assert all(line in e.text for line in lines)
+
+
+def test_rules_read_turkish_capitals():
+    e = extract(page("<p>By İsmail Kılıç</p>" + paragraphs()))
+    assert "İsmail" not in e.text and e.text.split("\n")[0] == STORY[0]
+
+
+def test_a_lead_that_begins_with_by_is_still_a_lead():
+    lead = "By the time the council met on 3 March 2024, the harbour board had already signed the contract for the pier."
+    tree = parse_html(page(f"<div class='article-body'><div>{lead}</div><div class='reserved'>{paragraphs()}</div></div>"))
+    assert recover.lead_block(tree, "\n".join(STORY), "Pier to grow", None) == lead

@@ -58,11 +58,20 @@ CALL_TO_ACTION = re.compile(
     r"pour lire la suite|pour accéder en illimité|déjà abonné|weiterlesen mit|jetzt abonnieren|sólo para suscriptores|"
     r"to (?:post|leave|write) a comment|um kommentare zu schreiben|pour commenter|"
     # app and store promotions
-    r"download (?:the|our) [\w ]{1,30} apps?|apps? for ios and android|available on the app store|"
-    # cookie notices
+    r"download (?:the|our) [\w ]{1,30} apps?|apps? for ios and android|available on the app store",
+)
+# cookie notices: removed when short, or when the phrase opens the block (outside quotes) and
+# a second cue says it is a notice (another "cookie", a consent verb)
+COOKIE = re.compile(
     r"(?:we|this (?:web)?site) uses? cookies|cookie (?:policy|settings)|accept (?:all )?cookies|"
     r"nous utilisons des cookies|ce site utilise des cookies|wir verwenden cookies|diese website verwendet cookies|"
     r"utilizamos cookies|este sitio (?:web )?utiliza cookies|utilizziamo (?:i )?cookie|questo sito utilizza (?:i )?cookie",
+)
+COOKIE_SECOND = re.compile(
+    r"cookie.*cookie|you (?:agree|consent|accept)|by continuing|continu\w* (?:to )?(?:brows|us)|vous continuez|en continuant|"
+    r"vous acceptez|stimmen sie|erklären sie sich|aceptas|acepta (?:el|su)|accetti|acconsenti|"
+    # a pointer to the privacy policy
+    r"privacy (?:policy|statement|notice)|protection des données|datenschutz|política de privacidad|informativa (?:sulla )?privacy"
 )
 AUTHOR_CONTACT = re.compile(
     r"^(?:write to|e-?mail|contact|reach|follow) [\w .'’-]{2,60}(?: at | on |: ?)\S*(?:@|twitter|facebook|instagram)",
@@ -85,7 +94,7 @@ BYLINE = re.compile(r"^(?:by|par|von|por|di|door|av|af)\s+[\w.'’ -]{2,60}$")
 ABOUT_BOX = re.compile(r"^about (?:the )?[\w&.' -]{2,50}$")
 # "Jane Roe is the founder of ... Follow her on ...": the author's bio closing a post
 AUTHOR_BIO = re.compile(r"^(?:[A-Z][\w'’.-]+ ){1,3}(?:is|was) (?:a|an|the)\b")
-CONTACT = re.compile(r"\bfollow (?:us|me|him|her|them)\b|\be-?mail\b|@|\btwitter\b|\bwww\.|https?://", re.IGNORECASE)
+CONTACT = re.compile(r"\bfollow (?:us|me|him|her|them)\b|[\w.+-]+@[\w-]+\.\w|(?<![\w@])@\w|\bwww\.|https?://", re.IGNORECASE)
 MAX_BIO_CHARS = 600
 URL_TOKEN = re.compile(r"(?:https?://|www\.)\S+")
 URL_ONLY = re.compile(r"^(?:https?://|www\.)\S+$")
@@ -104,6 +113,11 @@ MAX_DATELINE_CHARS = 80
 def block_text(el: etree._Element) -> str:
     """The block's text, white space folded, soft hyphens (U+00AD, a hyphenation hint) dropped."""
     return " ".join("".join(el.itertext()).replace("\xad", "").split())
+
+
+def lower(text: str) -> str:
+    """Lower case for the patterns, the same length: "İ" lowers to "i" plus a combining dot."""
+    return text.lower().replace("\u0307", "")
 
 
 def link_share(el: etree._Element) -> float:
@@ -148,14 +162,22 @@ def is_promo(el: etree._Element) -> bool:
         return True
     if len(text) > MAX_PROMO_CHARS:
         return False
-    low = text.lower()
+    low = lower(text)
     if READ_MORE.match(low) or URL_ONLY.match(text) or AUTHOR_CONTACT.match(low) or CREDITS.search(low):
         return True
     if low.strip(" :|>·•") in UI_WORDS or not re.search(r"\w", text):
         return True
     if len(text) <= MAX_SHORT_CHARS and sum(len(u) for u in URL_TOKEN.findall(text)) >= 0.4 * len(text):
         return True  # "Listen: https://..." and the like
-    if len(text) <= MAX_SHORT_CHARS and LEADING_LABEL.match(text) and LABEL_LINE.search(low):
+    if len(text) <= MAX_SHORT_CHARS and LEADING_LABEL.match(text) and (
+        LABEL_LINE.match(low) or (LABEL_LINE.search(low) and not text.endswith((".", "?", "!", '"', "”")))
+    ):
+        return True  # a label line, or labels after another label ("News date: ... Category: ...")
+    cookie = COOKIE.search(low)
+    if cookie and (
+        len(text) <= MAX_SHORT_CHARS
+        or (cookie.start() <= 60 and not re.search(r"[\"“«„]", low[: cookie.start() + 1]) and COOKIE_SECOND.search(low))
+    ):
         return True
     match = CALL_TO_ACTION.search(low)
     if match and (len(text) <= MAX_SHORT_CHARS or match.start() <= 40):
@@ -194,7 +216,8 @@ def clean_body(body: etree._Element, title: str | None) -> etree._Element:
 def _remove(el: etree._Element) -> None:
     parent = el.getparent()
     if parent is not None:
-        # keep the tail text (trafilatura puts none between blocks, but be safe)
+        # the tail goes with it: trafilatura puts none between blocks, but for the date
+        # after a linked teaser headline
         parent.remove(el)
 
 
@@ -209,7 +232,7 @@ def _drop_lead_furniture(blocks: list[etree._Element], title: str | None) -> Non
             or el.tag == "head"
             or (el.tag == "list" and _is_meta_list(el))
             or (title and _same_title(text, title))
-            or BYLINE.match(text.lower())
+            or BYLINE.match(lower(text))
             or is_date_line(text)
             or (el.tag != "list" and is_promo(el))  # a cookie notice, a "Share" line
         )
@@ -238,7 +261,7 @@ def _drop_boxes(body: etree._Element) -> None:
                 prev = children[j]
                 label = block_text(prev)
                 if prev.tag == "head" or (len(label) <= 40 and not label.endswith((".", "!", "?", '"', "”"))):
-                    if el.tag == "list" or READ_MORE.match(label.lower()):
+                    if el.tag == "list" or READ_MORE.match(lower(label)):
                         _remove(prev)
                         j -= 1
                         continue
@@ -247,8 +270,8 @@ def _drop_boxes(body: etree._Element) -> None:
     for el in list(body.iter("item", "cell", "p")):
         if el.getparent() is not None and el.getparent() is not body and is_promo(el):
             text = block_text(el)
-            low = text.lower()
-            if READ_MORE.match(low) or LABEL_LINE.match(low) or CALL_TO_ACTION.search(low):
+            low = lower(text)
+            if READ_MORE.match(low) or LABEL_LINE.match(low) or CALL_TO_ACTION.search(low) or COOKIE.search(low):
                 _remove(el)
 
 
@@ -263,7 +286,7 @@ def _drop_about_box(body: etree._Element) -> None:
     start = max(1, len(children) - 4)
     for i in range(start, len(children)):
         text = block_text(children[i])
-        if children[i].tag in ("head", "p") and ABOUT_BOX.match(text.lower()):
+        if children[i].tag in ("head", "p") and ABOUT_BOX.match(lower(text)):
             _remove(children[i])
             for el in children[i + 1 :]:
                 if el.tag != "p":

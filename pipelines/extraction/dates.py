@@ -213,7 +213,7 @@ _TEXT_PATTERNS = [
 # "10.12.19". Not followed by a digit, a colon or "h" (a time: "14 May 20:30").
 _SHORT_YEAR_PATTERNS = [
     (re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.(\d{2})(?![\d.:])"), ("d", "m", "y")),
-    (re.compile(rf"\b(\d{{1,2}})\.?\s+({_MONTH_RE})\.?,?\s+'?(\d{{2}})\b(?!\s*[:h.]?\d)", re.IGNORECASE), ("d", "m", "y")),
+    (re.compile(rf"\b(\d{{1,2}})\.?\s+({_MONTH_RE})\.?,?\s+'?(\d{{2}})\b(?!\s*[:h.]?\s*\d)(?!\s+[^\W\d_]{{2}})", re.IGNORECASE), ("d", "m", "y")),
     (re.compile(rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}}),?\s+'(\d{{2}})\b(?!\s*[:h.]?\d)", re.IGNORECASE), ("m", "d", "y")),
 ]
 
@@ -334,7 +334,8 @@ def stated_day(day: str, tree=None, url: str | None = None, *, now: datetime | N
     elif tree is not None:
         from pipelines.extraction.story import UPDATED_LABEL
 
-        visible = " ".join(" ".join(tree.xpath("//body//text()[not(ancestor::script) and not(ancestor::style)]")).split())
+        # the headline's own dates are its subject's (story.dateline skips them too)
+        visible = " ".join(" ".join(tree.xpath("//body//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::h1)]")).split())
         places = [offset for offset, d in find_text_dates(visible, now=now) if d.day == day[:10]]
         if places:
             if all(UPDATED_LABEL.search(visible[max(0, o - 30) : o].strip()) for o in places):

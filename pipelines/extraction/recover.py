@@ -18,13 +18,18 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from lxml import etree
 from lxml.html import HtmlElement
 
-from pipelines.extraction import story
+from pipelines.extraction import body, story
+from pipelines.extraction.dates import find_text_dates
 
 PROSE_CHARS = 80
 MAX_LINK_SHARE = 0.3
 BLOCK_TAGS = {"p", "div", "li", "blockquote", "section", "td", "dd"}
+# class or id words of a bare-text block before the story that is not its lead
+LEAD_NOT_PROSE = re.compile(r"caption|credit|byline|author|dateline|notice|alert|teaser|cookie|consent|paywall|meter", re.IGNORECASE)
+BYLINE_WORDS = {"by", "par", "von", "por", "di", "door", "av", "af"}
 SKIP_TAGS = {"figure", "figcaption", "h1", "h2", "h3", "h4", "h5", "h6", "script", "style", "noscript", "button", "form", "nav", "aside", "footer", "header", "time"}
 
 
@@ -108,6 +113,22 @@ def lead_block(tree: HtmlElement, text: str, title: str | None, description: str
         return None
     if any(isinstance(el.tag, str) and (el.tag in BLOCK_TAGS or el.tag in SKIP_TAGS) for el in before.iterdescendants()):
         return None  # not bare text: blocks are trafilatura's to judge; a script's code is no lead
+    if LEAD_NOT_PROSE.search(f"{before.get('class', '')} {before.get('id', '')}"):
+        return None  # a caption, byline or notice beside the story, not its lead
     banned = {_key(title or ""), _key(description or "")} - {""}
     block = _acceptable(before, before.getparent(), banned)
+    if block and _furniture(block):
+        return None
     return block if block and _key(block) not in _key(text) else None
+
+
+def _furniture(block: str) -> bool:
+    """Whether the body rules would take this text out of the story (a notice, a byline,
+    a date line: :mod:`pipelines.extraction.body`)."""
+    p = etree.Element("p")
+    p.text = block
+    if body.is_promo(p) or body.BYLINE.match(body.lower(block)) or body.is_date_line(block):
+        return True
+    # "By Jane Roe, City Hall Correspondent · Published March 3, 2024": a long byline
+    words = block.split()
+    return words[0].lower() in BYLINE_WORDS and len(words) > 1 and words[1][:1].isupper() and bool(find_text_dates(block))

@@ -29,7 +29,7 @@ BOILERPLATE_WORDS = re.compile(
 )
 UPDATED_LABEL = re.compile(
     r"(?:updated|modified|last\s+update|(?:last\s+)?edited|revised|aktualisiert|geändert|mis\s+à\s+jour|modifié|"
-    r"actualizado|atualizado|aggiornato|bijgewerkt)\s*(?:on|am|le|el|il|:)?\W{0,3}$",
+    r"actualizado|atualizado|aggiornato|bijgewerkt|\bstand)\s*(?:on|am|le|el|il|:)?\W{0,3}$",
     re.IGNORECASE,
 )
 SNIPPET = 30
