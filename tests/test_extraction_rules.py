@@ -254,3 +254,12 @@ def test_a_lead_that_begins_with_by_is_still_a_lead():
     lead = "By the time the council met on 3 March 2024, the harbour board had already signed the contract for the pier."
     tree = parse_html(page(f"<div class='article-body'><div>{lead}</div><div class='reserved'>{paragraphs()}</div></div>"))
     assert recover.lead_block(tree, "\n".join(STORY), "Pier to grow", None) == lead
+
+
+def test_teasers_dated_hours_ago_and_notices_with_zero_width_spaces_go():
+    story = "".join(f"<p>{line}</p>" for line in STORY)
+    teasers = "".join(f"<head rend='h3'><ref target='/n/{i}'>Other story number {i} on the quay</ref></head>{i} hours ago" for i in (2, 3))
+    notice = "<p>This site uses\u200b cookies.</p>"
+    text = body.to_text(body.clean_body(etree.fromstring(f"<body>{story}{teasers}{notice}</body>"), "Pier to grow"))
+    assert "Other story number" not in text and "hours ago" not in text and "cookies" not in text
+    assert text.split("\n") == STORY

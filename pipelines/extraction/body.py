@@ -98,6 +98,11 @@ CONTACT = re.compile(r"\bfollow (?:us|me|him|her|them)\b|[\w.+-]+@[\w-]+\.\w|(?<
 MAX_BIO_CHARS = 600
 URL_TOKEN = re.compile(r"(?:https?://|www\.)\S+")
 URL_ONLY = re.compile(r"^(?:https?://|www\.)\S+$")
+# "2 hours ago", "il y a 3 heures", "vor 5 Minuten", "hace 2 horas" (on lower-cased text)
+TIME_AGO = re.compile(
+    r"\b\d{1,3}\s*(?:min(?:ute)?s?|hours?|hrs?|h|days?|weeks?)\s+ago\b|\bil y a \d{1,3}\s*(?:min|heure|jour)|"
+    r"\bvor \d{1,3}\s*(?:min|stunde|tag)|\bhace \d{1,3}\s*(?:min|hora|día)"
+)
 TIME_OF_DAY = re.compile(r"\b\d{1,2}[:.h]\d{2}\b|\b\d{1,2} ?[ap]\.?m\.?", re.IGNORECASE)
 
 STEPS = ("lead", "boxes", "about")
@@ -111,8 +116,9 @@ MAX_DATELINE_CHARS = 80
 
 
 def block_text(el: etree._Element) -> str:
-    """The block's text, white space folded, soft hyphens (U+00AD, a hyphenation hint) dropped."""
-    return " ".join("".join(el.itertext()).replace("\xad", "").split())
+    """The block's text, white space folded, soft hyphens (U+00AD, a hyphenation hint) and
+    zero-width spaces (U+200B) dropped."""
+    return " ".join("".join(el.itertext()).replace("\xad", "").replace("\u200b", "").split())
 
 
 def lower(text: str) -> str:
@@ -197,7 +203,7 @@ def is_date_line(text: str) -> bool:
         rest = rest[:offset]  # text before the first date is the label
     if dates:
         return len(rest) <= 40
-    return bool(TIME_OF_DAY.search(text)) and len(text) <= 40
+    return (bool(TIME_OF_DAY.search(text)) or bool(TIME_AGO.search(lower(text)))) and len(text) <= 40
 
 
 def clean_body(body: etree._Element, title: str | None) -> etree._Element:
