@@ -29,12 +29,13 @@ LEAD_MARKS = re.compile(r"teaser|intro|lead|summary|standfirst|abstract|chapo|ki
 AD_MARKS = re.compile(r"(?:^|[-_\s])(?:ads?|ad-?slot|ad-?unit|ad-?container|advert\w*|dfp|gpt-ad)(?:$|[-_\s\d])", re.IGNORECASE)
 MAX_AD_CHARS = 200
 STEPS = ("ads", "hidden", "embeds", "leads")
-# XPath preselection (fast, in C); the regular expressions above decide.
-AD_XPATH = XPath("//*[contains(@class, 'ad') or contains(@id, 'ad') or contains(@class, 'dfp') or contains(@id, 'dfp')]")
-HIDDEN_XPATH = XPath("//*[@hidden or contains(@style, 'none') or contains(@style, 'hidden')]")
+# XPath preselection (fast, in C); the regular expressions above decide. Written on the
+# attribute axis (//@class[...]/..): about twice as fast as testing every element.
+AD_XPATH = XPath("//@class[contains(., 'ad') or contains(., 'dfp')]/.. | //@id[contains(., 'ad') or contains(., 'dfp')]/..")
+HIDDEN_XPATH = XPath("//@hidden/.. | //@style[contains(., 'none') or contains(., 'hidden')]/..")
 EMBED_XPATH = XPath(
-    "//blockquote[@class] | //div[contains(@class, 'tweet') or contains(@class, 'instagram') or "
-    "contains(@class, 'tiktok') or contains(@class, 'fb-post') or contains(@class, '-embed')]"
+    "//blockquote[@class] | //div/@class[contains(., 'tweet') or contains(., 'instagram') or "
+    "contains(., 'tiktok') or contains(., 'fb-post') or contains(., '-embed')]/.."
 )
 PROSE_CHARS = 80
 MIN_COPY_CHARS = 200

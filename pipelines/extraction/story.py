@@ -79,23 +79,23 @@ def locate(tree: HtmlElement, text: str) -> Located:
     lines = [_norm(line) for line in text.splitlines() if len(_norm(line)) >= SNIPPET]
     if not lines:
         return None, None, None
-    start = _find_first(tree, [line[:SNIPPET] for line in lines[:LOCATE_TRIES]], last=False)
-    end = _find_first(tree, [line[:SNIPPET] for line in lines[::-1][:LOCATE_TRIES]], last=True)
+    nodes: list[tuple[HtmlElement, str]] = []  # the page's text nodes, white space folded: read once, if needed
+    start = _find_first(tree, [line[:SNIPPET] for line in lines[:LOCATE_TRIES]], nodes, last=False)
+    end = _find_first(tree, [line[:SNIPPET] for line in lines[::-1][:LOCATE_TRIES]], nodes, last=True)
     if start is None or end is None:
         return start, end, None
     return start, end, _common_ancestor(start, end)
 
 
-def _find_first(tree: HtmlElement, snippets: list[str], *, last: bool) -> HtmlElement | None:
+def _find_first(tree: HtmlElement, snippets: list[str], nodes: list, *, last: bool) -> HtmlElement | None:
     for snippet in snippets:
         found = _find_text(tree, snippet, last=last)
         if found is None:
             # the snippet may span white space that XPath's normalize-space() reads otherwise
-            for el, node in _text_nodes(tree):
-                if snippet in _norm(node):
-                    found = el
-                    if not last:
-                        break
+            if not nodes:
+                nodes.extend((el, _norm(node)) for el, node in _text_nodes(tree))
+            matches = [el for el, node in nodes if snippet in node]
+            found = (matches[-1] if last else matches[0]) if matches else None
         if found is not None:
             return found
     return None
