@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 
 from crawler.items import PageItem
-from pipelines.extraction import ExtractionError, extract
+from pipelines.extraction import ExtractionError, extract, warm_up
 from pipelines.extraction.dates import future_date, parse_stated_date
 
 logger = logging.getLogger(__name__)
@@ -35,6 +35,11 @@ class ExtractPipeline:
     @classmethod
     def from_crawler(cls, crawler) -> ExtractPipeline:
         return cls(stats=crawler.stats)
+
+    def open_spider(self, spider=None) -> None:
+        # before the first fetch: the first extraction would otherwise block the reactor
+        # for about 0.5 s while the language model loads
+        warm_up()
 
     def _inc(self, key: str) -> None:
         if self.stats is not None:

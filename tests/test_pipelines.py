@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
@@ -13,6 +17,9 @@ from pipelines.extract import ExtractPipeline
 from pipelines.identify import IdentifyPipeline
 from pipelines.store import StorePipeline
 from pipelines.version import VersionPipeline
+from tests.conftest import child_env
+
+ROOT = Path(__file__).resolve().parents[1]
 
 STORY = "<p>" + "The harbour board voted to extend the pier by forty metres on Tuesday evening. " * 8 + "</p>"
 PAGE = (
@@ -84,3 +91,15 @@ def test_store_pipeline_writes_captures_and_failures(crawler, tmp_path):
     with Archive.open(tmp_path / "a.db", create=False) as archive:
         assert archive.counts()["captures"] == 2 and archive.counts()["failures"] == 1
         assert archive.last_crawl()["status"] == "finished"
+
+
+def test_the_extractor_is_warmed_up_when_the_spider_opens():
+    # in a new process: the language model is loaded by open_spider, before the first fetch
+    code = (
+        "from pipelines.extraction import text; from pipelines.extract import ExtractPipeline\n"
+        "assert text._IDENTIFIER is None\n"
+        "ExtractPipeline().open_spider(None)\n"
+        "assert text._IDENTIFIER is not None\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
