@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,6 +44,24 @@ from pipelines.extraction.html import sniff_binary
 logger = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def release_frames(failure: Failure) -> None:
+    """Clear the local variables of the frames in a failure's exception chain
+    (``traceback.clear_frames``).
+
+    Scrapy refuses a decompression bomb with ``raise IgnoreRequest(...) from e``: the
+    frames of ``e``'s traceback hold the body decompressed so far (up to DOWNLOAD_MAXSIZE),
+    in a reference cycle that only Python's cycle collector frees. Six bombs in one crawl
+    kept about 117 MiB alive; cleared here, each is freed as soon as it is recorded.
+    """
+    seen: set[int] = set()
+    exc: BaseException | None = failure.value
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if exc.__traceback__ is not None:
+            traceback.clear_frames(exc.__traceback__)
+        exc = exc.__cause__ or exc.__context__
 
 
 def failure_kind(failure: Failure) -> tuple[str, str]:
@@ -302,6 +321,7 @@ class ArchivingSpider(scrapy.Spider):
             yield item
             return
         kind, message = failure_kind(failure)
+        release_frames(failure)
         # the URL as requested, not the last hop of its redirects
         url = (meta.get("redirect_urls") or [request.url])[0] if request is not None else "?"
         logger.warning("failed %s: %s", url, message)
