@@ -158,7 +158,6 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, db, verbo
         config = load_config(config_path)
     except ConfigError as exc:
         raise CliError(str(exc), EXIT_USAGE) from exc
-    open_archive(db).close()
     lock = ArchiveLock(db)
     try:
         lock.acquire()
@@ -167,11 +166,13 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, db, verbo
     except OSError as exc:
         raise CliError(f"cannot create the lock file beside {db}: {exc.strerror}", EXIT_STORAGE) from exc
     try:
-        # Scrapy is imported only with the lock held: a run that finds it taken exits at once
-        from crawler.runner import project_settings, run_spider
-
+        # The archive is opened (created, upgraded) only with the lock held: runs started
+        # together must not race to create it. Scrapy is imported only then too: a run that
+        # finds the lock taken exits at once.
         with open_archive(db) as archive:
             archive.end_dead_runs()
+        from crawler.runner import project_settings, run_spider
+
         crawl_id = start_run(db, "crawl", config.text)
         settings = project_settings(
             db,
