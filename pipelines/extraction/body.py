@@ -90,7 +90,9 @@ UI_WORDS = {
     "advertisement", "advertising", "anzeige", "werbung", "publicité", "publicidad", "pubblicità", "sponsored",
     "tags", "share", "comments", "comment", "print", "email", "e-mail", "menu", "related", "more",
 }
-BYLINE = re.compile(r"^(?:by|par|von|por|di|door|av|af)\s+[\w.'’ -]{2,60}$")
+# "By", in the languages of the patterns above
+BYLINE_WORDS = ("by", "par", "von", "por", "di", "door", "av", "af")
+BYLINE = re.compile(rf"^(?:{'|'.join(BYLINE_WORDS)})\s+[\w.'’ -]{{2,60}}$")
 ABOUT_BOX = re.compile(r"^about (?:the )?[\w&.' -]{2,50}$")
 # "Jane Roe is the founder of ... Follow her on ...": the author's bio closing a post
 AUTHOR_BIO = re.compile(r"^(?:[A-Z][\w'’.-]+ ){1,3}(?:is|was) (?:a|an|the)\b")

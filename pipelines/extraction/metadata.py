@@ -127,8 +127,8 @@ def published_days(tree: HtmlElement, page: PageMeta, *, tz: str | None = None, 
     """Every publication date the page's structured data states, by day (``YYYY-MM-DD``),
     the first statement of each day kept: more than one day means the page contradicts itself."""
     days: dict[str, StatedDate] = {}
-    for field, source, raw in date_candidates(tree, page):
-        stated = _first_date([raw], source, tz, now) if field == "published" else None
+    for name, source, raw in date_candidates(tree, page):
+        stated = _first_date([raw], source, tz, now) if name == "published" else None
         if stated is not None:
             days.setdefault(stated.day, stated)
     return days

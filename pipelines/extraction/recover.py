@@ -29,7 +29,6 @@ MAX_LINK_SHARE = 0.3
 BLOCK_TAGS = {"p", "div", "li", "blockquote", "section", "td", "dd"}
 # class or id words of a bare-text block before the story that is not its lead
 LEAD_NOT_PROSE = re.compile(r"caption|credit|byline|author|dateline|notice|alert|teaser|cookie|consent|paywall|meter", re.IGNORECASE)
-BYLINE_WORDS = {"by", "par", "von", "por", "di", "door", "av", "af"}
 SKIP_TAGS = {"figure", "figcaption", "h1", "h2", "h3", "h4", "h5", "h6", "script", "style", "noscript", "button", "form", "nav", "aside", "footer", "header", "time"}
 
 
@@ -131,4 +130,4 @@ def _furniture(block: str) -> bool:
         return True
     # "By Jane Roe, City Hall Correspondent · Published March 3, 2024": a long byline
     words = block.split()
-    return words[0].lower() in BYLINE_WORDS and len(words) > 1 and words[1][:1].isupper() and bool(find_text_dates(block))
+    return words[0].lower() in body.BYLINE_WORDS and len(words) > 1 and words[1][:1].isupper() and bool(find_text_dates(block))
