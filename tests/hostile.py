@@ -154,6 +154,11 @@ def _endless_gzip_segments() -> tuple[bytes, bytes]:
 # -- the request log ---------------------------------------------------------------------
 
 
+def chunk(data: bytes) -> bytes:
+    """``data`` framed as one HTTP/1.1 chunk (RFC 9112, 7.1)."""
+    return f"{len(data):x}\r\n".encode() + data + b"\r\n"
+
+
 @dataclass
 class Hit:
     """One request as the server saw it.
@@ -208,6 +213,17 @@ class _Conn:
             items.append(("Connection", "close"))
         lines = [f"HTTP/1.1 {status} {reason or _REASONS.get(status, 'Status')}"] + [f"{k}: {v}" for k, v in items]
         return self.send(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+
+    def stream(self, block: bytes, total: int, *, chunked: bool = False) -> bool:
+        """Send ``total`` bytes cut from repeats of ``block`` (each piece framed as a chunk
+        with ``chunked``); False as soon as the client or the server goes."""
+        sent = 0
+        while sent < total:
+            piece = block[: total - sent]
+            if not self.send(chunk(piece) if chunked else piece):
+                return False
+            sent += len(piece)
+        return True
 
     def respond(self, status: int, body: bytes, content_type: str = "text/html; charset=utf-8", headers: dict[str, str] | None = None) -> bool:
         items = {"Content-Type": content_type, "Content-Length": str(len(body)), **(headers or {})}
@@ -373,10 +389,10 @@ class HostileServer:
         data = b""
         try:
             while b"\r\n\r\n" not in data and len(data) < MAX_REQUEST_BYTES:
-                chunk = client.recv(8192)
-                if not chunk:
+                part = client.recv(8192)
+                if not part:
                     return None
-                data += chunk
+                data += part
         except OSError:
             return None
         head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1")
@@ -531,7 +547,7 @@ class HostileServer:
             conn.sock.shutdown(socket.SHUT_RDWR)
         elif kind == "chunked":
             conn.head(200, {"Content-Type": "text/html", "Transfer-Encoding": "chunked"})
-            conn.send(f"{len(page):x}\r\n".encode() + page + b"\r\n")
+            conn.send(chunk(page))
             conn.send(b"400\r\n" + b"x" * 10 + b"\r\nzz-not-a-chunk-size\r\n")
             conn.sock.shutdown(socket.SHUT_RDWR)
         elif kind == "gzip":
@@ -555,24 +571,11 @@ class HostileServer:
         block = (b"<p>" + b"huge body " * 100 + b"</p>\n") * 1000
         total = mb * MIB
         if query.get("length") == "1":
-            if not conn.head(200, {"Content-Type": "text/html", "Content-Length": str(total)}):
-                return
-            sent = 0
-            while sent < total:
-                piece = block[: total - sent]
-                if not conn.send(piece):
-                    return
-                sent += len(piece)
+            if conn.head(200, {"Content-Type": "text/html", "Content-Length": str(total)}):
+                conn.stream(block, total)
             return
-        if not conn.head(200, {"Content-Type": "text/html", "Transfer-Encoding": "chunked"}):
-            return
-        sent = 0
-        while sent < total:
-            piece = block[: total - sent]
-            if not conn.send(f"{len(piece):x}\r\n".encode() + piece + b"\r\n"):
-                return
-            sent += len(piece)
-        conn.send(b"0\r\n\r\n")
+        if conn.head(200, {"Content-Type": "text/html", "Transfer-Encoding": "chunked"}) and conn.stream(block, total, chunked=True):
+            conn.send(b"0\r\n\r\n")
 
     def _textnode(self, conn: _Conn, path: str, query: dict[str, str]) -> None:
         """One text node of ``mb`` MiB (no markup inside), streamed with Content-Length."""
@@ -581,15 +584,8 @@ class HostileServer:
         size = int(mb * MIB)
         if not conn.head(200, {"Content-Type": "text/html", "Content-Length": str(len(head) + size + len(tail))}):
             return
-        conn.send(head)
-        block = b"word " * 20_000
-        sent = 0
-        while sent < size:
-            piece = block[: size - sent]
-            if not conn.send(piece):
-                return
-            sent += len(piece)
-        conn.send(tail)
+        if conn.send(head) and conn.stream(b"word " * 20_000, size):
+            conn.send(tail)
 
     def _bigsitemap(self, conn: _Conn, path: str, query: dict[str, str]) -> None:
         """A urlset of ``mb`` MiB (streamed, chunked), every ``<loc>`` on this server."""
@@ -603,11 +599,10 @@ class HostileServer:
         sent = 0
         while sent < size:
             piece = chunks.pop() if chunks else entry
-            if not conn.send(f"{len(piece):x}\r\n".encode() + piece + b"\r\n"):
+            if not conn.send(chunk(piece)):
                 return
             sent += len(piece)
-        tail = b"</urlset>"
-        conn.send(f"{len(tail):x}\r\n".encode() + tail + b"\r\n0\r\n\r\n")
+        conn.send(chunk(b"</urlset>") + b"0\r\n\r\n")
 
     def _bomb(self, conn: _Conn, path: str, query: dict[str, str]) -> None:
         encodings = query.get("enc", "gzip")
@@ -619,13 +614,13 @@ class HostileServer:
         head, segment = _endless_gzip_segments()
         if not conn.head(200, {"Content-Type": "text/html", "Content-Encoding": "gzip", "Transfer-Encoding": "chunked"}):
             return
-        chunk = head + segment * 64
+        data = head + segment * 64
         sent = 0
         while sent < ENDLESS_MAX_MB * MIB:
-            if not conn.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"):
+            if not conn.send(chunk(data)):
                 return
-            sent += len(chunk)
-            chunk = segment * 64
+            sent += len(data)
+            data = segment * 64
 
     def _redirect(self, conn: _Conn, path: str, query: dict[str, str]) -> None:
         status = int(query.get("status", 302))
