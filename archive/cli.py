@@ -164,7 +164,9 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, db, verbo
     except LockHeld as exc:
         raise CliError(str(exc), EXIT_LOCKED) from exc
     except OSError as exc:
-        raise CliError(f"cannot create the lock file beside {db}: {exc.strerror}", EXIT_STORAGE) from exc
+        folder = Path(db).parent
+        reason = f"the folder {folder} does not exist" if not folder.is_dir() else exc.strerror
+        raise CliError(f"cannot create the lock file beside {db}: {reason}", EXIT_STORAGE) from exc
     try:
         # The archive is opened (created, upgraded) only with the lock held: runs started
         # together must not race to create it. Scrapy is imported only then too: a run that

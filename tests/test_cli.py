@@ -154,6 +154,13 @@ def test_stats_of_missing_archive_exits_4(cli, tmp_path):
     assert result.returncode == 4 and "no archive" in result.stderr
 
 
+def test_crawl_into_a_missing_folder_says_so_and_exits_4(cli, tmp_path):
+    config = tmp_path / "sources.toml"
+    config.write_text('[[source]]\nname = "x"\nfeeds = ["http://127.0.0.1:9/feed.xml"]\n')
+    result = cli("crawl", "--config", config, "--db", tmp_path / "nowhere" / "a.db")
+    assert result.returncode == 4 and f"the folder {tmp_path / 'nowhere'} does not exist" in result.stderr
+
+
 def test_stats_counts(cli, tmp_path):
     db = tmp_path / "v1.db"
     db.write_bytes((ROOT / "tests" / "data" / "archive-v1.db").read_bytes())
