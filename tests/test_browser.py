@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import pytest
 
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
 from tests.browser import browser_or_skip, quit_browser
 from tests.servers import html_pages, serving
 from tests.webarchive import PAYLOADS, build, hostile_page
@@ -46,26 +49,33 @@ def test_home_page_opens(served, browser):
     browser.save_screenshot(str(folder / "home.png"))
 
 
+def shown(browser, css: str):
+    """The element matching ``css`` once the page that has it is loaded: submit() and
+    click() return before the next page arrives (up to 10 s)."""
+    return WebDriverWait(browser, 10).until(expected_conditions.presence_of_element_located(("css selector", css)))
+
+
 def test_search_finds_a_story_and_opens_it(served, browser):
     base, _, folder = served
     browser.get(base + "/")
     box = browser.find_element("id", "q")
     box.send_keys("library")
     box.submit()
+    shown(browser, "table.rows-and-columns")
     rows = browser.find_elements("css selector", "table.rows-and-columns tbody tr")
     assert len(rows) == 1
     assert "Council approves library budget" in rows[0].text
     assert rows[0].find_element("tag name", "mark").text == "library"
     browser.save_screenshot(str(folder / "search.png"))
     rows[0].find_element("link text", "story 3").click()
-    assert browser.find_element("css selector", "h1.story-title").text == "Council approves library budget"
+    assert shown(browser, "h1.story-title").text == "Council approves library budget"
 
 
 def test_a_story_with_two_versions_shows_the_diff(served, browser):
     base, _, folder = served
     browser.get(base + "/")
     browser.find_element("link text", "Pier to grow by forty metres after vote").click()
-    change = browser.find_element("css selector", "#changes .change")
+    change = shown(browser, "#changes .change")
     assert "v1 → v2" in change.text and "publisher's edit" in change.text
     diff = change.find_element("css selector", ".diff")
     assert [e.text for e in diff.find_elements("tag name", "del")] == ["two"]
