@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import pytest
 
-from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import WebDriverWait
-
 from tests.browser import browser_or_skip, quit_browser
 from tests.servers import html_pages, serving
 from tests.webarchive import PAYLOADS, build, hostile_page
@@ -52,6 +49,9 @@ def test_home_page_opens(served, browser):
 def shown(browser, css: str):
     """The element matching ``css`` once the page that has it is loaded: submit() and
     click() return before the next page arrives (up to 10 s)."""
+    from selenium.webdriver.support import expected_conditions  # imported late, as tests/browser.py does
+    from selenium.webdriver.support.ui import WebDriverWait
+
     return WebDriverWait(browser, 10).until(expected_conditions.presence_of_element_located(("css selector", css)))
 
 
