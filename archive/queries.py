@@ -13,6 +13,7 @@ from typing import Any
 
 from archive import bodies
 from archive.diff import compare
+from archive.urls import normalize_url
 
 RECENT_CAPTURES = 50
 
@@ -25,11 +26,23 @@ def rows(conn: sqlite3.Connection, sql: str, params: Any = ()) -> list[dict[str,
 
 
 def find_article_id(conn: sqlite3.Connection, url: str) -> int | None:
-    """The article a URL names: by canonical URL, else by alias; ``None`` if unknown."""
-    row = conn.execute("SELECT id FROM articles WHERE canonical_url = ?", [url]).fetchone()
-    if row is None:
-        row = conn.execute("SELECT article_id FROM aliases WHERE url = ?", [url]).fetchone()
-    return row[0] if row else None
+    """The article a URL names: by canonical URL, else by alias, first as given, then in its
+    normalised form (:func:`archive.urls.normalize_url`: tracking parameters, default port,
+    fragment dropped); ``None`` if unknown or if ``url`` is no http(s) URL."""
+    spellings = [url]
+    try:
+        normalised = normalize_url(url)
+    except ValueError:
+        normalised = url
+    if normalised != url:
+        spellings.append(normalised)
+    for spelling in spellings:
+        row = conn.execute("SELECT id FROM articles WHERE canonical_url = ?", [spelling]).fetchone()
+        if row is None:
+            row = conn.execute("SELECT article_id FROM aliases WHERE url = ?", [spelling]).fetchone()
+        if row:
+            return row[0]
+    return None
 
 
 def article(conn: sqlite3.Connection, article_id: int) -> dict[str, Any] | None:

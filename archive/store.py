@@ -456,7 +456,8 @@ class Archive:
         return digest
 
     def find_article_id(self, url: str) -> int | None:
-        """The article a URL names: by canonical URL, else by alias; ``None`` if unknown."""
+        """The article a URL names (:func:`archive.queries.find_article_id`: canonical URL or
+        alias, as given or normalised); ``None`` if unknown."""
         return queries.find_article_id(self.db.conn, url)
 
     def _touch_article(self, capture: CaptureRecord, snapshot: SnapshotRecord) -> tuple[int, str, int | None]:
@@ -662,7 +663,7 @@ class Archive:
     # -- reading -----------------------------------------------------------------
 
     def lookup(self, url: str) -> dict[str, Any] | None:
-        """The article a URL names (by canonical URL, else alias): ``id``, ``next_check_at``,
+        """The article a URL names (:meth:`find_article_id`): ``id``, ``next_check_at``,
         ``status``; ``None`` if unknown."""
         article_id = self.find_article_id(url)
         if article_id is None:

@@ -77,7 +77,7 @@ def make_pages(shared: Path, count: int) -> list[ReplayPage]:
 def crawl(config: Path, db: Path) -> tuple[float, str]:
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "archive", "crawl", "--config", str(config), "--db", str(db)],
+        [sys.executable, "-m", "newsarchive", "crawl", "--config", str(config), "--db", str(db)],
         capture_output=True, text=True, cwd=ROOT,
     )
     if result.returncode != 0:

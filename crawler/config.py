@@ -302,7 +302,7 @@ def url_problem(url: str) -> str | None:
     """Why ``url`` cannot be fetched (not absolute http/https with a host, or carrying
     ``user:password@``), or ``None``. The message never shows a password: it must not
     reach a log, a failure row or a terminal."""
-    from crawler.traps import redact_credentials
+    from archive.urls import redact_credentials
 
     shown = redact_credentials(url)
     try:

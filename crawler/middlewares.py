@@ -18,17 +18,10 @@ from scrapy.utils.response import get_meta_refresh
 from twisted.internet.defer import DeferredLock
 from twisted.internet.error import DNSLookupError
 
-from crawler.traps import strip_credentials
+from archive.urls import strip_credentials
+from crawler.errors import OffsiteRedirect, PrivateAddressRefused
 
 logger = logging.getLogger(__name__)
-
-
-class PrivateAddressRefused(IgnoreRequest):
-    """A request to a loopback, private, link-local or otherwise non-public address was refused."""
-
-
-class OffsiteRedirect(IgnoreRequest):
-    """A redirect (HTTP or meta refresh) that leaves the source's site in a scheduled crawl."""
 
 
 def non_public_reason(address: str) -> str | None:

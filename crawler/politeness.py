@@ -33,26 +33,12 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from crawler.errors import HostDeferred, RobotsDisallowedHost, network_cause
+
 logger = logging.getLogger(__name__)
 
 ROBOTS_MAX_BYTES = 500 * 1024
 ROBOTS_MAX_REDIRECTS = 5
-
-
-class HostDeferred(IgnoreRequest):
-    """The host asked for a pause longer than ``ARCHIVE_RETRY_AFTER_MAX_SECS``: its requests
-    wait for the next run (failure kind ``deferred``)."""
-
-
-class RobotsDisallowedHost(IgnoreRequest):
-    """A request refused because its host's robots.txt could not be read (RFC 9309 2.3.1.4:
-    disallow all). ``kind`` is the failure kind to record: ``robots`` when the site answered
-    (5xx, a refused request), else why it could not be reached (``dns``, ``timeout``,
-    ``connection``, ``tls``): the same as the page itself would have failed with."""
-
-    def __init__(self, message: str, kind: str = "robots") -> None:
-        super().__init__(message)
-        self.kind = kind
 
 
 class _Verdict(RobotParser):
@@ -126,7 +112,7 @@ class RobotsTxtRFC9309Middleware(RobotsTxtMiddleware):
         if isinstance(exc, IgnoreRequest):
             kind, reason = "robots", f"was refused ({exc})"
         else:
-            kind, cause = _cause(exc)
+            kind, cause = network_cause(exc)
             reason = f"could not be fetched ({cause})"
         self._settle(netloc, _Verdict(False, reason, kind), "unreachable")
 
@@ -143,24 +129,6 @@ class RobotsTxtRFC9309Middleware(RobotsTxtMiddleware):
             self._stats.inc_value("robotstxt/forbidden")
             raise RobotsDisallowedHost(f"robots.txt {rp.reason}: host disallowed for this run (RFC 9309)", rp.kind)
         super().process_request_2(rp, request)
-
-
-def _cause(exc: Exception) -> tuple[str, str]:
-    """``(failure kind, short text)`` for a robots.txt download that failed."""
-    from crawler.errors import tls_problem
-
-    if problem := tls_problem(exc):
-        return "tls", f"TLS failed: {problem}"
-    name = type(exc).__name__
-    if "Refused" in name:
-        return "connection", "connection refused"
-    if "Resolve" in name or "DNS" in name:
-        return "dns", "host not found"
-    if "Timeout" in name or "TimedOut" in name:
-        return "timeout", "timed out"
-    if "DownloadFailed" in name or "Lost" in name:
-        return "connection", "connection lost"
-    return "robots", name
 
 
 def retry_after_secs(value: str | bytes | None, now: datetime | None = None) -> float | None:

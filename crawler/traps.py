@@ -15,16 +15,14 @@ sitemaps per source, per run (the spiders count).
 - :func:`strip_session_ids`: session ids are removed from a link before it is requested
   (Heritrix ``StripSessionIDs``), so that the same page under a new session id is a
   duplicate that Scrapy's filter drops.
-- :func:`strip_credentials`: ``user:password@`` is removed from a discovered URL: newsarchive
-  never sends credentials, and would otherwise store them (captures, failures, logs).
+
+Credentials in URLs (``user:password@``) are removed or hidden by :mod:`archive.urls`.
 """
 
 from __future__ import annotations
 
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-from pipelines.urls import strip_credentials  # noqa: F401 - the spiders' rule, shared with the pipelines
 
 MAX_PATH_SEGMENTS = 20
 MAX_SEGMENT_REPEATS = 2
@@ -82,20 +80,3 @@ def strip_session_ids(url: str) -> str:
     if path == parts.path and query == parts.query:
         return url
     return urlunsplit((parts.scheme, parts.netloc, path, query, parts.fragment))
-
-
-_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
-
-
-def redact_credentials(url: str) -> str:
-    """``url`` with any ``user:password@`` shown as ``***@`` (for messages and failure rows)."""
-    try:
-        parts = urlsplit(url)
-        has_credentials = parts.username is not None or parts.password is not None
-    except ValueError:
-        # a malformed URL: hide whatever stands between "//" and the last "@" of its authority
-        return _USERINFO.sub(r"\1***@", url)
-    if not has_credentials:
-        return url
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))

@@ -31,7 +31,7 @@ EDIT_NEW = "After two decades of hostile relations"
 
 def crawl(config: Path, db: Path) -> float:
     """Run the real CLI; returns the seconds it took."""
-    command = [sys.executable, "-m", "archive", "crawl", "--config", str(config), "--db", str(db)]
+    command = [sys.executable, "-m", "newsarchive", "crawl", "--config", str(config), "--db", str(db)]
     print("$ newsarchive crawl --config", config.relative_to(Path.cwd()) if config.is_relative_to(Path.cwd()) else config, "--db", db)
     started = time.monotonic()
     result = subprocess.run(command, text=True, capture_output=True)
@@ -87,7 +87,7 @@ def main() -> None:
     for url in changed:
         print(f"\n== What changed\n$ newsarchive history {url} --db {args.db}")
         result = subprocess.run(
-            [sys.executable, "-m", "archive", "history", url, "--db", str(args.db)], text=True, capture_output=True
+            [sys.executable, "-m", "newsarchive", "history", url, "--db", str(args.db)], text=True, capture_output=True
         )
         print(result.stdout.rstrip() or result.stderr.rstrip())
     print(

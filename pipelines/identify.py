@@ -1,11 +1,11 @@
-"""Stage 2: the article's identity: canonical URL and aliases (see :mod:`pipelines.urls`)."""
+"""Stage 2: the article's identity: canonical URL and aliases (see :mod:`archive.urls`)."""
 
 from __future__ import annotations
 
 import logging
 
 from crawler.items import PageItem
-from pipelines.urls import aliases, canonical_url
+from archive.urls import aliases, canonical_url
 
 logger = logging.getLogger(__name__)
 

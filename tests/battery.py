@@ -167,7 +167,7 @@ def newsarchive(workdir: Path, *args: object, db: str = "archive.db", timeout: f
     """``newsarchive ARGS --db DB --log-file crawl.log`` in ``workdir`` (a user's run)."""
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "newsarchive.log"
-    argv = [sys.executable, "-m", "archive", *map(str, args), "--db", str(workdir / db), "--log-file", str(log)]
+    argv = [sys.executable, "-m", "newsarchive", *map(str, args), "--db", str(workdir / db), "--log-file", str(log)]
     run = run_process(argv, workdir, log, timeout=timeout, env={**child_env(), **(env or {})})
     run.db = workdir / db
     return run
@@ -767,14 +767,14 @@ def kill_drill(workdir: Path, points: int, seed: int, *, pages: int = 40, host: 
     with story_site(host, pages) as site:
         config = workdir / "sources.toml"
         config.write_text(config_toml(source_toml("stories", feeds=[site.url("/feed.xml")])))
-        crawl = [sys.executable, "-m", "archive", "crawl", "--config", str(config), "--db", str(db), "-q"]
+        crawl = [sys.executable, "-m", "newsarchive", "crawl", "--config", str(config), "--db", str(db), "-q"]
         for point in range(points):
             if point % 5 == 4:
                 copy = workdir / f"migrate-{point}.db"
                 shutil.copy(V1_ARCHIVE, copy)
                 before = archive_state(copy)
                 when = rng.uniform(0.2, 1.6)
-                process = subprocess.Popen([sys.executable, "-m", "archive", "stats", "--db", str(copy)], cwd=workdir,
+                process = subprocess.Popen([sys.executable, "-m", "newsarchive", "stats", "--db", str(copy)], cwd=workdir,
                                            env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(when)
                 process.send_signal(signal.SIGKILL)
@@ -847,7 +847,7 @@ def overlap_drill(workdir: Path, *, pages: int = 8, host: str = "127.0.0.99") ->
         config.write_text(config_toml(source_toml("stories", feeds=[site.url("/feed.xml")])))
         wrapped_db, raw_db = workdir / "wrapped.db", workdir / "raw.db"
         create_archive(raw_db)  # an existing archive, as under cron
-        args = [sys.executable, "-m", "archive", "crawl", "--config", str(config), "--db", str(wrapped_db), "-q"]
+        args = [sys.executable, "-m", "newsarchive", "crawl", "--config", str(config), "--db", str(wrapped_db), "-q"]
         logs = [workdir / f"raw-{i}.log" for i in range(3)]
         raw = [subprocess.Popen(
             [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"config={config}", "-s", f"ARCHIVE_DB={raw_db}",
@@ -892,7 +892,7 @@ def idempotence_drill(workdir: Path, *, pages: int = 8, host: str = "127.0.0.103
     with ReplaySite("stories", stories, host=host, conditional=True) as site:
         config = workdir / "sources.toml"
         config.write_text(config_toml(source_toml("stories", feeds=[site.url("/feed.xml")])))
-        args = [sys.executable, "-m", "archive", "crawl", "--config", str(config), "--db", str(db), "-q"]
+        args = [sys.executable, "-m", "newsarchive", "crawl", "--config", str(config), "--db", str(db), "-q"]
         for run in ("first", "second", "third"):
             if run == "third":
                 site.edit("/story/3", "Story 3 is about the harbour.", "Story 3 is about the new harbour.")
@@ -1188,7 +1188,7 @@ def listening_drill(workdir: Path) -> dict[str, Any]:
         site.links = ["/silent"]
         config = workdir / "sources.toml"
         config.write_text(config_toml(source_toml("slow", feeds=[site.url("/feed.xml")])))
-        process = subprocess.Popen([sys.executable, "-m", "archive", "crawl", "--config", str(config), "--db", str(workdir / "a.db")],
+        process = subprocess.Popen([sys.executable, "-m", "newsarchive", "crawl", "--config", str(config), "--db", str(workdir / "a.db")],
                                    cwd=workdir, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + 60

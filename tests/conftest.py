@@ -38,7 +38,7 @@ def child_env() -> dict[str, str]:
 def run_cli(*args: object, cwd: Path, timeout: float = 300, stdin: str | None = None) -> subprocess.CompletedProcess:
     """Run ``newsarchive ARGS`` in a fresh process (Twisted's reactor runs once per process)."""
     return subprocess.run(
-        [sys.executable, "-m", "archive", *map(str, args)],
+        [sys.executable, "-m", "newsarchive", *map(str, args)],
         cwd=cwd,
         capture_output=True,
         text=True,

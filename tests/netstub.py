@@ -90,7 +90,7 @@ def main(argv: list[str]) -> int:
         _install(json.load(f))
     program, args = argv[1], argv[2:]
     if program == "newsarchive":
-        from archive.cli import cli
+        from newsarchive.cli import cli
 
         return cli.main(args=args, prog_name="newsarchive", standalone_mode=True) or 0
     if program == "scrapy":

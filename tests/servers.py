@@ -45,7 +45,7 @@ def serving(db: Path, cwd: Path | None = None) -> Iterator[str]:
     """``newsarchive serve --db DB`` on a free port; yields its base URL, stops it after."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "archive", "serve", "--db", str(db), "--port", str(port)],
+        [sys.executable, "-m", "newsarchive", "serve", "--db", str(db), "--port", str(port)],
         cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

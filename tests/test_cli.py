@@ -104,7 +104,7 @@ def test_archive_saved_html(cli, tmp_path):
     ],
 )
 def test_archive_usage_errors_exit_2(args, message):
-    result = subprocess.run([sys.executable, "-m", "archive", *args], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "newsarchive", *args], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 2
     assert message in result.stderr
 
@@ -115,7 +115,7 @@ def test_extract_prints_json_lines(tmp_path):
     plain = DATA / "readability-testpages" / "bbc-1" / "source.html"
     gz = tmp_path / "nytimes.html.gz"
     gz.write_bytes(gzip.compress((DATA / "readability-testpages" / "nytimes-1" / "source.html").read_bytes()))
-    result = subprocess.run([sys.executable, "-m", "archive", "extract", plain, gz], capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run([sys.executable, "-m", "newsarchive", "extract", plain, gz], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [set(r) for r in records] == [EXTRACT_KEYS, EXTRACT_KEYS]
@@ -131,7 +131,7 @@ def test_extract_several_files_take_no_url(tmp_path):
     page = tmp_path / "a.html"
     page.write_text("<html><body><p>x</p></body></html>")
     result = subprocess.run(
-        [sys.executable, "-m", "archive", "extract", page, page, "--url", "http://x.example/a"], capture_output=True, text=True
+        [sys.executable, "-m", "newsarchive", "extract", page, page, "--url", "http://x.example/a"], capture_output=True, text=True
     )
     assert result.returncode == 2 and "--url names one page" in result.stderr
 
@@ -142,7 +142,7 @@ def test_extract_unreadable_file_is_reported_and_others_go_on(tmp_path):
     pdf = tmp_path / "doc.html"
     pdf.write_bytes(b"%PDF-1.5 not html")
     result = subprocess.run(
-        [sys.executable, "-m", "archive", "extract", tmp_path / "missing.html", pdf, good], capture_output=True, text=True
+        [sys.executable, "-m", "newsarchive", "extract", tmp_path / "missing.html", pdf, good], capture_output=True, text=True
     )
     assert result.returncode == 1
     assert "missing.html" in result.stderr and "PDF" in result.stderr
@@ -196,7 +196,7 @@ def test_serve_answers_on_loopback(tmp_path):
     db.write_bytes((ROOT / "tests" / "data" / "archive-v1.db").read_bytes())
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "archive", "serve", "--db", db, "--port", str(port)],
+        [sys.executable, "-m", "newsarchive", "serve", "--db", db, "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -365,7 +365,7 @@ def test_a_storage_error_in_the_middle_of_a_command_exits_4_in_one_line(tmp_path
     stop writes, so the error is injected): exit 4 and one line, not a traceback."""
     from click.testing import CliRunner
 
-    from archive.cli import cli as newsarchive
+    from newsarchive.cli import cli as newsarchive
     from archive.store import Archive, StorageError
 
     def read_only(self):

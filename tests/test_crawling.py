@@ -278,7 +278,7 @@ def test_overlapping_cron_runs(tmp_path):
     with ReplaySite("slow", pages, host="127.0.0.2", robots_txt="User-agent: *\nCrawl-delay: 1\n") as site:
         config = tmp_path / "s.toml"
         config.write_text(one_source(site, feeds=f'["{site.url("/feed.xml")}"]'))
-        args = [sys.executable, "-m", "archive", "crawl", "--config", str(config), "--db", str(tmp_path / "a.db")]
+        args = [sys.executable, "-m", "newsarchive", "crawl", "--config", str(config), "--db", str(tmp_path / "a.db")]
         first = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         while not (tmp_path / "a.db.lock").exists() or not (tmp_path / "a.db.lock").read_text():
             time.sleep(0.05)
@@ -294,7 +294,7 @@ def test_kill_9_loses_nothing_committed_and_the_next_run_completes(tmp_path):
     with ReplaySite("slow", pages, host="127.0.0.2", robots_txt="User-agent: *\nCrawl-delay: 1\n") as site:
         config = tmp_path / "s.toml"
         config.write_text(one_source(site, feeds=f'["{site.url("/feed.xml")}"]'))
-        args = [sys.executable, "-m", "archive", "crawl", "--config", str(config), "--db", str(tmp_path / "a.db")]
+        args = [sys.executable, "-m", "newsarchive", "crawl", "--config", str(config), "--db", str(tmp_path / "a.db")]
         victim = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from archive.cli import cli
+from newsarchive.cli import cli
 from crawler import settings
 from crawler.config import CRAWL_KEYS, EXTRACT_KEYS, SOURCE_KEYS
 from tests.conftest import ROOT

@@ -22,7 +22,8 @@ from crawler.middlewares import AliasKeepingRedirectMiddleware, ArchiveMetaRefre
 from crawler.politeness import retry_after_secs
 from crawler.spiders.news import NewsSpider
 from crawler.spiders.urls import UrlsSpider
-from crawler.traps import strip_credentials, strip_session_ids, trap_reason
+from archive.urls import strip_credentials
+from crawler.traps import strip_session_ids, trap_reason
 from pipelines.content import content_hash
 from pipelines.extraction.dates import future_date, parse_stated_date
 from pipelines.extraction.html import decode
@@ -95,7 +96,7 @@ def test_failure_kinds_name_the_cause(exception, kind):
 
     from crawler.middlewares import OffsiteRedirect
     from crawler.politeness import HostDeferred
-    from crawler.spiders.base import failure_kind
+    from crawler.errors import failure_kind
 
     def wrapped(exc):
         outer = ResponseNeverReceived([Failure(exc)])
@@ -226,7 +227,7 @@ def test_r27_a_clock_that_jumps_back_is_flagged_and_last_seen_never_moves_back(t
 @pytest.mark.scenario(32)
 def test_r32_credentials_in_a_pages_own_urls_and_in_redirects_are_dropped():
     from pipelines.extraction import extract
-    from pipelines.urls import canonical_url
+    from archive.urls import canonical_url
 
     page = (b"<html><head><title>Story</title>"
             b"<link rel='canonical' href='http://eve:SECRET@x.example/news/story'>"
@@ -253,7 +254,7 @@ def test_r32_credentials_in_a_pages_own_urls_and_in_redirects_are_dropped():
 @pytest.mark.scenario(32)
 def test_r32_a_malformed_url_never_shows_its_password():
     from crawler.config import url_problem
-    from crawler.traps import redact_credentials
+    from archive.urls import redact_credentials
 
     assert redact_credentials("http://a:SECRET[@127.0.0.20:18091/z") == "http://***@127.0.0.20:18091/z"
     assert "SECRET" not in url_problem("https://a:SECRET@[::1/")
@@ -280,7 +281,7 @@ def test_r13_a_page_of_too_many_elements_is_kept_raw_not_extracted_for_minutes()
 def test_a_saved_page_is_read_up_to_the_fetch_size_limit(tmp_path):
     import gzip
 
-    from pipelines.extraction.html import read_saved_page
+    from crawler.sniff import read_saved_page
 
     page = tmp_path / "page.html"
     page.write_bytes(b"<p>x</p>" * 10)

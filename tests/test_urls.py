@@ -1,4 +1,4 @@
-"""Article identity by URL (pipelines/urls.py)."""
+"""Article identity by URL (archive/urls.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pipelines.urls import aliases, canonical_url, is_home_page, normalize_url, same_site
+from archive.urls import aliases, canonical_url, is_home_page, normalize_url, same_site
 from tests.conftest import requires_shared
 from tests.pages import CASES
 

@@ -35,6 +35,7 @@ from markupsafe import Markup, escape
 from w3lib.encoding import html_to_unicode
 
 from archive import queries
+from archive.urls import normalize_url
 
 # Datasette's own pages use inline scripts and styles; nothing may load from elsewhere,
 # so an archived page's images, scripts or forms can never reach the publisher or a third party.
@@ -113,15 +114,6 @@ async def story_by_url(datasette, request) -> Response:
     db = datasette.get_database()
     article_id = await db.execute_fn(lambda conn: queries.find_article_id(conn, url))
     if article_id is None:
-        from pipelines.urls import normalize_url
-
-        try:
-            normalised = normalize_url(url)
-        except ValueError:
-            normalised = None
-        if normalised:
-            article_id = await db.execute_fn(lambda conn: queries.find_article_id(conn, normalised))
-    if article_id is None:
         raise NotFound(f"No story in this archive has the URL {url}")
     return Response.redirect(datasette.urls.path(f"/-/story/{article_id}"))
 
@@ -187,10 +179,8 @@ def fts_query(text: str | None) -> str:
 
 
 def normalized_url(url: str | None) -> str | None:
-    """``url`` as the archive keys it (:func:`pipelines.urls.normalize_url`: tracking
+    """``url`` as the archive keys it (:func:`archive.urls.normalize_url`: tracking
     parameters, default ports and fragments dropped), or ``url`` itself if it is no URL."""
-    from pipelines.urls import normalize_url
-
     try:
         return normalize_url(url or "")
     except ValueError:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,108 +11,19 @@ import scrapy
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.exceptions import (
-    CannotResolveHostError,
-    DownloadCancelledError,
-    DownloadConnectionRefusedError,
-    DownloadFailedError,
-    DownloadTimeoutError,
-    IgnoreRequest,
-    ResponseDataLossError,
-    UnsupportedURLSchemeError,
-)
-from twisted.internet.error import (
-    ConnectError,
-    ConnectionLost,
-    ConnectionRefusedError,
-    DNSLookupError,
-    TCPTimedOutError,
-    TimeoutError,
-)
 from twisted.python.failure import Failure
 
 from archive.timefmt import utc_now_iso
 from crawler.config import Source
-from crawler.errors import is_decoding_error, tls_problem
+from crawler.errors import failure_kind, release_frames
 from crawler.items import FailureItem, PageItem
-from crawler.middlewares import OffsiteRedirect, PrivateAddressRefused
-from crawler.politeness import HostDeferred, RobotsDisallowedHost
-from crawler.traps import FOLLOW_MAX_PER_HOST, redact_credentials, strip_credentials, strip_session_ids, trap_reason
-from pipelines.extraction.html import sniff_binary
+from archive.urls import redact_credentials, strip_credentials
+from crawler.traps import FOLLOW_MAX_PER_HOST, strip_session_ids, trap_reason
+from crawler.sniff import sniff_binary
 
 logger = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-
-
-def release_frames(failure: Failure) -> None:
-    """Clear the local variables of the frames in a failure's exception chain
-    (``traceback.clear_frames``).
-
-    Scrapy refuses a decompression bomb with ``raise IgnoreRequest(...) from e``: the
-    frames of ``e``'s traceback hold the body decompressed so far (up to DOWNLOAD_MAXSIZE),
-    in a reference cycle that only Python's cycle collector frees. Six bombs in one crawl
-    kept about 117 MiB alive; cleared here, each is freed as soon as it is recorded.
-    """
-    seen: set[int] = set()
-    exc: BaseException | None = failure.value
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if exc.__traceback__ is not None:
-            traceback.clear_frames(exc.__traceback__)
-        exc = exc.__cause__ or exc.__context__
-
-
-def failure_kind(failure: Failure) -> tuple[str, str]:
-    """A short kind and a one-line message for a download failure.
-
-    Kinds: ``dns``, ``timeout``, ``connection``, ``tls`` (the certificate could not be
-    verified, or the TLS handshake failed), ``too_large`` (over DOWNLOAD_MAXSIZE, also
-    after decompression), ``truncated`` (data loss: Content-Length not reached, a broken
-    chunk, a reset mid-body), ``robots`` (disallowed, or robots.txt answered 5xx; when
-    robots.txt could not be reached at all, the network kind: ``dns``, ``timeout``,
-    ``connection``, ``tls``), ``redirects`` (a loop or too many hops),
-    ``offsite`` (a redirect off the source's site in a scheduled crawl), ``refused``
-    (SSRF guard), ``deferred`` (the host asked for a longer pause than
-    ARCHIVE_RETRY_AFTER_MAX_SECS: the URL waits for the next run), ``unsupported`` (a
-    scheme that is not fetched), ``bad_encoding`` (a Content-Encoding that does not
-    decode), ``error`` (anything else).
-    """
-    exc = failure.value
-    message = str(exc) or type(exc).__name__
-    if failure.check(CannotResolveHostError, DNSLookupError):
-        return "dns", f"cannot resolve host: {message}"
-    if failure.check(DownloadTimeoutError, TimeoutError, TCPTimedOutError):
-        return "timeout", f"timed out: {message}"
-    if failure.check(DownloadConnectionRefusedError, ConnectionRefusedError):
-        return "connection", "connection refused"
-    if failure.check(ResponseDataLossError):
-        return "truncated", f"response truncated: {message}"
-    if failure.check(DownloadCancelledError) or (failure.check(IgnoreRequest) and "MAXSIZE" in message.upper()):
-        # Scrapy cancels a download over DOWNLOAD_MAXSIZE (declared, streamed or decompressed)
-        return "too_large", "response body over the size limit (DOWNLOAD_MAXSIZE); not archived"
-    if failure.check(UnsupportedURLSchemeError):
-        return "unsupported", message
-    if failure.check(PrivateAddressRefused):
-        return "refused", message
-    if failure.check(OffsiteRedirect):
-        return "offsite", message
-    if failure.check(HostDeferred):
-        return "deferred", message
-    if tls_problem(failure.value):
-        return "tls", f"TLS failed (certificate not verified, or no common protocol): {tls_problem(failure.value)}"
-    if is_decoding_error(failure.value):
-        return "bad_encoding", f"the body does not decode as its Content-Encoding says: {message}"
-    if failure.check(RobotsDisallowedHost):
-        # robots.txt unreachable: the host is disallowed (RFC 9309), and the kind says why
-        return exc.kind, message
-    if failure.check(IgnoreRequest) and "robots.txt" in message:
-        return "robots", message if message.startswith("robots.txt") else "forbidden by robots.txt"
-    if failure.check(IgnoreRequest) and "redirections" in message:
-        return "redirects", "too many redirects (a loop, or more than REDIRECT_MAX_TIMES hops)"
-    if failure.check(DownloadFailedError, ConnectError, ConnectionLost):
-        return "connection", f"connection failed: {message}"
-    return "error", f"{type(exc).__name__}: {message}"
 
 
 _DOCUMENT_ENDS = (b"</html>", b"</rss>", b"</feed>", b"</rdf:rdf>", b"</urlset>", b"</sitemapindex>")

@@ -32,13 +32,13 @@ from scrapy.utils.sitemap import sitemap_urls_from_robots
 
 from archive.store import Archive, ArchiveError
 from archive.timefmt import utc_now_iso
+from archive.urls import redact_credentials, same_site, strip_credentials
 from crawler.config import ConfigError, CrawlConfig, Source, load_config, url_problem
 from crawler.discovery import MAX_SITEMAP_BYTES, SitemapError, read_json_feed, read_sitemap
 from crawler.items import FailureItem
 from crawler.spiders.base import ArchivingSpider
-from crawler.traps import SITEMAPS_MAX_PER_SOURCE, redact_credentials, strip_credentials
+from crawler.traps import SITEMAPS_MAX_PER_SOURCE
 from crawler.useragent import user_agent
-from pipelines.urls import normalize_url, same_site
 
 logger = logging.getLogger(__name__)
 
@@ -317,11 +317,7 @@ class NewsSpider(ArchivingSpider):
         """Fetch a discovered URL unless it names a known article (revisits handle those)."""
         archive = self.archive
         if archive is not None:
-            try:
-                known = archive.lookup(normalize_url(url)) or archive.lookup(url)
-            except ValueError:
-                known = None
-            if known is not None:
+            if archive.lookup(url) is not None:
                 self.crawler.stats.inc_value("discovery/known")
                 self.plan[source.name]["known"] += 1
                 return
@@ -335,7 +331,7 @@ class NewsSpider(ArchivingSpider):
         """Whether a redirect (HTTP or meta refresh) of ``request`` to ``url`` stays on the site
         of the request's source (its feeds, sitemaps and section pages) or of the URL the
         redirects started from (``www.``/``m.``/``amp.`` hosts, subdomains and other ports of
-        one site are one site: :func:`pipelines.urls.same_site`). robots.txt requests
+        one site are one site: :func:`archive.urls.same_site`). robots.txt requests
         (no source) follow redirects anywhere (RFC 9309 2.3.1.2)."""
         name = request.meta.get("source")
         if name not in self.sources:

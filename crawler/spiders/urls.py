@@ -14,11 +14,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from archive.timefmt import utc_now_iso
+from archive.urls import redact_credentials
 from crawler.config import Source, url_problem
 from crawler.items import FailureItem, PageItem
 from crawler.spiders.base import ArchivingSpider
-from crawler.traps import redact_credentials
-from pipelines.extraction.html import read_saved_page
+from crawler.sniff import read_saved_page
 
 
 class UrlsSpider(ArchivingSpider):

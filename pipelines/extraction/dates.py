@@ -59,6 +59,14 @@ class StatedDate:
         return self.value[:10]
 
 
+#: a label that makes the date after it a modification date, not a publication date
+UPDATED_LABEL = re.compile(
+    r"(?:updated|modified|last\s+update|(?:last\s+)?edited|revised|aktualisiert|geändert|mis\s+à\s+jour|modifié|"
+    r"actualizado|atualizado|aggiornato|bijgewerkt|\bstand)\s*(?:on|am|le|el|il|:)?\W{0,3}$",
+    re.IGNORECASE,
+)
+
+
 def parse_stated_date(
     raw: str | None,
     source: str,
@@ -332,8 +340,6 @@ def stated_day(day: str, tree=None, url: str | None = None, *, now: datetime | N
     if url and (found := date_from_url(url, now=now)) is not None and found.day == day[:10]:
         source = "url"
     elif tree is not None:
-        from pipelines.extraction.story import UPDATED_LABEL
-
         # the headline's own dates are its subject's (story.dateline skips them too)
         visible = " ".join(" ".join(tree.xpath("//body//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::h1)]")).split())
         places = [offset for offset, d in find_text_dates(visible, now=now) if d.day == day[:10]]

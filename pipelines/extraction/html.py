@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import gzip
 import logging
 import re
 from copy import deepcopy
-from pathlib import Path
 
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 from w3lib.encoding import html_body_declared_encoding, html_to_unicode, http_content_type_encoding
 
+from crawler.sniff import sniff_binary
+
 logger = logging.getLogger(__name__)
 
-# Signatures of formats that are not HTML, whatever the Content-Type says
-# (WHATWG MIME Sniffing, section 7.1): PDF, images, archives, media.
-BINARY_SIGNATURES = (
-    b"%PDF-", b"\x89PNG", b"GIF87a", b"GIF89a", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b",
-    b"RIFF", b"OggS", b"\x00\x00\x00\x18ftyp", b"\x00\x00\x00\x1cftyp", b"\x00\x00\x00 ftyp",
-    b"ID3", b"BZh", b"7z\xbc\xaf", b"\xfd7zXZ", b"Rar!", b"wOFF", b"wOF2", b"\x00asm",
-)
 XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 
 
@@ -43,43 +36,6 @@ class ExtractionError(ValueError):
 #: elements a page may have to be extracted: three times the largest of the 409 real pages
 #: of ../shared/data (9,893, a long Wikipedia article); news stories have a few thousand
 MAX_ELEMENTS = 30_000
-
-#: the largest saved page read (``archive --html``, ``extract``): the crawl's DOWNLOAD_MAXSIZE
-MAX_PAGE_BYTES = 20 * 1024 * 1024
-
-
-def read_saved_page(path: str | Path, max_bytes: int = MAX_PAGE_BYTES) -> bytes:
-    """The bytes of a page saved by a browser (``.gz``: decompressed), at most ``max_bytes``
-    (20 MiB, as a fetch: crawler/settings.py DOWNLOAD_MAXSIZE), read in bounded chunks so
-    that a device (``/dev/zero``), a huge file or a gzip bomb is refused, not read whole.
-
-    Raises:
-        OSError: the file cannot be read, or holds more than ``max_bytes`` (decompressed).
-        EOFError, gzip.BadGzipFile: a ``.gz`` file that is cut short or not gzip.
-    """
-    path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as stream:
-        body = stream.read(max_bytes + 1)
-    if len(body) > max_bytes:
-        raise OSError(f"{path}: over {max_bytes // (1024 * 1024)} MiB{' decompressed' if path.suffix == '.gz' else ''}; not read (the limit of a fetched page)")
-    return body
-
-
-def sniff_binary(body: bytes) -> str | None:
-    """The name of a non-HTML format recognised from the first bytes, or ``None``."""
-    head = body[:16]
-    for signature in BINARY_SIGNATURES:
-        if head.startswith(signature):
-            return {b"%PDF-": "PDF", b"\x89PNG": "PNG", b"\xff\xd8\xff": "JPEG", b"PK\x03\x04": "ZIP", b"\x1f\x8b": "gzip"}.get(
-                signature, "binary"
-            )
-    # NUL bytes early on mean binary data (WHATWG MIME Sniffing's "binary data bytes"), unless
-    # the body starts as markup: a page with a stray NUL is still a page (its NULs are dropped)
-    if b"\x00" in body[:1024] and not body.startswith((b"\xff\xfe", b"\xfe\xff")) and not body.lstrip()[:1] == b"<":
-        return "binary"
-    return None
-
 
 def decode(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """Decode body bytes in one documented order (w3lib ``html_to_unicode``, after WHATWG):

@@ -21,7 +21,7 @@ from lxml.etree import XPath
 from lxml.html import HtmlElement
 
 from pipelines.extraction.dates import StatedDate, parse_stated_date
-from pipelines.urls import strip_credentials
+from archive.urls import strip_credentials
 
 logger = logging.getLogger(__name__)
 

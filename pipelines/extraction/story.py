@@ -14,7 +14,7 @@ from datetime import datetime
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 
-from pipelines.extraction.dates import StatedDate, find_text_dates
+from pipelines.extraction.dates import UPDATED_LABEL, StatedDate, find_text_dates
 
 SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "button", "select", "option"}
 BOILERPLATE_TAGS = {"aside", "nav", "footer", "form"}
@@ -25,11 +25,6 @@ BOILERPLATE_WORDS = re.compile(
     r"opinion|editorial|advert\w*|ads?|"
     # the same boxes named in other languages
     r"relacionad\w*|correlat\w*|verwandt\w*|gerelateerd\w*|connexes?|meistgelesen\w*|mas-?leid\w*|plus-?lus)(?:$|[-_\s])",
-    re.IGNORECASE,
-)
-UPDATED_LABEL = re.compile(
-    r"(?:updated|modified|last\s+update|(?:last\s+)?edited|revised|aktualisiert|geändert|mis\s+à\s+jour|modifié|"
-    r"actualizado|atualizado|aggiornato|bijgewerkt|\bstand)\s*(?:on|am|le|el|il|:)?\W{0,3}$",
     re.IGNORECASE,
 )
 SNIPPET = 30

@@ -37,7 +37,7 @@ def main() -> None:
         jobs.append((edited, jobs[0][1]))
         for path, url in jobs:
             subprocess.run(
-                [sys.executable, "-m", "archive", "archive", "--html", str(path), "--url", url, "--db", str(db)],
+                [sys.executable, "-m", "newsarchive", "archive", "--html", str(path), "--url", url, "--db", str(db)],
                 check=True,
                 cwd=ROOT,
             )

@@ -1,4 +1,8 @@
-"""Article identity by URL: canonical URLs and the aliases that lead to them (design.md, Identity).
+"""URL rules, in one place: article identity (canonical URLs, aliases: design.md, Identity),
+sites, and credentials in URLs.
+
+The lowest layer holds them because every layer needs them: the crawler (discovery,
+redirects), the pipelines (identity) and the archive (look-ups by URL, the web pages).
 
 The canonical URL is the page's ``rel=canonical`` / ``og:url`` when it points into the
 same site and is not the home page, else the final URL after redirects; then normalised:
@@ -16,7 +20,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from scrapy.utils.url import strip_url
 from w3lib.url import canonicalize_url, url_query_cleaner
 
 # Query parameters that identify a campaign, a click or a session, never a story. Kept
@@ -78,17 +81,35 @@ def normalize_url(url: str) -> str:
 
 
 def strip_credentials(url: str) -> str:
-    """``url`` without ``user:password@`` (Scrapy's ``strip_url``; nothing else changes).
-    newsarchive never sends credentials, and a URL is stored and logged: a discovered link,
-    a redirect, a page's canonical link, ``og:url`` or image lose them. A malformed URL is
-    returned as it is (it fails later as a bad URL)."""
+    """``url`` without ``user:password@`` (as Scrapy's ``strip_url(strip_credentials=True)``;
+    nothing else changes). newsarchive never sends credentials, and a URL is stored and
+    logged: a discovered link, a redirect, a page's canonical link, ``og:url`` or image
+    lose them. A malformed URL is returned as it is (it fails later as a bad URL)."""
     try:
         parts = urlsplit(url)
         if parts.username is None and parts.password is None:
             return url
     except ValueError:
         return url
-    return strip_url(url, strip_credentials=True, strip_default_port=False, origin_only=False, strip_fragment=False)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
+
+
+def redact_credentials(url: str) -> str:
+    """``url`` with any ``user:password@`` shown as ``***@`` (for messages and failure rows)."""
+    try:
+        parts = urlsplit(url)
+        has_credentials = parts.username is not None or parts.password is not None
+    except ValueError:
+        # a malformed URL: hide whatever stands between "//" and the last "@" of its authority
+        return _USERINFO.sub(r"\1***@", url)
+    if not has_credentials:
+        return url
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
 
 
 def site_key(host: str) -> str:

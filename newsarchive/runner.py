@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -12,19 +11,9 @@ from scrapy.settings import Settings
 
 from crawler.spiders.news import NewsSpider
 from crawler.spiders.urls import UrlsSpider
+from newsarchive.logs import quiet_repeated_errors
 
 SPIDERS = {"news": NewsSpider, "urls": UrlsSpider}
-REPEATED_ERROR_LOGGERS = (
-    "scrapy.downloadermiddlewares.retry",
-    "scrapy.downloadermiddlewares.robotstxt",
-    "scrapy.core.scraper",
-    "crawler.spiders.base",
-    # the extraction libraries log a page's faults ("not valid HTML") as errors; the
-    # pipeline reports those itself
-    "trafilatura",
-    "htmldate",
-    "courlan",
-)
 LOG_LEVELS = {0: "ERROR", 1: "INFO", 2: "DEBUG"}
 
 
@@ -81,10 +70,7 @@ def run_spider(spider: str, settings: Settings, **spider_kwargs: Any) -> CrawlRu
     started = time.monotonic()
     process = CrawlerProcess(settings)
     if settings.get("LOG_LEVEL") == "ERROR":
-        # Quiet mode: each failed URL is already a failures row and a line of the command's
-        # output; Scrapy's own per-request error logs (with tracebacks) would repeat it.
-        for name in REPEATED_ERROR_LOGGERS:
-            logging.getLogger(name).setLevel(logging.CRITICAL)
+        quiet_repeated_errors()
     crawler = process.create_crawler(SPIDERS[spider])
     process.crawl(crawler, **spider_kwargs)
     process.start()

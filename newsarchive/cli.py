@@ -19,6 +19,7 @@ import click
 
 from archive import __version__
 from archive.store import Archive, ArchiveError, OutputExistsError
+from newsarchive.logs import configure_logging
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -65,21 +66,6 @@ def common_options(command):
         return command(*args, **kwargs)
 
     return wrapper
-
-
-def configure_logging(verbose: int, log_file: str | None) -> None:
-    """Logging for commands that do not run Scrapy (which configures its own from settings)."""
-    import logging
-
-    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    handler = logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s"))
-    logging.basicConfig(level=level, handlers=[handler], force=True)
-    if not verbose:
-        from crawler.runner import REPEATED_ERROR_LOGGERS
-
-        for name in REPEATED_ERROR_LOGGERS:
-            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def open_archive(db: str, *, create: bool = True) -> Archive:
@@ -173,7 +159,7 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, db, verbo
         # finds the lock taken exits at once.
         with open_archive(db) as archive:
             archive.end_dead_runs()
-        from crawler.runner import project_settings, run_spider
+        from newsarchive.runner import project_settings, run_spider
 
         crawl_id = start_run(db, "crawl", config.text)
         settings = project_settings(
@@ -251,7 +237,7 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, db, verbose
       newsarchive archive --from-file urls.txt
       newsarchive archive --html saved.html --url https://www.example.com/news/story-1
     """
-    from crawler.runner import project_settings, run_spider
+    from newsarchive.runner import project_settings, run_spider
 
     url_list = list(urls)
     if from_file is not None:
@@ -267,7 +253,7 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, db, verbose
         if from_file is not None:
             raise CliError(f"no URLs in {from_file.name} (one per line; '#' starts a comment)", EXIT_USAGE)
         raise CliError("give URLs, --from-file FILE or --html FILE --url URL", EXIT_USAGE)
-    from crawler.traps import redact_credentials
+    from archive.urls import redact_credentials
 
     # the run's record names the URLs, never a password given in one (user:password@)
     given = [redact_credentials(u) for u in url_list] + ([f"{html_file} as {redact_credentials(page_url)}"] if html_file else [])
@@ -329,8 +315,8 @@ def extract(files, url, include, exclude, timezone_name, db, verbose, log_file) 
     from crawler.config import ConfigError, check_css
     from pipelines.extraction import ExtractionError
     from pipelines.extraction import extract as run_extract
-    from pipelines.extraction.html import read_saved_page
-    from pipelines.urls import canonical_url
+    from crawler.sniff import read_saved_page
+    from archive.urls import canonical_url
 
     configure_logging(verbose, log_file)
     if url and len(files) > 1:
@@ -430,14 +416,10 @@ def history(url, from_version, to_version, db, verbose, log_file) -> None:
       newsarchive history https://www.example.com/news/story --from 1 --to 3
     """
     from archive.diff import compare, render
-    from pipelines.urls import normalize_url
 
     configure_logging(verbose, log_file)
     with open_archive(db, create=False) as archive:
-        try:
-            article_id = archive.find_article_id(url) or archive.find_article_id(normalize_url(url))
-        except ValueError:
-            article_id = None
+        article_id = archive.find_article_id(url)
         if article_id is None:
             raise CliError(f"no article for {url} in {db}", EXIT_FAILED)
         a = archive.article(article_id)
@@ -583,7 +565,7 @@ def check(config_path, offline, allow_private, db, verbose, log_file) -> None:
       newsarchive check --config sources.toml --offline
     """
     from crawler.config import ConfigError, load_config
-    from crawler.runner import project_settings, run_spider
+    from newsarchive.runner import project_settings, run_spider
     from crawler.useragent import user_agent
 
     try:

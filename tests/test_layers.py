@@ -1,0 +1,57 @@
+"""The code's layers (README, "How the code is laid out"): the import contracts of
+pyproject.toml hold, and the small commands load no crawling or extraction library."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_import_contracts_hold():
+    """archive <- crawler <- pipelines <- newsarchive, and no ring of imports inside a package
+    (import-linter, with no exception listed)."""
+    lint = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
+    assert lint, "import-linter is not installed (pip install -e '.[test]')"
+    result = subprocess.run([lint, "--no-cache"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "2 kept, 0 broken" in result.stdout
+
+
+def test_contracts_list_no_exceptions():
+    """The contracts do not work around the layers (no ``ignore_imports``)."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    assert config["contracts"], "no import contract"
+    assert all("ignore_imports" not in contract for contract in config["contracts"])
+
+
+PROBE = """
+import json, sys
+from newsarchive.cli import cli
+try:
+    cli(sys.argv[1:], standalone_mode=False)
+except (SystemExit, Exception):  # a refused command still shows what it loaded
+    pass
+print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))
+"""
+
+
+@pytest.mark.parametrize("command", [["stats"], ["history", "http://example.com/a"], ["backup", "--out", "{out}"]])
+def test_small_commands_import_neither_scrapy_nor_trafilatura(tmp_path, command):
+    from archive.store import Archive
+
+    db = tmp_path / "a.db"
+    Archive.open(str(db)).close()
+    args = [part.replace("{out}", str(tmp_path / "copy.db")) for part in command] + ["--db", str(db)]
+    result = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=ROOT, capture_output=True, text=True)
+    loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
+    assert "newsarchive" in loaded and "archive" in loaded
+    assert not loaded & {"scrapy", "twisted", "trafilatura", "htmldate", "lxml"}, sorted(loaded)
