@@ -33,6 +33,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from crawler import settings
 from crawler.errors import HostDeferred, RobotsDisallowedHost, network_cause
 
 logger = logging.getLogger(__name__)
@@ -155,8 +156,8 @@ def retry_after_secs(value: str | bytes | None, now: datetime | None = None) -> 
 class HostPacing:
     """Per-host delays from robots.txt ``Crawl-delay`` and from ``Retry-After``.
 
-    Settings: ``ARCHIVE_CRAWL_DELAY_MAX_SECS`` (cap on a Crawl-delay, default 60),
-    ``ARCHIVE_RETRY_AFTER_MAX_SECS`` (cap on a Retry-After, default 300).
+    Settings (defaults in :mod:`crawler.settings`): ``ARCHIVE_CRAWL_DELAY_MAX_SECS`` (cap on
+    a Crawl-delay), ``ARCHIVE_RETRY_AFTER_MAX_SECS`` (cap on a Retry-After).
 
     Stats: ``pacing/crawl_delay`` (hosts with one), ``pacing/retry_after`` (waits imposed),
     ``pacing/retry_after_ignored`` (a value that is neither seconds nor an HTTP date),
@@ -166,7 +167,7 @@ class HostPacing:
     Raises (per request): :class:`HostDeferred` for a host deferred to the next run.
     """
 
-    def __init__(self, crawler, crawl_delay_max: float = 60.0, retry_after_max: float = 300.0) -> None:
+    def __init__(self, crawler, crawl_delay_max: float, retry_after_max: float) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
         self.crawl_delay_max = crawl_delay_max
@@ -179,8 +180,8 @@ class HostPacing:
     def from_crawler(cls, crawler) -> HostPacing:
         pacing = cls(
             crawler,
-            crawl_delay_max=crawler.settings.getfloat("ARCHIVE_CRAWL_DELAY_MAX_SECS", 60.0),
-            retry_after_max=crawler.settings.getfloat("ARCHIVE_RETRY_AFTER_MAX_SECS", 300.0),
+            crawl_delay_max=crawler.settings.getfloat("ARCHIVE_CRAWL_DELAY_MAX_SECS", settings.ARCHIVE_CRAWL_DELAY_MAX_SECS),
+            retry_after_max=crawler.settings.getfloat("ARCHIVE_RETRY_AFTER_MAX_SECS", settings.ARCHIVE_RETRY_AFTER_MAX_SECS),
         )
         crawler.signals.connect(pacing.robots_parsed, signal=signals.robots_parsed)
         # connected after AutoThrottle's handler, so this floor is applied after its adjustment

@@ -5,8 +5,8 @@ with their unit. The crawl config's ``[crawl]`` table (user agent, contact, dela
 applied on top of these by the ``news`` spider.
 """
 
-from archive import __version__
 from archive.schedule import DEFAULT_STEPS_TEXT
+from crawler.useragent import user_agent
 
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -27,7 +27,7 @@ ARCHIVE_WARC = ""
 ARCHIVE_REVISIT_STEPS = list(DEFAULT_STEPS_TEXT)
 
 # -- identity and politeness -------------------------------------------------------
-USER_AGENT = f"newsarchive/{__version__}"
+USER_AGENT = user_agent()  # the config's [crawl] contact is added by the news spider
 ROBOTSTXT_OBEY = True
 # One request at a time per host, adapted to the server's latency.
 CONCURRENT_REQUESTS = 16

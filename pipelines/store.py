@@ -17,9 +17,8 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import reactor
 
 from archive.records import CaptureRecord, SnapshotRecord
-from archive.schedule import Steps
+from archive.schedule import Steps, parse_revisit_steps
 from archive.store import Archive, StorageError
-from crawler.config import DEFAULT_REVISIT_STEPS, parse_revisit_steps
 from crawler.items import FailureItem, PageItem
 
 logger = logging.getLogger(__name__)
@@ -128,7 +127,8 @@ class StorePipeline:
             config_text=settings.get("ARCHIVE_CONFIG_TEXT"),
             crawler=crawler,
             crawl_id=settings.getint("ARCHIVE_CRAWL_ID") or None,
-            steps=parse_revisit_steps(settings.getlist("ARCHIVE_REVISIT_STEPS") or DEFAULT_REVISIT_STEPS),
+            # unset (a bare test crawler): the schedule's defaults (archive.schedule)
+            steps=parse_revisit_steps(settings.getlist("ARCHIVE_REVISIT_STEPS")) if settings.getlist("ARCHIVE_REVISIT_STEPS") else None,
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(pipeline.spider_error, signal=signals.spider_error)
