@@ -33,11 +33,8 @@ from pathlib import Path
 from archive.store import Archive
 from archive.timefmt import utc_now_iso
 from crawler.items import PageItem
-from pipelines.extract import ExtractPipeline
-from pipelines.identify import IdentifyPipeline
 from pipelines.reextract import reextract
-from pipelines.store import StorePipeline
-from pipelines.version import VersionPipeline
+from pipelines.stages import run_stages
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,18 +89,15 @@ def codec_comparison(pages: list[tuple[str, bytes]]) -> dict[str, tuple[float, f
 
 
 def archive_pass(db: Path, pages: list[tuple[str, bytes]]) -> list[float]:
-    stages = [ExtractPipeline(), IdentifyPipeline(), VersionPipeline()]
-    store = StorePipeline(str(db))
-    store.open_spider()
     times = []
-    for url, body in pages:
-        started = time.perf_counter()
-        item = PageItem(url=url, final_url=url, status=200, body=body, fetched_at=utc_now_iso(), site="bench", role="url", content_type="text/html")
-        for stage in stages:
-            item = stage.process_item(item)
-        store.process_item(item)
+    started = time.perf_counter()
+    items = (
+        PageItem(url=url, final_url=url, status=200, body=body, fetched_at=utc_now_iso(), site="bench", role="url", content_type="text/html")
+        for url, body in pages
+    )
+    for _ in run_stages(items, str(db)):
         times.append((time.perf_counter() - started) * 1000)
-    store.spider_closed(None, "finished")
+        started = time.perf_counter()
     return times
 
 

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from archive.schedule import DEFAULT_STEPS_TEXT as DEFAULT_REVISIT_STEPS
 from archive.schedule import parse_revisit_steps as _parse_steps
+from crawler.options import ExtractOptions
 from crawler.settings import URLLENGTH_LIMIT
 
 CRAWL_KEYS = {"user_agent", "contact", "revisit_steps", "warc", "delay_secs"}
@@ -45,19 +46,6 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class ExtractHints:
-    """A site's extraction hints (``[source.extract]``): CSS selectors.
-
-    Attributes:
-        include: selector of the story container; only what it matches is extracted.
-        exclude: selectors of elements removed before extraction.
-    """
-
-    include: str | None = None
-    exclude: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class Source:
     """One site to crawl (one ``[[source]]`` table).
 
@@ -68,9 +56,8 @@ class Source:
             any discovery path (``re.search``).
         depth: how many links deep to follow from a section page (default 1).
         since_days: skip feed and sitemap entries older than this many days.
-        timezone: IANA zone for dates the site states without an offset.
         allow_private: let this source reach loopback and private addresses.
-        extract: extraction hints for this site.
+        extract: how this site's pages are extracted (``[source.extract]`` and ``timezone``).
     """
 
     name: str
@@ -81,9 +68,13 @@ class Source:
     deny: tuple[re.Pattern[str], ...] = ()
     depth: int = 1
     since_days: float | None = None
-    timezone: str | None = None
     allow_private: bool = False
-    extract: ExtractHints = field(default_factory=ExtractHints)
+    extract: ExtractOptions = field(default_factory=ExtractOptions)
+
+    @property
+    def timezone(self) -> str | None:
+        """IANA zone for dates the site states without an offset (``extract.timezone``)."""
+        return self.extract.timezone
 
     @property
     def hosts(self) -> set[str]:
@@ -220,13 +211,12 @@ def _source(data: Any, where: str) -> Source:
         deny=_patterns(data, "deny", where),
         depth=depth,
         since_days=since,
-        timezone=timezone,
         allow_private=allow_private,
-        extract=_extract_hints(data.get("extract", {}), f"{where}: [source.extract]"),
+        extract=_extract_options(data.get("extract", {}), timezone, f"{where}: [source.extract]"),
     )
 
 
-def _extract_hints(data: Any, where: str) -> ExtractHints:
+def _extract_options(data: Any, timezone: str | None, where: str) -> ExtractOptions:
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: must be a table")
     _check_keys(data, EXTRACT_KEYS, where)
@@ -234,7 +224,7 @@ def _extract_hints(data: Any, where: str) -> ExtractHints:
     exclude = _str_list(data, "exclude", where)
     for selector in ([include] if include else []) + list(exclude):
         check_css(selector, where)
-    return ExtractHints(include=include, exclude=exclude)
+    return ExtractOptions(include=include, exclude=exclude, timezone=timezone)
 
 
 def check_css(selector: str, where: str = "selector") -> None:

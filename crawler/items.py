@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from crawler.options import ExtractOptions
+
 
 @dataclass
 class PageItem:
@@ -28,8 +30,7 @@ class PageItem:
         origin: ``fetch`` or ``import``.
         hints: what discovery said of the page: ``published`` (date text) and
             ``published_source`` (``feed`` or ``sitemap``), ``title``.
-        timezone: the source's IANA zone for dates without offset.
-        extract_include / extract_exclude: the source's CSS extraction hints.
+        options: how to extract the page (the source's :class:`crawler.options.ExtractOptions`).
         error: ``(kind, message)`` when the fetch itself failed (e.g. an HTTP error page).
         article_id: the known article a revisit re-checked (a 304 or a 404/410 needs it).
         flag: ``partial`` when the body ended with the connection and not with its
@@ -58,9 +59,7 @@ class PageItem:
     redirect_urls: list[str] = field(default_factory=list)
     origin: str = "fetch"
     hints: dict[str, Any] = field(default_factory=dict)
-    timezone: str | None = None
-    extract_include: str | None = None
-    extract_exclude: tuple[str, ...] = ()
+    options: ExtractOptions = field(default_factory=ExtractOptions)
     error: tuple[str, str] | None = None
     article_id: int | None = None
     extraction: Any = field(default=None, repr=False)

@@ -313,6 +313,7 @@ def extract(files, url, include, exclude, timezone_name, db, verbose, log_file) 
       newsarchive extract page.html --exclude '.related' --exclude 'aside'
     """
     from crawler.config import ConfigError, check_css
+    from crawler.options import ExtractOptions
     from pipelines.extraction import ExtractionError
     from pipelines.extraction import extract as run_extract
     from crawler.sniff import read_saved_page
@@ -342,7 +343,7 @@ def extract(files, url, include, exclude, timezone_name, db, verbose, log_file) 
     for name in files:
         try:
             body = read_saved_page(name)
-            e = run_extract(body, url, include=include, exclude=exclude, timezone_name=timezone_name)
+            e = run_extract(body, url, options=ExtractOptions(include=include, exclude=tuple(exclude), timezone=timezone_name))
         except (OSError, EOFError, gzip.BadGzipFile, ExtractionError) as exc:
             failed += 1
             click.echo(f"error: {name}: {exc}", err=True)

@@ -4,14 +4,49 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from crawler.items import PageItem
-from pipelines.extraction import ExtractionError, extract, warm_up
+from crawler.options import ExtractOptions
+from pipelines.extraction import Extraction, ExtractionError, extract, warm_up
 from pipelines.extraction.dates import future_date, parse_stated_date
 
 logger = logging.getLogger(__name__)
 
 EXTRACT_ROLES = ("article", "url")
+
+
+def extract_page(
+    body: bytes, url: str, content_type: str | None, options: ExtractOptions, hints: dict[str, Any] | None, fetched_at: str
+) -> Extraction:
+    """Extract a fetched page as a crawl does, and as re-extraction does again later.
+
+    Args:
+        body: the body bytes (after Content-Encoding).
+        url: the final URL.
+        content_type: the ``Content-Type`` header value, or ``None``.
+        options: the source's extraction options, as stored with the capture.
+        hints: what discovery said of the page (``published``, ``published_source``).
+        fetched_at: the capture's fetch time, UTC ``YYYY-MM-DDTHH:MM:SSZ``: dates after it
+            are refused, so the same capture always extracts the same way.
+
+    Returns:
+        The :class:`Extraction`, whose ``warnings`` also name a discovery date refused for
+        lying in the future.
+
+    Raises:
+        ExtractionError: the body is not an HTML document.
+    """
+    fetched = datetime.fromisoformat(fetched_at.replace("Z", "+00:00"))
+    hint, warnings = None, []
+    if hints and hints.get("published"):
+        source = hints.get("published_source", "feed")
+        hint = parse_stated_date(hints["published"], source, tz=options.timezone, now=fetched)
+        if hint is None and (future := future_date(hints["published"], source, tz=options.timezone, now=fetched)):
+            warnings.append(f"future_date: published {future.value} ({source}) ignored")
+    extraction = extract(body, url, options=options, content_type=content_type, hint_published=hint, now=fetched)
+    extraction.warnings = [*warnings, *extraction.warnings]
+    return extraction
 
 
 class ExtractPipeline:
@@ -49,25 +84,8 @@ class ExtractPipeline:
         if not isinstance(item, PageItem) or item.role not in EXTRACT_ROLES or item.error or item.status == 304:
             return item
         self._inc("extract/pages")
-        fetched = datetime.fromisoformat(item.fetched_at.replace("Z", "+00:00"))
-        hint = None
-        warnings = []
-        if item.hints.get("published"):
-            source = item.hints.get("published_source", "feed")
-            hint = parse_stated_date(item.hints["published"], source, tz=item.timezone, now=fetched)
-            if hint is None and (future := future_date(item.hints["published"], source, tz=item.timezone, now=fetched)):
-                warnings.append(f"future_date: published {future.value} ({source}) ignored")
         try:
-            item.extraction = extract(
-                item.body,
-                item.final_url,
-                content_type=item.content_type,
-                include=item.extract_include,
-                exclude=item.extract_exclude,
-                timezone_name=item.timezone,
-                hint_published=hint,
-                now=fetched,
-            )
+            item.extraction = extract_page(item.body, item.final_url, item.content_type, item.options, item.hints, item.fetched_at)
         except ExtractionError as exc:
             self._inc("extract/not_html")
             item.error = (exc.kind, str(exc))
@@ -78,7 +96,7 @@ class ExtractPipeline:
             item.error = ("extract_error", f"{type(exc).__name__}: {exc}")
             return item
         item.encoding = item.extraction.encoding
-        item.warnings = [*item.warnings, *warnings, *item.extraction.warnings]
+        item.warnings = [*item.warnings, *item.extraction.warnings]
         for warning in item.warnings:
             if warning.startswith("future_date"):
                 self._inc("extract/future_date")

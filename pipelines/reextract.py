@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import datetime
 
 from archive.similarity import signature
 from archive.store import Archive
 from pipelines.content import content_hash
-from pipelines.extraction import ExtractionError, extract
-from pipelines.extraction.dates import parse_stated_date
+from crawler.options import ExtractOptions
+from pipelines.extract import extract_page
+from pipelines.extraction import ExtractionError
 from pipelines.quality import capture_flag
 from pipelines.store import snapshot_from
 
@@ -38,21 +38,8 @@ def reextract(archive: Archive, since: str | None = None) -> Counter:
         counts["articles"] += 1
         try:
             body = archive.read_body(row["body_digest"])
-            settings, hints = row["extract_settings"], row["hints"]
-            fetched = datetime.fromisoformat(row["fetched_at"].replace("Z", "+00:00"))
-            hint = None
-            if hints.get("published"):
-                hint = parse_stated_date(hints["published"], hints.get("published_source", "feed"), tz=settings.get("timezone"), now=fetched)
-            e = extract(
-                body,
-                row["final_url"],
-                content_type=row["content_type"],
-                include=settings.get("include"),
-                exclude=tuple(settings.get("exclude") or ()),
-                timezone_name=settings.get("timezone"),
-                hint_published=hint,
-                now=fetched,
-            )
+            options = ExtractOptions.from_json(row["extract_settings"])
+            e = extract_page(body, row["final_url"], row["content_type"], options, row["hints"], row["fetched_at"])
         except (KeyError, ExtractionError, ValueError) as exc:
             counts["failed"] += 1
             archive.record_failure(crawl_id, row["final_url"], "reextract", f"{type(exc).__name__}: {exc}")

@@ -38,17 +38,11 @@ def capture_record(item: PageItem) -> CaptureRecord:
         content_type=item.content_type,
         origin=item.origin,
         hints=item.hints or None,
-        extract_settings=extract_settings(item),
+        extract_settings=item.options.as_json(),
         flag=item.flag,
         encoding=item.encoding,
         warnings=tuple(item.warnings),
     )
-
-
-def extract_settings(item: PageItem) -> dict | None:
-    """The source's settings that extraction used (kept so that re-extraction uses them too)."""
-    settings = {"timezone": item.timezone, "include": item.extract_include, "exclude": list(item.extract_exclude)}
-    return settings if any(settings.values()) else None
 
 
 def snapshot_record(item: PageItem) -> SnapshotRecord | None:

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from crawler.options import ExtractOptions
 from pipelines.extraction import ExtractionError, extract
 from pipelines.extraction.text import looks_like_article
 from tests.conftest import requires_shared
@@ -79,8 +80,8 @@ def test_extraction_hints_include_and_exclude():
     box = "<p>" + "Subscribe to our newsletter for the best stories delivered to your inbox daily. " * 6 + "</p>"
     page = f"<html><body><div class='story'>{story}<div class='promo'>{box}</div></div></body></html>".encode()
     assert "Subscribe" in extract(page).text
-    assert "Subscribe" not in extract(page, exclude=[".promo"]).text
-    assert "Subscribe" not in extract(page, include="div.story > p").text
+    assert "Subscribe" not in extract(page, options=ExtractOptions(exclude=(".promo",))).text
+    assert "Subscribe" not in extract(page, options=ExtractOptions(include="div.story > p")).text
 
 
 def test_charset_from_meta_is_used():

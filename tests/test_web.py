@@ -15,10 +15,7 @@ import pytest
 from archive import web
 from archive.web.plugin import diff_html, fts_query, highlight_excerpt, safe_href
 from crawler.items import PageItem
-from pipelines.extract import ExtractPipeline
-from pipelines.identify import IdentifyPipeline
-from pipelines.store import StorePipeline
-from pipelines.version import VersionPipeline
+from pipelines.stages import run_stages
 from tests.webarchive import MARK, build, page
 
 
@@ -260,18 +257,13 @@ def test_the_served_archive_cannot_be_written(client, archive_db):
 def test_serving_does_not_stop_a_crawl_from_writing(client, archive_db):
     db, _ = archive_db
     assert rows(client, "/news/stories.json?_shape=array")  # Datasette has the archive open
-    store = StorePipeline(str(db))
-    store.open_spider()
     item = PageItem(
         url="http://news.example/2024/03/07/late", final_url="http://news.example/2024/03/07/late", status=200,
         body=page("A late story arrives", ["A late story arrived while the archive was being read by its readers in Datasette."] * 3,
                   "2024-03-07T08:00:00Z"),
         fetched_at="2024-03-07T09:00:00Z", site="example", role="url", content_type="text/html",
     )  # fmt: skip
-    for stage in (ExtractPipeline(), IdentifyPipeline(), VersionPipeline()):
-        item = stage.process_item(item)
-    store.process_item(item)
-    store.spider_closed(None, "finished")
+    (item,) = run_stages([item], str(db))
     assert item.outcome == "new"
     titles = [r["title"] for r in rows(client, "/news/stories.json?_shape=array")]
     assert "A late story arrives" in titles

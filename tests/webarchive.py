@@ -16,10 +16,7 @@ import html
 from pathlib import Path
 
 from crawler.items import PageItem
-from pipelines.extract import ExtractPipeline
-from pipelines.identify import IdentifyPipeline
-from pipelines.store import StorePipeline
-from pipelines.version import VersionPipeline
+from pipelines.stages import run_stages
 
 SITE = "http://news.example"
 MARK = "document.body.setAttribute('data-xss', '1')"
@@ -96,18 +93,13 @@ def build(db: Path) -> dict[str, str]:
         (urls["council"], page("Council approves library budget", COUNCIL, "2024-03-06T08:00:00+01:00"), "2024-03-06T09:00:00Z"),
         (urls["harbour"], page("Pier to grow by forty metres after vote", HARBOUR_V2, "2024-03-04T09:00:00+01:00"), "2024-03-04T16:00:00Z"),
     ]
-    stages = [ExtractPipeline(), IdentifyPipeline(), VersionPipeline()]
-    store = StorePipeline(str(db))
-    store.open_spider()
-    try:
-        for url, body, fetched_at in fetches:
-            item = PageItem(
-                url=url, final_url=url, status=200, body=body, fetched_at=fetched_at, site="example",
-                role="url", content_type="text/html; charset=utf-8",
-            )  # fmt: skip
-            for stage in stages:
-                item = stage.process_item(item)
-            store.process_item(item)
-    finally:
-        store.spider_closed(None, "finished")
+    items = (
+        PageItem(
+            url=url, final_url=url, status=200, body=body, fetched_at=fetched_at, site="example",
+            role="url", content_type="text/html; charset=utf-8",
+        )  # fmt: skip
+        for url, body, fetched_at in fetches
+    )
+    for _ in run_stages(items, str(db)):
+        pass
     return urls

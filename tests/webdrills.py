@@ -17,10 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.items import PageItem
-from pipelines.extract import ExtractPipeline
-from pipelines.identify import IdentifyPipeline
-from pipelines.store import StorePipeline
-from pipelines.version import VersionPipeline
+from pipelines.stages import run_stages
 from tests.webarchive import PAYLOADS, page
 
 
@@ -80,10 +77,7 @@ def read_while_writing(db: Path, base: str, writes: int) -> dict[str, Any]:
     thread.start()
     stored, error = 0, None
     try:
-        stages = [ExtractPipeline(), IdentifyPipeline(), VersionPipeline()]
-        store = StorePipeline(str(db))
-        store.open_spider()
-        try:
+        def items():
             for n in range(writes):
                 url = f"http://load.example/2024/05/{n}/story-{n}"
                 body = page(
@@ -91,13 +85,10 @@ def read_while_writing(db: Path, base: str, writes: int) -> dict[str, Any]:
                     [f"Paragraph {k} of story {n}: the council met again on a long evening to discuss the harbour plan." for k in range(4)],
                     "2024-05-01T08:00:00Z",
                 )
-                item = PageItem(url=url, final_url=url, status=200, body=body, fetched_at="2024-05-01T09:00:00Z", site="load", role="url", content_type="text/html")
-                for stage in stages:
-                    item = stage.process_item(item)
-                store.process_item(item)
-                stored += item.outcome == "new"
-        finally:
-            store.spider_closed(None, "finished")
+                yield PageItem(url=url, final_url=url, status=200, body=body, fetched_at="2024-05-01T09:00:00Z", site="load", role="url", content_type="text/html")
+
+        for item in run_stages(items(), str(db)):
+            stored += item.outcome == "new"
     except Exception as exc:  # the drill reports the writer's failure instead of raising
         error = exc
     finally:

@@ -90,9 +90,7 @@ class ArchivingSpider(scrapy.Spider):
             response_headers=header_dict(response.headers),
             redirect_urls=redirects,
             hints=dict(hints or {}),
-            timezone=source.timezone,
-            extract_include=source.extract.include,
-            extract_exclude=source.extract.exclude,
+            options=source.extract,
         )
         if role in ("article", "url", "section") and response.status == 200:
             item.error = self.body_problem(response, item.content_type)

@@ -39,6 +39,7 @@ import trafilatura
 from dateutil.parser import UnknownTimezoneWarning
 from lxml.html import HtmlElement
 
+from crawler.options import ExtractOptions
 from pipelines.extraction import body, clean, metadata, recover, story
 from pipelines.extraction.dates import StatedDate, date_from_url, day_first, find_text_dates, future_date, stated_day
 from pipelines.extraction.html import ExtractionError, apply_hints, parse_document
@@ -113,10 +114,8 @@ def extract(
     html: bytes | str,
     url: str | None = None,
     *,
+    options: ExtractOptions = ExtractOptions(),
     content_type: str | None = None,
-    include: str | None = None,
-    exclude: tuple[str, ...] | list[str] = (),
-    timezone_name: str | None = None,
     hint_published: StatedDate | None = None,
     now: datetime | None = None,
 ) -> Extraction:
@@ -128,8 +127,7 @@ def extract(
             last-resort date source.
         content_type: the ``Content-Type`` header, whose charset takes precedence over
             the page's ``<meta charset>`` (WHATWG encoding sniffing order).
-        include / exclude: the site's extraction hints, CSS selectors.
-        timezone_name: IANA zone for dates stated without an offset.
+        options: the site's extraction options (CSS hints, time zone).
         hint_published: a publication date from the discovery (news sitemap or feed).
         now: the fetch time (aware, UTC); dates after it are refused. Defaults to now.
             Pass the capture's ``fetched_at`` so that re-extraction gives the same result.
@@ -146,10 +144,10 @@ def extract(
     tree, encoding = parse_document(html, content_type)
     page = metadata.read(tree)
     result = Extraction(canonical_candidates=page.canonical, is_amp=page.is_amp, encoding=encoding)
-    result.warnings = _future_dates(tree, page, timezone_name, now)
+    result.warnings = _future_dates(tree, page, options.timezone, now)
     # prepared in place: trafilatura works on its own copy, and the repairs do not change
     # what the dates and the dateline are read from
-    result.include_matched = apply_hints(tree, include, exclude)
+    result.include_matched = apply_hints(tree, options.include, options.exclude)
     work = clean.prepare(tree)
     fields = metadata.trafilatura_fields(tree, url)
     result.title = _clean(fields.title) or _clean(_fallback_title(tree))
@@ -166,7 +164,7 @@ def extract(
         if lead or more:
             result.text = "\n".join([*([lead] if lead else []), result.text, *more])
             located = None  # the story now starts or ends elsewhere
-    result.published, result.modified = _dates(tree, page, result, url, timezone_name, hint_published, now, located)
+    result.published, result.modified = _dates(tree, page, result, url, options.timezone, hint_published, now, located)
     result.language = detect_language(result.text, page.language)
     result.is_article = looks_like_article(result.text, page.declares_article, page.og_type)
     if not result.authors:
