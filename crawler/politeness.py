@@ -34,6 +34,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
 from crawler import settings
+from crawler.scrapy_internals import download_slot
 from crawler.errors import HostDeferred, RobotsDisallowedHost, network_cause
 
 logger = logging.getLogger(__name__)
@@ -189,9 +190,8 @@ class HostPacing:
         return pacing
 
     def _slot(self, request: Request) -> tuple[str, Any]:
-        downloader = self.crawler.engine.downloader
-        key = downloader.get_slot_key(request)
-        return key, downloader.slots.get(key)
+        key = self.crawler.engine.downloader.get_slot_key(request)
+        return key, download_slot(self.crawler, key)
 
     def robots_parsed(self, robotparser: RobotParser, request: Request) -> None:
         user_agent = self.crawler.settings.get("USER_AGENT")
@@ -227,7 +227,7 @@ class HostPacing:
         """Fail the requests already waiting in the host's download slot (they passed
         :meth:`process_request` before the host was deferred). Scrapy's ``Slot.queue`` holds
         ``(request, deferred)`` pairs; failing the deferred ends the request as an error."""
-        slot = self.crawler.engine.downloader.slots.get(key)
+        slot = download_slot(self.crawler, key)
         if slot is None:
             return
         while slot.queue:

@@ -20,6 +20,7 @@ from archive.records import CaptureRecord, SnapshotRecord
 from archive.schedule import Steps, parse_revisit_steps
 from archive.store import Archive, StorageError
 from crawler.items import FailureItem, PageItem
+from crawler.scrapy_internals import items_in_progress
 
 logger = logging.getLogger(__name__)
 
@@ -201,8 +202,7 @@ class StorePipeline:
         engine = self.crawler.engine
         if engine is None or engine.spider is None:
             return
-        slot = engine.scraper.slot
-        if slot is not None and not slot.is_idle():
+        if items_in_progress(self.crawler):
             reactor.callLater(0.05, self._close_when_idle)
             return
         deferred_from_coro(engine.close_spider_async(reason="storage_error"))

@@ -1,0 +1,28 @@
+"""The parts of Scrapy that are not its public API and that newsarchive relies on, each
+named once here with the reason. ``pyproject.toml`` bounds Scrapy's version to the
+releases where ``tests/test_scrapy_internals.py`` proves every one of them is there.
+
+| internal | used by | why |
+|---|---|---|
+| ``RobotsTxtMiddleware._parse_robots`` (overridden) | :mod:`crawler.politeness` | RFC 9309 needs the status and size of the robots.txt answer before Protego parses it (Scrapy allows all on a 5xx) |
+| ``RobotsTxtMiddleware._parsers`` | :mod:`crawler.politeness` | a robots.txt that could not be read settles the host's parser (disallow all) |
+| ``RedirectMiddleware._redirect`` (overridden) | :mod:`crawler.middlewares` | a redirect's source is kept as an alias, and a redirect off the site is refused |
+| ``Downloader.slots`` and ``Slot.queue`` | :mod:`crawler.politeness` | Crawl-delay floors a host's slot delay; a host deferred by Retry-After drops its queued requests |
+| ``Scraper.slot`` (``engine.scraper.slot.is_idle()``) | :mod:`pipelines.store` | the spider is closed on a storage error only once no item is being processed (Scrapy 2.19 waits for ever otherwise) |
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def download_slot(crawler: Any, key: str) -> Any | None:
+    """The downloader's slot of a host (``Downloader.slots[key]``), or ``None``."""
+    return crawler.engine.downloader.slots.get(key)
+
+
+def items_in_progress(crawler: Any) -> bool:
+    """Whether the scraper is still processing a response or an item
+    (``not engine.scraper.slot.is_idle()``)."""
+    slot = crawler.engine.scraper.slot
+    return slot is not None and not slot.is_idle()

@@ -1,0 +1,31 @@
+"""Every Scrapy internal named in crawler/scrapy_internals.py exists in the installed Scrapy
+(the proof behind pyproject.toml's upper bound on Scrapy's version)."""
+
+from __future__ import annotations
+
+import inspect
+
+import scrapy
+from scrapy.core.downloader import Downloader, Slot
+from scrapy.core.scraper import Scraper
+from scrapy.downloadermiddlewares.redirect import RedirectMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.utils.test import get_crawler
+
+
+def test_overridden_private_methods_keep_their_signatures():
+    assert list(inspect.signature(RobotsTxtMiddleware._parse_robots).parameters) == ["self", "response", "netloc", "request"]
+    assert inspect.iscoroutinefunction(RobotsTxtMiddleware._parse_robots)
+    assert list(inspect.signature(RedirectMiddleware._redirect).parameters)[:4] == ["self", "redirected", "request", "reason"]
+
+
+def test_private_state_is_where_newsarchive_reads_it():
+    crawler = get_crawler(scrapy.Spider, {"ROBOTSTXT_OBEY": True})
+    assert isinstance(RobotsTxtMiddleware(crawler)._parsers, dict)
+    assert hasattr(Downloader(crawler), "slots")
+    slot = Slot(concurrency=1, delay=0, randomize_delay=False)
+    assert len(slot.queue) == 0 and hasattr(slot.queue, "popleft")
+    from scrapy.core.scraper import Slot as ScraperSlot
+
+    assert "self.slot" in inspect.getsource(Scraper.open_spider_async if hasattr(Scraper, "open_spider_async") else Scraper.open_spider)
+    assert callable(ScraperSlot.is_idle)
