@@ -73,9 +73,9 @@ class PrivateAddressGuard:
 
     @classmethod
     def from_crawler(cls, crawler) -> PrivateAddressGuard:
-        spider = crawler.spider
-        allow_all = crawler.settings.getbool("ARCHIVE_ALLOW_PRIVATE") or getattr(spider, "allow_private", False) is True
-        hosts = set(getattr(spider, "private_hosts", set()) or set())
+        spider = crawler.spider  # an ArchivingSpider (crawler/spiders/base.py) declares both
+        allow_all = crawler.settings.getbool("ARCHIVE_ALLOW_PRIVATE") or spider.allow_private is True
+        hosts = set(spider.private_hosts)
         if not allow_all and not crawler.settings.getbool("DNSCACHE_ENABLED"):
             logger.warning("DNSCACHE_ENABLED is off: resolved addresses cannot be pinned (DNS rebinding is possible)")
         return cls(allow_all=allow_all, private_hosts=hosts, stats=crawler.stats)
@@ -147,8 +147,7 @@ class SiteRedirects:
         except IgnoreRequest:
             self.crawler.stats.inc_value("redirect/limit")
             raise
-        allowed = getattr(self.crawler.spider, "redirect_allowed", None)
-        if allowed is not None and not allowed(redirected.url, request):
+        if not self.crawler.spider.redirect_allowed(redirected.url, request):
             self.crawler.stats.inc_value("redirect/offsite")
             raise OffsiteRedirect(
                 f"redirect to another site not followed: {request.url} -> {redirected.url} "

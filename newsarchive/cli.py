@@ -579,10 +579,8 @@ def check(config_path, offline, allow_private, db, verbose, log_file) -> None:
         click.echo("note: no [crawl] contact: site operators cannot reach you (set contact = URL or e-mail)")
     plan = {}
     if not offline:
-        settings = project_settings(
-            db, verbosity=verbose, log_file=log_file, ARCHIVE_ALLOW_PRIVATE=allow_private, ITEM_PIPELINES={}
-        )
-        run = run_spider("news", settings, config=config_path, dry_run=True)
+        settings = project_settings(db, verbosity=verbose, log_file=log_file, ARCHIVE_ALLOW_PRIVATE=allow_private)
+        run = run_spider("check", settings, config=config_path)
         plan = run.spider.plan if run.spider is not None else {}
     for source in config.sources:
         click.echo(f"\nsource {source.name} (hosts: {', '.join(sorted(source.hosts))})")

@@ -9,11 +9,12 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from crawler.spiders.check import CheckSpider
 from crawler.spiders.news import NewsSpider
 from crawler.spiders.urls import UrlsSpider
 from newsarchive.logs import quiet_repeated_errors
 
-SPIDERS = {"news": NewsSpider, "urls": UrlsSpider}
+SPIDERS = {"news": NewsSpider, "urls": UrlsSpider, "check": CheckSpider}
 LOG_LEVELS = {0: "ERROR", 1: "INFO", 2: "DEBUG"}
 
 
@@ -63,7 +64,7 @@ def project_settings(db: str, *, verbosity: int = 0, log_file: str | None = None
 
 
 def run_spider(spider: str, settings: Settings, **spider_kwargs: Any) -> CrawlRun:
-    """Run the named spider (``news`` or ``urls``) to completion; blocks.
+    """Run the named spider (``news``, ``urls`` or ``check``) to completion; blocks.
 
     Twisted's reactor cannot be restarted, so this runs once per process.
     """

@@ -53,8 +53,16 @@ class ArchivingSpider(scrapy.Spider):
     section page so far).
     """
 
-    #: host names that sources allow to be private addresses (read by PrivateAddressGuard)
-    private_hosts: set[str] = set()
+    # -- read by the downloader middlewares (crawler/middlewares.py) --------------------
+    #: let every request reach loopback/private addresses (PrivateAddressGuard)
+    allow_private: bool = False
+    #: host names that sources allow to be private addresses (PrivateAddressGuard)
+    private_hosts: frozenset[str] | set[str] = frozenset()
+
+    def redirect_allowed(self, url: str, request: scrapy.Request) -> bool:
+        """Whether a redirect (HTTP or meta refresh) of ``request`` to ``url`` may be
+        followed (SiteRedirects); any, unless a spider keeps to its sources' sites."""
+        return True
 
     def source_of(self, meta: dict[str, Any]) -> Source:
         """The :class:`Source` a request belongs to."""

@@ -54,8 +54,9 @@ class NewsSpider(ArchivingSpider):
         config: path of the TOML config file (design.md, Interfaces).
         revisit: ``yes`` (re-check due articles and discover new ones), ``only``
             (re-check, no discovery) or ``no`` (discover only).
-        dry_run: discover without fetching any article and without archiving anything;
-            what would be fetched is kept in :attr:`plan` (``newsarchive check``).
+
+    ``newsarchive check`` runs :class:`crawler.spiders.check.CheckSpider`, the same
+    discovery without fetching any article or archiving anything.
 
     Raises:
         ConfigError: no config given, it is invalid, or ``revisit`` is not a mode.
@@ -65,7 +66,7 @@ class NewsSpider(ArchivingSpider):
     #: sitemaps (indexes, urlsets, robots.txt) read per source and run (crawler/traps.py)
     sitemaps_max_per_source: int = SITEMAPS_MAX_PER_SOURCE
 
-    def __init__(self, config: str | None = None, revisit: str = "yes", dry_run: bool | str = False, **kwargs: Any) -> None:
+    def __init__(self, config: str | None = None, revisit: str = "yes", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not config:
             raise ConfigError("the news spider needs a config file: -a config=sources.toml")
@@ -75,13 +76,8 @@ class NewsSpider(ArchivingSpider):
         self.sources = {s.name: s for s in self.crawl_config.sources}
         self.private_hosts = {h for s in self.crawl_config.sources if s.allow_private for h in s.hosts}
         self.revisit = revisit
-        self.dry_run = str(dry_run).lower() in ("1", "true", "yes")
         # URL -> what discovery said of it (feed/sitemap date, title), kept until fetched.
         self.discovered: dict[str, dict[str, Any]] = {}
-        #: ``newsarchive check``: per source, what the run would fetch
-        self.plan: dict[str, dict[str, Any]] = {
-            s.name: {"new": [], "known": 0, "due": 0, "failed": []} for s in self.crawl_config.sources
-        }
         self._archive: Archive | None = None
         #: sitemaps requested per source in this run (sitemaps_max_per_source)
         self._sitemaps: dict[str, int] = {}
@@ -100,23 +96,10 @@ class NewsSpider(ArchivingSpider):
         settings.set("ARCHIVE_REVISIT_STEPS", list(config.revisit_steps), priority="spider")
         if config.warc:
             settings.set("ARCHIVE_WARC", config.warc, priority="spider")
-        if spider.dry_run:
-            settings.set("ITEM_PIPELINES", {}, priority="spider")
         return spider
 
     def source_of(self, meta: dict[str, Any]) -> Source:
         return self.sources[meta["source"]]
-
-    def on_error(self, failure):
-        """The base spider's failure records; in a dry run (``newsarchive check``), where
-        nothing is stored, also noted in the source's plan: a feed that cannot be read must
-        not look like a feed with nothing new."""
-        for item in super().on_error(failure):
-            if self.dry_run:
-                # a failure row, or an HTTP error page (a capture with its error)
-                message = item.message if isinstance(item, FailureItem) else item.error[1]
-                self.plan[self.source_of(failure.request.meta).name]["failed"].append((item.url, message))
-            yield item
 
     # -- the archive: the crawl's memory -----------------------------------------------
 
@@ -160,9 +143,6 @@ class NewsSpider(ArchivingSpider):
         self.crawler.stats.set_value("revisit/due", len(due))
         for row in due:
             source = self.sources[row["site"]]
-            self.plan[source.name]["due"] += 1
-            if self.dry_run:
-                continue
             headers = {}
             if row["etag"]:
                 headers["If-None-Match"] = row["etag"]
@@ -180,8 +160,7 @@ class NewsSpider(ArchivingSpider):
         """A feed (RSS or Atom through feedparser; JSON Feed): archive it, then request each
         entry's link with the entry's date as a hint."""
         source = self.source_of(response.meta)
-        if not self.dry_run:
-            yield self.page_item(response, "feed", source)
+        yield self.page_item(response, "feed", source)
         entries = read_json_feed(response.body)
         if entries is None:
             content_type = (response.headers.get(b"Content-Type") or b"application/xml").decode("latin-1")
@@ -198,11 +177,10 @@ class NewsSpider(ArchivingSpider):
             self.crawler.stats.inc_value("discovery/feed_malformed")
             problem = parsed.get("bozo_exception")
             logger.warning("malformed feed %s (parsed as far as it goes): %s", response.url, problem)
-            if not self.dry_run:
-                yield FailureItem(
-                    url=response.url, kind="malformed_feed", site=source.name,
-                    message=f"malformed feed, {len(entries)} entries read anyway: {problem}",
-                )
+            yield FailureItem(
+                url=response.url, kind="malformed_feed", site=source.name,
+                message=f"malformed feed, {len(entries)} entries read anyway: {problem}",
+            )
         bad: list[str] = []
         for entry in entries:
             link = entry.get("link")
@@ -228,8 +206,7 @@ class NewsSpider(ArchivingSpider):
         Google News entries bring their publication date and title (``17-*``)."""
         source = self.source_of(response.meta)
         depth = response.meta.get("sitemap_depth", 0)
-        if not self.dry_run:
-            yield self.page_item(response, "sitemap", source)
+        yield self.page_item(response, "sitemap", source)
         if response.url.endswith("/robots.txt"):
             for url in sitemap_urls_from_robots(response.body, base_url=response.url):
                 yield from self.sitemap_request(url, source, depth + 1)
@@ -240,8 +217,7 @@ class NewsSpider(ArchivingSpider):
         except (SitemapError, OSError, ValueError) as exc:
             self.crawler.stats.inc_value("discovery/sitemap_invalid")
             logger.warning("Ignoring invalid sitemap %s: %s", response.url, exc)
-            if not self.dry_run:
-                yield FailureItem(url=response.url, kind="bad_sitemap", message=f"invalid sitemap: {exc}", site=source.name)
+            yield FailureItem(url=response.url, kind="bad_sitemap", message=f"invalid sitemap: {exc}", site=source.name)
             return
         if sitemap.truncated:
             self.crawler.stats.inc_value("discovery/sitemap_truncated")
@@ -293,8 +269,7 @@ class NewsSpider(ArchivingSpider):
         more = f" and {len(bad) - BAD_URLS_SHOWN} more" if len(bad) > BAD_URLS_SHOWN else ""
         message = f"{via} lists {len(bad)} URL(s) that cannot be fetched (not http(s) with a host), dropped: {shown}{more}"
         logger.warning("%s: %s", document, message)
-        if not self.dry_run:
-            yield FailureItem(url=document, kind="bad_url", message=message, site=source.name)
+        yield FailureItem(url=document, kind="bad_url", message=message, site=source.name)
 
     # -- shared ----------------------------------------------------------------------
 
@@ -315,17 +290,17 @@ class NewsSpider(ArchivingSpider):
 
     def article_request(self, url: str, source: Source, hints: dict[str, Any], link_depth: int) -> Iterator[scrapy.Request]:
         """Fetch a discovered URL unless it names a known article (revisits handle those)."""
-        archive = self.archive
-        if archive is not None:
-            if archive.lookup(url) is not None:
-                self.crawler.stats.inc_value("discovery/known")
-                self.plan[source.name]["known"] += 1
-                return
-        if self.dry_run:
-            if url not in self.plan[source.name]["new"]:
-                self.plan[source.name]["new"].append(url)
+        if self.is_known(url):
             return
         yield from super().article_request(url, source, hints, link_depth)
+
+    def is_known(self, url: str) -> bool:
+        """Whether ``url`` names an article of the archive (counted as ``discovery/known``)."""
+        archive = self.archive
+        if archive is None or archive.lookup(url) is None:
+            return False
+        self.crawler.stats.inc_value("discovery/known")
+        return True
 
     def redirect_allowed(self, url: str, request: scrapy.Request) -> bool:
         """Whether a redirect (HTTP or meta refresh) of ``request`` to ``url`` stays on the site
@@ -354,12 +329,6 @@ class NewsSpider(ArchivingSpider):
             self.crawler.stats.inc_value("discovery/too_old")
             return True
         return False
-
-    def parse_section(self, response: Response) -> Iterator[Any]:
-        if self.dry_run:
-            yield from self.follow_links(response, self.source_of(response.meta))
-            return
-        yield from super().parse_section(response)
 
 
 def _parse_w3c(value: str | None) -> time.struct_time | None:

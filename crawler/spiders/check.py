@@ -1,0 +1,69 @@
+"""The ``check`` spider: a dry run of the ``news`` spider for ``newsarchive check``.
+
+It reads each source's feeds, sitemaps and section pages (robots.txt obeyed) like a crawl,
+but requests no article and archives nothing (no item pipelines): what a crawl would fetch
+is kept in :attr:`CheckSpider.plan`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import scrapy
+from scrapy.http import Response
+
+from archive.timefmt import utc_now_iso
+from crawler.config import Source
+from crawler.items import FailureItem
+from crawler.spiders.news import NewsSpider
+
+
+class CheckSpider(NewsSpider):
+    """Discovery only, for ``newsarchive check``.
+
+    Attributes:
+        plan: per source name: ``new`` (article URLs a crawl would fetch, in order),
+            ``known`` (discovered URLs that are known articles), ``due`` (known articles
+            due for a re-check) and ``failed`` (``(url, message)`` of what could not be read).
+    """
+
+    name = "check"
+    custom_settings = {"ITEM_PIPELINES": {}}
+
+    def __init__(self, config: str | None = None, **kwargs: Any) -> None:
+        super().__init__(config=config, **kwargs)
+        self.plan: dict[str, dict[str, Any]] = {
+            s.name: {"new": [], "known": 0, "due": 0, "failed": []} for s in self.crawl_config.sources
+        }
+
+    def revisits(self) -> Iterator[scrapy.Request]:
+        """Count the articles due for a re-check; request none."""
+        archive = self.archive
+        if archive is None:
+            return
+        for row in archive.due_articles(list(self.sources), utc_now_iso()):
+            self.plan[row["site"]]["due"] += 1
+        yield from ()
+
+    def article_request(self, url: str, source: Source, hints: dict[str, Any], link_depth: int) -> Iterator[scrapy.Request]:
+        """Note the URL in the plan instead of fetching it."""
+        plan = self.plan[source.name]
+        if self.is_known(url):
+            plan["known"] += 1
+        elif url not in plan["new"]:
+            plan["new"].append(url)
+        yield from ()
+
+    def parse_section(self, response: Response) -> Iterator[Any]:
+        """Follow the section page's links (into :meth:`article_request`); archive nothing."""
+        yield from self.follow_links(response, self.source_of(response.meta))
+
+    def on_error(self, failure) -> Iterator[Any]:
+        """Note what could not be read in the source's plan: a feed that cannot be read must
+        not look like a feed with nothing new."""
+        for item in super().on_error(failure):
+            # a failure row, or an HTTP error page (a capture with its error)
+            message = item.message if isinstance(item, FailureItem) else item.error[1]
+            self.plan[self.source_of(failure.request.meta).name]["failed"].append((item.url, message))
+            yield item
