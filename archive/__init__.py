@@ -1,7 +1,7 @@
 """The SQLite archive: schema (migrations), writes, queries, the CLI and Datasette metadata.
 
 This package is the only code that writes SQL. Everything reaches it through
-:class:`archive.store.Archive`.
+:class:`archive.database.Archive`.
 """
 
 from __future__ import annotations

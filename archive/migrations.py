@@ -6,7 +6,7 @@ release is upgraded in place when it is opened. Table and column names are fixed
 
 The applied migrations are recorded in ``_sqlite_migrations`` (sqlite-utils). An archive
 that lists a migration this code does not know was written by a newer newsarchive and is
-refused (:class:`archive.store.NewerSchemaError`).
+refused (:class:`archive.database.NewerSchemaError`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Read-only queries over an archive, on a plain ``sqlite3.Connection``.
 
-Used by :class:`archive.store.Archive` (the CLI's ``history``) and by the Datasette
+Used by :class:`archive.database.Archive` (the CLI's ``history``) and by the Datasette
 plugin (:mod:`archive.web`), which reads through Datasette's own read-only connections
 (``mode=ro``) and must never run migrations or write. Nothing here writes.
 """

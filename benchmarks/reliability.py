@@ -297,7 +297,7 @@ def main() -> None:
         schema_diffs = 0
         exact = 0
         fresh = work / "fresh.db"
-        from archive.store import Archive
+        from archive.database import Archive
 
         Archive.open(fresh).close()
         for folder in r30:

@@ -30,7 +30,7 @@ import time
 import warnings
 from pathlib import Path
 
-from archive.store import Archive
+from archive.database import Archive
 from archive.timefmt import utc_now_iso
 from crawler.items import PageItem
 from pipelines.reextract import reextract

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from archive.store import Archive
+from archive.database import Archive
 from demo.replay import ReplayWeb, load_manifest
 
 HERE = Path(__file__).resolve().parent

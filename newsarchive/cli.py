@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from archive import __version__
-from archive.store import Archive, ArchiveError, OutputExistsError
+from archive.database import Archive, ArchiveError, OutputExistsError
 from newsarchive.logs import configure_logging
 
 EXIT_FAILED = 1
@@ -495,30 +495,18 @@ def export_warc(out, since, db, verbose, log_file) -> None:
 
     \b
     Example:
-      newsarchive export-warc --db archive.db --out archive.warc.gz --since 2026-11-01
+      newsarchive export-warc --db archive.db --out archive.warcwriter.gz --since 2026-11-01
     """
-    from archive.warc import WarcExporter
+    from archive.warcwriter import export_archive
 
     configure_logging(verbose, log_file)
     since_utc = _since(since)
     if not out.endswith((".warc.gz", ".warc")):
         raise CliError(f"--out must name a .warc.gz file (or .warc, uncompressed): {out}", EXIT_USAGE)
     _check_new_file(out)
-    captures = 0
     with open_archive(db, create=False) as archive, _create_new(out) as stream:
-        exporter = WarcExporter(stream, Path(out).name, gzip=out.endswith(".gz"))
-        for row in archive.export_rows(since_utc):
-            body = archive.read_body(row["body_digest"]) if row["body_digest"] else None
-            metadata = {
-                "newsarchive-outcome": row["outcome"],
-                "newsarchive-article": row["canonical_url"],
-                "newsarchive-version": row["version"],
-                "newsarchive-flag": row["flag"],
-                "newsarchive-crawl": row["crawl_id"],
-            }
-            exporter.write_capture(row, body, metadata)
-            captures += 1
-    click.echo(f"wrote {out}: {_plural(captures, 'capture')} in {_plural(exporter.records, 'record')}")
+        captures, records = export_archive(archive, stream, Path(out).name, gzip=out.endswith(".gz"), since=since_utc)
+    click.echo(f"wrote {out}: {_plural(captures, 'capture')} in {_plural(records, 'record')}")
 
 
 def _check_new_file(out: str) -> None:

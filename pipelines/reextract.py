@@ -14,7 +14,7 @@ import logging
 from collections import Counter
 
 from archive.similarity import signature
-from archive.store import Archive
+from archive.database import Archive
 from pipelines.content import content_hash
 from crawler.options import ExtractOptions
 from pipelines.extract import extract_page

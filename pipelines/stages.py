@@ -27,7 +27,7 @@ def run_stages(items: Iterable[PageItem], db_path: str) -> Iterator[PageItem]:
         Each item once stored, with its ``outcome`` (``new``, ``changed``, ...).
 
     Raises:
-        archive.store.StorageError: the archive could not be written.
+        archive.database.StorageError: the archive could not be written.
     """
     stages = (ExtractPipeline(), IdentifyPipeline(), VersionPipeline())
     store = StorePipeline(db_path)

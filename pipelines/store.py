@@ -18,7 +18,7 @@ from twisted.internet import reactor
 
 from archive.records import CaptureRecord, SnapshotRecord
 from archive.schedule import Steps, parse_revisit_steps
-from archive.store import Archive, StorageError
+from archive.database import Archive, StorageError
 from crawler.items import FailureItem, PageItem
 from crawler.scrapy_internals import items_in_progress
 

@@ -2,7 +2,7 @@
 
 For users who keep WARC as their primary record (``[crawl] warc = "path.warc.gz"``, or
 the ``ARCHIVE_WARC`` setting). The records are the same as ``newsarchive export-warc``
-writes (:mod:`archive.warc`); the file is appended to, one ``warcinfo`` record per run.
+writes (:mod:`archive.warcwriter`); the file is appended to, one ``warcinfo`` record per run.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from scrapy.exceptions import NotConfigured
 
 from archive.bodies import digest
-from archive.warc import WarcExporter
+from archive.warcwriter import WarcExporter
 from crawler.items import PageItem
 
 logger = logging.getLogger(__name__)

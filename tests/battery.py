@@ -818,7 +818,7 @@ def kill_drill(workdir: Path, points: int, seed: int, *, pages: int = 40, host: 
 
 def create_archive(db: Path) -> None:
     """Create (or upgrade) the archive at ``db`` and close it."""
-    from archive.store import Archive
+    from archive.database import Archive
 
     Archive.open(db).close()
 
@@ -1048,7 +1048,7 @@ def disk_full_points(db: Path, points: int) -> dict[str, int]:
     archive's counts unchanged and integrity ok), ``recovered`` (retried with room: stored),
     ``corrupt`` (integrity_check not ok, at any point)."""
     from archive.records import CaptureRecord, SnapshotRecord
-    from archive.store import Archive, StorageError
+    from archive.database import Archive, StorageError
     from pipelines.content import content_hash
 
     full = clean = recovered = corrupt = 0
@@ -1093,7 +1093,7 @@ def hanging_migration_kill(db: Path, migration: str, workdir: Path) -> None:
         f"    open({str(flag)!r}, 'w').close()\n"
         "    time.sleep(60)\n"
         "step.fn = hanging\n"
-        "from archive.store import Archive\n"
+        "from archive.database import Archive\n"
         f"Archive.open({str(db)!r})\n"
     )
     process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=child_env())
@@ -1117,7 +1117,7 @@ def upgrade_drill(workdir: Path) -> dict[str, Any]:
     import shutil
 
     from archive.migrations import migrations
-    from archive.store import Archive
+    from archive.database import Archive
 
     workdir.mkdir(parents=True, exist_ok=True)
     expected = json.loads((ROOT / "tests" / "data" / "archive-v1.json").read_text())
@@ -1210,7 +1210,7 @@ def byte_exact_drill(db: Path) -> dict[str, Any]:
     Returns ``values``, ``exact`` (fields read back byte for byte, of ``fields``) and
     ``schema_same`` (the schema equals a fresh archive's)."""
     from archive.records import CaptureRecord, SnapshotRecord
-    from archive.store import Archive
+    from archive.database import Archive
     from pipelines.content import content_hash
 
     values = [*SQL_PAYLOADS, "Ünïcødé \u202e RTL 📰", "nul\x00inside", "'; DROP TABLE snapshots; --\r\n"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.store import Archive
+from archive.database import Archive
 from demo.replay import ReplayWeb, page_from_folder
 from tests.pages import DATA, SHARED
 

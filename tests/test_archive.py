@@ -11,7 +11,7 @@ import pytest
 
 from archive.migrations import migrations
 from archive.records import CaptureRecord, SnapshotRecord
-from archive.store import Archive, ArchiveError, NewerSchemaError, body_digest
+from archive.database import Archive, ArchiveError, NewerSchemaError, body_digest
 
 URL = "http://news.example.com/2018/04/25/story"
 

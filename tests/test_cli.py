@@ -366,7 +366,7 @@ def test_a_storage_error_in_the_middle_of_a_command_exits_4_in_one_line(tmp_path
     from click.testing import CliRunner
 
     from newsarchive.cli import cli as newsarchive
-    from archive.store import Archive, StorageError
+    from archive.database import Archive, StorageError
 
     def read_only(self):
         raise StorageError(f"{tmp_path / 'a.db'}: attempt to write a readonly database")

@@ -46,7 +46,7 @@ print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))
 
 @pytest.mark.parametrize("command", [["stats"], ["history", "http://example.com/a"], ["backup", "--out", "{out}"]])
 def test_small_commands_import_neither_scrapy_nor_trafilatura(tmp_path, command):
-    from archive.store import Archive
+    from archive.database import Archive
 
     db = tmp_path / "a.db"
     Archive.open(str(db)).close()

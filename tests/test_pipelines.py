@@ -10,7 +10,7 @@ import pytest
 from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
-from archive.store import Archive
+from archive.database import Archive
 from crawler.items import FailureItem, PageItem
 from crawler.spiders.news import NewsSpider
 from pipelines.extract import ExtractPipeline

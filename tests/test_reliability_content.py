@@ -19,7 +19,7 @@ import feedparser
 import pytest
 from lxml import etree
 
-from archive.store import Archive
+from archive.database import Archive
 from crawler.discovery import read_sitemap
 from crawler.traps import trap_reason
 from tests.battery import (

@@ -17,7 +17,7 @@ from scrapy.http import HtmlResponse, Response
 from scrapy.utils.test import get_crawler
 
 from archive.records import CaptureRecord, SnapshotRecord
-from archive.store import Archive
+from archive.database import Archive
 from crawler.middlewares import AliasKeepingRedirectMiddleware, ArchiveMetaRefreshMiddleware
 from crawler.politeness import retry_after_secs
 from crawler.spiders.news import NewsSpider
@@ -302,7 +302,7 @@ def test_backup_never_writes_through_a_link_made_after_the_check(tmp_path, monke
     target is never written."""
     import os
 
-    from archive.store import OutputExistsError
+    from archive.database import OutputExistsError
 
     victim = tmp_path / "victim.db"
     victim.write_bytes(b"")

@@ -30,7 +30,7 @@ from scrapy.http import Response
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 
-from archive.store import Archive, ArchiveError
+from archive.database import Archive, ArchiveError
 from archive.timefmt import utc_now_iso
 from archive.urls import redact_credentials, same_site, strip_credentials
 from crawler.config import ConfigError, CrawlConfig, Source, load_config, url_problem

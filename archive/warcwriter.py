@@ -152,6 +152,35 @@ class WarcExporter:
             self._write(meta)
 
 
+def export_archive(archive: Any, stream: BinaryIO, filename: str, *, gzip: bool = True, since: str | None = None) -> tuple[int, int]:
+    """Write an archive's captures (fetched at or after ``since``, UTC, when given) to
+    ``stream`` as WARC records, oldest first, each with a ``metadata`` record of what the
+    archive made of it.
+
+    Args:
+        archive: an open :class:`archive.database.Archive`.
+        stream: a binary stream opened for writing.
+        filename: the file's name, for the ``warcinfo`` record.
+
+    Returns:
+        ``(captures, records)`` written.
+    """
+    exporter = WarcExporter(stream, filename, gzip=gzip)
+    captures = 0
+    for row in archive.export_rows(since):
+        body = archive.read_body(row["body_digest"]) if row["body_digest"] else None
+        metadata = {
+            "newsarchive-outcome": row["outcome"],
+            "newsarchive-article": row["canonical_url"],
+            "newsarchive-version": row["version"],
+            "newsarchive-flag": row["flag"],
+            "newsarchive-crawl": row["crawl_id"],
+        }
+        exporter.write_capture(row, body, metadata)
+        captures += 1
+    return captures, exporter.records
+
+
 def _decoded(value: Any) -> dict[str, str]:
     if not value:
         return {}

@@ -5,7 +5,8 @@ Rules this module keeps (design.md: Identity, Versions, Tables):
 - one ``articles`` row per canonical URL; any other URL that reached it is an ``aliases`` row;
 - a ``captures`` row for every fetch, with its outcome;
 - a new ``snapshots`` row only when the content hash differs from the article's latest;
-- every distinct body stored once in ``bodies``, gzip-compressed, keyed by SHA-256;
+- every distinct body stored once in ``bodies``, Zstandard-compressed (a changed version as a
+  delta against an earlier body: :mod:`archive.bodies`), keyed by SHA-256;
 - ``failures`` rows for what could not be archived.
 
 SQLite settings: WAL journal (readers such as Datasette never block the writer),
