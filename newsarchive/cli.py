@@ -495,7 +495,7 @@ def export_warc(out, since, db, verbose, log_file) -> None:
 
     \b
     Example:
-      newsarchive export-warc --db archive.db --out archive.warcwriter.gz --since 2026-11-01
+      newsarchive export-warc --db archive.db --out archive.warc.gz --since 2026-11-01
     """
     from archive.warcwriter import export_archive
 

@@ -212,7 +212,7 @@ def test_export_warc_is_valid_and_its_headers_match_the_bytes(tmp_path):
         crawl(tmp_path, text)  # 304s, and the same feed body again
         url = site.url(story.path)
         base = site.base_url
-    out = tmp_path / "archive.warcwriter.gz"
+    out = tmp_path / "archive.warc.gz"
     result = run_cli("export-warc", "--db", tmp_path / "archive.db", "--out", out, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     check = subprocess.run([str(ROOT / ".venv" / "bin" / "warcio"), "check", str(out)], capture_output=True, text=True)
