@@ -141,7 +141,7 @@ def retry_after_secs(value: str | bytes | None, now: datetime | None = None) -> 
     if isinstance(value, bytes):
         value = value.decode("latin-1", "replace")
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # RFC 9110 delay-seconds: ASCII digits only
         return float(value)
     try:
         moment = email.utils.parsedate_to_datetime(value)

@@ -13,14 +13,12 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
-from archive.similarity import signature
 from archive.database import Archive
-from pipelines.content import content_hash
 from crawler.options import ExtractOptions
 from pipelines.extract import extract_page
 from pipelines.extraction import ExtractionError
-from pipelines.quality import capture_flag
 from pipelines.store import snapshot_from
+from pipelines.version import version_identity
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +42,11 @@ def reextract(archive: Archive, since: str | None = None) -> Counter:
             counts["failed"] += 1
             archive.record_failure(crawl_id, row["final_url"], "reextract", f"{type(exc).__name__}: {exc}")
             continue
-        if capture_flag(e.title, e.text):
+        identity = version_identity(e)
+        if identity.flag:
             counts["skipped"] += 1
             continue
-        snapshot = snapshot_from(e, row["canonical_url"], content_hash(e.title, e.text), fingerprint=signature(e.text))
+        snapshot = snapshot_from(e, row["canonical_url"], identity.content_hash, fingerprint=identity.fingerprint)
         outcome = archive.record_reextraction(row["article_id"], row["capture_id"], row["fetched_at"], snapshot)
         counts[outcome] += 1
         if outcome == "changed":
