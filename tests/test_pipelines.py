@@ -38,14 +38,14 @@ def crawler(tmp_path):
     return get_crawler(NewsSpider, {"ARCHIVE_DB": str(tmp_path / "a.db")})
 
 
-def run_stages(crawler, page):
+def through_stages(crawler, page):
     for cls in (ExtractPipeline, IdentifyPipeline, VersionPipeline):
         page = build_from_crawler(cls, crawler).process_item(page)
     return page
 
 
 def test_stages_set_extraction_identity_and_hash(crawler):
-    page = run_stages(crawler, item())
+    page = through_stages(crawler, item())
     assert page.extraction.title == "Pier to grow"
     assert page.extraction.published.value == "2018-04-25T06:35:00+05:00"
     assert page.canonical_url == "http://news.example.com/pier"
@@ -56,12 +56,12 @@ def test_stages_set_extraction_identity_and_hash(crawler):
 
 def test_feed_date_is_used_when_the_page_states_none(crawler):
     page = item(PAGE.replace(b"article:published_time", b"x"), hints={"published": "Wed, 25 Apr 2018 01:35:00 GMT", "published_source": "feed"})
-    page = run_stages(crawler, page)
+    page = through_stages(crawler, page)
     assert (page.extraction.published.value, page.extraction.published.source) == ("2018-04-25T01:35:00Z", "feed")
 
 
 def test_binary_body_served_as_html_is_a_content_type_mismatch(crawler):
-    page = run_stages(crawler, item(b"%PDF-1.4 binary"))
+    page = through_stages(crawler, item(b"%PDF-1.4 binary"))
     assert page.error == ("content_type_mismatch", "not HTML: the body is PDF data")
     assert page.canonical_url is None and page.content_hash is None
 
@@ -69,11 +69,11 @@ def test_binary_body_served_as_html_is_a_content_type_mismatch(crawler):
 def test_binary_body_labelled_as_such_is_not_html(crawler):
     page = item(b"%PDF-1.4 binary")
     page.content_type = "application/pdf"
-    assert run_stages(crawler, page).error == ("not_html", "not HTML: the body is PDF data")
+    assert through_stages(crawler, page).error == ("not_html", "not HTML: the body is PDF data")
 
 
 def test_sections_and_feeds_are_not_extracted(crawler):
-    page = run_stages(crawler, item(role="section"))
+    page = through_stages(crawler, item(role="section"))
     assert page.extraction is None and page.canonical_url is None
 
 
@@ -81,8 +81,8 @@ def test_store_pipeline_writes_captures_and_failures(crawler, tmp_path):
     store = build_from_crawler(StorePipeline, crawler)
     store.open_spider()
     try:
-        first = store.process_item(run_stages(crawler, item()))
-        second = store.process_item(run_stages(crawler, item()))
+        first = store.process_item(through_stages(crawler, item()))
+        second = store.process_item(through_stages(crawler, item()))
         store.process_item(FailureItem(url="http://nowhere.invalid/", kind="dns", message="cannot resolve host"))
     finally:
         store.spider_closed(None, "finished")
