@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from scrapy.robotstxt import RobotParser
@@ -144,8 +145,8 @@ class Rule:
         object.__setattr__(self, "parts", tuple(text.removesuffix("$").split("*")))
 
     def matches(self, path: str) -> bool:
-        """Whether the rule matches a normalised path, in time linear in its length (each
-        literal part found leftmost: no backtracking, whatever a robots.txt holds)."""
+        """Whether the rule matches a normalised path. Each literal part is found leftmost,
+        which is enough for ``*`` patterns: no backtracking, whatever a robots.txt holds."""
         first, *rest = self.parts
         if not path.startswith(first):
             return False
@@ -204,6 +205,15 @@ def groups(records: list[tuple[str, str]]) -> list[Group]:
     return found
 
 
+class _Chosen(NamedTuple):
+    """The rules that apply to one product token, by their text before the first ``*``
+    (only a rule whose text begins a path can match it), and its Crawl-delay."""
+
+    by_prefix: dict[str, list[Rule]]
+    longest_prefix: int
+    crawl_delay: float | None
+
+
 class RobotsTxt:
     """One robots.txt, parsed once, asked per product token.
 
@@ -215,42 +225,47 @@ class RobotsTxt:
         records = robots_records(body)
         self.records = records
         self.groups = groups(records)
-        self._chosen: dict[str, tuple[list[Rule], float | None]] = {}
+        self._chosen: dict[str, _Chosen] = {}
 
     def sitemaps(self, base_url: str = "") -> list[str]:
         """The ``Sitemap:`` URLs, wherever they stand (RFC 9309 2.2.4), resolved against
         ``base_url``."""
         return [urljoin(base_url, value) for key, value in self.records if key == "sitemap" and value]
 
-    def _rules(self, token: str) -> tuple[list[Rule], float | None]:
+    def _rules(self, token: str) -> _Chosen:
         """The rules of every group that names ``token`` (ignoring case), else of every
         ``*`` group, combined (RFC 9309 2.2.1); and their largest valid Crawl-delay."""
         token = token.lower()
         if token not in self._chosen:
             chosen = [g for g in self.groups if token and token in g.agents]
             chosen = chosen or [g for g in self.groups if "*" in g.agents]
-            delays = [_seconds(v) for g in chosen for v in g.crawl_delays]
-            valid = [d for d in delays if d is not None]
-            self._chosen[token] = ([r for g in chosen for r in g.rules], max(valid) if valid else None)
+            by_prefix: dict[str, list[Rule]] = {}
+            for rule in (r for g in chosen for r in g.rules):
+                by_prefix.setdefault(rule.parts[0], []).append(rule)
+            delays = [d for d in (_seconds(v) for g in chosen for v in g.crawl_delays) if d is not None]
+            self._chosen[token] = _Chosen(by_prefix, max(map(len, by_prefix), default=0), max(delays, default=None))
         return self._chosen[token]
 
     def allowed(self, url: str, token: str) -> bool:
         """Whether the crawler of product ``token`` may fetch ``url`` (RFC 9309 2.2.2): the
         matching rule with the most octets decides, ``allow`` on a tie; no matching rule,
-        or ``/robots.txt`` itself, is allowed."""
+        or ``/robots.txt`` itself (2.2.2), is allowed. Only the rules whose text before
+        the first ``*`` begins the path are tried, however many rules there are."""
         path = match_path(url)
         if path == "/robots.txt":
             return True
+        chosen = self._rules(token)
         best: tuple[int, bool] | None = None
-        for rule in self._rules(token)[0]:
-            if rule.matches(path) and (best is None or (rule.length, rule.allow) > best):
-                best = (rule.length, rule.allow)
+        for end in range(min(len(path), chosen.longest_prefix) + 1):
+            for rule in chosen.by_prefix.get(path[:end], ()):
+                if rule.matches(path) and (best is None or (rule.length, rule.allow) > best):
+                    best = (rule.length, rule.allow)
         return best is None or best[1]
 
     def crawl_delay(self, token: str) -> float | None:
         """Seconds between requests asked of ``token`` (``Crawl-delay``, not in RFC 9309;
         the largest of the groups that apply), or ``None``."""
-        return self._rules(token)[1]
+        return self._rules(token).crawl_delay
 
 
 def _seconds(value: str) -> float | None:

@@ -388,6 +388,8 @@ def test_issue14_a_group_named_by_a_word_of_the_contact_string_does_not_apply():
     """The whole User-Agent was matched: ``example`` (from the contact) opened the site."""
     robots = "User-agent: *\nDisallow: /\n\nUser-agent: example\nAllow: /\n"
     assert allowed(robots, None, "http://a.test/page", USER_AGENT=CONTACT_UA) is False
+    # and with ROBOTSTXT_USER_AGENT unset, the request's User-Agent is cut to its product token
+    assert allowed(robots, "", "http://a.test/page", USER_AGENT=CONTACT_UA) is False
 
 
 def test_issue14_a_group_named_by_a_prefix_of_the_token_does_not_apply():
@@ -433,6 +435,12 @@ def test_a_crawl_delay_between_user_agent_lines_does_not_split_the_group():
     robots = RobotsTxt("User-agent: other\nCrawl-delay: 5\nUser-agent: *\nDisallow: /p\n")
     assert [g.agents for g in robots.groups] == [["other", "*"]]
     assert (robots.crawl_delay("newsarchive"), robots.allowed("http://a.test/p", "other")) == (5.0, False)
+
+
+def test_robots_txt_itself_is_always_allowed():
+    """RFC 9309 2.2.2: the /robots.txt URI is implicitly allowed."""
+    robots = RobotsTxt("User-agent: *\nDisallow: /\n")
+    assert (robots.allowed("http://a.test/robots.txt", "newsarchive"), robots.allowed("http://a.test/robots.txt.bak", "newsarchive")) == (True, False)
 
 
 def test_a_hostile_pattern_is_matched_in_linear_time():
