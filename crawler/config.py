@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from archive.schedule import DEFAULT_STEPS_TEXT as DEFAULT_REVISIT_STEPS
 from archive.schedule import parse_revisit_steps as _parse_steps
 from crawler.options import ExtractOptions
+from crawler.robots import product_token
 from crawler.settings import URLLENGTH_LIMIT
 
 CRAWL_KEYS = {"user_agent", "contact", "revisit_steps", "warc", "delay_secs"}
@@ -94,7 +95,8 @@ class CrawlConfig:
 
     Attributes:
         sources: the ``[[source]]`` tables, in file order.
-        user_agent: full User-Agent override, or ``None`` for ``newsarchive/<version>``.
+        user_agent: full User-Agent override, or ``None`` for ``newsarchive/<version>``; its
+            product name (leading letters, '_', '-') is what robots.txt groups must name.
         contact: URL or e-mail put into the User-Agent.
         revisit_steps: ``"<age>=<interval>"`` steps of the revisit schedule.
         warc: path of a WARC file to append every capture to during crawls (relative to
@@ -161,9 +163,13 @@ def parse_config(text: str, origin: str = "<config>") -> CrawlConfig:
     warc = crawl.get("warc", False)
     if warc is not False and not (isinstance(warc, str) and warc):
         raise ConfigError(f"{where}: warc must be a file path or false")
+    agent = _opt_str(crawl, "user_agent", where)
+    if agent is not None and not product_token(agent):
+        raise ConfigError(f"{where}: user_agent must start with a product name (letters, '_' or '-', e.g. "
+                          f"'mybot/1.0'): robots.txt groups are matched on it (RFC 9309) (got {agent!r})")
     return CrawlConfig(
         sources=sources,
-        user_agent=_opt_str(crawl, "user_agent", where),
+        user_agent=agent,
         contact=_opt_str(crawl, "contact", where),
         revisit_steps=steps,
         # a relative WARC path is relative to the config file, like everything a config names

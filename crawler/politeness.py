@@ -1,5 +1,6 @@
 """Politeness beyond Scrapy's defaults: robots.txt as RFC 9309 says, Crawl-delay, Retry-After.
 
+- robots.txt groups, rules and product-token matching: :mod:`crawler.robots`.
 - :class:`RobotsTxtRFC9309Middleware` replaces Scrapy's RobotsTxtMiddleware (which allows
   everything when robots.txt cannot be read): a robots.txt answered with 5xx, or not
   reachable at all, disallows the whole host for the run; a 4xx allows all (RFC 9309
@@ -33,9 +34,10 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
-from crawler import settings
-from crawler.scrapy_internals import download_slot
+from crawler import settings as defaults
 from crawler.errors import HostDeferred, RobotsDisallowedHost, network_cause
+from crawler.robots import is_product_token
+from crawler.scrapy_internals import download_slot
 
 logger = logging.getLogger(__name__)
 
@@ -66,9 +68,24 @@ class _Verdict(RobotParser):
 class RobotsTxtRFC9309Middleware(RobotsTxtMiddleware):
     """Scrapy's robots.txt middleware with RFC 9309's rules for an unreadable robots.txt.
 
+    The rules themselves are read by ``ROBOTSTXT_PARSER`` (newsarchive's:
+    :class:`crawler.robots.RFC9309RobotParser`) for ``ROBOTSTXT_USER_AGENT``, the crawler's
+    product token.
+
     Stats: ``robotstxt/unavailable`` (4xx: allow all), ``robotstxt/unreachable`` (5xx or
     network error: disallow all).
+
+    Raises:
+        ValueError: ``ROBOTSTXT_USER_AGENT`` is set but is not a product token (letters,
+            ``_`` and ``-`` only, RFC 9309 2.2.1).
     """
+
+    def __init__(self, crawler) -> None:
+        super().__init__(crawler)
+        token = self._robotstxt_useragent
+        if token and not is_product_token(token):
+            raise ValueError(f"ROBOTSTXT_USER_AGENT must be a product token: letters, '_' and '-' only "
+                             f"(RFC 9309 2.2.1), e.g. 'newsarchive' (got {token!r})")
 
     async def robot_parser(self, request: Request) -> RobotParser | None:
         """Scrapy's, except that the robots.txt request follows at most five redirects
@@ -181,8 +198,8 @@ class HostPacing:
     def from_crawler(cls, crawler) -> HostPacing:
         pacing = cls(
             crawler,
-            crawl_delay_max=crawler.settings.getfloat("ARCHIVE_CRAWL_DELAY_MAX_SECS", settings.ARCHIVE_CRAWL_DELAY_MAX_SECS),
-            retry_after_max=crawler.settings.getfloat("ARCHIVE_RETRY_AFTER_MAX_SECS", settings.ARCHIVE_RETRY_AFTER_MAX_SECS),
+            crawl_delay_max=crawler.settings.getfloat("ARCHIVE_CRAWL_DELAY_MAX_SECS", defaults.ARCHIVE_CRAWL_DELAY_MAX_SECS),
+            retry_after_max=crawler.settings.getfloat("ARCHIVE_RETRY_AFTER_MAX_SECS", defaults.ARCHIVE_RETRY_AFTER_MAX_SECS),
         )
         crawler.signals.connect(pacing.robots_parsed, signal=signals.robots_parsed)
         # connected after AutoThrottle's handler, so this floor is applied after its adjustment
@@ -194,8 +211,8 @@ class HostPacing:
         return key, download_slot(self.crawler, key)
 
     def robots_parsed(self, robotparser: RobotParser, request: Request) -> None:
-        user_agent = self.crawler.settings.get("USER_AGENT")
-        delay = robotparser.crawl_delay(user_agent)
+        settings = self.crawler.settings
+        delay = robotparser.crawl_delay(settings.get("ROBOTSTXT_USER_AGENT") or settings.get("USER_AGENT"))
         if delay:
             key, slot = self._slot(request)
             self.floors[key] = min(float(delay), self.crawl_delay_max)

@@ -29,6 +29,11 @@ ARCHIVE_REVISIT_STEPS = list(DEFAULT_STEPS_TEXT)
 # -- identity and politeness -------------------------------------------------------
 USER_AGENT = user_agent()  # the config's [crawl] contact is added by the news spider
 ROBOTSTXT_OBEY = True
+# robots.txt groups are matched on the product token alone (RFC 9309 2.2.1), never on the
+# rest of the User-Agent (its contact string); the news spider sets the config's own.
+ROBOTSTXT_USER_AGENT = "newsarchive"
+# RFC 9309 groups, rules and Sitemap lines (Protego, Scrapy's default, differs: crawler.robots)
+ROBOTSTXT_PARSER = "crawler.robots.RFC9309RobotParser"
 # One request at a time per host, adapted to the server's latency.
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 1

@@ -55,6 +55,8 @@ def test_good_config():
         ('[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]\n[source.extract]\ninclude = "div[["', "invalid CSS selector"),
         ('[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]\n[[source]]\nname = "a"\nfeeds = ["http://x.example/g"]', "used twice"),
         ('[crawl]\nrevisit_steps = ["1d=1h", "3h=5m"]\n[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]', "shortest age"),
+        ('[crawl]\nuser_agent = "/2.0 (+mailto:x@example.org)"\n[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]',
+         "user_agent must start with a product name"),
     ],
 )
 def test_bad_config_says_what_is_wrong(text, message):

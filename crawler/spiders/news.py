@@ -28,7 +28,6 @@ import scrapy
 from dateutil.parser import isoparse
 from scrapy.http import Response
 from scrapy.utils.gz import gunzip, gzip_magic_number
-from scrapy.utils.sitemap import sitemap_urls_from_robots
 
 from archive.database import Archive, ArchiveError
 from archive.timefmt import utc_now_iso
@@ -36,6 +35,7 @@ from archive.urls import redact_credentials, same_site, strip_credentials
 from crawler.config import ConfigError, CrawlConfig, Source, load_config, url_problem
 from crawler.discovery import MAX_SITEMAP_BYTES, SitemapError, read_json_feed, read_sitemap
 from crawler.items import FailureItem
+from crawler.robots import RobotsTxt, product_token
 from crawler.spiders.base import ArchivingSpider
 from crawler.traps import SITEMAPS_MAX_PER_SOURCE
 from crawler.useragent import user_agent
@@ -90,6 +90,7 @@ class NewsSpider(ArchivingSpider):
         # config's [crawl] table can set them here for both entry points.
         settings = crawler.settings
         settings.set("USER_AGENT", user_agent(config.user_agent, config.contact), priority="spider")
+        settings.set("ROBOTSTXT_USER_AGENT", product_token(user_agent(config.user_agent)), priority="spider")
         settings.set("DOWNLOAD_DELAY", config.delay_secs, priority="spider")
         settings.set("AUTOTHROTTLE_START_DELAY", max(config.delay_secs, 0.0), priority="spider")
         settings.set("ARCHIVE_CONFIG_TEXT", config.text, priority="spider")
@@ -208,7 +209,7 @@ class NewsSpider(ArchivingSpider):
         depth = response.meta.get("sitemap_depth", 0)
         yield self.page_item(response, "sitemap", source)
         if response.url.endswith("/robots.txt"):
-            for url in sitemap_urls_from_robots(response.body, base_url=response.url):
+            for url in RobotsTxt(response.body).sitemaps(response.url):
                 yield from self.sitemap_request(url, source, depth + 1)
             return
         try:
