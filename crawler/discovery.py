@@ -1,11 +1,27 @@
 """Reading discovery documents: sitemaps (with Google News extensions) and feeds.
 
+Sitemaps follow the sitemaps.org protocol (https://www.sitemaps.org/protocol.html):
+
+- **XML**, after white space and a byte order mark before ``<?xml`` are stripped, is parsed
+  *strictly* (lxml, ``recover=False``): a sitemap that is not well-formed XML is refused
+  (:class:`SitemapError`), never "repaired" by a lenient parser that rewrites its URLs
+  (libxml2's recovery drops a ``&amp;`` from every ``<loc>``). lxml's protections stay on:
+  no entity expansion, no network, no DTD loading.
+- **Text** (sitemaps.org "Text file": one URL per line, UTF-8) at any URL and with any
+  Content-Type: a body that does not start with ``<`` is read as one.
+- Every ``<loc>`` of a ``<url>`` or ``<sitemap>`` is an entry (a ``<lastmod>`` belongs to the
+  ``<loc>`` before it), as crawler-commons reads them.
+- What is skipped is counted in :attr:`Sitemap.skipped`: a ``<sitemap>`` or ``<url>`` whose
+  URL is bare text without ``<loc>`` (the protocol requires ``<loc>``), a ``<loc>`` holding
+  markup or an unexpanded entity instead of a URL, a text line that is not an http(s) URL.
+
 Scrapy's sitemap reader keeps only the text of each ``<url>``'s direct children, so a
 Google News sitemap's ``<news:publication_date>`` and ``<news:title>`` are lost
 (``shared/cases/17-*``); it also refuses a child sitemap served as ``text/html`` at a URL
 without ``.xml`` (``13-*``) and raises on a blank one (``14-*``). This reader parses any
-body as XML, with lxml's protections on (no entity expansion, no network, no DTD), and
-reads the news extension by local name, whatever its namespace prefix.
+body whatever its Content-Type, and reads the news extension by local name, whatever its
+namespace prefix (as it reads ``<urlset>`` and ``<loc>``: by local name, like
+crawler-commons' default, non-strict-namespace mode).
 """
 
 from __future__ import annotations
@@ -13,6 +29,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from lxml import etree
 
@@ -21,7 +38,7 @@ MAX_SITEMAP_URLS = 50_000
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024
 
 _PARSER = etree.XMLParser(
-    recover=True,
+    recover=False,
     remove_comments=True,
     remove_pis=True,
     resolve_entities=False,
@@ -31,17 +48,28 @@ _PARSER = etree.XMLParser(
     collect_ids=False,
 )
 
+#: what may stand before a sitemap's first ``<``: white space and a UTF-8 byte order mark
+_LEADING = b" \t\r\n\xef\xbb\xbf"
+
+#: :attr:`Sitemap.skipped` keys and what each means (for failure messages)
+SKIPPED = {
+    "bare_url": "entries with a bare URL and no <loc> (sitemaps.org requires <loc>)",
+    "bad_loc": "<loc> elements holding markup or an unexpanded entity, not a URL",
+    "not_url": "lines that are not http(s) URLs",
+}
+
 
 class SitemapError(ValueError):
-    """The body is not a sitemap: empty, not XML, or neither ``<urlset>`` nor ``<sitemapindex>``."""
+    """The body is not a sitemap: empty, not well-formed XML, neither ``<urlset>`` nor
+    ``<sitemapindex>``, or text without a single URL line."""
 
 
 @dataclass
 class SitemapEntry:
-    """One ``<url>`` or ``<sitemap>`` of a sitemap.
+    """One ``<loc>`` of a ``<url>`` or ``<sitemap>``, or one line of a text sitemap.
 
     Attributes:
-        loc: the URL.
+        loc: the URL (white space, Unicode's included, stripped).
         lastmod: ``<lastmod>`` as written (W3C Datetime), or ``None``.
         publication_date / title: ``<news:publication_date>`` and ``<news:title>`` of a
             Google News sitemap, as written, or ``None``.
@@ -55,12 +83,22 @@ class SitemapEntry:
 
 @dataclass
 class Sitemap:
-    """A parsed sitemap: ``kind`` is ``urlset`` or ``sitemapindex``; ``truncated`` when it
-    listed more than 50,000 URLs (the rest are ignored)."""
+    """A parsed sitemap.
+
+    Attributes:
+        kind: ``urlset``, ``sitemapindex`` or ``text``.
+        entries: in document order.
+        truncated: it listed more than 50,000 URLs (the rest are ignored).
+        skipped: what was not read, by :data:`SKIPPED` key -> count.
+    """
 
     kind: str
     entries: list[SitemapEntry] = field(default_factory=list)
     truncated: bool = False
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, key: str, count: int = 1) -> None:
+        self.skipped[key] = self.skipped.get(key, 0) + count
 
 
 def _local(tag) -> str:
@@ -73,21 +111,23 @@ def _text(el) -> str | None:
 
 
 def read_sitemap(body: bytes) -> Sitemap:
-    """Parse a sitemap or sitemap index (already decompressed).
+    """Parse a sitemap, sitemap index or text sitemap (already decompressed).
 
     Raises:
-        SitemapError: empty, too large, not XML, or not a sitemap.
+        SitemapError: empty, too large, not well-formed XML, not a sitemap, or text with
+            no URL line.
     """
-    if not body or not body.strip():
+    body = body.lstrip(_LEADING)
+    if not body:
         raise SitemapError("empty sitemap")
     if len(body) > MAX_SITEMAP_BYTES:
         raise SitemapError(f"sitemap over {MAX_SITEMAP_BYTES // (1024 * 1024)} MB")
+    if not body.startswith(b"<"):
+        return _read_text(body)
     try:
         root = etree.fromstring(body, parser=_PARSER)
     except etree.XMLSyntaxError as exc:
-        raise SitemapError(f"not XML: {exc}") from exc
-    if root is None:
-        raise SitemapError("not XML")
+        raise SitemapError(f"not well-formed XML: {exc}") from exc
     kind = _local(root.tag)
     if kind not in ("urlset", "sitemapindex"):
         raise SitemapError(f"not a sitemap (root element <{kind or '?'}>)")
@@ -99,24 +139,106 @@ def read_sitemap(body: bytes) -> Sitemap:
         if len(sitemap.entries) >= MAX_SITEMAP_URLS:
             sitemap.truncated = True
             break
-        fields: dict[str, str | None] = {}
-        for child in el:
-            name = _local(child.tag)
-            if name == "news":
-                for item in child:
-                    fields.setdefault(f"news:{_local(item.tag)}", _text(item))
-            else:
-                fields.setdefault(name, _text(child))
-        if fields.get("loc"):
-            sitemap.entries.append(
-                SitemapEntry(
-                    loc=fields["loc"],
-                    lastmod=fields.get("lastmod"),
-                    publication_date=fields.get("news:publication_date"),
-                    title=fields.get("news:title"),
-                )
-            )
+        _read_entry(el, sitemap)
+        del sitemap.entries[MAX_SITEMAP_URLS:]
     return sitemap
+
+
+def _read_entry(el, sitemap: Sitemap) -> None:
+    """The entries of one ``<url>`` or ``<sitemap>``: one per ``<loc>``; the fields after a
+    ``<loc>`` (and those before the first) belong to it."""
+    entries: list[SitemapEntry] = []
+    fields: dict[str, str | None] = {}  # of the current <loc> (or before the first)
+    refused = False  # the current <loc> was refused: its fields go nowhere
+    locs = 0
+    for child in el:
+        name = _local(child.tag)
+        if name == "loc":
+            locs += 1
+            if entries and not refused:
+                _fill(entries[-1], fields)
+            if locs > 1:
+                fields = {}
+            refused = bool(len(child)) or not _text(child)
+            if refused:
+                # <loc><url>...</url></loc>, <xi:include/>, &entity; left unexpanded: not a URL
+                sitemap.skip("bad_loc")
+                continue
+            entries.append(SitemapEntry(loc=_text(child)))
+        elif name == "news":
+            for item in child:
+                fields.setdefault(f"news:{_local(item.tag)}", _text(item))
+        elif name:
+            fields.setdefault(name, _text(child))
+    if entries and not refused:
+        _fill(entries[-1], fields)
+    if not locs and (el.text or "").strip():
+        sitemap.skip("bare_url")
+    sitemap.entries.extend(entries)
+
+
+def _fill(entry: SitemapEntry, fields: dict[str, str | None]) -> None:
+    entry.lastmod = entry.lastmod or fields.get("lastmod")
+    entry.publication_date = entry.publication_date or fields.get("news:publication_date")
+    entry.title = entry.title or fields.get("news:title")
+
+
+def _read_text(body: bytes) -> Sitemap:
+    """A text sitemap: one URL per line, UTF-8 (sitemaps.org "Text file"); other lines are
+    counted as ``not_url``."""
+    sitemap = Sitemap("text")
+    for raw in body.decode("utf-8", "replace").splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if len(sitemap.entries) >= MAX_SITEMAP_URLS:
+            sitemap.truncated = True
+            break
+        try:
+            parts = urlsplit(line)
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c.isspace() for c in line):
+            sitemap.skip("not_url")
+            continue
+        sitemap.entries.append(SitemapEntry(loc=line))
+    if not sitemap.entries:
+        raise SitemapError("neither XML nor a text sitemap (no line is an http(s) URL)")
+    return sitemap
+
+
+def in_location(url: str, sitemap_url: str) -> bool:
+    """Whether ``url`` may be listed by the sitemap at ``sitemap_url`` (sitemaps.org,
+    "Sitemap file location"): same scheme, host and port, and a path under the sitemap's
+    folder (the path up to its last ``/``; the query does not count).
+
+    >>> in_location("http://example.com/catalog/show?item=233", "http://example.com/catalog/sitemap.xml")
+    True
+    >>> in_location("http://example.com/image/show", "http://example.com/catalog/sitemap.xml")
+    False
+    """
+    try:
+        target, base = urlsplit(url), urlsplit(sitemap_url)
+        if origin(url) != origin(sitemap_url):
+            return False
+    except ValueError:
+        return False
+    folder = base.path[: base.path.rfind("/") + 1] or "/"
+    return (target.path or "/").startswith(folder)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` of a URL, lower-case, with the scheme's default port filled in.
+
+    Raises:
+        ValueError: the URL's port is not a number.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme)
 
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/"

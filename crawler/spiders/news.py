@@ -21,11 +21,12 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import timezone
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 import scrapy
 from dateutil.parser import isoparse
+from scrapy import signals
 from scrapy.http import Response
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import sitemap_urls_from_robots
@@ -33,7 +34,15 @@ from scrapy.utils.sitemap import sitemap_urls_from_robots
 from archive.store import Archive, ArchiveError
 from archive.timefmt import utc_now_iso
 from crawler.config import ConfigError, CrawlConfig, Source, load_config, url_problem
-from crawler.discovery import MAX_SITEMAP_BYTES, SitemapError, read_json_feed, read_sitemap
+from crawler.discovery import (
+    MAX_SITEMAP_BYTES,
+    SKIPPED,
+    SitemapError,
+    in_location,
+    origin,
+    read_json_feed,
+    read_sitemap,
+)
 from crawler.items import FailureItem
 from crawler.spiders.base import ArchivingSpider
 from crawler.traps import SITEMAPS_MAX_PER_SOURCE, redact_credentials, strip_credentials
@@ -85,6 +94,13 @@ class NewsSpider(ArchivingSpider):
         self._archive: Archive | None = None
         #: sitemaps requested per source in this run (sitemaps_max_per_source)
         self._sitemaps: dict[str, int] = {}
+        #: new article URLs queued per source in this run (max_new_urls_per_source)
+        self._queued_per_source: dict[str, int] = {}
+        #: article URLs queued from feeds and sitemaps in this run (bounded by the caps)
+        self._queued: set[str] = set()
+        #: sitemap URL -> origins (scheme, host, port) whose robots.txt lists it: they may
+        #: submit URLs to it from outside its location (sitemaps.org, cross-submits)
+        self._listed_by: dict[str, set[tuple]] = {}
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -102,6 +118,8 @@ class NewsSpider(ArchivingSpider):
             settings.set("ARCHIVE_WARC", config.warc, priority="spider")
         if spider.dry_run:
             settings.set("ITEM_PIPELINES", {}, priority="spider")
+        # every robots.txt the crawl reads (the middleware's too) may list sitemaps
+        crawler.signals.connect(spider.robots_downloaded, signal=signals.response_downloaded)
         return spider
 
     def source_of(self, meta: dict[str, Any]) -> Source:
@@ -204,6 +222,7 @@ class NewsSpider(ArchivingSpider):
                     message=f"malformed feed, {len(entries)} entries read anyway: {problem}",
                 )
         bad: list[str] = []
+        found = []
         for entry in entries:
             link = entry.get("link")
             if not link or not isinstance(link, str):
@@ -215,24 +234,35 @@ class NewsSpider(ArchivingSpider):
             hints = {"title": entry.get("title")}
             if entry.get("published"):
                 hints.update(published=entry["published"], published_source="feed")
-            yield from self._discovered(urljoin(response.url, link), source, hints, "feed", bad)
+            found.append((urljoin(response.url, link), hints, when))
+        del entries, parsed
+        notes: list[str] = []
+        yield from self._queue(response.url, source, found, "feed", self.crawl_config.max_new_urls_per_feed, bad, notes)
         yield from self._bad_urls(response.url, source, bad, "feed")
+        yield from self._skipped(response.url, source, notes, "feed")
 
     # -- sitemaps --------------------------------------------------------------------
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
-        """A sitemap, sitemap index or robots.txt: archive it, then follow what it lists.
+        """A sitemap, sitemap index, text sitemap or robots.txt: archive it, then follow what
+        it lists (crawler/discovery.py reads it, per sitemaps.org).
 
-        Any body is read as XML, whatever its Content-Type or URL (``shared/cases/13-*``);
-        an empty or broken one is a ``bad_sitemap`` failure, never an exception (``14-*``);
-        Google News entries bring their publication date and title (``17-*``)."""
+        Any body is read, whatever its Content-Type or URL (``shared/cases/13-*``); an empty
+        or broken one is a ``bad_sitemap`` failure, never an exception (``14-*``); Google
+        News entries bring their publication date and title (``17-*``). Unless the source
+        sets ``sitemap_location_rule = false``, a URL outside the sitemap's location
+        (:func:`crawler.discovery.in_location`), or a child sitemap of an index on another
+        host, is dropped, except on a host whose robots.txt lists this sitemap or an index
+        above it (sitemaps.org, "Sitemaps & Cross Submits"). What a sitemap's entries lost
+        (bare URLs, markup in ``<loc>``, the location rule, the index depth, the caps) is
+        one ``sitemap_skipped`` failure with the counts."""
         source = self.source_of(response.meta)
         depth = response.meta.get("sitemap_depth", 0)
         if not self.dry_run:
             yield self.page_item(response, "sitemap", source)
         if response.url.endswith("/robots.txt"):
             for url in sitemap_urls_from_robots(response.body, base_url=response.url):
-                yield from self.sitemap_request(url, source, depth + 1)
+                yield from self.sitemap_request(url, source, depth + 1, {origin(response.url)})
             return
         try:
             body = gunzip(response.body, max_size=MAX_SITEMAP_BYTES) if gzip_magic_number(response) else response.body
@@ -243,34 +273,104 @@ class NewsSpider(ArchivingSpider):
             if not self.dry_run:
                 yield FailureItem(url=response.url, kind="bad_sitemap", message=f"invalid sitemap: {exc}", site=source.name)
             return
+        del body
+        notes = [f"{n} {SKIPPED[key]}" for key, n in sitemap.skipped.items()]
         if sitemap.truncated:
             self.crawler.stats.inc_value("discovery/sitemap_truncated")
+            notes.append("URLs after the first 50,000 ignored (sitemaps.org limit)")
             logger.warning("sitemap %s lists more than 50,000 URLs: the rest are ignored (sitemaps.org limit)", response.url)
+        # origins whose robots.txt lists this sitemap (or an index above it)
+        listed_by = set(response.meta.get("listed_by", ()))
+        for url in {response.url, *response.meta.get("redirect_urls", [])}:
+            listed_by |= self._listed_by.get(url, set())
         bad: list[str] = []
-        for entry in sitemap.entries:
-            if sitemap.kind == "sitemapindex":
+        outside = 0
+        if sitemap.kind == "sitemapindex":
+            if depth >= MAX_SITEMAP_DEPTH:
+                self.crawler.stats.inc_value("discovery/sitemap_depth_cut")
+                notes.append(f"index chain cut at depth {MAX_SITEMAP_DEPTH}: {len(sitemap.entries)} sitemap(s) not read")
+                sitemap.entries = []
+            for entry in sitemap.entries:
                 # a child sitemap last changed before since_days lists only older stories
-                if depth < MAX_SITEMAP_DEPTH and not self._too_old(source, _parse_w3c(entry.lastmod)):
-                    url = strip_credentials(urljoin(response.url, entry.loc))
-                    if url_problem(url):
-                        bad.append(entry.loc)
-                        continue
-                    yield from self.sitemap_request(url, source, depth + 1)
-                continue
-            if self._too_old(source, _parse_w3c(entry.publication_date or entry.lastmod)):
-                continue
-            hints = {"title": entry.title}
-            if entry.publication_date:
-                hints.update(published=entry.publication_date, published_source="sitemap")
-            yield from self._discovered(entry.loc, source, hints, "sitemap", bad)
+                if self._too_old(source, _parse_w3c(entry.lastmod)):
+                    continue
+                url = strip_credentials(urljoin(response.url, entry.loc))
+                if url_problem(url):
+                    bad.append(entry.loc)
+                    continue
+                # sitemaps.org: an index lists sitemaps of its own site only
+                if source.sitemap_location_rule and not self._same_site_or_listed(url, response.url, listed_by):
+                    outside += 1
+                    continue
+                yield from self.sitemap_request(url, source, depth + 1, listed_by)
+            if outside:
+                notes.append(f"{outside} sitemap(s) on another host dropped (sitemaps.org: an index lists sitemaps of its own site)")
+        else:
+            found = []
+            for entry in sitemap.entries:
+                when = _parse_w3c(entry.publication_date or entry.lastmod)
+                if self._too_old(source, when):
+                    continue
+                if source.sitemap_location_rule and not self._in_location(entry.loc, response.url, listed_by):
+                    outside += 1
+                    continue
+                hints = {"title": entry.title}
+                if entry.publication_date:
+                    hints.update(published=entry.publication_date, published_source="sitemap")
+                found.append((entry.loc, hints, when))
+            del sitemap
+            if outside:
+                notes.append(f"{outside} URL(s) outside the sitemap's location dropped (sitemaps.org location rule)")
+            yield from self._queue(response.url, source, found, "sitemap", self.crawl_config.max_new_urls_per_sitemap, bad, notes)
+        if outside:
+            self.crawler.stats.inc_value("discovery/sitemap_outside_location", outside)
         yield from self._bad_urls(response.url, source, bad, "sitemap")
+        yield from self._skipped(response.url, source, notes, "sitemap")
 
-    def sitemap_request(self, url: str, source: Source, depth: int) -> Iterator[scrapy.Request]:
+    def robots_downloaded(self, response: Response, request: scrapy.Request, spider: Any = None) -> None:
+        """Note the ``Sitemap:`` lines of every robots.txt read in this crawl (the robots.txt
+        middleware's too: a sitemap's own host's robots.txt is read before the sitemap): the
+        host whose robots.txt lists a sitemap lets it list the host's URLs (sitemaps.org)."""
+        if response.status != 200 or urlsplit(response.url).path != "/robots.txt":
+            return
+        try:
+            host = origin(response.url)
+            for url in sitemap_urls_from_robots(response.body, base_url=response.url):
+                self._listed_by.setdefault(url, set()).add(host)
+        except ValueError:  # a port that is not a number: nothing to note
+            return
+
+    @staticmethod
+    def _in_location(url: str, sitemap_url: str, listed_by: set[tuple]) -> bool:
+        try:
+            return in_location(url, sitemap_url) or origin(url) in listed_by
+        except ValueError:
+            return True  # not a URL at all: the bad_url check reports it
+
+    @staticmethod
+    def _same_site_or_listed(url: str, index_url: str, listed_by: set[tuple]) -> bool:
+        try:
+            return origin(url) == origin(index_url) or origin(url) in listed_by
+        except ValueError:
+            return True
+
+    def _skipped(self, document: str, source: Source, notes: list[str], via: str) -> Iterator[FailureItem]:
+        """One ``sitemap_skipped`` / ``feed_skipped`` failure for what a document listed and
+        this run did not queue, with the counts (``notes``)."""
+        if not notes:
+            return
+        message = "; ".join(notes)
+        logger.warning("%s %s: %s", via, document, message)
+        if not self.dry_run:
+            yield FailureItem(url=document, kind=f"{via}_skipped", message=message, site=source.name)
+
+    def sitemap_request(self, url: str, source: Source, depth: int, listed_by: set[tuple] = frozenset()) -> Iterator[scrapy.Request]:
         """The request for a sitemap, sitemap index or robots.txt, within the source's budget
         of :attr:`sitemaps_max_per_source` per run. A sitemap may be 50 MB (sitemaps.org),
         more than ``DOWNLOAD_MAXSIZE``: its request carries that limit. A sitemap index that
         lists itself, or sitemaps listing each other, are fetched once: Scrapy's duplicate
-        filter drops the repeats, and ``MAX_SITEMAP_DEPTH`` bounds the nesting."""
+        filter drops the repeats, and ``MAX_SITEMAP_DEPTH`` bounds the nesting. ``listed_by``:
+        the origins whose robots.txt listed it or an index above it."""
         budget = self.sitemaps_max_per_source
         count = self._sitemaps.get(source.name, 0)
         if budget and count >= budget:
@@ -280,7 +380,8 @@ class NewsSpider(ArchivingSpider):
             return
         self._sitemaps[source.name] = count + 1
         yield self.request(
-            url, self.parse_sitemap, source, "sitemap", sitemap_depth=depth, download_maxsize=MAX_SITEMAP_BYTES
+            url, self.parse_sitemap, source, "sitemap", sitemap_depth=depth, download_maxsize=MAX_SITEMAP_BYTES,
+            listed_by=sorted(listed_by),
         )
 
     def _bad_urls(self, document: str, source: Source, bad: list[str], via: str) -> Iterator[FailureItem]:
@@ -298,33 +399,85 @@ class NewsSpider(ArchivingSpider):
 
     # -- shared ----------------------------------------------------------------------
 
-    def _discovered(self, url: str, source: Source, hints: dict[str, Any], via: str, bad: list[str]) -> Iterator[Any]:
-        url = strip_credentials(url.strip())
-        if url_problem(url):
-            bad.append(url)
-            return
-        if not source.wants(url):
-            self.crawler.stats.inc_value("discovery/filtered")
-            return
-        known = self.discovered.setdefault(url, {})
-        for key, value in hints.items():
-            if value and key not in known:
-                known[key] = value
-        self.crawler.stats.inc_value(f"discovery/{via}")
-        yield from self.article_request(url, source, hints, link_depth=source.depth)
+    def _queue(
+        self, document: str, source: Source, found: list[tuple[str, dict[str, Any], time.struct_time | None]],
+        via: str, cap: int, bad: list[str], notes: list[str],
+    ) -> Iterator[Any]:
+        """Request the new article URLs a feed or sitemap listed (``found``: URL, hints,
+        date or ``None``), newest first where dates are known (undated ones after, in
+        document order), up to ``cap`` new URLs from this document and the config's
+        ``max_new_urls_per_source`` from the source in this run (0: no cap). URLs the
+        archive knows (revisits handle those) or this run queued already do not count.
+        The rest go to :meth:`over_cap`, whose note joins ``notes``."""
+        found.sort(key=lambda f: -calendar.timegm(f[2]) if f[2] else float("inf"))
+        source_cap = self.crawl_config.max_new_urls_per_source
+        queued = 0
+        over: list[tuple[str, dict[str, Any]]] = []
+        for url, hints, _ in found:
+            url = strip_credentials(url.strip())
+            if url_problem(url):
+                bad.append(url)
+                continue
+            if not source.wants(url):
+                self.crawler.stats.inc_value("discovery/filtered")
+                continue
+            self.crawler.stats.inc_value(f"discovery/{via}")
+            if url in self._queued:
+                continue
+            from_source = self._queued_per_source.get(source.name, 0)
+            if (cap and queued >= cap) or (source_cap and from_source >= source_cap):
+                over.append((url, hints))
+                continue
+            if self.is_known(url, source):
+                continue
+            self._queued.add(url)
+            self._queued_per_source[source.name] = from_source + 1
+            queued += 1
+            known = self.discovered.setdefault(url, {})
+            for key, value in hints.items():
+                if value and key not in known:
+                    known[key] = value
+            yield from self._request_new(url, source, hints, source.depth)
+        if over:
+            notes.append(self.over_cap(document, source, over, via, cap))
+
+    def over_cap(self, document: str, source: Source, urls: list[tuple[str, dict[str, Any]]], via: str, cap: int) -> str:
+        """The one place where URLs over a cap are handed off: ``urls`` (URL, discovery
+        hints), newest first, listed by ``document`` but not queued in this run. Today they
+        are counted (stats ``discovery/over_cap``) and left for a later run, which finds
+        them again in the feed or sitemap (the archive's ``frontier`` table, once it exists,
+        is to take them here). Returns the note for the document's failure row."""
+        stats = self.crawler.stats
+        stats.inc_value("discovery/over_cap", len(urls))
+        stats.inc_value(f"discovery/over_cap/{source.name}", len(urls))
+        self.plan[source.name].setdefault("over_cap", 0)
+        self.plan[source.name]["over_cap"] += len(urls)
+        return (
+            f"{len(urls)} URL(s) over the cap not queued in this run (max_new_urls_per_{via} = {cap}, "
+            f"max_new_urls_per_source = {self.crawl_config.max_new_urls_per_source}): left for a later run"
+        )
+
+    def is_known(self, url: str, source: Source) -> bool:
+        """Whether ``url`` names an article of the archive (revisits handle those)."""
+        archive = self.archive
+        if archive is None:
+            return False
+        try:
+            known = archive.lookup(normalize_url(url)) or archive.lookup(url)
+        except ValueError:
+            known = None
+        if known is None:
+            return False
+        self.crawler.stats.inc_value("discovery/known")
+        self.plan[source.name]["known"] += 1
+        return True
 
     def article_request(self, url: str, source: Source, hints: dict[str, Any], link_depth: int) -> Iterator[scrapy.Request]:
         """Fetch a discovered URL unless it names a known article (revisits handle those)."""
-        archive = self.archive
-        if archive is not None:
-            try:
-                known = archive.lookup(normalize_url(url)) or archive.lookup(url)
-            except ValueError:
-                known = None
-            if known is not None:
-                self.crawler.stats.inc_value("discovery/known")
-                self.plan[source.name]["known"] += 1
-                return
+        if not self.is_known(url, source):
+            yield from self._request_new(url, source, hints, link_depth)
+
+    def _request_new(self, url: str, source: Source, hints: dict[str, Any], link_depth: int) -> Iterator[scrapy.Request]:
         if self.dry_run:
             if url not in self.plan[source.name]["new"]:
                 self.plan[source.name]["new"].append(url)
@@ -342,7 +495,7 @@ class NewsSpider(ArchivingSpider):
             return True
         source = self.sources[name]
         origins = [*source.feeds, *source.sitemaps, *source.start_urls, (request.meta.get("redirect_urls") or [request.url])[0]]
-        return any(same_site(url, origin) for origin in origins)
+        return any(same_site(url, start) for start in origins)
 
     def hints_for(self, response: Response) -> dict:
         for url in [*response.meta.get("redirect_urls", []), response.url]:
