@@ -9,6 +9,8 @@ Sitemaps follow the sitemaps.org protocol (https://www.sitemaps.org/protocol.htm
   no entity expansion, no network, no DTD loading.
 - **Text** (sitemaps.org "Text file": one URL per line, UTF-8) at any URL and with any
   Content-Type: a body that does not start with ``<`` is read as one.
+- An RSS or Atom feed is a sitemap too (sitemaps.org, "Syndication feed"): the
+  reader says so (``kind == "feed"``) and the spider reads it as a feed.
 - Every ``<loc>`` of a ``<url>`` or ``<sitemap>`` is an entry (a ``<lastmod>`` belongs to the
   ``<loc>`` before it), as crawler-commons reads them.
 - What is skipped is counted in :attr:`Sitemap.skipped`: a ``<sitemap>`` or ``<url>`` whose
@@ -51,6 +53,10 @@ _PARSER = etree.XMLParser(
 #: what may stand before a sitemap's first ``<``: white space and a UTF-8 byte order mark
 _LEADING = b" \t\r\n\xef\xbb\xbf"
 
+#: root elements of RSS 2.0, Atom and RSS 1.0 (RDF) feeds, which sitemaps.org accepts as
+#: sitemaps ("Syndication feed")
+FEED_ROOTS = ("rss", "feed", "rdf")
+
 #: :attr:`Sitemap.skipped` keys and what each means (for failure messages)
 SKIPPED = {
     "bare_url": "entries with a bare URL and no <loc> (sitemaps.org requires <loc>)",
@@ -86,7 +92,8 @@ class Sitemap:
     """A parsed sitemap.
 
     Attributes:
-        kind: ``urlset``, ``sitemapindex`` or ``text``.
+        kind: ``urlset``, ``sitemapindex``, ``text``, or ``feed`` (an RSS or Atom feed,
+            without entries here: feedparser reads it).
         entries: in document order.
         truncated: it listed more than 50,000 URLs (the rest are ignored).
         skipped: what was not read, by :data:`SKIPPED` key -> count.
@@ -129,6 +136,8 @@ def read_sitemap(body: bytes) -> Sitemap:
     except etree.XMLSyntaxError as exc:
         raise SitemapError(f"not well-formed XML: {exc}") from exc
     kind = _local(root.tag)
+    if kind in FEED_ROOTS:
+        return Sitemap("feed")
     if kind not in ("urlset", "sitemapindex"):
         raise SitemapError(f"not a sitemap (root element <{kind or '?'}>)")
     child_tag = "url" if kind == "urlset" else "sitemap"

@@ -200,6 +200,11 @@ class NewsSpider(ArchivingSpider):
         source = self.source_of(response.meta)
         if not self.dry_run:
             yield self.page_item(response, "feed", source)
+        yield from self.read_feed(response, source)
+
+    def read_feed(self, response: Response, source: Source) -> Iterator[Any]:
+        """The entries of a feed (also one given as a sitemap: sitemaps.org accepts RSS 2.0
+        and Atom feeds as sitemaps), newest first, up to ``max_new_urls_per_feed``."""
         entries = read_json_feed(response.body)
         if entries is None:
             content_type = (response.headers.get(b"Content-Type") or b"application/xml").decode("latin-1")
@@ -274,6 +279,9 @@ class NewsSpider(ArchivingSpider):
                 yield FailureItem(url=response.url, kind="bad_sitemap", message=f"invalid sitemap: {exc}", site=source.name)
             return
         del body
+        if sitemap.kind == "feed":
+            yield from self.read_feed(response, source)
+            return
         notes = [f"{n} {SKIPPED[key]}" for key, n in sitemap.skipped.items()]
         if sitemap.truncated:
             self.crawler.stats.inc_value("discovery/sitemap_truncated")
