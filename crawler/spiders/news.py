@@ -89,7 +89,7 @@ class NewsSpider(ArchivingSpider):
         self.discovered: dict[str, dict[str, Any]] = {}
         #: ``newsarchive check``: per source, what the run would fetch
         self.plan: dict[str, dict[str, Any]] = {
-            s.name: {"new": [], "known": 0, "due": 0, "failed": []} for s in self.crawl_config.sources
+            s.name: {"new": [], "known": 0, "due": 0, "failed": [], "over_cap": 0} for s in self.crawl_config.sources
         }
         self._archive: Archive | None = None
         #: sitemaps requested per source in this run (sitemaps_max_per_source)
@@ -350,17 +350,13 @@ class NewsSpider(ArchivingSpider):
 
     @staticmethod
     def _in_location(url: str, sitemap_url: str, listed_by: set[tuple]) -> bool:
-        try:
-            return in_location(url, sitemap_url) or origin(url) in listed_by
-        except ValueError:
-            return True  # not a URL at all: the bad_url check reports it
+        if url_problem(url.strip()):
+            return True  # not a URL to fetch at all: the bad_url check reports it
+        return in_location(url.strip(), sitemap_url) or origin(url.strip()) in listed_by
 
     @staticmethod
     def _same_site_or_listed(url: str, index_url: str, listed_by: set[tuple]) -> bool:
-        try:
-            return origin(url) == origin(index_url) or origin(url) in listed_by
-        except ValueError:
-            return True
+        return origin(url) == origin(index_url) or origin(url) in listed_by
 
     def _skipped(self, document: str, source: Source, notes: list[str], via: str) -> Iterator[FailureItem]:
         """One ``sitemap_skipped`` / ``feed_skipped`` failure for what a document listed and
@@ -458,7 +454,6 @@ class NewsSpider(ArchivingSpider):
         stats = self.crawler.stats
         stats.inc_value("discovery/over_cap", len(urls))
         stats.inc_value(f"discovery/over_cap/{source.name}", len(urls))
-        self.plan[source.name].setdefault("over_cap", 0)
         self.plan[source.name]["over_cap"] += len(urls)
         return (
             f"{len(urls)} URL(s) over the cap not queued in this run (max_new_urls_per_{via} = {cap}, "
