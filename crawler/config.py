@@ -340,32 +340,38 @@ def url_problem(url: str) -> str | None:
     """Why ``url`` cannot be fetched (not absolute http/https with a host, or carrying
     ``user:password@``), or ``None``. The message never shows a password: it must not
     reach a log, a failure row or a terminal."""
-    from crawler.traps import redact_credentials
-
-    shown = redact_credentials(url)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        return f"malformed URL {shown!r}: {exc}"
+        return f"malformed URL {_shown(url)!r}: {exc}"
     if parts.scheme.lower() not in ("http", "https"):
-        return f"not an http(s) URL: {shown!r}"
+        return f"not an http(s) URL: {_shown(url)!r}"
     if not parts.hostname:
-        return f"URL has no host: {shown!r}"
+        return f"URL has no host: {_shown(url)!r}"
     if ":" not in parts.hostname and not _HOST_NAME.match(parts.hostname):
         # "%00", "127.0.0.1%2e", "a b": no DNS name or IPv4 address looks like that
         # (RFC 3986 3.2.2 reg-name, after percent-decoding; IDN letters allowed)
-        return f"URL has an invalid host name: {shown!r}"
-    if any(c.isspace() for c in url.strip()):
-        return f"URL contains white space: {shown!r}"
+        return f"URL has an invalid host name: {_shown(url)!r}"
+    if _SPACE.search(url.strip()):
+        return f"URL contains white space: {_shown(url)!r}"
     if len(url.strip()) > MAX_URL_CHARS:
-        return f"URL longer than {MAX_URL_CHARS} characters (URLLENGTH_LIMIT): {shown[:80]!r}..."
+        return f"URL longer than {MAX_URL_CHARS} characters (URLLENGTH_LIMIT): {_shown(url)[:80]!r}..."
     if parts.username is not None or parts.password is not None:
         return (
-            f"URL contains a user name or password: {shown!r}; newsarchive sends no "
+            f"URL contains a user name or password: {_shown(url)!r}; newsarchive sends no "
             "credentials (and would store them with the URL): remove them"
         )
     return None
+
+
+_SPACE = re.compile(r"\s")  # the characters of str.isspace() (both use Py_UNICODE_ISSPACE)
+
+
+def _shown(url: str) -> str:
+    from crawler.traps import redact_credentials
+
+    return redact_credentials(url)
 
 
 def _patterns(data: dict, key: str, where: str) -> tuple[re.Pattern[str], ...]:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -218,22 +219,51 @@ def _read_text(body: bytes) -> Sitemap:
 
 def in_location(url: str, sitemap_url: str) -> bool:
     """Whether ``url`` may be listed by the sitemap at ``sitemap_url`` (sitemaps.org,
-    "Sitemap file location"): same scheme, host and port, and a path under the sitemap's
-    folder (the path up to its last ``/``; the query does not count).
+    "Sitemap file location": "any URLs starting with" the sitemap's folder): same scheme,
+    host and port, and a path under the sitemap's folder (the path up to its last ``/``;
+    the query does not count). Spelling differences of the scheme, host and default port
+    do not count either.
 
     >>> in_location("http://example.com/catalog/show?item=233", "http://example.com/catalog/sitemap.xml")
     True
     >>> in_location("http://example.com/image/show", "http://example.com/catalog/sitemap.xml")
     False
     """
+    base = sitemap_url.split("#", 1)[0].split("?", 1)[0]
+    folder = base[: base.rfind("/") + 1]
+    if folder.count("/") >= 3 and url.startswith(folder):
+        return True  # the literal rule, and the common case: no parsing
     try:
-        target, base = urlsplit(url), urlsplit(sitemap_url)
+        target, parts = urlsplit(url), urlsplit(base)
         if origin(url) != origin(sitemap_url):
             return False
     except ValueError:
         return False
-    folder = base.path[: base.path.rfind("/") + 1] or "/"
-    return (target.path or "/").startswith(folder)
+    path = parts.path[: parts.path.rfind("/") + 1] or "/"
+    return (target.path or "/").startswith(path)
+
+
+def location_rule(sitemap_url: str, listed_by: set[tuple[str, str, int | None]] = frozenset()) -> Callable[[str], bool]:
+    """The test a URL listed by the sitemap at ``sitemap_url`` must pass: :func:`in_location`,
+    or an origin in ``listed_by`` (hosts whose robots.txt lists the sitemap: sitemaps.org,
+    "Sitemaps & Cross Submits"). A sitemap lists thousands of URLs: the usual ones (in its
+    folder, or on its host) are told by string prefixes alone."""
+    base = sitemap_url.split("#", 1)[0].split("?", 1)[0]
+    folder = base[: base.rfind("/") + 1] if base.count("/") >= 3 else base + "/"
+    site = folder[: folder.index("/", folder.index("//") + 2) + 1]
+    site_listed = origin(sitemap_url) in listed_by
+
+    def rule(url: str) -> bool:
+        if url.startswith(folder):
+            return True
+        if url.startswith(site):
+            return site_listed
+        try:
+            return in_location(url, sitemap_url) or origin(url) in listed_by
+        except ValueError:
+            return False
+
+    return rule
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -18,7 +18,7 @@ import calendar
 import io
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timezone
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -38,7 +38,7 @@ from crawler.discovery import (
     MAX_SITEMAP_BYTES,
     SKIPPED,
     SitemapError,
-    in_location,
+    location_rule,
     origin,
     read_json_feed,
     read_sitemap,
@@ -312,6 +312,7 @@ class NewsSpider(ArchivingSpider):
                     continue
                 yield from self.sitemap_request(url, source, depth + 1, listed_by)
             if outside:
+                self.crawler.stats.inc_value("discovery/sitemap_outside_location", outside)
                 notes.append(f"{outside} sitemap(s) on another host dropped (sitemaps.org: an index lists sitemaps of its own site)")
         else:
             found = []
@@ -319,19 +320,13 @@ class NewsSpider(ArchivingSpider):
                 when = _parse_w3c(entry.publication_date or entry.lastmod)
                 if self._too_old(source, when):
                     continue
-                if source.sitemap_location_rule and not self._in_location(entry.loc, response.url, listed_by):
-                    outside += 1
-                    continue
                 hints = {"title": entry.title}
                 if entry.publication_date:
                     hints.update(published=entry.publication_date, published_source="sitemap")
                 found.append((entry.loc, hints, when))
             del sitemap
-            if outside:
-                notes.append(f"{outside} URL(s) outside the sitemap's location dropped (sitemaps.org location rule)")
-            yield from self._queue(response.url, source, found, "sitemap", self.crawl_config.max_new_urls_per_sitemap, bad, notes)
-        if outside:
-            self.crawler.stats.inc_value("discovery/sitemap_outside_location", outside)
+            rule = location_rule(response.url, listed_by) if source.sitemap_location_rule else None
+            yield from self._queue(response.url, source, found, "sitemap", self.crawl_config.max_new_urls_per_sitemap, bad, notes, rule)
         yield from self._bad_urls(response.url, source, bad, "sitemap")
         yield from self._skipped(response.url, source, notes, "sitemap")
 
@@ -347,12 +342,6 @@ class NewsSpider(ArchivingSpider):
                 self._listed_by.setdefault(url, set()).add(host)
         except ValueError:  # a port that is not a number: nothing to note
             return
-
-    @staticmethod
-    def _in_location(url: str, sitemap_url: str, listed_by: set[tuple]) -> bool:
-        if url_problem(url.strip()):
-            return True  # not a URL to fetch at all: the bad_url check reports it
-        return in_location(url.strip(), sitemap_url) or origin(url.strip()) in listed_by
 
     @staticmethod
     def _same_site_or_listed(url: str, index_url: str, listed_by: set[tuple]) -> bool:
@@ -405,22 +394,26 @@ class NewsSpider(ArchivingSpider):
 
     def _queue(
         self, document: str, source: Source, found: list[tuple[str, dict[str, Any], time.struct_time | None]],
-        via: str, cap: int, bad: list[str], notes: list[str],
+        via: str, cap: int, bad: list[str], notes: list[str], location: Callable[[str], bool] | None = None,
     ) -> Iterator[Any]:
         """Request the new article URLs a feed or sitemap listed (``found``: URL, hints,
         date or ``None``), newest first where dates are known (undated ones after, in
-        document order), up to ``cap`` new URLs from this document and the config's
+        document order), that pass ``location`` (a sitemap's location rule), up to ``cap``
+        new URLs from this document and the config's
         ``max_new_urls_per_source`` from the source in this run (0: no cap). URLs the
         archive knows (revisits handle those) or this run queued already do not count.
         The rest go to :meth:`over_cap`, whose note joins ``notes``."""
         found.sort(key=lambda f: -calendar.timegm(f[2]) if f[2] else float("inf"))
         source_cap = self.crawl_config.max_new_urls_per_source
-        queued = 0
+        queued = outside = 0
         over: list[tuple[str, dict[str, Any]]] = []
         for url, hints, _ in found:
             url = strip_credentials(url.strip())
             if url_problem(url):
                 bad.append(url)
+                continue
+            if location is not None and not location(url):
+                outside += 1
                 continue
             if not source.wants(url):
                 self.crawler.stats.inc_value("discovery/filtered")
@@ -442,6 +435,9 @@ class NewsSpider(ArchivingSpider):
                 if value and key not in known:
                     known[key] = value
             yield from self._request_new(url, source, hints, source.depth)
+        if outside:
+            self.crawler.stats.inc_value("discovery/sitemap_outside_location", outside)
+            notes.append(f"{outside} URL(s) outside the sitemap's location dropped (sitemaps.org location rule)")
         if over:
             notes.append(self.over_cap(document, source, over, via, cap))
 
