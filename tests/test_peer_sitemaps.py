@@ -17,6 +17,10 @@ from tests.battery import config_toml, scrapy_crawl, source_toml
 from tests.hostile import HostileServer
 from tests.peer_sitemaps import CASES, PEER, Case, origins_of, plain_body
 
+#: every loopback address may be fetched (cases span hosts); no timeouts tested here, so none
+#: that a loaded machine trips
+SETTINGS = {"ARCHIVE_ALLOW_PRIVATE": "True", "DOWNLOAD_TIMEOUT": "15"}
+
 pytestmark = pytest.mark.skipif(not PEER.is_dir(), reason=f"needs crawler-commons' test files at {PEER}")
 
 
@@ -80,7 +84,7 @@ def suite(tmp_path_factory):
         for index, case in enumerate(CASES):
             served.append(Served(case, index))
         config = config_toml(*(s.source(f"cc-{i}") for i, s in enumerate(served)))
-        run = scrapy_crawl(tmp_path_factory.mktemp("peer"), config, settings={"ARCHIVE_ALLOW_PRIVATE": "True"})
+        run = scrapy_crawl(tmp_path_factory.mktemp("peer"), config, settings=SETTINGS)
     finally:
         for s in served:
             s.stop()

@@ -25,6 +25,9 @@ from tests.hostile import HostileServer, story_html
 URLSET = '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{}</urlset>'
 INDEX = '<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{}</sitemapindex>'
 XML = "application/xml"
+#: every loopback address may be fetched (cases span hosts); no timeouts tested here, so none
+#: that a loaded machine trips
+SETTINGS = {"ARCHIVE_ALLOW_PRIVATE": "True", "DOWNLOAD_TIMEOUT": "15"}
 
 
 def urlset(*locs: str, lastmods: list[str] | None = None) -> bytes:
@@ -203,7 +206,7 @@ def crawl(tmp_path_factory):
         s.links = ["/page/many-headers"]
         sources.append(source_toml("headers", feeds=[s.url("/feed.xml")]))
 
-        run = scrapy_crawl(work, config_toml(*sources), settings={"ARCHIVE_ALLOW_PRIVATE": "True"})
+        run = scrapy_crawl(work, config_toml(*sources), settings=SETTINGS)
     finally:
         for server in servers.values():
             server.stop()
@@ -314,12 +317,12 @@ def test_problem_5_caps_queue_the_newest_and_leave_the_rest_to_the_next_run(tmp_
         config = config_toml(source_toml("feed", feeds=[feed_url]), source_toml("maps", sitemaps=sitemaps)).replace(
             "[crawl]\n", "[crawl]\nmax_new_urls_per_feed = 3\nmax_new_urls_per_sitemap = 4\nmax_new_urls_per_source = 6\n"
         ).replace('revisit_steps = ["*=0s"]', 'revisit_steps = ["*=1d"]')  # the second run re-checks nothing
-        first = scrapy_crawl(tmp_path, config, settings={"ARCHIVE_ALLOW_PRIVATE": "True"})
+        first = scrapy_crawl(tmp_path, config, settings=SETTINGS)
         first_feed = [p for p in feed.paths() if p.startswith("/page/")]
         first_maps = [p for p in maps.paths() if p.startswith("/page/")]
         failures = first.rows("SELECT site, url, kind, message FROM failures ORDER BY id")
         stats = first.stats()
-        second = scrapy_crawl(tmp_path, config, settings={"ARCHIVE_ALLOW_PRIVATE": "True"})
+        second = scrapy_crawl(tmp_path, config, settings=SETTINGS)
         second_feed = [p for p in feed.paths() if p.startswith("/page/")][len(first_feed):]
     assert not first.crash_signs() and not second.crash_signs()
     assert sorted(first_feed) == ["/page/f0", "/page/f1", "/page/f2"]

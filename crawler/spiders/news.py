@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -35,6 +36,7 @@ from archive.store import Archive, ArchiveError
 from archive.timefmt import utc_now_iso
 from crawler.config import ConfigError, CrawlConfig, Source, load_config, url_problem
 from crawler.discovery import (
+    FEEDPARSER_MAX_BYTES,
     MAX_SITEMAP_BYTES,
     SKIPPED,
     SitemapError,
@@ -42,6 +44,7 @@ from crawler.discovery import (
     origin,
     read_json_feed,
     read_sitemap,
+    stream_feed,
 )
 from crawler.items import FailureItem
 from crawler.spiders.base import ArchivingSpider
@@ -206,7 +209,12 @@ class NewsSpider(ArchivingSpider):
         """The entries of a feed (also one given as a sitemap: sitemaps.org accepts RSS 2.0
         and Atom feeds as sitemaps), newest first, up to ``max_new_urls_per_feed``."""
         entries = read_json_feed(response.body)
-        if entries is None:
+        problems: list[str] = []
+        if entries is None and len(response.body) > FEEDPARSER_MAX_BYTES:
+            self.crawler.stats.inc_value("discovery/feed_streamed")
+            entries = stream_feed(response.body, problems)
+            parsed = {"bozo": False}
+        elif entries is None:
             content_type = (response.headers.get(b"Content-Type") or b"application/xml").decode("latin-1")
             # A stream, never bytes or a string: feedparser.parse() fetches a string that looks
             # like a URL and opens one that names a local file (even as bytes), so a feed whose
@@ -217,29 +225,30 @@ class NewsSpider(ArchivingSpider):
             entries = parsed.entries
         else:
             parsed = {"bozo": False}
-        if parsed.get("bozo"):
+        bad: list[str] = []
+        found: list[Found] = []
+        read = 0
+        for entry in entries:
+            read += 1
+            link = entry.get("link")
+            if not link or not isinstance(link, str):
+                continue
+            # feedparser gives parsed times; a JSON Feed item gives RFC 3339 text; a large feed's
+            # streamed entries, RSS or Atom text
+            when = (_timestamp(entry.get("published_parsed") or entry.get("updated_parsed"))
+                    or _parse_date(entry.get("published")) or _parse_date(entry.get("updated")))
+            if self._too_old(source, when):
+                continue
+            found.append((urljoin(response.url, link), entry.get("title"), entry.get("published"), when))
+        if parsed.get("bozo") or problems:
             self.crawler.stats.inc_value("discovery/feed_malformed")
-            problem = parsed.get("bozo_exception")
+            problem = parsed.get("bozo_exception") or problems[0]
             logger.warning("malformed feed %s (parsed as far as it goes): %s", response.url, problem)
             if not self.dry_run:
                 yield FailureItem(
                     url=response.url, kind="malformed_feed", site=source.name,
-                    message=f"malformed feed, {len(entries)} entries read anyway: {problem}",
+                    message=f"malformed feed, {read} entries read anyway: {problem}",
                 )
-        bad: list[str] = []
-        found = []
-        for entry in entries:
-            link = entry.get("link")
-            if not link or not isinstance(link, str):
-                continue
-            # feedparser gives parsed times; a JSON Feed item gives RFC 3339 text
-            when = entry.get("published_parsed") or entry.get("updated_parsed") or _parse_w3c(entry.get("published"))
-            if self._too_old(source, when):
-                continue
-            hints = {"title": entry.get("title")}
-            if entry.get("published"):
-                hints.update(published=entry["published"], published_source="feed")
-            found.append((urljoin(response.url, link), hints, when))
         del entries, parsed
         notes: list[str] = []
         yield from self._queue(response.url, source, found, "feed", self.crawl_config.max_new_urls_per_feed, bad, notes)
@@ -300,7 +309,7 @@ class NewsSpider(ArchivingSpider):
                 sitemap.entries = []
             for entry in sitemap.entries:
                 # a child sitemap last changed before since_days lists only older stories
-                if self._too_old(source, _parse_w3c(entry.lastmod)):
+                if self._too_old(source, _parse_date(entry.lastmod)):
                     continue
                 url = strip_credentials(urljoin(response.url, entry.loc))
                 if url_problem(url):
@@ -317,13 +326,10 @@ class NewsSpider(ArchivingSpider):
         else:
             found = []
             for entry in sitemap.entries:
-                when = _parse_w3c(entry.publication_date or entry.lastmod)
+                when = _parse_date(entry.publication_date or entry.lastmod)
                 if self._too_old(source, when):
                     continue
-                hints = {"title": entry.title}
-                if entry.publication_date:
-                    hints.update(published=entry.publication_date, published_source="sitemap")
-                found.append((entry.loc, hints, when))
+                found.append((entry.loc, entry.title, entry.publication_date, when))
             del sitemap
             rule = location_rule(response.url, listed_by) if source.sitemap_location_rule else None
             yield from self._queue(response.url, source, found, "sitemap", self.crawl_config.max_new_urls_per_sitemap, bad, notes, rule)
@@ -393,21 +399,21 @@ class NewsSpider(ArchivingSpider):
     # -- shared ----------------------------------------------------------------------
 
     def _queue(
-        self, document: str, source: Source, found: list[tuple[str, dict[str, Any], time.struct_time | None]],
+        self, document: str, source: Source, found: list[Found],
         via: str, cap: int, bad: list[str], notes: list[str], location: Callable[[str], bool] | None = None,
     ) -> Iterator[Any]:
-        """Request the new article URLs a feed or sitemap listed (``found``: URL, hints,
-        date or ``None``), newest first where dates are known (undated ones after, in
+        """Request the new article URLs a feed or sitemap listed (``found``: URL, title and
+        publication date as stated or ``None``, date as a UTC timestamp or ``None``), newest first where dates are known (undated ones after, in
         document order), that pass ``location`` (a sitemap's location rule), up to ``cap``
         new URLs from this document and the config's
         ``max_new_urls_per_source`` from the source in this run (0: no cap). URLs the
         archive knows (revisits handle those) or this run queued already do not count.
         The rest go to :meth:`over_cap`, whose note joins ``notes``."""
-        found.sort(key=lambda f: -calendar.timegm(f[2]) if f[2] else float("inf"))
+        found.sort(key=lambda f: -f[3] if f[3] is not None else float("inf"))
         source_cap = self.crawl_config.max_new_urls_per_source
         queued = outside = 0
-        over: list[tuple[str, dict[str, Any]]] = []
-        for url, hints, _ in found:
+        over: list[Found] = []
+        for url, title, published, when in found:
             url = strip_credentials(url.strip())
             if url_problem(url):
                 bad.append(url)
@@ -423,13 +429,14 @@ class NewsSpider(ArchivingSpider):
                 continue
             from_source = self._queued_per_source.get(source.name, 0)
             if (cap and queued >= cap) or (source_cap and from_source >= source_cap):
-                over.append((url, hints))
+                over.append((url, title, published, when))
                 continue
             if self.is_known(url, source):
                 continue
             self._queued.add(url)
             self._queued_per_source[source.name] = from_source + 1
             queued += 1
+            hints = _hints(title, published, via)
             known = self.discovered.setdefault(url, {})
             for key, value in hints.items():
                 if value and key not in known:
@@ -438,21 +445,24 @@ class NewsSpider(ArchivingSpider):
         if outside:
             self.crawler.stats.inc_value("discovery/sitemap_outside_location", outside)
             notes.append(f"{outside} URL(s) outside the sitemap's location dropped (sitemaps.org location rule)")
+        del found
         if over:
-            notes.append(self.over_cap(document, source, over, via, cap))
+            urls = ((url, _hints(title, published, via)) for url, title, published, _ in over)
+            notes.append(self.over_cap(document, source, urls, len(over), via, cap))
 
-    def over_cap(self, document: str, source: Source, urls: list[tuple[str, dict[str, Any]]], via: str, cap: int) -> str:
-        """The one place where URLs over a cap are handed off: ``urls`` (URL, discovery
-        hints), newest first, listed by ``document`` but not queued in this run. Today they
-        are counted (stats ``discovery/over_cap``) and left for a later run, which finds
-        them again in the feed or sitemap (the archive's ``frontier`` table, once it exists,
-        is to take them here). Returns the note for the document's failure row."""
+    def over_cap(self, document: str, source: Source, urls: Iterator[tuple[str, dict[str, Any]]], count: int, via: str, cap: int) -> str:
+        """The one place where URLs over a cap are handed off: ``urls`` (``count`` of them:
+        URL, discovery hints as :meth:`hints_for` gives them), newest first, listed by
+        ``document`` (a feed or sitemap) but not queued in this run. Today they are counted
+        (stats ``discovery/over_cap``, the document's failure row) and left for a later run,
+        which finds them again in the feed or sitemap; the archive's ``frontier`` table, once
+        it exists, is to take them here. Returns the note for the document's failure row."""
         stats = self.crawler.stats
-        stats.inc_value("discovery/over_cap", len(urls))
-        stats.inc_value(f"discovery/over_cap/{source.name}", len(urls))
-        self.plan[source.name]["over_cap"] += len(urls)
+        stats.inc_value("discovery/over_cap", count)
+        stats.inc_value(f"discovery/over_cap/{source.name}", count)
+        self.plan[source.name]["over_cap"] += count
         return (
-            f"{len(urls)} URL(s) over the cap not queued in this run (max_new_urls_per_{via} = {cap}, "
+            f"{count} URL(s) over the cap not queued in this run (max_new_urls_per_{via} = {cap}, "
             f"max_new_urls_per_source = {self.crawl_config.max_new_urls_per_source}): left for a later run"
         )
 
@@ -502,10 +512,10 @@ class NewsSpider(ArchivingSpider):
                 return self.discovered.pop(url)
         return {}
 
-    def _too_old(self, source: Source, struct: time.struct_time | None) -> bool:
-        if source.since_days is None or struct is None:
+    def _too_old(self, source: Source, when: float | None) -> bool:
+        if source.since_days is None or when is None:
             return False
-        age_secs = time.time() - calendar.timegm(struct)
+        age_secs = time.time() - when
         if age_secs > source.since_days * 86400:
             self.crawler.stats.inc_value("discovery/too_old")
             return True
@@ -518,14 +528,40 @@ class NewsSpider(ArchivingSpider):
         yield from super().parse_section(response)
 
 
-def _parse_w3c(value: str | None) -> time.struct_time | None:
-    """A W3C Datetime (a profile of ISO 8601: sitemaps' ``<lastmod>``, news dates) as UTC, or ``None``."""
+#: what a feed or sitemap said of a URL: URL, title, publication date as stated, date as a
+#: UTC timestamp (seconds) or ``None`` (compact: a feed may list 100,000)
+Found = tuple[str, "str | None", "str | None", "float | None"]
+
+
+def _hints(title: str | None, published: str | None, via: str) -> dict[str, Any]:
+    """The discovery hints of a URL (crawler/items.py ``PageItem.hints``)."""
+    hints: dict[str, Any] = {"title": title}
+    if published:
+        hints.update(published=published, published_source=via)
+    return hints
+
+
+def _timestamp(struct: time.struct_time | None) -> float | None:
+    return calendar.timegm(struct) if struct else None
+
+
+def _parse_date(value: str | None) -> float | None:
+    """A feed's or sitemap's date (RFC 822 in RSS, W3C Datetime / RFC 3339 in sitemaps, Atom
+    and JSON Feed) as a UTC timestamp, seconds, or ``None``. A date without a zone is taken
+    as UTC (for ordering and ``since_days`` only)."""
     if not value:
         return None
+    value = value.strip()
     try:
-        moment = isoparse(value.strip())
-    except (ValueError, OverflowError):
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        try:
+            moment = isoparse(value)
+        except (ValueError, OverflowError):
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    try:
+        return moment.timestamp()
+    except (OverflowError, ValueError, OSError):
         return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
-    return moment.timetuple()
