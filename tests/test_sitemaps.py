@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from crawler.config import ConfigError, parse_config
-from crawler.discovery import SitemapError, in_location, read_sitemap
+from crawler.discovery import FEEDPARSER_MAX_BYTES, SitemapError, in_location, read_sitemap, stream_feed
 from crawler.spiders.base import MAX_STORED_HEADER_FIELDS, capped_headers
 from tests.battery import config_toml, scrapy_crawl, source_toml
 from tests.hostile import HostileServer, story_html
@@ -105,6 +105,20 @@ def test_an_unexpanded_entity_never_shortens_a_url():
 )
 def test_location_rule(url, sitemap, inside):
     assert in_location(url, sitemap) is inside
+
+
+def test_a_large_feed_is_read_entry_by_entry_as_far_as_it_is_well_formed():
+    body = (b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><entry><title>A</title>'
+            b'<link rel="edit" href="http://x.example/edit"/><link href="http://x.example/a"/>'
+            b"<published>2024-05-01T10:00:00Z</published><updated>2024-05-02T10:00:00Z</updated></entry>"
+            b"<entry><link href='http://x.example/b'/></entry><entry><link href='http://x.example/c'/></entr")
+    problems: list[str] = []
+    entries = list(stream_feed(body, problems))
+    assert entries == [
+        {"title": "A", "link": "http://x.example/a", "published": "2024-05-01T10:00:00Z", "updated": "2024-05-02T10:00:00Z"},
+        {"link": "http://x.example/b"},
+    ]
+    assert problems and problems[0].startswith("not well-formed XML")
 
 
 def test_caps_are_config_keys_with_defaults():
@@ -299,22 +313,31 @@ def rss(items: list[tuple[str, datetime]]) -> bytes:
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>http://x/</link><description>d</description>{entries}</channel></rss>'.encode()
 
 
+BIG = 20_000  # entries of a feed over FEEDPARSER_MAX_BYTES
+
+
 @pytest.mark.slow
 def test_problem_5_caps_queue_the_newest_and_leave_the_rest_to_the_next_run(tmp_path):
     """A feed of 10 and two sitemaps of 8, capped at 3 per feed, 4 per sitemap and 6 per
     source: the newest go first, the rest wait for a later run, which finds them again."""
     now = datetime.now(timezone.utc).replace(microsecond=0)
     order = [4, 9, 0, 7, 2, 5, 8, 1, 6, 3]  # document order of the stories' ages (hours)
-    with HostileServer("127.0.0.201", name="feed") as feed, HostileServer("127.0.0.202", name="maps") as maps:
+    with HostileServer("127.0.0.201", name="feed") as feed, HostileServer("127.0.0.202", name="maps") as maps, \
+            HostileServer("127.0.0.203", name="big") as big:
         feed_url = feed.fixture("/feed.rss", rss([(feed.url(f"/page/f{age}"), now - timedelta(hours=age)) for age in order]),
                                 content_type="application/rss+xml")
+        # over FEEDPARSER_MAX_BYTES: read entry by entry, the newest last in the document
+        big_body = rss([(big.url(f"/page/b{i}"), now - timedelta(minutes=BIG - i)) for i in range(BIG)])
+        assert len(big_body) > FEEDPARSER_MAX_BYTES
+        big_url = big.fixture("/big.rss", big_body, content_type="application/rss+xml")
         sitemaps = []
         for n in range(2):
             ages = order[:8]
             body = urlset(*(maps.url(f"/page/s{n}-{age}") for age in ages),
                           lastmods=[(now - timedelta(hours=age)).isoformat() for age in ages])
             sitemaps.append(maps.fixture(f"/sitemap-{n}.xml", body, content_type=XML))
-        config = config_toml(source_toml("feed", feeds=[feed_url]), source_toml("maps", sitemaps=sitemaps)).replace(
+        config = config_toml(source_toml("feed", feeds=[feed_url]), source_toml("maps", sitemaps=sitemaps),
+                             source_toml("big", feeds=[big_url])).replace(
             "[crawl]\n", "[crawl]\nmax_new_urls_per_feed = 3\nmax_new_urls_per_sitemap = 4\nmax_new_urls_per_source = 6\n"
         ).replace('revisit_steps = ["*=0s"]', 'revisit_steps = ["*=1d"]')  # the second run re-checks nothing
         first = scrapy_crawl(tmp_path, config, settings=SETTINGS)
@@ -324,6 +347,7 @@ def test_problem_5_caps_queue_the_newest_and_leave_the_rest_to_the_next_run(tmp_
         stats = first.stats()
         second = scrapy_crawl(tmp_path, config, settings=SETTINGS)
         second_feed = [p for p in feed.paths() if p.startswith("/page/")][len(first_feed):]
+        big_fetched = [p for p in big.paths() if p.startswith("/page/")]
     assert not first.crash_signs() and not second.crash_signs()
     assert sorted(first_feed) == ["/page/f0", "/page/f1", "/page/f2"]
     assert sorted(second_feed) == ["/page/f3", "/page/f4", "/page/f5"]
@@ -336,4 +360,9 @@ def test_problem_5_caps_queue_the_newest_and_leave_the_rest_to_the_next_run(tmp_
     map_rows = [f for f in failures if f["site"] == "maps"]
     assert {f["kind"] for f in map_rows} == {"sitemap_skipped"} and len(map_rows) == 2
     assert sum(int(f["message"].split()[0]) for f in map_rows) == 16 - 6
-    assert stats["discovery/over_cap"] == 7 + 10 and stats["discovery/over_cap/maps"] == 10
+    assert stats["discovery/over_cap/feed"] == 7 and stats["discovery/over_cap/maps"] == 10
+    # the large feed: streamed, the 3 newest fetched in each run
+    assert stats["discovery/feed_streamed"] == 1 and stats["discovery/over_cap/big"] == BIG - 3
+    assert sorted(big_fetched) == sorted(f"/page/b{i}" for i in (BIG - 1, BIG - 2, BIG - 3, BIG - 4, BIG - 5, BIG - 6))
+    big_row = next(f for f in failures if f["site"] == "big")
+    assert big_row["kind"] == "feed_skipped" and big_row["message"].startswith(f"{BIG - 3} URL(s) over the cap")
