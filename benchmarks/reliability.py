@@ -4,7 +4,7 @@ Runs the hostile web of ``tests/hostile.py`` through the real ``scrapy crawl`` /
 ``newsarchive`` commands (``tests/battery.py``, the same scenarios the tests assert on),
 on loopback only, and prints the figures of reliability.md section 3, one line each:
 hostile inputs x runs, memory and time bounds, kill -9 at K seeded points, overlapping
-runs, disk full, schema upgrade, idempotence, robots.txt matrix, politeness, SSRF, SQL
+runs, bounded queues (``benchmarks/queues.py``), disk full, schema upgrade, idempotence, robots.txt matrix, politeness, SSRF, SQL
 injection, path traversal, secrets, TLS, pinned versions. The Datasette figures (stored XSS
 in headless Chromium, Datasette under write load) come from ``benchmarks/reliability_web.py``
 when it is there.
@@ -27,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import queues
 from tests import battery
 from tests.battery import (
     FETCH_BOMBS,
@@ -230,6 +231,8 @@ def main() -> None:
              f"for one small page (+{rss['hostile_mib'] - rss['baseline_mib']:.0f} MiB; cap {CAP_MIB} MiB, bound +{3 * CAP_MIB} MiB); "
              f"{rss['refused']}/{rss['inputs']} bombs ({', '.join(FETCH_BOMBS)}, endless, huge, 50 MiB text node, sitemap gzip bomb) refused; "
              f"worst-case time per hostile URL {h['worst_secs']:.1f} s (timeout {TIMEOUT_SECS:.0f} s x {RETRIES + 1} tries)")
+
+        line("Bounded queues", queues.line(queues.feed_queue_drill(work / "queues")))
 
         kills = kill_drill(work / "kill", args.kills, args.seed)
         phases = {}

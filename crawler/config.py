@@ -29,15 +29,29 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from archive.schedule import DEFAULT_STEPS_TEXT as DEFAULT_REVISIT_STEPS
 from archive.schedule import parse_revisit_steps as _parse_steps
+from archive.urls import redact_credentials
 from crawler.options import ExtractOptions
 from crawler.robots import product_token
 from crawler.settings import URLLENGTH_LIMIT
 
-CRAWL_KEYS = {"user_agent", "contact", "revisit_steps", "warc", "delay_secs"}
+CRAWL_KEYS = {
+    "user_agent", "contact", "revisit_steps", "warc", "delay_secs",
+    "max_new_urls_per_feed", "max_new_urls_per_sitemap", "max_new_urls_per_source",
+}
 SOURCE_KEYS = {
     "name", "feeds", "sitemaps", "start_urls", "allow", "deny", "depth",
-    "since_days", "timezone", "allow_private", "extract",
+    "since_days", "timezone", "allow_private", "extract", "sitemap_location_rule",
 }
+#: New article URLs queued per run from one feed: a feed lists tens of stories, rarely
+#: hundreds; a feed of 100,000 entries is a dump, and 1,000 is Google News' own limit for
+#: a news sitemap.
+DEFAULT_MAX_NEW_URLS_PER_FEED = 1000
+#: ... from one sitemap: a news sitemap holds at most 1,000 URLs (Google News); a
+#: 50,000-URL archive sitemap is backfilled 1,000 at a time, newest first, run after run.
+DEFAULT_MAX_NEW_URLS_PER_SITEMAP = 1000
+#: ... from one source's feeds and sitemaps together: 3,000 fetches at the default delay of
+#: 1 s per host take about 50 minutes, so a run ends before an hourly cron starts the next.
+DEFAULT_MAX_NEW_URLS_PER_SOURCE = 3000
 EXTRACT_KEYS = {"include", "exclude"}
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -59,6 +73,9 @@ class Source:
         since_days: skip feed and sitemap entries older than this many days.
         allow_private: let this source reach loopback and private addresses.
         extract: how this site's pages are extracted (``[source.extract]`` and ``timezone``).
+        sitemap_location_rule: apply sitemaps.org's location rule to this source's
+            sitemaps (default ``True``): a URL outside a sitemap's host and folder is
+            dropped unless the host's robots.txt lists the sitemap.
     """
 
     name: str
@@ -71,6 +88,7 @@ class Source:
     since_days: float | None = None
     allow_private: bool = False
     extract: ExtractOptions = field(default_factory=ExtractOptions)
+    sitemap_location_rule: bool = True
 
     @property
     def timezone(self) -> str | None:
@@ -102,6 +120,10 @@ class CrawlConfig:
         warc: path of a WARC file to append every capture to during crawls (relative to
             the config file), or ``None``.
         delay_secs: minimum delay between two requests to one host, seconds.
+        max_new_urls_per_feed / max_new_urls_per_sitemap / max_new_urls_per_source: caps
+            on the new article URLs queued in one run from one feed, one sitemap, and one
+            source's feeds and sitemaps together (0: no cap). What is over a cap is left
+            for a later run, which finds it again (newest first where dates are known).
         text: the file's text, kept with the crawl for provenance.
         path: where it was read from.
     """
@@ -112,6 +134,9 @@ class CrawlConfig:
     revisit_steps: tuple[str, ...] = tuple(DEFAULT_REVISIT_STEPS)
     warc: str | None = None
     delay_secs: float = 1.0
+    max_new_urls_per_feed: int = DEFAULT_MAX_NEW_URLS_PER_FEED
+    max_new_urls_per_sitemap: int = DEFAULT_MAX_NEW_URLS_PER_SITEMAP
+    max_new_urls_per_source: int = DEFAULT_MAX_NEW_URLS_PER_SOURCE
     text: str = ""
     path: str | None = None
 
@@ -175,6 +200,9 @@ def parse_config(text: str, origin: str = "<config>") -> CrawlConfig:
         # a relative WARC path is relative to the config file, like everything a config names
         warc=str((Path(origin).parent / warc) if warc and not origin.startswith("<") else warc) if warc else None,
         delay_secs=_number(crawl, "delay_secs", where, default=1.0, minimum=0),
+        max_new_urls_per_feed=_count(crawl, "max_new_urls_per_feed", where, DEFAULT_MAX_NEW_URLS_PER_FEED),
+        max_new_urls_per_sitemap=_count(crawl, "max_new_urls_per_sitemap", where, DEFAULT_MAX_NEW_URLS_PER_SITEMAP),
+        max_new_urls_per_source=_count(crawl, "max_new_urls_per_source", where, DEFAULT_MAX_NEW_URLS_PER_SOURCE),
         text=text,
         path=None if origin.startswith("<") else origin,
     )
@@ -205,6 +233,9 @@ def _source(data: Any, where: str) -> Source:
     allow_private = data.get("allow_private", False)
     if not isinstance(allow_private, bool):
         raise ConfigError(f"{where}: allow_private must be true or false")
+    location_rule = data.get("sitemap_location_rule", True)
+    if not isinstance(location_rule, bool):
+        raise ConfigError(f"{where}: sitemap_location_rule must be true or false")
     since = data.get("since_days")
     if since is not None:
         since = _number(data, "since_days", where, default=None, minimum=0)
@@ -218,6 +249,7 @@ def _source(data: Any, where: str) -> Source:
         depth=depth,
         since_days=since,
         allow_private=allow_private,
+        sitemap_location_rule=location_rule,
         extract=_extract_options(data.get("extract", {}), timezone, f"{where}: [source.extract]"),
     )
 
@@ -269,6 +301,13 @@ def _number(data: dict, key: str, where: str, *, default, minimum: float):
     return float(value)
 
 
+def _count(data: dict, key: str, where: str, default: int) -> int:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{where}: {key} must be a whole number >= 0 (0: no cap) (got {value!r})")
+    return value
+
+
 def _str_list(data: dict, key: str, where: str) -> tuple[str, ...]:
     value = data.get(key, [])
     if isinstance(value, str):
@@ -298,32 +337,32 @@ def url_problem(url: str) -> str | None:
     """Why ``url`` cannot be fetched (not absolute http/https with a host, or carrying
     ``user:password@``), or ``None``. The message never shows a password: it must not
     reach a log, a failure row or a terminal."""
-    from archive.urls import redact_credentials
-
-    shown = redact_credentials(url)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        return f"malformed URL {shown!r}: {exc}"
+        return f"malformed URL {redact_credentials(url)!r}: {exc}"
     if parts.scheme.lower() not in ("http", "https"):
-        return f"not an http(s) URL: {shown!r}"
+        return f"not an http(s) URL: {redact_credentials(url)!r}"
     if not parts.hostname:
-        return f"URL has no host: {shown!r}"
+        return f"URL has no host: {redact_credentials(url)!r}"
     if ":" not in parts.hostname and not _HOST_NAME.match(parts.hostname):
         # "%00", "127.0.0.1%2e", "a b": no DNS name or IPv4 address looks like that
         # (RFC 3986 3.2.2 reg-name, after percent-decoding; IDN letters allowed)
-        return f"URL has an invalid host name: {shown!r}"
-    if any(c.isspace() for c in url.strip()):
-        return f"URL contains white space: {shown!r}"
+        return f"URL has an invalid host name: {redact_credentials(url)!r}"
+    if _SPACE.search(url.strip()):
+        return f"URL contains white space: {redact_credentials(url)!r}"
     if len(url.strip()) > MAX_URL_CHARS:
-        return f"URL longer than {MAX_URL_CHARS} characters (URLLENGTH_LIMIT): {shown[:80]!r}..."
+        return f"URL longer than {MAX_URL_CHARS} characters (URLLENGTH_LIMIT): {redact_credentials(url)[:80]!r}..."
     if parts.username is not None or parts.password is not None:
         return (
-            f"URL contains a user name or password: {shown!r}; newsarchive sends no "
+            f"URL contains a user name or password: {redact_credentials(url)!r}; newsarchive sends no "
             "credentials (and would store them with the URL): remove them"
         )
     return None
+
+
+_SPACE = re.compile(r"\s")  # the characters of str.isspace() (both use Py_UNICODE_ISSPACE)
 
 
 def _patterns(data: dict, key: str, where: str) -> tuple[re.Pattern[str], ...]:

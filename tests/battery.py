@@ -531,9 +531,12 @@ def content_battery(workdir: Path) -> Battery:
                                                   + urlset.split("?>", 1)[1].format(f"<url><loc>{s.url('/page/sm-xxe')}?q=&xxe;</loc></url>")).encode(),
                                    content_type="application/xml")
         sources.append(source_toml("sitemaps", sitemaps=[urls[k] for k in ("sm_bomb", "sm_big", "sm_index_a", "sm_badlocs", "sm_xxe")]))
+        # the host's robots.txt lists its sitemaps: they may list any of its URLs (sitemaps.org)
+        s.robots = ("body", "User-agent: *\nAllow: /\n" + "".join(f"Sitemap: {urls[k]}\n" for k in ("sm_index_a", "sm_badlocs", "sm_xxe")))
         many = web.server("many")
         body = urlset.format("".join(f"<url><loc>{many.url(f'/page/many-{i}')}</loc></url>" for i in range(50_001))).encode()
         urls["sm_many"] = many.fixture("/sm/many.xml", body, content_type="application/xml")
+        many.robots = ("body", f"User-agent: *\nAllow: /\nSitemap: {urls['sm_many']}\n")
         sources.append(source_toml("many", sitemaps=[urls["sm_many"]], deny=["/page/many-"]))
         # 19: dates; 27: a server whose Date and Last-Modified are bogus
         for case, spec in DATE_CASES.items():

@@ -82,10 +82,12 @@ def test_news_sitemap_dates_reach_the_archive(tmp_path):
 
 
 def test_child_sitemap_served_as_text_html_without_xml_suffix_is_read(tmp_path):
-    """shared/cases/13."""
+    """shared/cases/13. The child sitemaps (in /sitemap/stellenangebote/) list pages outside
+    their folder: the site's robots.txt lists the index, so the location rule lets them in
+    (sitemaps.org cross-submits), as it does on the sites that lay out their sitemaps so."""
     folder = CASES / "13-scrapy-sitemap-served-as-text-html"
     case = json.loads((folder / "expected.json").read_text())
-    with ReplaySite("jobs", [], host="127.0.0.2") as site:
+    with ReplaySite("jobs", [], host="127.0.0.2", robots_txt="User-agent: *\nSitemap: {base}/index.xml\n") as site:
         base = site.base_url.encode()
         site.route("/index.xml", 200, (folder / "index.xml").read_bytes().replace(b"https://jobs.example.de", base), {"Content-Type": "application/xml"})
         child = (folder / "input.xml").read_bytes().replace(b"https://jobs.example.de", base)

@@ -45,6 +45,40 @@ def header_dict(headers) -> dict[str, str]:
     return result
 
 
+#: response header fields stored per capture, and their bytes (names and values): a page
+#: has 10-40 fields and a few KiB (a long Content-Security-Policy, a dozen cookies); nginx
+#: refuses a request whose header fields pass 32 KiB (4 x 8 KiB buffers), Node.js a
+#: response whose header section passes 16 KiB
+MAX_STORED_HEADER_FIELDS = 200
+MAX_STORED_HEADER_BYTES = 64 * 1024
+#: fields kept first, whatever comes before them: the archive reads them (conditional GET,
+#: content type, redirects)
+KEPT_HEADERS = ("content-type", "etag", "last-modified", "location", "content-encoding", "content-length", "date")
+
+
+def capped_headers(headers: dict[str, str]) -> tuple[dict[str, str], str | None]:
+    """``headers`` cut to :data:`MAX_STORED_HEADER_FIELDS` fields and
+    :data:`MAX_STORED_HEADER_BYTES` bytes for storage (:data:`KEPT_HEADERS` first, then in
+    the order received; a field whose value alone is too long is cut to fit), and the
+    ``headers_truncated: ...`` warning for the capture, or ``None`` when all fit."""
+    total = sum(len(k) + len(v) for k, v in headers.items())
+    if len(headers) <= MAX_STORED_HEADER_FIELDS and total <= MAX_STORED_HEADER_BYTES:
+        return headers, None
+    ordered = sorted(headers.items(), key=lambda kv: kv[0].lower() not in KEPT_HEADERS)
+    kept: dict[str, str] = {}
+    size = 0
+    for name, value in ordered:
+        room = MAX_STORED_HEADER_BYTES - size - len(name)
+        if len(kept) >= MAX_STORED_HEADER_FIELDS or room <= 0:
+            break
+        kept[name] = value[:room]
+        size += len(name) + len(kept[name])
+    return kept, (
+        f"headers_truncated: {len(kept)} of {len(headers)} header fields stored ({size} of {total} bytes; "
+        f"caps {MAX_STORED_HEADER_FIELDS} fields, {MAX_STORED_HEADER_BYTES} bytes)"
+    )
+
+
 class ArchivingSpider(scrapy.Spider):
     """Base of spiders whose pages go to the archive pipelines.
 
@@ -85,6 +119,7 @@ class ArchivingSpider(scrapy.Spider):
         """A :class:`PageItem` for a response (any status)."""
         redirects = list(response.request.meta.get("redirect_urls", [])) if response.request else []
         content_type = response.headers.get(b"Content-Type")
+        response_headers, truncated = capped_headers(header_dict(response.headers))
         item = PageItem(
             url=redirects[0] if redirects else response.url,
             final_url=response.url,
@@ -95,11 +130,14 @@ class ArchivingSpider(scrapy.Spider):
             role=role,
             content_type=content_type.decode("latin-1") if content_type else None,
             request_headers=header_dict(response.request.headers) if response.request else None,
-            response_headers=header_dict(response.headers),
+            response_headers=response_headers,
             redirect_urls=redirects,
             hints=dict(hints or {}),
             options=source.extract,
+            warnings=[truncated] if truncated else [],
         )
+        if truncated:
+            self.crawler.stats.inc_value("archive/headers_truncated")
         if role in ("article", "url", "section") and response.status == 200:
             item.error = self.body_problem(response, item.content_type)
         if "partial" in response.flags and not looks_complete(response.body):

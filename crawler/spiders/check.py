@@ -25,7 +25,8 @@ class CheckSpider(NewsSpider):
     Attributes:
         plan: per source name: ``new`` (article URLs a crawl would fetch, in order),
             ``known`` (discovered URLs that are known articles), ``due`` (known articles
-            due for a re-check) and ``failed`` (``(url, message)`` of what could not be read).
+            due for a re-check), ``over_cap`` (URLs left for a later run by the caps) and
+            ``failed`` (``(url, message)`` of what could not be read).
     """
 
     name = "check"
@@ -34,7 +35,7 @@ class CheckSpider(NewsSpider):
     def __init__(self, config: str | None = None, **kwargs: Any) -> None:
         super().__init__(config=config, **kwargs)
         self.plan: dict[str, dict[str, Any]] = {
-            s.name: {"new": [], "known": 0, "due": 0, "failed": []} for s in self.crawl_config.sources
+            s.name: {"new": [], "known": 0, "due": 0, "failed": [], "over_cap": 0} for s in self.crawl_config.sources
         }
 
     def revisits(self) -> Iterator[scrapy.Request]:
@@ -46,14 +47,23 @@ class CheckSpider(NewsSpider):
             self.plan[row["site"]]["due"] += 1
         yield from ()
 
-    def article_request(self, url: str, source: Source, hints: dict[str, Any], link_depth: int) -> Iterator[scrapy.Request]:
+    def is_known(self, url: str, source: Source) -> bool:
+        """The news spider's test, counted in the plan."""
+        known = super().is_known(url, source)
+        self.plan[source.name]["known"] += known
+        return known
+
+    def _request_new(self, url: str, source: Source, hints: dict[str, Any], link_depth: int) -> Iterator[scrapy.Request]:
         """Note the URL in the plan instead of fetching it."""
         plan = self.plan[source.name]
-        if self.is_known(url):
-            plan["known"] += 1
-        elif url not in plan["new"]:
+        if url not in plan["new"]:
             plan["new"].append(url)
         yield from ()
+
+    def over_cap(self, document: str, source: Source, urls: Iterator[tuple[str, dict[str, Any]]], count: int, via: str, cap: int) -> str:
+        """The news spider's hand-off, counted in the plan."""
+        self.plan[source.name]["over_cap"] += count
+        return super().over_cap(document, source, urls, count, via, cap)
 
     def parse_section(self, response: Response) -> Iterator[Any]:
         """Follow the section page's links (into :meth:`article_request`); archive nothing."""

@@ -18,14 +18,16 @@ import calendar
 import io
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 import scrapy
 from dateutil.parser import isoparse
+from scrapy import signals
 from scrapy.http import Response
 from scrapy.utils.gz import gunzip, gzip_magic_number
 
@@ -33,10 +35,20 @@ from archive.database import Archive, ArchiveError
 from archive.timefmt import utc_now_iso
 from archive.urls import redact_credentials, same_site, strip_credentials
 from crawler.config import ConfigError, CrawlConfig, Source, load_config, url_problem
-from crawler.discovery import MAX_SITEMAP_BYTES, SitemapError, read_json_feed, read_sitemap
+from crawler.discovery import (
+    FEEDPARSER_MAX_BYTES,
+    MAX_SITEMAP_BYTES,
+    SKIPPED,
+    SitemapError,
+    location_rule,
+    origin,
+    read_json_feed,
+    read_sitemap,
+    stream_feed,
+)
 from crawler.items import FailureItem
-from crawler.robots import RobotsTxt, product_token
 from crawler.spiders.base import ArchivingSpider
+from crawler.robots import RobotsTxt, product_token
 from crawler.traps import SITEMAPS_MAX_PER_SOURCE
 from crawler.useragent import user_agent
 
@@ -81,6 +93,13 @@ class NewsSpider(ArchivingSpider):
         self._archive: Archive | None = None
         #: sitemaps requested per source in this run (sitemaps_max_per_source)
         self._sitemaps: dict[str, int] = {}
+        #: new article URLs queued per source in this run (max_new_urls_per_source)
+        self._queued_per_source: dict[str, int] = {}
+        #: article URLs queued from feeds and sitemaps in this run (bounded by the caps)
+        self._queued: set[str] = set()
+        #: sitemap URL -> origins (scheme, host, port) whose robots.txt lists it: they may
+        #: submit URLs to it from outside its location (sitemaps.org, cross-submits)
+        self._listed_by: dict[str, set[tuple]] = {}
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -97,6 +116,8 @@ class NewsSpider(ArchivingSpider):
         settings.set("ARCHIVE_REVISIT_STEPS", list(config.revisit_steps), priority="spider")
         if config.warc:
             settings.set("ARCHIVE_WARC", config.warc, priority="spider")
+        # every robots.txt the crawl reads (the middleware's too) may list sitemaps
+        crawler.signals.connect(spider.robots_downloaded, signal=signals.response_downloaded)
         return spider
 
     def source_of(self, meta: dict[str, Any]) -> Source:
@@ -162,8 +183,18 @@ class NewsSpider(ArchivingSpider):
         entry's link with the entry's date as a hint."""
         source = self.source_of(response.meta)
         yield self.page_item(response, "feed", source)
+        yield from self.read_feed(response, source)
+
+    def read_feed(self, response: Response, source: Source) -> Iterator[Any]:
+        """The entries of a feed (also one given as a sitemap: sitemaps.org accepts RSS 2.0
+        and Atom feeds as sitemaps), newest first, up to ``max_new_urls_per_feed``."""
         entries = read_json_feed(response.body)
-        if entries is None:
+        problems: list[str] = []
+        if entries is None and len(response.body) > FEEDPARSER_MAX_BYTES:
+            self.crawler.stats.inc_value("discovery/feed_streamed")
+            entries = stream_feed(response.body, problems)
+            parsed = {"bozo": False}
+        elif entries is None:
             content_type = (response.headers.get(b"Content-Type") or b"application/xml").decode("latin-1")
             # A stream, never bytes or a string: feedparser.parse() fetches a string that looks
             # like a URL and opens one that names a local file (even as bytes), so a feed whose
@@ -174,43 +205,56 @@ class NewsSpider(ArchivingSpider):
             entries = parsed.entries
         else:
             parsed = {"bozo": False}
-        if parsed.get("bozo"):
-            self.crawler.stats.inc_value("discovery/feed_malformed")
-            problem = parsed.get("bozo_exception")
-            logger.warning("malformed feed %s (parsed as far as it goes): %s", response.url, problem)
-            yield FailureItem(
-                url=response.url, kind="malformed_feed", site=source.name,
-                message=f"malformed feed, {len(entries)} entries read anyway: {problem}",
-            )
         bad: list[str] = []
+        found: list[Found] = []
+        read = 0
         for entry in entries:
+            read += 1
             link = entry.get("link")
             if not link or not isinstance(link, str):
                 continue
-            # feedparser gives parsed times; a JSON Feed item gives RFC 3339 text
-            when = entry.get("published_parsed") or entry.get("updated_parsed") or _parse_w3c(entry.get("published"))
+            # feedparser gives parsed times; a JSON Feed item gives RFC 3339 text; a large feed's
+            # streamed entries, RSS or Atom text
+            when = (_timestamp(entry.get("published_parsed") or entry.get("updated_parsed"))
+                    or _parse_date(entry.get("published")) or _parse_date(entry.get("updated")))
             if self._too_old(source, when):
                 continue
-            hints = {"title": entry.get("title")}
-            if entry.get("published"):
-                hints.update(published=entry["published"], published_source="feed")
-            yield from self._discovered(urljoin(response.url, link), source, hints, "feed", bad)
+            found.append((urljoin(response.url, link), entry.get("title"), entry.get("published"), when))
+        if parsed.get("bozo") or problems:
+            self.crawler.stats.inc_value("discovery/feed_malformed")
+            problem = parsed.get("bozo_exception") or problems[0]
+            logger.warning("malformed feed %s (parsed as far as it goes): %s", response.url, problem)
+            yield FailureItem(
+                url=response.url, kind="malformed_feed", site=source.name,
+                message=f"malformed feed, {read} entries read anyway: {problem}",
+            )
+        del entries, parsed
+        notes: list[str] = []
+        yield from self._queue(response.url, source, found, "feed", self.crawl_config.max_new_urls_per_feed, bad, notes)
         yield from self._bad_urls(response.url, source, bad, "feed")
+        yield from self._skipped(response.url, source, notes, "feed")
 
     # -- sitemaps --------------------------------------------------------------------
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
-        """A sitemap, sitemap index or robots.txt: archive it, then follow what it lists.
+        """A sitemap, sitemap index, text sitemap or robots.txt: archive it, then follow what
+        it lists (crawler/discovery.py reads it, per sitemaps.org).
 
-        Any body is read as XML, whatever its Content-Type or URL (``shared/cases/13-*``);
-        an empty or broken one is a ``bad_sitemap`` failure, never an exception (``14-*``);
-        Google News entries bring their publication date and title (``17-*``)."""
+        Any body is read, whatever its Content-Type or URL (``shared/cases/13-*``); an empty
+        or broken one is a ``bad_sitemap`` failure, never an exception (``14-*``); Google
+        News entries bring their publication date and title (``17-*``). Unless the source
+        sets ``sitemap_location_rule = false``, a URL outside the sitemap's location
+        (:func:`crawler.discovery.in_location`), or a child sitemap of an index on another
+        host, is dropped, except on a host whose robots.txt lists this sitemap or an index
+        above it (sitemaps.org, "Sitemaps & Cross Submits"). What a sitemap's entries lost
+        (bare URLs, markup in ``<loc>``, the location rule, the index depth, the caps) is
+        one ``sitemap_skipped`` failure with the counts."""
         source = self.source_of(response.meta)
         depth = response.meta.get("sitemap_depth", 0)
         yield self.page_item(response, "sitemap", source)
         if response.url.endswith("/robots.txt"):
             for url in RobotsTxt(response.body).sitemaps(response.url):
-                yield from self.sitemap_request(url, source, depth + 1)
+                yield from self.sitemap_request(url, source, depth + 1, {origin(response.url)})
             return
         try:
             body = gunzip(response.body, max_size=MAX_SITEMAP_BYTES) if gzip_magic_number(response) else response.body
@@ -220,34 +264,88 @@ class NewsSpider(ArchivingSpider):
             logger.warning("Ignoring invalid sitemap %s: %s", response.url, exc)
             yield FailureItem(url=response.url, kind="bad_sitemap", message=f"invalid sitemap: {exc}", site=source.name)
             return
+        del body
+        if sitemap.kind == "feed":
+            yield from self.read_feed(response, source)
+            return
+        notes = [f"{n} {SKIPPED[key]}" for key, n in sitemap.skipped.items()]
         if sitemap.truncated:
             self.crawler.stats.inc_value("discovery/sitemap_truncated")
+            notes.append("URLs after the first 50,000 ignored (sitemaps.org limit)")
             logger.warning("sitemap %s lists more than 50,000 URLs: the rest are ignored (sitemaps.org limit)", response.url)
+        # origins whose robots.txt lists this sitemap (or an index above it)
+        listed_by = set(response.meta.get("listed_by", ()))
+        for url in {response.url, *response.meta.get("redirect_urls", [])}:
+            listed_by |= self._listed_by.get(url, set())
         bad: list[str] = []
-        for entry in sitemap.entries:
-            if sitemap.kind == "sitemapindex":
+        outside = 0
+        if sitemap.kind == "sitemapindex":
+            if depth >= MAX_SITEMAP_DEPTH:
+                self.crawler.stats.inc_value("discovery/sitemap_depth_cut")
+                notes.append(f"index chain cut at depth {MAX_SITEMAP_DEPTH}: {len(sitemap.entries)} sitemap(s) not read")
+                sitemap.entries = []
+            for entry in sitemap.entries:
                 # a child sitemap last changed before since_days lists only older stories
-                if depth < MAX_SITEMAP_DEPTH and not self._too_old(source, _parse_w3c(entry.lastmod)):
-                    url = strip_credentials(urljoin(response.url, entry.loc))
-                    if url_problem(url):
-                        bad.append(entry.loc)
-                        continue
-                    yield from self.sitemap_request(url, source, depth + 1)
-                continue
-            if self._too_old(source, _parse_w3c(entry.publication_date or entry.lastmod)):
-                continue
-            hints = {"title": entry.title}
-            if entry.publication_date:
-                hints.update(published=entry.publication_date, published_source="sitemap")
-            yield from self._discovered(entry.loc, source, hints, "sitemap", bad)
+                if self._too_old(source, _parse_date(entry.lastmod)):
+                    continue
+                url = strip_credentials(urljoin(response.url, entry.loc))
+                if url_problem(url):
+                    bad.append(entry.loc)
+                    continue
+                # sitemaps.org: an index lists sitemaps of its own site only
+                if source.sitemap_location_rule and not self._same_site_or_listed(url, response.url, listed_by):
+                    outside += 1
+                    continue
+                yield from self.sitemap_request(url, source, depth + 1, listed_by)
+            if outside:
+                self.crawler.stats.inc_value("discovery/sitemap_outside_location", outside)
+                notes.append(f"{outside} sitemap(s) on another host dropped (sitemaps.org: an index lists sitemaps of its own site)")
+        else:
+            found = []
+            for entry in sitemap.entries:
+                when = _parse_date(entry.publication_date or entry.lastmod)
+                if self._too_old(source, when):
+                    continue
+                found.append((entry.loc, entry.title, entry.publication_date, when))
+            del sitemap
+            rule = location_rule(response.url, listed_by) if source.sitemap_location_rule else None
+            yield from self._queue(response.url, source, found, "sitemap", self.crawl_config.max_new_urls_per_sitemap, bad, notes, rule)
         yield from self._bad_urls(response.url, source, bad, "sitemap")
+        yield from self._skipped(response.url, source, notes, "sitemap")
 
-    def sitemap_request(self, url: str, source: Source, depth: int) -> Iterator[scrapy.Request]:
+    def robots_downloaded(self, response: Response, request: scrapy.Request, spider: Any = None) -> None:
+        """Note the ``Sitemap:`` lines of every robots.txt read in this crawl (the robots.txt
+        middleware's too: a sitemap's own host's robots.txt is read before the sitemap): the
+        host whose robots.txt lists a sitemap lets it list the host's URLs (sitemaps.org)."""
+        if response.status != 200 or urlsplit(response.url).path != "/robots.txt":
+            return
+        try:
+            host = origin(response.url)
+            for url in RobotsTxt(response.body).sitemaps(response.url):
+                self._listed_by.setdefault(url, set()).add(host)
+        except ValueError:  # a port that is not a number: nothing to note
+            return
+
+    @staticmethod
+    def _same_site_or_listed(url: str, index_url: str, listed_by: set[tuple]) -> bool:
+        return origin(url) == origin(index_url) or origin(url) in listed_by
+
+    def _skipped(self, document: str, source: Source, notes: list[str], via: str) -> Iterator[FailureItem]:
+        """One ``sitemap_skipped`` / ``feed_skipped`` failure for what a document listed and
+        this run did not queue, with the counts (``notes``)."""
+        if not notes:
+            return
+        message = "; ".join(notes)
+        logger.warning("%s %s: %s", via, document, message)
+        yield FailureItem(url=document, kind=f"{via}_skipped", message=message, site=source.name)
+
+    def sitemap_request(self, url: str, source: Source, depth: int, listed_by: set[tuple] = frozenset()) -> Iterator[scrapy.Request]:
         """The request for a sitemap, sitemap index or robots.txt, within the source's budget
         of :attr:`sitemaps_max_per_source` per run. A sitemap may be 50 MB (sitemaps.org),
         more than ``DOWNLOAD_MAXSIZE``: its request carries that limit. A sitemap index that
         lists itself, or sitemaps listing each other, are fetched once: Scrapy's duplicate
-        filter drops the repeats, and ``MAX_SITEMAP_DEPTH`` bounds the nesting."""
+        filter drops the repeats, and ``MAX_SITEMAP_DEPTH`` bounds the nesting. ``listed_by``:
+        the origins whose robots.txt listed it or an index above it."""
         budget = self.sitemaps_max_per_source
         count = self._sitemaps.get(source.name, 0)
         if budget and count >= budget:
@@ -257,7 +355,8 @@ class NewsSpider(ArchivingSpider):
             return
         self._sitemaps[source.name] = count + 1
         yield self.request(
-            url, self.parse_sitemap, source, "sitemap", sitemap_depth=depth, download_maxsize=MAX_SITEMAP_BYTES
+            url, self.parse_sitemap, source, "sitemap", sitemap_depth=depth, download_maxsize=MAX_SITEMAP_BYTES,
+            listed_by=sorted(listed_by),
         )
 
     def _bad_urls(self, document: str, source: Source, bad: list[str], via: str) -> Iterator[FailureItem]:
@@ -274,34 +373,91 @@ class NewsSpider(ArchivingSpider):
 
     # -- shared ----------------------------------------------------------------------
 
-    def _discovered(self, url: str, source: Source, hints: dict[str, Any], via: str, bad: list[str]) -> Iterator[Any]:
-        url = strip_credentials(url.strip())
-        if url_problem(url):
-            bad.append(url)
-            return
-        if not source.wants(url):
-            self.crawler.stats.inc_value("discovery/filtered")
-            return
-        known = self.discovered.setdefault(url, {})
-        for key, value in hints.items():
-            if value and key not in known:
-                known[key] = value
-        self.crawler.stats.inc_value(f"discovery/{via}")
-        yield from self.article_request(url, source, hints, link_depth=source.depth)
+    def _queue(
+        self, document: str, source: Source, found: list[Found],
+        via: str, cap: int, bad: list[str], notes: list[str], location: Callable[[str], bool] | None = None,
+    ) -> Iterator[Any]:
+        """Request the new article URLs a feed or sitemap listed (``found``: URL, title and
+        publication date as stated or ``None``, date as a UTC timestamp or ``None``), newest first where dates are known (undated ones after, in
+        document order), that pass ``location`` (a sitemap's location rule), up to ``cap``
+        new URLs from this document and the config's
+        ``max_new_urls_per_source`` from the source in this run (0: no cap). URLs the
+        archive knows (revisits handle those) or this run queued already do not count.
+        The rest go to :meth:`over_cap`, whose note joins ``notes``."""
+        found.sort(key=lambda f: -f[3] if f[3] is not None else float("inf"))
+        source_cap = self.crawl_config.max_new_urls_per_source
+        queued = outside = 0
+        over: list[Found] = []
+        for url, title, published, when in found:
+            url = strip_credentials(url.strip())
+            if url_problem(url):
+                bad.append(url)
+                continue
+            if location is not None and not location(url):
+                outside += 1
+                continue
+            if not source.wants(url):
+                self.crawler.stats.inc_value("discovery/filtered")
+                continue
+            self.crawler.stats.inc_value(f"discovery/{via}")
+            if url in self._queued:
+                continue
+            from_source = self._queued_per_source.get(source.name, 0)
+            if (cap and queued >= cap) or (source_cap and from_source >= source_cap):
+                over.append((url, title, published, when))
+                continue
+            if self.is_known(url, source):
+                continue
+            self._queued.add(url)
+            self._queued_per_source[source.name] = from_source + 1
+            queued += 1
+            hints = _hints(title, published, via)
+            known = self.discovered.setdefault(url, {})
+            for key, value in hints.items():
+                if value and key not in known:
+                    known[key] = value
+            yield from self._request_new(url, source, hints, source.depth)
+        if outside:
+            self.crawler.stats.inc_value("discovery/sitemap_outside_location", outside)
+            notes.append(f"{outside} URL(s) outside the sitemap's location dropped (sitemaps.org location rule)")
+        del found
+        if over:
+            urls = ((url, _hints(title, published, via)) for url, title, published, _ in over)
+            notes.append(self.over_cap(document, source, urls, len(over), via, cap))
 
-    def article_request(self, url: str, source: Source, hints: dict[str, Any], link_depth: int) -> Iterator[scrapy.Request]:
-        """Fetch a discovered URL unless it names a known article (revisits handle those)."""
-        if self.is_known(url):
-            return
-        yield from super().article_request(url, source, hints, link_depth)
+    def over_cap(self, document: str, source: Source, urls: Iterator[tuple[str, dict[str, Any]]], count: int, via: str, cap: int) -> str:
+        """The one place where URLs over a cap are handed off: ``urls`` (``count`` of them:
+        URL, discovery hints as :meth:`hints_for` gives them), newest first, listed by
+        ``document`` (a feed or sitemap) but not queued in this run. Today they are counted
+        (stats ``discovery/over_cap``, the document's failure row) and left for a later run,
+        which finds them again in the feed or sitemap; the archive's ``frontier`` table, once
+        it exists, is to take them here. Returns the note for the document's failure row."""
+        stats = self.crawler.stats
+        stats.inc_value("discovery/over_cap", count)
+        stats.inc_value(f"discovery/over_cap/{source.name}", count)
+        return (
+            f"{count} URL(s) over the cap not queued in this run (max_new_urls_per_{via} = {cap}, "
+            f"max_new_urls_per_source = {self.crawl_config.max_new_urls_per_source}): left for a later run"
+        )
 
-    def is_known(self, url: str) -> bool:
-        """Whether ``url`` names an article of the archive (counted as ``discovery/known``)."""
+    def is_known(self, url: str, source: Source) -> bool:
+        """Whether ``url`` names an article of the archive (revisits handle those)."""
         archive = self.archive
-        if archive is None or archive.lookup(url) is None:
+        if archive is None:
+            return False
+        if archive.lookup(url) is None:
             return False
         self.crawler.stats.inc_value("discovery/known")
         return True
+
+    def article_request(self, url: str, source: Source, hints: dict[str, Any], link_depth: int) -> Iterator[scrapy.Request]:
+        """Fetch a discovered URL unless it names a known article (revisits handle those)."""
+        if not self.is_known(url, source):
+            yield from self._request_new(url, source, hints, link_depth)
+
+    def _request_new(self, url: str, source: Source, hints: dict[str, Any], link_depth: int) -> Iterator[scrapy.Request]:
+        """The request for a new article URL."""
+        yield from super().article_request(url, source, hints, link_depth)
 
     def redirect_allowed(self, url: str, request: scrapy.Request) -> bool:
         """Whether a redirect (HTTP or meta refresh) of ``request`` to ``url`` stays on the site
@@ -314,7 +470,7 @@ class NewsSpider(ArchivingSpider):
             return True
         source = self.sources[name]
         origins = [*source.feeds, *source.sitemaps, *source.start_urls, (request.meta.get("redirect_urls") or [request.url])[0]]
-        return any(same_site(url, origin) for origin in origins)
+        return any(same_site(url, start) for start in origins)
 
     def hints_for(self, response: Response) -> dict:
         for url in [*response.meta.get("redirect_urls", []), response.url]:
@@ -322,24 +478,50 @@ class NewsSpider(ArchivingSpider):
                 return self.discovered.pop(url)
         return {}
 
-    def _too_old(self, source: Source, struct: time.struct_time | None) -> bool:
-        if source.since_days is None or struct is None:
+    def _too_old(self, source: Source, when: float | None) -> bool:
+        if source.since_days is None or when is None:
             return False
-        age_secs = time.time() - calendar.timegm(struct)
+        age_secs = time.time() - when
         if age_secs > source.since_days * 86400:
             self.crawler.stats.inc_value("discovery/too_old")
             return True
         return False
 
 
-def _parse_w3c(value: str | None) -> time.struct_time | None:
-    """A W3C Datetime (a profile of ISO 8601: sitemaps' ``<lastmod>``, news dates) as UTC, or ``None``."""
+#: what a feed or sitemap said of a URL: URL, title, publication date as stated, date as a
+#: UTC timestamp (seconds) or ``None`` (compact: a feed may list 100,000)
+Found = tuple[str, "str | None", "str | None", "float | None"]
+
+
+def _hints(title: str | None, published: str | None, via: str) -> dict[str, Any]:
+    """The discovery hints of a URL (crawler/items.py ``PageItem.hints``)."""
+    hints: dict[str, Any] = {"title": title}
+    if published:
+        hints.update(published=published, published_source=via)
+    return hints
+
+
+def _timestamp(struct: time.struct_time | None) -> float | None:
+    return calendar.timegm(struct) if struct else None
+
+
+def _parse_date(value: str | None) -> float | None:
+    """A feed's or sitemap's date (RFC 822 in RSS, W3C Datetime / RFC 3339 in sitemaps, Atom
+    and JSON Feed) as a UTC timestamp, seconds, or ``None``. A date without a zone is taken
+    as UTC (for ordering and ``since_days`` only)."""
     if not value:
         return None
+    value = value.strip()
     try:
-        moment = isoparse(value.strip())
-    except (ValueError, OverflowError):
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        try:
+            moment = isoparse(value)
+        except (ValueError, OverflowError):
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    try:
+        return moment.timestamp()
+    except (OverflowError, ValueError, OSError):
         return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
-    return moment.timetuple()
