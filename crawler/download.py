@@ -1,20 +1,22 @@
 """The HTTP download handler of newsarchive: Scrapy's, keeping what arrived when a download
 whose length was never announced times out.
 
-A body without Content-Length ends when the server closes the connection (RFC 9112
-section 6.3, "close-delimited"); a chunked one when its last chunk arrives. A server that
-sends a whole page that way and then holds the connection open makes Scrapy's download
-time out, and Scrapy drops every byte that arrived (``DownloadTimeoutError``; scrapy/scrapy
-issue 3407, still open). Here such a body is returned instead, with Scrapy's response flag
+A body with neither Content-Length nor chunked framing ends when the server closes the
+connection (RFC 9112 section 6.3, "close-delimited"). A server that sends a whole page
+that way and then holds the connection open makes Scrapy's download time out, and Scrapy
+drops every byte that arrived (``DownloadTimeoutError``; scrapy/scrapy issue 3407, still
+open). Here such a body is returned instead, with Scrapy's response flag
 ``partial`` (the flag Scrapy itself sets on a close-delimited body, ``PotentialDataLoss``):
 the spider keeps it as a capture flagged ``partial`` unless the document visibly ends
 (``crawler.spiders.base.looks_complete``), never as a silent loss. A body whose
-Content-Length was announced and not reached still times out (it is known to be cut short:
-reliability.md, scenario 2), and so does a download that received no body byte.
+Content-Length was announced and not reached, or whose chunks stopped before the last one,
+still times out (it is known to be cut short: reliability.md, scenario 2), and so does a
+download that received no body byte.
 
-This relies on Scrapy 2.14-2.19's HTTP/1.1 handler internals (``_ScrapyAgent``,
-``_ResponseReader``): when they are missing, the handler warns once and behaves exactly
-as Scrapy's.
+This relies on Scrapy's HTTP/1.1 handler internals (``_ScrapyAgent``, ``_ResponseReader``;
+Scrapy 2.19) and Twisted's (the connection's parser and its body decoder): when Scrapy's
+are missing, the handler warns once and behaves exactly as Scrapy's; when Twisted's are,
+a timed-out body is dropped, as Scrapy does.
 
 Stats: ``downloader/kept_on_timeout``.
 """
@@ -29,6 +31,7 @@ from scrapy.core.downloader.handlers import http11
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.web.http import _IdentityTransferDecoder
 from twisted.web.iweb import UNKNOWN_LENGTH
 
 logger = logging.getLogger(__name__)
@@ -57,10 +60,12 @@ class _KeepArrivedAgent(http11._ScrapyAgent if _INTERNALS else object):  # type:
         return super()._cb_timeout(result, request, url, timeout)
 
     def _arrived(self, url: str) -> Response | None:
-        """The body received so far of a response of unannounced length, or ``None``."""
+        """The body received so far of a close-delimited response, or ``None``."""
         txresponse = self._txresponse
         reader = getattr(txresponse, "_bodyProtocol", None)
         if txresponse is None or txresponse.length != UNKNOWN_LENGTH or not isinstance(reader, http11._ResponseReader):
+            return None
+        if not _close_delimited(txresponse):
             return None
         body = reader._bodybuf.getvalue()
         if not body:
@@ -80,10 +85,25 @@ class _KeepArrivedAgent(http11._ScrapyAgent if _INTERNALS else object):  # type:
         )
 
 
+def _close_delimited(txresponse: Any) -> bool:
+    """Whether Twisted reads the response's body until the connection closes: neither a
+    Content-Length nor chunked framing (a chunked body that stops short is known to be cut:
+    it times out as before). Told by the body decoder of the connection's HTTP parser,
+    reached from the response's transport through the protocols that wrap it (TCP, the
+    endpoint's wrapper, TLS)."""
+    layer = getattr(txresponse._transport, "_producer", None)
+    for _ in range(4):
+        if layer is None or hasattr(layer, "_parser"):
+            break
+        layer = getattr(layer, "wrappedProtocol", None) or getattr(layer, "_wrappedProtocol", None) or getattr(layer, "protocol", None)
+    decoder = getattr(getattr(layer, "_parser", None), "bodyDecoder", None)
+    return isinstance(decoder, _IdentityTransferDecoder) and decoder.contentLength is None
+
+
 class KeepArrivedDownloadHandler(HTTP11DownloadHandler):
     """Scrapy's ``HTTP11DownloadHandler`` (``DOWNLOAD_HANDLERS`` for ``http`` and ``https``),
-    except that a download of unannounced length that times out after some of its body
-    arrived returns that body, flagged ``partial`` (see the module's docstring)."""
+    except that a close-delimited download that times out after some of its body arrived
+    returns that body, flagged ``partial`` (see the module's docstring)."""
 
     def __init__(self, crawler) -> None:
         super().__init__(crawler)

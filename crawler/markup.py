@@ -91,7 +91,8 @@ class Markup:
     Attributes:
         elements: start tags.
         attributes: attributes of all start tags.
-        most_attributes: the most attributes on one start tag.
+        most_attributes: the most attributes on one start tag (when the scan stops, at
+            most :data:`MAX_ATTRIBUTES_PER_ELEMENT` + 1).
         depth: the deepest nesting of elements (levels).
         tags: tags read (start and end tags, comments, doctypes).
         stopped: the limit the scan stopped at (``None``: the whole page was read).
@@ -145,7 +146,7 @@ def measure(body: bytes, *, stop: bool = True) -> Markup:
             else:
                 elements += 1
                 if attrs.strip(b" \t\r\n\f/"):
-                    count = _ATTRIBUTE.subn(b"", attrs)[1]  # counted in C, no list
+                    count = _count_attributes(attrs)
                     attributes += count
                     most = max(most, count)
                 if name in _RAW_TEXT:
@@ -170,9 +171,21 @@ def measure(body: bytes, *, stop: bool = True) -> Markup:
     return Markup(elements, attributes, most, depth, tags, stopped)
 
 
+def _count_attributes(attrs: bytes) -> int:
+    """The attributes in a tag's attribute text; past :data:`MAX_ATTRIBUTES_PER_ELEMENT`,
+    that limit plus one (a long text is not read to its end)."""
+    if len(attrs) < 16 * 1024:
+        return _ATTRIBUTE.subn(b"", attrs)[1]  # counted in C, no list
+    count = 0
+    for count, _ in enumerate(_ATTRIBUTE.finditer(attrs), 1):
+        if count > MAX_ATTRIBUTES_PER_ELEMENT:
+            break
+    return count
+
+
 def _over(elements: int, attributes: int, most: int, depth: int, tags: int) -> str:
     if most > MAX_ATTRIBUTES_PER_ELEMENT:
-        return f"an element with {most} attributes, over {MAX_ATTRIBUTES_PER_ELEMENT}"
+        return f"an element with over {MAX_ATTRIBUTES_PER_ELEMENT} attributes"
     if attributes > MAX_ATTRIBUTES:
         return f"{attributes} attributes, over {MAX_ATTRIBUTES}"
     if depth > MAX_DEPTH:
@@ -189,8 +202,8 @@ def complexity_problem(body: bytes | str) -> str | None:
     read as UTF-8. Never raises; linear in the size of the page.
 
     Returns:
-        a one-line message for the ``too_complex`` failure (``"an element with 200000
-        attributes, over 1000: too complex to parse; the raw page is kept"``), or ``None``.
+        a one-line message for the ``too_complex`` failure (``"an element with over 1000
+        attributes: too complex to parse; the raw page is kept"``), or ``None``.
     """
     if isinstance(body, str):
         body = body.encode("utf-8", "replace")

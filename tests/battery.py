@@ -409,9 +409,10 @@ def _page_case_body(case: str) -> bytes | None:
     return built[case]() if case in built else body
 
 
-def page_battery(workdir: Path, cases: list[str] | None = None, first: int = 110) -> Battery:
+def page_battery(workdir: Path, cases: list[str] | None = None, first: int = 110, settings: dict[str, str] | None = None) -> Battery:
     """One crawl of the hostile pages of :data:`PAGE_CASES` (``cases``: those only), each on a
-    site of its own, so that one page holding the crawl shows as the others' delay."""
+    site of its own, so that one page holding the crawl shows as the others' delay
+    (``settings``: more Scrapy settings)."""
     urls: dict[str, str] = {}
     with ExitStack() as stack:
         web = _Web(stack, first)
@@ -423,7 +424,7 @@ def page_battery(workdir: Path, cases: list[str] | None = None, first: int = 110
             urls[case] = server.fixture(path, body, content_type=content_type) if body is not None else server.url(path)
             server.links = [path]
             sources.append(source_toml(case.replace("_", "-"), feeds=[server.url("/feed.xml")]))
-        run = scrapy_crawl(workdir, config_toml(*sources))
+        run = scrapy_crawl(workdir, config_toml(*sources), settings=settings)
         for server in web.servers.values():
             server.wait_idle(2)
         servers = dict(web.servers)

@@ -32,8 +32,8 @@ def test_the_crawl_survives_every_page(battery):
 @pytest.mark.parametrize(
     ("case", "reason"),
     [
-        ("attributes_bomb", "an element with 200000 attributes, over 1000"),
-        ("attributes_50k", "an element with 50000 attributes, over 1000"),
+        ("attributes_bomb", "an element with over 1000 attributes"),
+        ("attributes_50k", "an element with over 1000 attributes"),
         ("deep_nesting", "elements nested over 200 levels deep"),
         ("nested_100k", "elements nested over 200 levels deep"),
         ("unclosed", "over 30000 elements"),
