@@ -152,7 +152,7 @@ def recorded(run, url: str) -> str:
     """What the archive holds for ``url``: its captures (outcome, flag, encoding) and failures."""
     parts = []
     for c in run.captures(url):
-        parts.append(f"capture {c['outcome']}" + (f" flagged {c['flag']}" if c["flag"] else "") + (f" ({c['encoding']})" if c["encoding"] else ""))
+        parts.append(f"capture {c['outcome']}" + (f" ({c['flag']})" if c["flag"] else "") + (f", {c['encoding']}" if c["encoding"] else ""))
     for f in run.rows("SELECT kind, message FROM failures WHERE url = ?", [url]):
         parts.append(f"failure {f['kind']}: {f['message'][:70]}")
     return "; ".join(parts) or "nothing"
