@@ -9,8 +9,14 @@ injection, path traversal, secrets, TLS, pinned versions. The Datasette figures 
 in headless Chromium, Datasette under write load) come from ``benchmarks/reliability_web.py``
 when it is there.
 
-Usage: python -m benchmarks.reliability [--runs 3] [--kills 200] [--seed 2026]
-(about 15 minutes with the defaults on two cores; ``--kills 20 --runs 1`` for a quick look)
+Per hostile page (``tests.battery.PAGE_CASES``: the attributes bomb, deep nesting, UTF-16
+without a byte-order mark, a body on a connection left open, ...), one crawl of that page
+alone: the crawl's time against a crawl of one plain story, the longest the crawl's reactor
+was held (``benchmarks/stallmeter.py``), what was recorded, and peak memory.
+
+Usage: python -m benchmarks.reliability [--runs 3] [--kills 200] [--seed 2026] [--pages]
+(about 15 minutes with the defaults on two cores; ``--kills 20 --runs 1`` for a quick look;
+``--pages``: the per-page lines only, about 2 minutes)
 """
 
 from __future__ import annotations
@@ -39,9 +45,11 @@ from tests.battery import (
     disk_full_points,
     fetch_battery,
     idempotence_drill,
+    PAGE_CASES,
     kill_drill,
     listening_drill,
     overlap_drill,
+    page_battery,
     rss_drill,
     secrets_drill,
     ssrf_battery,
@@ -136,6 +144,44 @@ def content_figures(b, totals: dict) -> None:
     totals["local_file_reads"] += len(b.hits("local_file_target"))
 
 
+STALL_METER = {"EXTENSIONS": json.dumps({"benchmarks.stallmeter.StallMeter": 0})}
+#: issue 14: no page may hold the crawl process longer than this
+HOLD_MAX_SECS = 2.0
+
+
+def recorded(run, url: str) -> str:
+    """What the archive holds for ``url``: its captures (outcome, flag, encoding) and failures."""
+    parts = []
+    for c in run.captures(url):
+        parts.append(f"capture {c['outcome']}" + (f" ({c['flag']})" if c["flag"] else "") + (f", {c['encoding']}" if c["encoding"] else ""))
+    for f in run.rows("SELECT kind, message FROM failures WHERE url = ?", [url]):
+        parts.append(f"failure {f['kind']}: {f['message'][:70]}")
+    return "; ".join(parts) or "nothing"
+
+
+def per_page(work: Path) -> list[dict]:
+    """One crawl per hostile page of PAGE_CASES, with the stall meter on."""
+    rows = []
+    for case in PAGE_CASES:
+        b = page_battery(work / case, [case], settings=STALL_METER)
+        r = b.run
+        rows.append({"case": case, "secs": r.seconds, "held": r.stats().get("stall/max_secs", 0.0), "rss": r.peak_rss_mib,
+                     "recorded": recorded(r, b.urls[case]), "crash": bool(r.crash_signs())})
+    return rows
+
+
+def print_per_page(rows: list[dict]) -> None:
+    base = next(r for r in rows if r["case"] == "story")
+    for r in rows:
+        line(f"Page {r['case']}", f"crawl {r['secs']:.1f} s ({r['secs'] / base['secs']:.2f}x the plain story's {base['secs']:.1f} s), "
+             f"reactor held at most {r['held']:.2f} s, peak RSS {r['rss']:.0f} MiB ({r['rss'] - base['rss']:+.0f}); "
+             f"{'CRASHED; ' if r['crash'] else ''}{r['recorded']}")
+    worst = max(rows, key=lambda r: r["held"])
+    over = [r["case"] for r in rows if r["held"] > HOLD_MAX_SECS]
+    line("No page holds the crawl", f"{len(rows)} hostile pages, one crawl each: the longest the reactor was held is "
+         f"{worst['held']:.2f} s ({worst['case']}); over {HOLD_MAX_SECS:.0f} s: {', '.join(over) or 'none'}")
+
+
 def politeness_under_load(work: Path) -> dict:
     """Two hosts, ten URLs each: Crawl-delay 0.5 s on one, delay_secs 0.25 s for the other."""
     from tests.hostile import HostileServer
@@ -215,11 +261,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs of the hostile batteries (default 3)")
     parser.add_argument("--kills", type=int, default=200, help="kill -9 points (default 200)")
     parser.add_argument("--seed", type=int, default=2026, help="seed of the kill points")
+    parser.add_argument("--pages", action="store_true", help="only the per-page lines (one crawl per hostile page)")
     args = parser.parse_args()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="reliability-") as tmp:
         work = Path(tmp)
         print(f"newsarchive reliability battery (../shared/docs/reliability.md), loopback only; seed {args.seed}")
+        print_per_page(per_page(work / "pages"))
+        if args.pages:
+            print(f"({time.monotonic() - started:.0f} s, Python {sys.version.split()[0]})")
+            return
 
         h = hostile_inputs(work / "hostile", args.runs)
         per_run = h["inputs"] // max(1, args.runs)

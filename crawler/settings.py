@@ -68,7 +68,14 @@ DEPTH_LIMIT = 12
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 # Only http and https are fetched: no file://, data:, s3:// or ftp:// from a page or feed.
-DOWNLOAD_HANDLERS = {"file": None, "data": None, "s3": None, "ftp": None}
+# http(s): Scrapy's handler, keeping the body that arrived when a download of unannounced
+# length (no Content-Length) times out on a connection the server holds open
+# (crawler.download; Scrapy drops those bytes).
+DOWNLOAD_HANDLERS = {
+    "file": None, "data": None, "s3": None, "ftp": None,
+    "http": "crawler.download.KeepArrivedDownloadHandler",
+    "https": "crawler.download.KeepArrivedDownloadHandler",
+}
 # TLS certificates are verified like a browser does (Scrapy's default accepts any, even a
 # self-signed one): a site that cannot prove who it is is a `tls` failure, not a capture.
 DOWNLOAD_VERIFY_CERTIFICATES = True

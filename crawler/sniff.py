@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+from crawler.charset import utf16_byte_order
 from crawler.settings import DOWNLOAD_MAXSIZE
 
 # Signatures of formats that are not HTML, whatever the Content-Type says
@@ -52,6 +53,11 @@ def sniff_binary(body: bytes) -> str | None:
             )
     # NUL bytes early on mean binary data (WHATWG MIME Sniffing's "binary data bytes"), unless
     # the body starts as markup: a page with a stray NUL is still a page (its NULs are dropped)
-    if b"\x00" in body[:1024] and not body.startswith((b"\xff\xfe", b"\xfe\xff")) and not body.lstrip()[:1] == b"<":
+    if (
+        b"\x00" in body[:1024]
+        and not body.startswith((b"\xff\xfe", b"\xfe\xff"))
+        and not body.lstrip()[:1] == b"<"
+        and not utf16_byte_order(body)  # HTML in UTF-16 without a byte-order mark
+    ):
         return "binary"
     return None

@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from tests.conftest import ROOT, child_env
-from tests.hostile import CanaryServer, HostileServer, bomb, story_html
+from tests.hostile import CanaryServer, HostileServer, attributes_bomb, bomb, deep_nesting, story_html
 
 #: reliability.md: "Timeout (~30 s; 1 s in tests)"
 TEST_SETTINGS = {"DOWNLOAD_TIMEOUT": "1"}
@@ -358,6 +358,73 @@ def fetch_battery(workdir: Path) -> Battery:
             urls[name] = s.base_url
 
         run = scrapy_crawl(workdir, config_toml(*sources))
+        for server in web.servers.values():
+            server.wait_idle(2)
+        servers = dict(web.servers)
+    return Battery(run, servers, urls)
+
+
+# -- pages: one hostile page per case (issue 14: no page holds the crawl) --------------------
+
+
+def _charset_page(encoding: str, meta: str = "") -> bytes:
+    paragraphs = "".join(f"<p>{html.escape(CHARSET_TEXT)} ({n})</p>" for n in range(6))
+    return (f"<!doctype html><html><head>{meta}<title>Charset test</title><meta property='og:type' content='article'>"
+            f"</head><body><article><h1>Charset test</h1>{paragraphs}</article></body></html>").encode(encoding)
+
+
+#: case -> (path on its server, body of a fixture or None for a route of tests/hostile.py,
+#: Content-Type): hostile pages, each of which must cost the crawl process little
+PAGE_CASES: dict[str, tuple[str, bytes | None, str]] = {
+    "story": ("/page/plain-story", None, ""),
+    "attributes_bomb": ("/html/attributes-bomb", None, "text/html; charset=utf-8"),
+    "attributes_50k": ("/html/attributes-50k", None, "text/html; charset=utf-8"),
+    "deep_nesting": ("/html/deep", None, "text/html; charset=utf-8"),
+    "nested_100k": ("/html/nested", b"<html><body>" + b"<div>" * 100_000 + b"<p>deep</p>" + b"</div>" * 100_000 + b"</body></html>",
+                    "text/html"),
+    "unclosed": ("/html/unclosed", b"<html><head><title>Unclosed</title><body>" + b"<p><b><i><span>Unclosed words of a story. " * 20_000,
+                 "text/html"),
+    "textnode_15": ("/textnode?mb=15", None, ""),
+    "utf16be_no_bom": ("/cs/utf16be", None, "text/html"),
+    "utf16le_no_bom": ("/cs/utf16le", None, "text/html"),
+    "meta_utf16_on_utf8": ("/cs/meta-utf16", None, "text/html"),
+    "meta_utf32_on_utf8": ("/cs/meta-utf32", None, "text/html"),
+    "open_whole": ("/truncated/open?complete=1", None, ""),
+    "open_cut": ("/truncated/open?complete=0", None, ""),
+    "close_whole": ("/truncated/close?complete=1", None, ""),
+}
+
+
+def _page_case_body(case: str) -> bytes | None:
+    path, body, _ = PAGE_CASES[case]
+    built = {
+        "attributes_bomb": lambda: attributes_bomb(200_000),
+        "attributes_50k": lambda: attributes_bomb(50_000),
+        "deep_nesting": lambda: deep_nesting(1_000),
+        "utf16be_no_bom": lambda: _charset_page("utf-16-be"),
+        "utf16le_no_bom": lambda: _charset_page("utf-16-le"),
+        "meta_utf16_on_utf8": lambda: _charset_page("utf-8", "<meta charset='utf-16'>"),
+        "meta_utf32_on_utf8": lambda: _charset_page("utf-8", "<meta http-equiv='Content-Type' content='text/html; charset=utf-32'>"),
+    }
+    return built[case]() if case in built else body
+
+
+def page_battery(workdir: Path, cases: list[str] | None = None, first: int = 110, settings: dict[str, str] | None = None) -> Battery:
+    """One crawl of the hostile pages of :data:`PAGE_CASES` (``cases``: those only), each on a
+    site of its own, so that one page holding the crawl shows as the others' delay
+    (``settings``: more Scrapy settings)."""
+    urls: dict[str, str] = {}
+    with ExitStack() as stack:
+        web = _Web(stack, first)
+        sources = []
+        for case in cases or list(PAGE_CASES):
+            path, _, content_type = PAGE_CASES[case]
+            server = web.server(case.replace("_", "-"))
+            body = _page_case_body(case)
+            urls[case] = server.fixture(path, body, content_type=content_type) if body is not None else server.url(path)
+            server.links = [path]
+            sources.append(source_toml(case.replace("_", "-"), feeds=[server.url("/feed.xml")]))
+        run = scrapy_crawl(workdir, config_toml(*sources), settings=settings)
         for server in web.servers.values():
             server.wait_idle(2)
         servers = dict(web.servers)

@@ -23,8 +23,10 @@ Routes (query parameters in brackets):
 - ``/drop[?abort=1&at=600&length=5000]``: Content-Length ``length``, ``at`` bytes, then TCP RST
   (``abort=1``: SO_LINGER 0) or FIN (``abort=0``).
 - ``/truncated/cl``, ``/truncated/chunked``, ``/truncated/close[?complete=0|1]``,
-  ``/truncated/gzip``: Content-Length larger than the body; a broken chunk; no length, body
-  delimited by the close; a gzip stream cut short (with a Content-Length that matches it).
+  ``/truncated/open[?complete=0|1]``, ``/truncated/gzip``: Content-Length larger than the
+  body; a broken chunk; no length, body delimited by the close; no length, the body sent
+  and the connection held open; a gzip stream cut short (with a Content-Length that
+  matches it).
 - ``/huge[?mb=200&length=0|1]``: a generated body of ``mb`` MiB, streamed (chunked, or with
   Content-Length when ``length=1``).
 - ``/bomb[?enc=gzip|deflate|br|zstd|gzip,br&mb=200]``: ``mb`` MiB of zeros, compressed by
@@ -97,6 +99,20 @@ def story_html(title: str, text: str = STORY, head: str = "", body_extra: str = 
 
 _BOMBS: dict[tuple[str, int], bytes] = {}
 _BOMB_LOCK = threading.Lock()
+
+
+def attributes_bomb(attributes: int = 200_000) -> bytes:
+    """A story page whose ``<body>`` carries ``attributes`` attributes (200,000: 2.6 MB, the
+    page of issue 14 that lxml took about 60 s to parse)."""
+    attrs = " ".join(f'a{i}="yy"' for i in range(attributes))
+    return story_html("Attributes bomb").replace(b"<body>", f"<body {attrs}>".encode(), 1)
+
+
+def deep_nesting(levels: int = 1_000) -> bytes:
+    """A story page inside ``levels`` nested ``<div>`` elements (far fewer elements than the
+    element limit; libxml2 drops everything below 256 levels)."""
+    page = story_html("Deep nesting")
+    return page.replace(b"<body>", b"<body>" + b"<div>" * levels, 1).replace(b"</body>", b"</div>" * levels + b"</body>", 1)
 
 
 def _compressor(encoding: str):
@@ -558,11 +574,14 @@ class HostileServer:
             data = gz.compress(story_html("Truncated story", text=STORY + " " + os.urandom(3000).hex()), mtime=0)
             cut = data[: len(data) * 9 // 10]
             conn.respond(200, cut, "text/html", headers={"Content-Encoding": "gzip"})
-        elif kind == "close":
+        elif kind in ("close", "open"):
             body = page if query.get("complete") == "1" else page[: len(page) * 2 // 3]
             conn.head(200, {"Content-Type": "text/html"})
             conn.send(body)
-            conn.sock.shutdown(socket.SHUT_RDWR)
+            if kind == "close":
+                conn.sock.shutdown(socket.SHUT_RDWR)
+            else:  # the body is sent; the connection stays open until the client leaves
+                conn.sleep(SILENT_MAX_SECS)
         else:
             conn.respond(404, b"")
 

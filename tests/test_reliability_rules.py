@@ -267,7 +267,7 @@ def test_r13_a_page_of_too_many_elements_is_kept_raw_not_extracted_for_minutes()
     import time
 
     from pipelines.extraction import ExtractionError, extract
-    from pipelines.extraction.html import MAX_ELEMENTS
+    from crawler.markup import MAX_ELEMENTS
 
     page = ("<html><body><article>" + "<p>A line of a very long page.</p>" * (MAX_ELEMENTS + 10) + "</article></body></html>").encode()
     started = time.monotonic()

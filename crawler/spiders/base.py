@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
 
 import scrapy
 from scrapy.http import Response, TextResponse
@@ -18,12 +19,25 @@ from crawler.config import Source
 from crawler.errors import failure_kind, release_frames
 from crawler.items import FailureItem, PageItem
 from archive.urls import redact_credentials, strip_credentials
-from crawler.traps import FOLLOW_MAX_PER_HOST, strip_session_ids, trap_reason
+from crawler.markup import complexity_problem
 from crawler.sniff import sniff_binary
+from crawler.traps import FOLLOW_MAX_PER_HOST, strip_session_ids, trap_reason
 
 logger = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+# what crawler.markup found in a response's body, read once per response (as Scrapy caches
+# a response's meta refresh)
+_complexity: WeakKeyDictionary[Response, str | None] = WeakKeyDictionary()
+
+
+def too_complex(response: Response) -> str | None:
+    """Why the response's body is too complex to parse (:func:`crawler.markup.complexity_problem`),
+    or ``None``; the bytes are read once per response."""
+    if response not in _complexity:
+        _complexity[response] = complexity_problem(response.body)
+    return _complexity[response]
 
 
 _DOCUMENT_ENDS = (b"</html>", b"</rss>", b"</feed>", b"</rdf:rdf>", b"</urlset>", b"</sitemapindex>")
@@ -157,7 +171,10 @@ class ArchivingSpider(scrapy.Spider):
         - ``content_type_mismatch``: labelled HTML (or unlabelled) but the first bytes are
           another format's signature (PDF, PNG, ZIP, ...; WHATWG MIME Sniffing): the bytes
           are kept, nothing is extracted;
-        - ``not_html``: labelled as something else (a PDF served as a PDF).
+        - ``not_html``: labelled as something else (a PDF served as a PDF);
+        - ``too_complex``: markup over the limits of :mod:`crawler.markup` (attributes on one
+          element or in all, nesting depth, elements): the bytes are kept, never parsed
+          (neither for links nor for extraction), so that no page can hold the crawl.
         """
         if not response.body.strip():
             self.crawler.stats.inc_value("archive/empty_body")
@@ -169,6 +186,10 @@ class ArchivingSpider(scrapy.Spider):
             return ("content_type_mismatch", f"labelled {content_type or 'nothing'} but the body is {kind} data; not extracted")
         if not self.is_html(response):
             return ("not_html", f"not an HTML page ({content_type or 'no Content-Type'})")
+        if reason := too_complex(response):
+            self.crawler.stats.inc_value("archive/too_complex")
+            logger.warning("too complex %s: %s", response.url, reason)
+            return ("too_complex", reason)
         return None
 
     @staticmethod
@@ -209,7 +230,7 @@ class ArchivingSpider(scrapy.Spider):
         """Requests for the page's links that stay on the source's hosts and pass its allow/deny
         rules, while fewer than ``source.depth`` links were followed from a section page."""
         depth = response.meta.get("link_depth", 0)
-        if depth >= source.depth or not self.is_html(response) or sniff_binary(response.body):
+        if depth >= source.depth or not self.is_html(response) or sniff_binary(response.body) or too_complex(response):
             return
         hosts = source.hosts or {urlsplit(response.url).hostname}
         budget = self.follow_max_per_host

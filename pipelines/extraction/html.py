@@ -6,11 +6,12 @@ import logging
 import re
 from copy import deepcopy
 
-from lxml.etree import XPath
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 from w3lib.encoding import html_body_declared_encoding, html_to_unicode, http_content_type_encoding
 
+from crawler.charset import utf16_byte_order, wide_label_meaning
+from crawler.markup import complexity_problem
 from crawler.sniff import sniff_binary
 
 logger = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ class ExtractionError(ValueError):
     Attributes:
         kind: the failure kind recorded for it: ``empty`` (no bytes), ``content_type_mismatch``
             (labelled HTML, or unlabelled, but another format by its first bytes),
-            ``too_complex`` (more than :data:`MAX_ELEMENTS` elements), ``not_html``
+            ``too_complex`` (markup over the limits of :mod:`crawler.markup`), ``not_html``
             (anything else).
     """
 
@@ -33,14 +34,12 @@ class ExtractionError(ValueError):
         self.kind = kind
 
 
-#: elements a page may have to be extracted: three times the largest of the 409 real pages
-#: of ../shared/data (9,893, a long Wikipedia article); news stories have a few thousand
-MAX_ELEMENTS = 30_000
 
 def decode(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """Decode body bytes in one documented order (w3lib ``html_to_unicode``, after WHATWG):
 
-    1. a byte-order mark;
+    1. a byte-order mark; without one, UTF-16 told by its NUL bytes, in either byte order
+       (:func:`crawler.charset.utf16_byte_order`);
     2. the HTTP ``Content-Type`` charset;
     3. the page's ``<meta charset>`` — except that bytes which are valid UTF-8 with
        multi-byte characters are read as UTF-8 when the meta names a legacy encoding (a page
@@ -48,13 +47,25 @@ def decode(body: bytes, content_type: str | None = None) -> tuple[str, str]:
        UTF-8 by accident);
     4. UTF-8 if the bytes are valid UTF-8, else Windows-1252.
 
+    A header or ``<meta>`` naming UTF-16 on bytes that are not UTF-16 means UTF-8, one
+    naming UTF-32 means nothing (WHATWG HTML 13.2.3.2: :func:`crawler.charset.wide_label_meaning`).
     Invalid bytes become U+FFFD; nothing raises.
 
     Returns:
         ``(encoding, text)``.
     """
-    header, declared = declared_encodings(body, content_type)
     has_bom = body.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"))
+    if not has_bom and (order := utf16_byte_order(body)):
+        return order, body.decode(order, "replace")
+    header, declared = declared_encodings(body, content_type)
+    if not has_bom:
+        for label in (header, declared):
+            meaning = wide_label_meaning(label)
+            if meaning is not None:
+                # the label cannot be right for these bytes: read as WHATWG's prescan does
+                return html_to_unicode(f"text/html; charset={meaning or _detect(body)}", body)
+            if label:
+                break  # the header, when it names a charset, decides
     if not has_bom and header is None and declared and "utf" not in declared.lower() and _multibyte_utf8(body):
         return "utf-8", body.decode("utf-8")
     encoding, text = html_to_unicode(content_type, body, auto_detect_fun=_detect)
@@ -84,9 +95,6 @@ def declared_encodings(body: bytes, content_type: str | None) -> tuple[str | Non
     return http_content_type_encoding(content_type), html_body_declared_encoding(body)
 
 
-_COUNT_ELEMENTS = XPath("count(//*)")
-
-
 def parse_html(html: bytes | str, content_type: str | None = None) -> HtmlElement:
     """Parse an HTML document into an lxml tree (:func:`parse_document` without the encoding)."""
     return parse_document(html, content_type)[0]
@@ -101,7 +109,9 @@ def parse_document(html: bytes | str, content_type: str | None = None) -> tuple[
     Raises:
         ExtractionError: empty input (kind ``empty``), binary content (``content_type_mismatch``
             when ``content_type`` says HTML or nothing, else ``not_html``), nothing parsable,
-            or a tree of more than :data:`MAX_ELEMENTS` elements (``too_complex``).
+            or markup over the limits of :mod:`crawler.markup` (``too_complex``: attributes
+            on one element or in all, nesting depth, elements), found on the bytes before
+            any parse.
     """
     encoding = None
     if isinstance(html, bytes):
@@ -112,6 +122,12 @@ def parse_document(html: bytes | str, content_type: str | None = None) -> tuple[
             labelled = (content_type or "").lower()
             mismatch = not labelled or "html" in labelled or labelled.startswith("text/")
             raise ExtractionError(f"not HTML: the body is {kind} data", "content_type_mismatch" if mismatch else "not_html")
+    if reason := complexity_problem(html):
+        # parse and extraction time grow with the square of the attributes on one element
+        # and with the elements: a page built to hold a crawl (reliability.md, 13) is kept
+        # raw, not parsed
+        raise ExtractionError(reason, "too_complex")
+    if isinstance(html, bytes):
         encoding, text = decode(html, content_type)
     else:
         text = html
@@ -121,13 +137,6 @@ def parse_document(html: bytes | str, content_type: str | None = None) -> tuple[
     tree = load_html(text)
     if tree is None:
         raise ExtractionError("not parsable as HTML")
-    elements = int(_COUNT_ELEMENTS(tree))  # counted in C: iterating in Python costs ~1 ms a page
-    if elements > MAX_ELEMENTS:
-        # extraction time grows with the tree (about 0.3 ms an element): a page built to
-        # hold a crawl (reliability.md, 13) is kept raw, not extracted
-        raise ExtractionError(
-            f"{elements} elements, over {MAX_ELEMENTS}: too complex to extract; the raw page is kept", "too_complex"
-        )
     return tree, encoding
 
 

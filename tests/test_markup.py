@@ -1,0 +1,118 @@
+"""crawler.markup (the complexity guard on a page's bytes) and crawler.charset (encodings as
+browsers read them), on their own and through the extraction (issue 14, problems 4 and 6)."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from crawler.charset import utf16_byte_order, wide_label_meaning
+from crawler.markup import MAX_ATTRIBUTES, MAX_DEPTH, MAX_ELEMENTS, complexity_problem, measure
+from pipelines.extraction import ExtractionError, extract
+from crawler.sniff import sniff_binary
+from pipelines.extraction.html import parse_document
+from tests.battery import CHARSET_TEXT, _charset_page
+from tests.conftest import requires_shared
+from tests.hostile import attributes_bomb, deep_nesting, story_html
+from tests.pages import DATA
+
+# -- 4: complexity, on the bytes ----------------------------------------------------------------
+
+
+def test_issue14_4_the_attributes_bomb_of_the_issue_is_refused_before_any_parse():
+    """200,000 attributes on <body> (2.6 MB): lxml parsed it for about 60 s before."""
+    page = attributes_bomb(200_000)
+    assert 2_400_000 < len(page) < 2_800_000
+    with pytest.raises(ExtractionError) as refused:
+        extract(page, "http://x.example/bomb")
+    assert refused.value.kind == "too_complex"
+    assert str(refused.value).startswith("an element with over 1000 attributes")
+
+
+@pytest.mark.parametrize(
+    ("page", "reason"),
+    [
+        (deep_nesting(MAX_DEPTH + 1), f"elements nested over {MAX_DEPTH} levels deep"),
+        (story_html("Spread").replace(b"<p>", b"<p " + b" ".join(b"a%d=1" % i for i in range(999)) + b">"),
+         None),  # 6 elements of 999 attributes: under both limits
+        (b"<html><body>" + (b"<i " + b" ".join(b"a%d=1" % i for i in range(500)) + b">x</i>") * (MAX_ATTRIBUTES // 500 + 1),
+         f"{(MAX_ATTRIBUTES // 500 + 1) * 500} attributes, over {MAX_ATTRIBUTES}"),
+        (b"<html><body>" + b"<br>" * (MAX_ELEMENTS + 1), f"over {MAX_ELEMENTS} elements"),
+        (b"<html><body>" + b"</div>" * 100_000, "over 90000 tags"),
+    ],
+)
+def test_issue14_4_limits(page, reason):
+    found = complexity_problem(page)
+    assert (found.split(":")[0] if found else None) == reason
+
+
+def test_nesting_follows_the_tree_builder_not_the_raw_tag_count():
+    # void elements, self-closed tags, and elements closed by their next sibling do not nest
+    assert measure(b"<ul>" + b"<li><p>item<br><img src=x>" * 1000 + b"</ul>").depth == 3
+    assert measure(b"<svg>" + b"<path d='M0'/>" * 1000 + b"</svg>").depth == 1
+    assert measure(b"<table>" + b"<tr><td>a<td>b" * 500 + b"</table>").depth == 3
+    # an end tag closes what was opened inside its element
+    assert measure(b"<div><span><b>x</div>" * 300).depth == 3
+    assert measure(deep_nesting(100)).depth == 102  # 100 divs, article, p
+
+
+def test_text_comments_and_quoted_values_are_not_markup():
+    tags = b"<div>" * (MAX_DEPTH + 5)
+    for page in (
+        b"<script>var s = '" + tags + b"';</script><p>x</p>",
+        b"<style>/*" + tags + b"*/</style>",
+        b"<!-- " + tags + b" -->",
+        b"<textarea>" + tags + b"</textarea>",
+        b"<a title=\"" + tags + b"\">x</a>",
+    ):
+        assert complexity_problem(page) is None, page[:40]
+    # a stray quote is part of an attribute name (WHATWG), not the start of a value
+    assert measure(b'<script src="a.js" " type="text/javascript"></script>').most_attributes == 3
+
+
+def test_utf16_markup_is_measured_too():
+    page = attributes_bomb(5_000).decode().encode("utf-16-be")
+    assert complexity_problem(page).startswith("an element with over 1000 attributes")
+
+
+@requires_shared
+def test_no_real_page_is_too_complex():
+    pages = [p for p in DATA.rglob("*") if p.is_file() and p.name.endswith((".html", ".html.gz"))]
+    assert len(pages) > 400
+    for path in pages:
+        body = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        assert complexity_problem(body) is None, path
+
+
+# -- 6: charsets as browsers read them ------------------------------------------------------------
+
+WIDE_LABELS = ["utf-16", "UTF-16", "utf-16le", "utf-16be", "utf16", "utf-32", "utf-32le", "utf-32be"]
+
+
+@pytest.mark.parametrize("label", WIDE_LABELS)
+@pytest.mark.parametrize("form", ["<meta charset='{}'>", "<meta http-equiv='Content-Type' content='text/html; charset={}'>"])
+def test_issue14_6_a_meta_naming_utf16_or_utf32_on_utf8_bytes_means_utf8(label, form):
+    tree, encoding = parse_document(_charset_page("utf-8", form.format(label)), "text/html")
+    assert encoding == "utf-8" and CHARSET_TEXT in tree.text_content()
+
+
+def test_a_utf32_meta_is_ignored_so_legacy_bytes_are_still_sniffed():
+    tree, encoding = parse_document(_charset_page("cp1252", "<meta charset='utf-32'>"), "text/html")
+    assert encoding == "cp1252" and CHARSET_TEXT.replace("—", "-")[:20] in tree.text_content().replace("—", "-")
+
+
+@pytest.mark.parametrize("order", ["utf-16-be", "utf-16-le"])
+@pytest.mark.parametrize("content_type", ["text/html", "text/html; charset=utf-16", None])
+def test_issue14_6_utf16_without_bom_in_both_byte_orders(order, content_type):
+    page = _charset_page(order, "<meta charset='utf-16'>")
+    assert sniff_binary(page) is None and utf16_byte_order(page) == order
+    tree, encoding = parse_document(page, content_type)
+    assert encoding == order and CHARSET_TEXT in tree.text_content()
+
+
+def test_binary_is_still_binary_and_labels_mean_what_they_say():
+    assert sniff_binary(b"\x00\x01\x02\x03" * 64) == "binary"
+    assert utf16_byte_order("plain text, not markup".encode("utf-16-le")) is None
+    assert utf16_byte_order("<p>x</p>".encode("utf-32-le")) is None
+    assert [wide_label_meaning(x) for x in ("utf-16-le", "utf_32be", "utf-8", "windows-1252", None)] == ["utf-8", "", None, None, None]
