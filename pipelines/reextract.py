@@ -60,7 +60,7 @@ def reextract(archive: Archive, since: str | None = None) -> Counter:
         if capture_flag(e.title, e.text):
             counts["skipped"] += 1
             continue
-        snapshot = snapshot_from(e, row["canonical_url"], content_hash(e.title, e.text), fingerprint=signature(e.text))
+        snapshot = snapshot_from(e, row["canonical_url"], content_hash(e.title, e.text, e.standfirst), fingerprint=signature(e.text))
         outcome = archive.record_reextraction(row["article_id"], row["capture_id"], row["fetched_at"], snapshot)
         counts[outcome] += 1
         if outcome == "changed":

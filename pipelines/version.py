@@ -24,7 +24,7 @@ class VersionPipeline:
     def process_item(self, item):
         if isinstance(item, PageItem) and item.canonical_url and item.extraction is not None and not item.error:
             e = item.extraction
-            item.content_hash = content_hash(e.title, e.text)
+            item.content_hash = content_hash(e.title, e.text, e.standfirst)
             item.fingerprint = signature(e.text)
             # a flag the spider set (``partial``: the body may be cut short) stands
             item.flag = item.flag or capture_flag(e.title, e.text)

@@ -173,6 +173,13 @@ def _iso(moment: datetime, zulu: bool) -> str:
 
 # -- dates written in running text (datelines) -------------------------------------
 
+# a label that makes the date after it a modification date ("Updated:", "Stand:")
+UPDATED_LABEL = re.compile(
+    r"(?:updated|modified|last\s+update|(?:last\s+)?edited|revised|aktualisiert|geändert|mis\s+à\s+jour|modifié|"
+    r"actualizado|atualizado|aggiornato|bijgewerkt|\bstand)\s*(?:on|am|le|el|il|:)?\W{0,3}$",
+    re.IGNORECASE,
+)
+
 _MONTHS = {
     # English
     "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
@@ -332,8 +339,6 @@ def stated_day(day: str, tree=None, url: str | None = None, *, now: datetime | N
     if url and (found := date_from_url(url, now=now)) is not None and found.day == day[:10]:
         source = "url"
     elif tree is not None:
-        from pipelines.extraction.story import UPDATED_LABEL
-
         # the headline's own dates are its subject's (story.dateline skips them too)
         visible = " ".join(" ".join(tree.xpath("//body//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::h1)]")).split())
         places = [offset for offset, d in find_text_dates(visible, now=now) if d.day == day[:10]]
