@@ -237,3 +237,23 @@ def test_teasers_dated_hours_ago_and_notices_with_zero_width_spaces_go():
     text = body.to_text(body.clean_body(etree.fromstring(f"<body>{story}{teasers}{notice}</body>"), "Pier to grow"))
     assert "Other story number" not in text and "hours ago" not in text and "cookies" not in text
     assert text.split("\n") == STORY
+
+
+def test_the_standfirst_is_a_field_of_its_own_and_in_story_headings_stay():
+    lead = "The board's vote ends a dispute of three years, and the work starts in spring with money from the port and region."
+    e = extract(page(f"<h2 class='article-summary'>{lead}</h2>" + paragraphs(STORY[:2]) + "<h2>What comes next</h2>" + paragraphs(STORY[2:])))
+    assert e.standfirst == lead and lead not in e.text
+    assert e.text.split("\n") == [*STORY[:2], "What comes next", *STORY[2:]]
+
+
+def test_white_space_inside_a_paragraph_is_not_a_paragraph_break():
+    wrapped = STORY[0].replace(" by ", "\nby ").replace(", ending", ",\n   ending")
+    e = extract(page(f"<p>{wrapped}</p>" + paragraphs(STORY[1:])))
+    assert e.text.split("\n") == STORY
+
+
+def test_a_wire_story_starts_with_its_story():
+    share = "<ul><li><a href='#'>Tweet this</a></li><li><a href='#'>Link this</a></li><li><a href='#'>Share this</a></li></ul>"
+    first = f"HARBOUR TOWN (Wire) - {STORY[0]}"
+    e = extract(page(f"{share}<p>HARBOUR TOWN</p><p>{first}</p>" + paragraphs(STORY[1:])))
+    assert e.text.split("\n") == [first, *STORY[1:]]
