@@ -11,6 +11,7 @@ import gzip
 import re
 from datetime import datetime, timezone
 
+import lxml.html
 import pytest
 
 from pipelines.extraction import extract
@@ -49,18 +50,33 @@ def sidebar(dates: str) -> str:
 
 
 def chrome(layout: str) -> tuple[str, str]:
-    """A real page's body, without scripts and dates, split in two around the story."""
+    """A real page's body, without scripts, articles, paragraphs and dates: its first and last
+    top-level blocks (whole elements, about 3,000 characters each) around the story."""
     if layout.startswith("demo:"):
-        html = gzip.decompress((ROOT_DEMO / f"{layout[5:]}.html.gz").read_bytes()).decode("utf-8", "replace")
+        html = gzip.decompress((ROOT_DEMO / f"{layout[5:]}.html.gz").read_bytes())
     else:
-        html = (DATA / layout / "source.html").read_text(encoding="utf-8", errors="replace")
-    body = re.search(r"<body[^>]*>(.*)</body>", html, re.S | re.I)
-    body = body.group(1) if body else html
-    body = re.sub(r"<(script|style|noscript|article|time)\b.*?</\1>", "", body, flags=re.S | re.I)
-    body = re.sub(r"\d{1,4}[-/. ]\w{1,9}[-/. ,]+\d{2,4}|\b\d{4}\b|\b(?:19|20)\d{2}\b", "", body)
-    body = re.sub(r"\b\d+\s+(?:hours?|minutes?|days?)\s+ago\b", "", body, flags=re.I)
-    # a short navigation-like head and a footer-like tail of the real page
-    return body[:3000].rsplit("<", 1)[0], body[-3000:].split(">", 1)[-1]
+        html = (DATA / layout / "source.html").read_bytes()
+    body = lxml.html.fromstring(html).find("body")
+    # the real page's own story (its paragraphs) goes too: the chrome is navigation and furniture
+    for el in body.xpath(".//script | .//style | .//noscript | .//article | .//time | .//p | .//comment()"):
+        el.drop_tree()
+    blocks = [re.sub(DATES, "", lxml.html.tostring(el, encoding="unicode")) for el in body if isinstance(el.tag, str)]
+
+    def take(parts):
+        kept, size = [], 0
+        for part in parts:
+            if size > 3000:
+                break
+            kept.append(part)
+            size += len(part)
+        return kept
+
+    head = take(blocks)
+    tail = take(blocks[len(head):][::-1])[::-1]
+    return "".join(head), "".join(tail)
+
+
+DATES = re.compile(r"\d{1,4}[-/. ]\w{1,9}[-/. ,]+\d{2,4}|\b(?:19|20)\d{2}\b|\b\d+\s+(?:hours?|minutes?|days?)\s+ago\b", re.IGNORECASE)
 
 
 def page(layout: str, own: str, place: str, dates: str) -> bytes:

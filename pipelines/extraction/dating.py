@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from dataclasses import dataclass
 from datetime import datetime
 
 import htmldate
@@ -36,7 +35,7 @@ from pipelines.extraction.dates import UPDATED_LABEL, StatedDate, date_from_url,
 logger = logging.getLogger(__name__)
 
 #: the rules that may be switched off (benchmarks.extraction, ablation)
-RULES = ("dateline", "closing_line", "og_title", "htmldate")
+RULES = ("dateline", "opening_line", "closing_line", "og_title", "htmldate")
 
 SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "button", "select", "option"}
 BOILERPLATE_TAGS = {"aside", "nav", "footer", "form"}
@@ -60,10 +59,10 @@ CLOSING_LINE = re.compile(
 )
 # a publication label just before a date: "Published", "Posted", "Veröffentlicht am", "Publié le"
 PUBLISHED_LABEL = re.compile(
-    r"(?:published|posted|dated|on|veröffentlicht|publiziert|publié|publicado|pubblicato|gepubliceerd)\s*(?:on|am|le|el|il|op|:)?\W{0,3}$",
+    r"(?:published|posted|dated|veröffentlicht|publiziert|publié|publicado|pubblicato|gepubliceerd)\s*(?:on|am|le|el|il|op|:)?\W{0,3}$",
     re.IGNORECASE,
 )
-MAX_LINE_CHARS = 120  # a dateline or byline, not a sentence
+MAX_DATELINE_CHARS = 80
 HEADER_ZONE_CHARS = 600
 PRE_HEADLINE_CHARS = 200
 TRAILER_ZONE_CHARS = 400
@@ -82,13 +81,16 @@ def run(tree: HtmlElement, page, story, url: str | None, hint: StatedDate | None
     """
     published, modified = page.published, page.modified
     published = published or hint
+    located = locate(tree, story.text)
     if published is None or modified is None or len(page.published_days) > 1:
-        seen, seen_modified = (None, None) if "dateline" in off else visible(tree, page.title, story.text, now=now, dayfirst=day_first(page.locale), off=off)
+        seen, seen_modified = (None, None) if "dateline" in off else visible(tree, page.title, located, now=now, dayfirst=day_first(page.locale), off=off)
         if seen is not None and seen.day in page.published_days:
             # the structured data contradict themselves: the day the reader sees decides
             published = page.published_days[seen.day]
         published = published or seen
         modified = modified or seen_modified
+    if published is None and "opening_line" not in off:
+        published = opening_line(story.text, now=now, dayfirst=day_first(page.locale))
     if published is None and "closing_line" not in off:
         published = closing_line(story.text, now=now, dayfirst=day_first(page.locale))
     if published is None and "og_title" not in off:
@@ -97,12 +99,31 @@ def run(tree: HtmlElement, page, story, url: str | None, hint: StatedDate | None
         found = find_text_dates(page.meta.get("og:title") or "", now=now)
         published = StatedDate(found[0][1].value, None, "meta") if found else None
     if published is None and "htmldate" not in off:
-        published = _htmldate(tree, url, now)
+        published = _htmldate(tree, url, now, located)
     if published is None and url:
         published = date_from_url(url, now=now)
     if published is not None and modified is not None and modified.day < published.day:
         modified = None  # a "modified" date before the publication date is a mix-up
     return published, modified
+
+
+def opening_line(text: str, *, now: datetime | None = None, dayfirst: bool | None = None) -> StatedDate | None:
+    """The date of a dateline opening the story, in its first line (or its second, after a
+    short first one: a kicker, a heading): a short line of
+    its own ("( Pescasseroli, 14 Gennaio 20 )"), or a date that starts the line, alone or
+    after a place written in capitals ("01.02.2022 Der Arbeitsmarkt...", "JAKARTA, April
+    25 (Reuters) -"); not a date after words of a sentence ("On 3 March 2019 the ...")."""
+    lines = text.splitlines()[:2]
+    if lines and len(lines[0]) > MAX_DATELINE_CHARS:
+        lines = lines[:1]  # the story has begun: what follows is not its dateline
+    for line in lines:
+        for offset, stated in find_text_dates(line, now=now, dayfirst=dayfirst, short_years=len(line) <= MAX_DATELINE_CHARS):
+            prefix = line[:offset].strip(" ,(–—-")
+            if (len(line) <= MAX_DATELINE_CHARS and offset <= 40) or not prefix or (prefix.isupper() and len(prefix) <= 40):
+                if not UPDATED_LABEL.search(line[:offset].strip()):
+                    return stated
+            break  # only the line's first date
+    return None
 
 
 def closing_line(text: str, *, now: datetime | None = None, dayfirst: bool | None = None) -> StatedDate | None:
@@ -115,65 +136,104 @@ def closing_line(text: str, *, now: datetime | None = None, dayfirst: bool | Non
     return None
 
 
-def _htmldate(tree: HtmlElement, url: str | None, now: datetime) -> StatedDate | None:
-    """htmldate's publication day from the page's markup (``extensive_search=False``: no
-    guess from free text, where teasers' dates are), refused unless the page spells that day
-    out (:func:`~pipelines.extraction.dates.stated_day`); never after the fetch time."""
+def _htmldate(tree: HtmlElement, url: str | None, now: datetime, located=(None, None, None)) -> StatedDate | None:
+    """htmldate's publication day (its extensive search), refused unless the page states
+    it (:func:`~pipelines.extraction.dates.stated_day`: in the URL, the visible text or the
+    markup); a day the visible text shows must be shown as a dateline outside boxes of
+    links: a day only the story's sentences mention, or only a teaser's timestamp, is not
+    the story's. Never after the fetch time."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UnknownTimezoneWarning)
-            day = htmldate.find_date(tree, url=url, original_date=True, extensive_search=False, max_date=now.strftime("%Y-%m-%d"))
+            day = htmldate.find_date(tree, url=url, original_date=True, extensive_search=True, max_date=now.strftime("%Y-%m-%d"))
     except Exception as exc:  # htmldate is defensive, but a crawl must not die on one page
         logger.debug("htmldate failed on %s: %s", url, exc)
         return None
-    return stated_day(day, tree, url, now=now) if day else None
+    stated = stated_day(day, tree, url, now=now) if day else None
+    if stated is None or stated.source != "text":
+        return stated
+    body = tree.find("body")
+    lines = _lines(body, body, None, None, story=located[0]) if body is not None else []
+    places = [(line, o) for line in lines for o, d in find_text_dates(line, now=now) if d.day == stated.day]
+    if any(_dateline_at(line, o) or PUBLISHED_LABEL.search(line[max(0, o - 30) : o]) for line, o in places):
+        return stated
+    return None
+
+
+def _names_a_box(el: HtmlElement) -> bool:
+    """Whether the element's class, id or role names a box of other stories or furniture
+    (:data:`BOILERPLATE_WORDS`); a story's taxonomy classes (WordPress ``post_class()``:
+    ``category-<slug>``, ``tag-<slug>``) name its subjects, not a box, and are left out."""
+    marks = " ".join(t for t in f"{el.get('class', '')} {el.get('id', '')} {el.get('role', '')}".split() if not TAXONOMY.match(t))
+    return bool(marks) and bool(BOILERPLATE_WORDS.search(marks))
+
+
+TAXONOMY = re.compile(r"(?:category|tag|post|format|topic|section)-", re.IGNORECASE)
+
+
+def _link_box(node: HtmlElement) -> bool:
+    links = [t for t in (_norm(a.text_content()) for a in node.iter("a")) if len(t) >= 15]
+    if len(links) < 2:
+        return False
+    total = len(_norm(node.text_content()))
+    return bool(total) and sum(map(len, links)) >= MAX_LINK_SHARE * total
 
 
 # -- the visible dateline ----------------------------------------------------------
 
 
-@dataclass
-class _Line:
-    text: str
-    own: bool  # a line of its own (short: a dateline, a byline), not a paragraph of the story
-
-
-def visible(tree: HtmlElement, title: str | None, text: str, *, now=None, dayfirst=None, off=frozenset()):
+def visible(tree: HtmlElement, title: str | None, located, *, now=None, dayfirst=None, off=frozenset()):
     """The story's visible dates, ``(published, modified)``: read between its headline and
     its first paragraph, then just above the headline inside the story's container, then
     after its last paragraph inside its container; the first date found is the publication
-    date, one after an "Updated" label (several languages) the modification date."""
-    start, end, container = locate(tree, text)
+    date, one after an "Updated" label (several languages) the modification date.
+    ``located``: :func:`locate` of the story's text."""
+    start, end, container = located
     if start is None:
         return None, None
     headline = _headline(tree, title, start)
     zones = []  # (lines, read last-first?, two-digit years allowed?, a label needed?)
     if headline is not None:
-        zones.append((_lines(tree, headline, start, HEADER_ZONE_CHARS, skip_first=True), False, True, False))
+        zones.append((_lines(tree, headline, start, HEADER_ZONE_CHARS, skip_first=True, story=start), False, True, False))
         top = _common_ancestor(headline, start)
         if top is not None and top is not headline:
-            zones.append((_lines(top, top, headline, None)[-4:], True, True, False))
+            zones.append((_lines(top, top, headline, None, story=start)[-4:], True, True, False))
     if container is not None and end is not None:
-        zones.append((_lines(container, end, None, TRAILER_ZONE_CHARS, skip_first=True), False, False, True))
+        zones.append((_lines(container, end, None, TRAILER_ZONE_CHARS, skip_first=True, story=start), False, False, True))
     published = modified = None
     for lines, nearest_last, short_years, labelled in zones:
         for line in reversed(lines) if nearest_last else lines:
-            for offset, stated in find_text_dates(line.text, now=now, dayfirst=dayfirst, short_years=short_years):
-                before = line.text[max(0, offset - 30) : offset].strip()
+            for offset, stated in find_text_dates(line, now=now, dayfirst=dayfirst, short_years=short_years):
+                before = line[max(0, offset - 30) : offset].strip()
                 if UPDATED_LABEL.search(before):
                     modified = modified or stated
-                elif (line.own and not labelled) or PUBLISHED_LABEL.search(before) or ("closing_line" not in off and CLOSING_LINE.search(line.text[:offset])):
+                elif (_dateline_at(line, offset) and not labelled) or PUBLISHED_LABEL.search(before) or (
+                    "closing_line" not in off and CLOSING_LINE.search(line[:offset])
+                ):
                     published = published or stated
         if published is not None:
             break
     return published, modified
 
 
-def _lines(root: HtmlElement, first: HtmlElement, stop: HtmlElement | None, limit: int | None, *, skip_first: bool = False) -> list[_Line]:
+def _dateline_at(text: str, offset: int) -> bool:
+    """Whether the date at ``offset`` stands as a dateline or byline date in its line, not
+    as a day a sentence mentions: at most 40 characters since the line's start or the last
+    sentence end or separator ("By Jane Roe | ", "... its recovery? Monday, "), and at
+    most 60 after the date's start (the date and a time, an author)."""
+    segment = re.split(r"[.!?»”\"|·•]\s", text[:offset])[-1]
+    return len(segment.strip()) <= 40 and len(text) - offset <= 60
+
+
+def _lines(
+    root: HtmlElement, first: HtmlElement, stop: HtmlElement | None, limit: int | None, *, skip_first: bool = False, story: HtmlElement | None = None
+) -> list[str]:
     """The text under ``root`` from ``first`` (or after it, with ``skip_first``) up to
-    ``stop``, one :class:`_Line` per block (the nearest ``<p>``, ``<div>``, ``<li>``...
-    around each text node), boxes of links and boilerplate skipped."""
-    lines: list[_Line] = []
+    ``stop``, one line per block (the nearest ``<p>``, ``<div>``, ``<li>``...
+    around each text node), boxes of links and boilerplate skipped (:func:`_in_box`; the
+    elements that hold ``story``, the story's first paragraph, are never boxes)."""
+    holds_story = set(story.iterancestors()) | {story} if story is not None else set()
+    lines: list[str] = []
     size = 0
     started = False
     current = None
@@ -190,14 +250,13 @@ def _lines(root: HtmlElement, first: HtmlElement, stop: HtmlElement | None, limi
             break
         block = next((a for a in [el, *el.iterancestors()] if a.tag in LINE_TAGS or a is root), root)
         if block not in boxed:
-            boxed[block] = _in_box(block, root)
+            boxed[block] = _in_box(block, root, holds_story)
         if boxed[block] or not node.strip():
             continue
         if block is not current:
             current = block
-            lines.append(_Line("", True))
-        lines[-1].text = _norm(lines[-1].text + " " + node)
-        lines[-1].own = len(lines[-1].text) <= MAX_LINE_CHARS
+            lines.append("")
+        lines[-1] = _norm(lines[-1] + " " + node)
         size += len(node)
         if limit is not None and size > limit:
             break
@@ -221,25 +280,20 @@ def _text_nodes(root: HtmlElement):
             yield el.getparent(), el.tail
 
 
-def _in_box(el: HtmlElement, root: HtmlElement) -> bool:
+def _in_box(el: HtmlElement, root: HtmlElement, holds_story: set = frozenset()) -> bool:
     """Whether ``el`` sits in boilerplate or a box of links to other stories (up to ``root``):
     an aside, navigation, footer or form, a block whose class or id names such a box, or a
     block holding two or more linked headlines (links of 15+ characters making 30%+ of
     its text): a sidebar of teasers, each with its date."""
     for node in [el, *el.iterancestors()]:
-        if node is root or node.tag in ("body", "html"):
+        if node is root or node.tag in ("body", "html") or node in holds_story:
             return False
         if node.tag in BOILERPLATE_TAGS:
             return True
-        marks = f"{node.get('class', '')} {node.get('id', '')} {node.get('role', '')}"
-        if marks.strip() and BOILERPLATE_WORDS.search(marks):
+        if _names_a_box(node):
             return True
-        links = [" ".join(a.text_content().split()) for a in node.iter("a")]
-        long_links = [t for t in links if len(t) >= 15]
-        if len(long_links) >= 2:
-            total = len(" ".join(node.text_content().split()))
-            if total and sum(map(len, long_links)) >= MAX_LINK_SHARE * total:
-                return True
+        if _link_box(node):
+            return True
     return False
 
 
