@@ -528,6 +528,7 @@ class Archive:
                 "fetched_at": fetched_at,
                 "content_hash": s.content_hash,
                 "title": s.title,
+                "standfirst": s.standfirst,
                 "text": s.text,
                 "authors": json.dumps(s.authors, ensure_ascii=False),
                 "published": s.published,

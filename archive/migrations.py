@@ -247,3 +247,14 @@ def m004_capture_encoding_and_warnings(db: Database) -> None:
     clock found earlier than a previous capture of the same article)."""
     db["captures"].add_column("encoding", str)  # utf-8, cp1252, utf-16-le, ...
     db["captures"].add_column("warnings", str)  # JSON list of short notes, or null
+
+
+@migrations()
+def m005_snapshot_standfirst(db: Database) -> None:
+    """A snapshot's standfirst (the summary between the headline and the story, issue 13),
+    searched with the title and the text: the full-text index is rebuilt on ``title``,
+    ``text`` and ``standfirst`` (``text`` stays column 1 for ``snippet()``). Snapshots
+    stored before keep ``standfirst`` null until ``newsarchive reextract``."""
+    db["snapshots"].add_column("standfirst", str)
+    db["snapshots"].disable_fts()
+    db["snapshots"].enable_fts(["title", "text", "standfirst"], fts_version="FTS5", create_triggers=True)

@@ -60,7 +60,8 @@ class SnapshotRecord:
 
     Attributes:
         canonical_url: the article's identity (design.md, Identity).
-        content_hash: SHA-256 (hex) of the normalised title and text.
+        content_hash: SHA-256 (hex) of the normalised title, text and standfirst.
+        standfirst: the summary printed between the headline and the story, or ``None``.
         aliases: other URLs under which this capture reached the article, as
             ``(url, kind)`` pairs; ``kind`` is ``redirect``, ``tracking``, ``port``,
             ``canonical``, ``amp``, ...
@@ -86,6 +87,7 @@ class SnapshotRecord:
     modified: str | None = None
     modified_utc: str | None = None
     modified_source: str | None = None
+    standfirst: str | None = None
     language: str | None = None
     description: str | None = None
     sitename: str | None = None

@@ -1,18 +1,21 @@
-"""Extraction quality and speed: newsarchive against bare trafilatura, on the shared real pages.
+"""Extraction quality and speed on the shared real pages, per fixed half of the sites.
 
-Prints, for our extraction and for trafilatura (the installed release, defaults, and
-again with ``include_comments=False``), on the same bytes:
+The shared sites are split in two by a hash of the host (:mod:`benchmarks.split`): rules
+are tuned on ``tune``; ``check`` stands in for the pages we do not have. Printed:
 
-- article-extraction-benchmark: F1, precision, recall, accuracy, median ms/page, and our
-  time over bare trafilatura's (defaults), measured in this run: each page is timed
-  ``--repeat`` times (default 3) for each extractor in turn, and its fastest time kept, so
-  that a pause of the machine does not fall on one extractor only;
-- trafilatura-eval: share of ``must_contain`` segments found, share of pages leaking any
-  ``must_not_contain`` segment;
-- readability-testpages (real pages only): F1 against ``body_text``;
-- dates on htmldate-eval and trafilatura-eval: day-exact share, wrong dates.
+- quality, per half: F1 / precision / recall (the article-extraction-benchmark's metric,
+  :mod:`benchmarks.scoring`) over the pages with a whole-body truth (article-extraction-
+  benchmark, Readability's real pages); trafilatura-eval's segments found and pages leaking
+  boilerplate; dates (trafilatura-eval, htmldate-eval, Readability's dated pages) day-exact
+  and wrong. newsarchive beside bare trafilatura (defaults, and without comments).
+- ablation, per half: each rule of :data:`pipelines.extraction.RULES` switched off in turn,
+  the change in F1, precision, recall, leaking pages, day-exact and wrong dates, and how
+  many pages' results changed. A rule that stays must pay on the ``check`` half.
+- time: median ms/page over the article-extraction-benchmark, newsarchive against bare
+  trafilatura with its defaults, in the same run; each page timed ``--repeat`` times per
+  extractor, the extractors taking turns, its fastest time kept.
 
-Usage: python -m benchmarks.extraction [--shared ../shared] [--only aeb,eval,readability,dates] [--repeat 3]
+Usage: python -m benchmarks.extraction [--shared ../shared] [--only quality,ablation,time] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ from pathlib import Path
 
 import trafilatura
 
+import pipelines.extraction as extraction
 from benchmarks.scoring import date_score, segment_score, text_score
-from pipelines.extraction import extract
+from benchmarks.split import HALVES, half_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,6 +47,11 @@ class Page:
     url: str | None
     body: bytes
     truth: dict
+    set: str = ""
+
+    @property
+    def half(self) -> str:
+        return half_of(self.url, self.key)
 
 
 @dataclass
@@ -55,7 +64,7 @@ class Result:
 def ours(page: Page) -> Result:
     started = time.perf_counter()
     try:
-        e = extract(page.body, page.url)
+        e = extraction.extract(page.body, page.url)
         text, day = e.text, (e.published.day if e.published else None)
     except ValueError:
         text, day = "", None
@@ -65,23 +74,21 @@ def ours(page: Page) -> Result:
 def bare(include_comments: bool) -> Callable[[Page], Result]:
     def run(page: Page) -> Result:
         started = time.perf_counter()
-        text = trafilatura.extract(page.body, url=page.url, include_comments=include_comments) or ""
+        doc = trafilatura.bare_extraction(page.body, url=page.url, include_comments=include_comments, with_metadata=True)
         ms = (time.perf_counter() - started) * 1000
-        return Result(text, None, ms)
+        text = trafilatura.extract(page.body, url=page.url, include_comments=include_comments) or ""
+        return Result(text, doc.date if doc is not None and doc.date else None, ms)
 
     return run
 
 
-def bare_date(page: Page) -> str | None:
-    doc = trafilatura.bare_extraction(page.body, url=page.url, with_metadata=True)
-    return doc.date if doc is not None and doc.date else None
+def bare_time(page: Page) -> float:
+    started = time.perf_counter()
+    trafilatura.extract(page.body, url=page.url)
+    return (time.perf_counter() - started) * 1000
 
 
-EXTRACTORS = {
-    "newsarchive": ours,
-    "trafilatura": bare(True),
-    "trafilatura, no comments": bare(False),
-}
+EXTRACTORS = {"newsarchive": ours, "trafilatura": bare(True), "trafilatura, no comments": bare(False)}
 
 
 # -- data sets ---------------------------------------------------------------------
@@ -91,7 +98,7 @@ def aeb_pages(data: Path) -> list[Page]:
     folder = data / "article-extraction-benchmark"
     truth = json.loads((folder / "ground-truth.json").read_text(encoding="utf-8"))
     return [
-        Page(key, item.get("url"), gzip.decompress((folder / "html" / f"{key}.html.gz").read_bytes()), item)
+        Page(key, item.get("url"), gzip.decompress((folder / "html" / f"{key}.html.gz").read_bytes()), item, "aeb")
         for key, item in sorted(truth.items())
     ]
 
@@ -104,89 +111,120 @@ def folder_pages(root: Path, *, only_real: bool = False) -> list[Page]:
             continue
         source = expected_path.with_name("source.html")
         if source.exists():
-            pages.append(Page(str(expected_path.parent.relative_to(root)), expected.get("url"), source.read_bytes(), expected))
+            key = str(expected_path.parent.relative_to(root))
+            pages.append(Page(key, expected.get("url"), source.read_bytes(), expected, root.name))
     return pages
 
 
-# -- reports -----------------------------------------------------------------------
+def all_pages(data: Path) -> list[Page]:
+    """Every scored page once: the article benchmark, Readability's real pages, trafilatura's
+    and htmldate's evaluation pages."""
+    return [
+        *aeb_pages(data),
+        *folder_pages(data / "readability-testpages", only_real=True),
+        *folder_pages(data / "trafilatura-eval"),
+        *folder_pages(data / "htmldate-eval"),
+    ]
 
 
-def run_all(pages: list[Page], names: list[str]) -> dict[str, list[Result]]:
-    return {name: [EXTRACTORS[name](p) for p in pages] for name in names}
+def body_truth(page: Page) -> str | None:
+    return page.truth.get("articleBody") if page.set == "aeb" else page.truth.get("body_text") if page.set == "readability-testpages" else None
 
 
-def timed(pages: list[Page], names: list[str], repeat: int) -> dict[str, list[float]]:
-    """Per page, the fastest of ``repeat`` runs of each extractor (milliseconds), the
-    extractors taking turns page by page."""
-    best: dict[str, list[float]] = {name: [] for name in names}
-    for page in pages:
-        for name in names:
-            best[name].append(min(EXTRACTORS[name](page).ms for _ in range(repeat)))
-    return best
+# -- scores ------------------------------------------------------------------------
 
 
-def report_aeb(data: Path, repeat: int = 3) -> dict:
-    pages = aeb_pages(data)
-    runs = run_all(pages, list(EXTRACTORS))
-    times = timed(pages, list(EXTRACTORS), repeat)
-    print(f"\n## article-extraction-benchmark ({len(pages)} pages)")
-    print(f"{'extractor':<26} {'F1':>6} {'prec.':>6} {'recall':>6} {'acc.':>6} {'ms/page':>8}")
+def scores(pages: list[Page], results: list[Result]) -> dict:
+    """The figures of one half: text F1/P/R, segments found/leaking, dates exact/wrong."""
+    pairs = list(zip(pages, results, strict=True))
+    text = text_score((body_truth(p), r.text) for p, r in pairs if body_truth(p))
+    segments = segment_score(
+        (p.truth.get("must_contain") or [], p.truth.get("must_not_contain") or [], r.text) for p, r in pairs if p.set == "trafilatura-eval"
+    )
+    dated = [(p.truth["published"], r.day) for p, r in pairs if p.set != "aeb" and p.truth.get("published")]
+    dates = date_score(dated)
+    return {
+        "f1": text.f1, "precision": text.precision, "recall": text.recall, "documents": text.documents,
+        "found": segments.found, "leaking": segments.leaking,
+        "dates_exact": dates.exact, "dates_truths": dates.truths, "dates_wrong": dates.wrong,
+    }
+
+
+def by_half(pages: list[Page], results: list[Result]) -> dict[str, dict]:
+    return {
+        half: scores([p for p in pages if p.half == half], [r for p, r in zip(pages, results, strict=True) if p.half == half])
+        for half in HALVES
+    }
+
+
+HEADER = f"{'half':<6} {'extractor':<25} {'F1':>6} {'prec.':>6} {'recall':>6} {'found':>6} {'leak':>6} {'dates':>9} {'wrong':>5}"
+
+
+def line(half: str, name: str, s: dict) -> str:
+    dates = f"{s['dates_exact']}/{s['dates_truths']}"
+    return (
+        f"{half:<6} {name:<25} {s['f1']:6.3f} {s['precision']:6.3f} {s['recall']:6.3f} "
+        f"{s['found']:6.1%} {s['leaking']:6.1%} {dates:>9} {s['dates_wrong']:>5}"
+    )
+
+
+def report_quality(pages: list[Page], repeat: int) -> dict:
     figures = {}
-    for name, results in runs.items():
-        score = text_score((p.truth.get("articleBody"), r.text) for p, r in zip(pages, results, strict=True))
-        ms = statistics.median(times[name])
-        figures[name] = {"f1": score.f1, "precision": score.precision, "recall": score.recall, "accuracy": score.accuracy, "ms": ms}
-        print(f"{name:<26} {score.f1:6.3f} {score.precision:6.3f} {score.recall:6.3f} {score.accuracy:6.3f} {ms:8.1f}")
-    ratio = figures["newsarchive"]["ms"] / figures["trafilatura"]["ms"]
-    print(f"time, newsarchive / trafilatura (defaults), median per page: {ratio:.2f}x")
-    figures["time_ratio"] = ratio
+    print(f"\n## quality per half ({sum(p.half == 'tune' for p in pages)} tune pages, {sum(p.half == 'check' for p in pages)} check pages)")
+    print(HEADER)
+    runs = {name: by_half(pages, [run(p) for p in pages]) for name, run in EXTRACTORS.items()}
+    for half in HALVES:
+        for name, halves in runs.items():
+            print(line(half, name, halves[half]))
+            figures[f"{half}/{name}"] = halves[half]
     return figures
 
 
-def report_eval(data: Path) -> dict:
-    pages = folder_pages(data / "trafilatura-eval")
-    runs = run_all(pages, list(EXTRACTORS))
-    print(f"\n## trafilatura-eval ({len(pages)} pages)")
-    print(f"{'extractor':<26} {'found':>7} {'leaking':>8}")
+def report_ablation(pages: list[Page], repeat: int) -> dict:
+    rules = list(getattr(extraction, "RULES", ()))
+    print(f"\n## ablation: each rule switched off in turn (change against all rules on; + is better for F1/P/R/dates, - for leak/wrong)")
+    base_results = [ours(p) for p in pages]
+    base = by_half(pages, base_results)
+    print(HEADER)
+    for half in HALVES:
+        print(line(half, "newsarchive, all rules", base[half]))
+    print(f"{'rule':<18} {'half':<6} {'dF1':>7} {'dP':>7} {'dR':>7} {'dleak':>7} {'ddates':>6} {'dwrong':>6} {'changed':>7}")
     figures = {}
-    for name, results in runs.items():
-        score = segment_score(
-            (p.truth.get("must_contain") or [], p.truth.get("must_not_contain") or [], r.text) for p, r in zip(pages, results, strict=True)
-        )
-        figures[name] = {"found": score.found, "leaking": score.leaking}
-        print(f"{name:<26} {score.found:7.1%} {score.leaking:8.1%}   ({score.segments} segments)")
+    for rule in rules:
+        extraction.OFF.add(rule)
+        try:
+            results = [ours(p) for p in pages]
+        finally:
+            extraction.OFF.discard(rule)
+        halves = by_half(pages, results)
+        for half in HALVES:
+            a, b = base[half], halves[half]
+            changed = sum(
+                1 for p, r0, r1 in zip(pages, base_results, results, strict=True) if p.half == half and (r0.text, r0.day) != (r1.text, r1.day)
+            )
+            delta = {k: a[k] - b[k] for k in ("f1", "precision", "recall", "leaking", "dates_exact", "dates_wrong")}
+            figures[f"{rule}/{half}"] = {**delta, "changed": changed}
+            print(
+                f"{rule:<18} {half:<6} {delta['f1']:+7.4f} {delta['precision']:+7.4f} {delta['recall']:+7.4f} "
+                f"{-delta['leaking']:+7.1%} {delta['dates_exact']:+6d} {-delta['dates_wrong']:+6d} {changed:>7}"
+            )
     return figures
 
 
-def report_readability(data: Path) -> dict:
-    pages = [p for p in folder_pages(data / "readability-testpages", only_real=True) if p.truth.get("body_text")]
-    runs = run_all(pages, list(EXTRACTORS))
-    print(f"\n## readability-testpages, real pages ({len(pages)} pages)")
-    print(f"{'extractor':<26} {'F1':>6} {'prec.':>6} {'recall':>6}")
-    figures = {}
-    for name, results in runs.items():
-        score = text_score((p.truth["body_text"], r.text) for p, r in zip(pages, results, strict=True))
-        figures[name] = {"f1": score.f1, "precision": score.precision, "recall": score.recall}
-        print(f"{name:<26} {score.f1:6.3f} {score.precision:6.3f} {score.recall:6.3f}")
-    return figures
+def report_time(pages: list[Page], repeat: int) -> dict:
+    """Median ms/page on the article benchmark, newsarchive and bare trafilatura (defaults)."""
+    aeb = [p for p in pages if p.set == "aeb"]
+    mine, theirs = [], []
+    for page in aeb:
+        mine.append(min(ours(page).ms for _ in range(repeat)))
+        theirs.append(min(bare_time(page) for _ in range(repeat)))
+    a, b = statistics.median(mine), statistics.median(theirs)
+    print(f"\n## time, article-extraction-benchmark ({len(aeb)} pages, fastest of {repeat} per page)")
+    print(f"newsarchive {a:.1f} ms/page, trafilatura (defaults) {b:.1f} ms/page: {a / b:.2f}x")
+    return {"newsarchive_ms": a, "trafilatura_ms": b, "ratio": a / b}
 
 
-def report_dates(data: Path) -> dict:
-    figures = {}
-    print("\n## dates, annotated pages (day-exact share; wrong = a date given that is not the true day)")
-    print(f"{'set':<18} {'extractor':<14} {'exact':>14} {'wrong':>6}")
-    for set_name in ("trafilatura-eval", "htmldate-eval"):
-        # pages without a date annotation (9 "hard::" pages of trafilatura-eval) are not scored:
-        # their truth is unknown, not "no date"
-        pages = [p for p in folder_pages(data / set_name) if p.truth.get("published")]
-        for name, get in (("newsarchive", lambda p: ours(p).day), ("trafilatura", bare_date)):
-            score = date_score((p.truth.get("published"), get(p)) for p in pages)
-            figures[f"{set_name}/{name}"] = {"exact": score.exact, "truths": score.truths, "wrong": score.wrong}
-            print(f"{set_name:<18} {name:<14} {score.exact:>3}/{score.truths:<3} {score.exact_share:6.1%} {score.wrong:>6}")
-    return figures
-
-
-REPORTS = {"aeb": report_aeb, "eval": report_eval, "readability": report_readability, "dates": report_dates}
+REPORTS = {"quality": report_quality, "ablation": report_ablation, "time": report_time}
 
 
 def main() -> None:
@@ -201,10 +239,9 @@ def main() -> None:
         sys.exit(f"no shared data at {data}")
     logging.disable(logging.WARNING)
     warnings.simplefilter("ignore")
-    print(f"trafilatura {trafilatura.__version__}; newsarchive extraction")
-    figures = {
-        name: REPORTS[name](data, args.repeat) if name == "aeb" else REPORTS[name](data) for name in args.only.split(",")
-    }
+    print(f"trafilatura {trafilatura.__version__}; {extraction.EXTRACTOR}")
+    pages = all_pages(data)
+    figures = {name: REPORTS[name](pages, args.repeat) for name in args.only.split(",")}
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
 

@@ -362,6 +362,7 @@ def extract(files, url, include, exclude, timezone_name, db, verbose, log_file) 
             "url": page_url,
             "canonical_url": canonical,
             "title": e.title,
+            "standfirst": e.standfirst,
             "text": e.text,
             "authors": e.authors,
             "published": e.published.value if e.published else None,

@@ -13,12 +13,17 @@ def normalise(text: str | None) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 
 
-def content_hash(title: str | None, text: str | None) -> str:
-    """SHA-256 (hex) of the normalised title, a newline, and the normalised text.
+def content_hash(title: str | None, text: str | None, standfirst: str | None = None) -> str:
+    """SHA-256 (hex) of the normalised title, a newline, and the normalised text; then, when
+    the story has a standfirst, a newline and the normalised standfirst. A story without a
+    standfirst keeps the hash it had before standfirsts were kept (newsarchive 0.1), so
+    that upgrading alone makes no new version of it.
 
     Two captures with the same hash are the same version: differences in white space
     or Unicode composition, and everything outside the extracted story (ads, teasers,
     timestamps, tokens), make no new version.
     """
     payload = normalise(title) + "\n" + normalise(text)
+    if normalise(standfirst):
+        payload += "\n" + normalise(standfirst)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()

@@ -60,6 +60,7 @@ def snapshot_from(e, canonical_url: str, digest: str, aliases: tuple = (), finge
         canonical_url=canonical_url,
         content_hash=digest,
         title=e.title,
+        standfirst=e.standfirst,
         text=e.text,
         extractor=e.extractor,
         authors=list(e.authors),

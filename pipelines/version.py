@@ -31,7 +31,7 @@ def version_identity(extraction: Extraction) -> VersionIdentity:
     """The version identity of an extraction: the one place it is computed, for a crawl
     (:class:`VersionPipeline`) and for re-extraction (:mod:`pipelines.reextract`)."""
     return VersionIdentity(
-        content_hash=content_hash(extraction.title, extraction.text),
+        content_hash=content_hash(extraction.title, extraction.text, extraction.standfirst),
         fingerprint=signature(extraction.text),
         flag=capture_flag(extraction.title, extraction.text),
     )

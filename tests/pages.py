@@ -8,6 +8,7 @@ from pathlib import Path
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DATA = SHARED / "data"
 CASES = SHARED / "cases"
+ROOT_DEMO = Path(__file__).resolve().parents[1] / "demo" / "pages"
 
 SEED_SOURCE = DATA / "trafilatura-eval" / "nationnews.com-schools"
 SEED_TEASERS = [

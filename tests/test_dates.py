@@ -165,3 +165,33 @@ def test_german_stand_labels_the_modification_date():
             "<meta property='article:published_time' content='2024-03-09T10:00:00+01:00'>")
     e = extract(_story_page("<p class='meta'>Stand: 09.03.2024 10:00 Uhr</p>", head), "https://nachrichten.example/a", now=NOW)
     assert (e.published.day, e.modified.day) == ("2024-03-03", "2024-03-09")
+
+
+@pytest.mark.parametrize(
+    "jsonld",
+    [
+        '{"@type": "WebPage", "mainEntity": {"@type": "NewsArticle", "datePublished": "2018-04-25T06:35:00+05:00"}}',
+        '{"@graph": [{"@type": "WebSite"}, {"@type": "NewsArticle", "datePublished": "2018-04-25T06:35:00+05:00"}]}',
+        '[{"@type": "BreadcrumbList"}, {"@type": "NewsArticle", "datePublished": "2018-04-25T06:35:00+05:00"}]',
+    ],
+)
+def test_json_ld_article_read_wherever_it_nests(jsonld):
+    page = _story_page("", head=f'<script type="application/ld+json">{jsonld}</script>')
+    e = extract(page, "https://news.example/a", now=NOW)
+    assert (e.published.value, e.published.source) == ("2018-04-25T06:35:00+05:00", "jsonld")
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Published in Dawn, April 25th, 2018", "First published on 25 April 2018", "A version of this article appears in print on April 25, 2018",
+     "Erschienen in der Zeitung am 25. April 2018", "Publié dans le journal le 25 avril 2018"],
+)
+def test_a_closing_publication_line_dates_the_story(line):
+    e = extract(_story_page("", trailer=f"<p>{line}</p>"), "https://news.example/a", now=NOW)
+    assert e.published.day == "2018-04-25"
+
+
+def test_a_date_inside_a_sentence_of_the_story_is_not_its_dateline():
+    sentence = "<p>On 3 March 2019 the council first met to discuss the budget, and it has met every month since then.</p>"
+    e = extract(_story_page(sentence), "https://news.example/a", now=NOW)
+    assert e.published is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from pipelines.extraction import body, extract, recover
+from pipelines.extraction import body, extract
 from pipelines.extraction.clean import drop_hidden_copies
 from pipelines.extraction.html import parse_html
 
@@ -199,26 +199,6 @@ def test_the_authors_bio_closing_a_post_goes():
     assert "founder of Harbour Media" not in e.text and STORY[-1] in e.text
 
 
-def test_a_lead_in_bare_text_just_before_the_story_is_kept():
-    # trafilatura looks for paragraphs: on some pages it drops such a lead (the rule is
-    # tested on its own, as trafilatura keeps it on a page this small)
-    lead = "The harbour board was fined two million on Monday for the damage done to the old breakwater by the storms."
-    text = "\n".join(STORY)
-
-    def found(before: str) -> str | None:
-        tree = parse_html(page(f"<div class='article-body'>{before}<div class='reserved'>{paragraphs()}</div></div>"))
-        return recover.lead_block(tree, text, "Pier to grow", None)
-
-    assert found(f"<div class='facts'><!--x-->{lead}</div>") == lead
-    assert found(f"<figure><figcaption>{lead}</figcaption></figure>") is None  # a caption
-    assert found(f"<div class='facts'><p>{lead}</p><p>{lead}</p></div>") is None  # blocks: trafilatura's to judge
-    assert found(f"<div class='related'>{lead}</div>") is None  # a box of other stories
-    assert found(f"<div><script>google_ad_client = 'ca-pub-1'; /* {lead} */</script></div>") is None  # code
-    assert found(f"<div class='photo-caption'><img src='/p.jpg'>{lead} (Photo: J. Smith)</div>") is None
-    byline = "By Jane Roe, Senior City Hall Correspondent, and John Doe, Harbour Reporter · Published March 3, 2024"
-    assert found(f"<div>{byline}</div>") is None  # a byline: the body rules would drop it
-
-
 def test_a_story_about_cookie_law_keeps_its_paragraphs():
     law = [
         "We use cookies to give you the best experience is the phrase the court examined, and judges found it meant nothing to readers.",
@@ -250,12 +230,6 @@ def test_rules_read_turkish_capitals():
     assert "İsmail" not in e.text and e.text.split("\n")[0] == STORY[0]
 
 
-def test_a_lead_that_begins_with_by_is_still_a_lead():
-    lead = "By the time the council met on 3 March 2024, the harbour board had already signed the contract for the pier."
-    tree = parse_html(page(f"<div class='article-body'><div>{lead}</div><div class='reserved'>{paragraphs()}</div></div>"))
-    assert recover.lead_block(tree, "\n".join(STORY), "Pier to grow", None) == lead
-
-
 def test_teasers_dated_hours_ago_and_notices_with_zero_width_spaces_go():
     story = "".join(f"<p>{line}</p>" for line in STORY)
     teasers = "".join(f"<head rend='h3'><ref target='/n/{i}'>Other story number {i} on the quay</ref></head>{i} hours ago" for i in (2, 3))
@@ -263,3 +237,23 @@ def test_teasers_dated_hours_ago_and_notices_with_zero_width_spaces_go():
     text = body.to_text(body.clean_body(etree.fromstring(f"<body>{story}{teasers}{notice}</body>"), "Pier to grow"))
     assert "Other story number" not in text and "hours ago" not in text and "cookies" not in text
     assert text.split("\n") == STORY
+
+
+def test_the_standfirst_is_a_field_of_its_own_and_in_story_headings_stay():
+    lead = "The board's vote ends a dispute of three years, and the work starts in spring with money from the port and region."
+    e = extract(page(f"<h2 class='article-summary'>{lead}</h2>" + paragraphs(STORY[:2]) + "<h2>What comes next</h2>" + paragraphs(STORY[2:])))
+    assert e.standfirst == lead and lead not in e.text
+    assert e.text.split("\n") == [*STORY[:2], "What comes next", *STORY[2:]]
+
+
+def test_white_space_inside_a_paragraph_is_not_a_paragraph_break():
+    wrapped = STORY[0].replace(" by ", "\nby ").replace(", ending", ",\n   ending")
+    e = extract(page(f"<p>{wrapped}</p>" + paragraphs(STORY[1:])))
+    assert e.text.split("\n") == STORY
+
+
+def test_a_wire_story_starts_with_its_story():
+    share = "<ul><li><a href='#'>Tweet this</a></li><li><a href='#'>Link this</a></li><li><a href='#'>Share this</a></li></ul>"
+    first = f"HARBOUR TOWN (Wire) - {STORY[0]}"
+    e = extract(page(f"{share}<p>HARBOUR TOWN</p><p>{first}</p>" + paragraphs(STORY[1:])))
+    assert e.text.split("\n") == [first, *STORY[1:]]

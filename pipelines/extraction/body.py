@@ -1,4 +1,5 @@
-"""Stage 3: take the boilerplate that trafilatura left out of its main-content tree.
+"""Stage 5, body: the boilerplate trafilatura left taken out of its main-content tree, the
+standfirst kept apart, and the story written out as text, one paragraph per line.
 
 trafilatura returns the main content as a small XML tree (``<p>``, ``<head>``,
 ``<list>``/``<item>``, ``<quote>``, ``<table>``, with links as ``<ref>``). The rules here
@@ -15,7 +16,14 @@ work on that structure, in every language the patterns list, and name no site:
   "Write to the author at ...", cookie notices;
 - label lines: "Category: ...", "Tags: ...", "Photo credit: ...";
 - an "About <organisation>" box at the end of a press release, and the author's bio with
-  contact details closing a post.
+  contact details closing a post;
+- a bar of share buttons ("Tweet this / Link this / Share this"), and a short line
+  repeated as the start of the next paragraph (a wire story's "JAKARTA" above
+  "JAKARTA (Reuters) - ...").
+
+The standfirst (the summary between the headline and the story, :func:`standfirst`) is
+a field of its own, not body text. In-story headings stay, as lines of their own. White
+space inside a paragraph is not a paragraph break: a hard-wrapped ``<p>`` stays one line.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from copy import deepcopy
+from dataclasses import dataclass
 
 from lxml import etree
 from trafilatura.xml import xmltotxt
@@ -107,7 +116,21 @@ TIME_AGO = re.compile(
 )
 TIME_OF_DAY = re.compile(r"\b\d{1,2}[:.h]\d{2}\b|\b\d{1,2} ?[ap]\.?m\.?", re.IGNORECASE)
 
-STEPS = ("lead", "boxes", "about")
+#: the rules that may be switched off (benchmarks.extraction, ablation)
+RULES = ("lead", "link_boxes", "promo", "about", "share_bar", "repeated_lead")
+# "Tweet this", "Share on Facebook", "Link this", "Reprints": the words of a bar of share buttons
+SHARE_WORDS = re.compile(
+    r"^(?:(?:tweet|share|link|digg|email|e-mail|mail|print|pin|save|copy(?: link)?|post|like|reprints?|comment|whatsapp|"
+    r"facebook|twitter|linkedin|reddit|telegram|messenger|flipboard|pinterest|x)(?: (?:this|it|on|via|the|story|article|link|\w+ this))*)$"
+)
+MIN_STANDFIRST_CHARS = 40
+MAX_STANDFIRST_CHARS = 600
+# class, id or itemprop words of a standfirst (summary, dek, chapô, Vorspann, entradilla ...)
+STANDFIRST_MARKS = re.compile(
+    r"standfirst|summary|dek\b|deck|sub-?title|sub-?head|excerpt|intro|chapo|chapeau|teaser|abstract|description|"
+    r"lede|article-?lead|lead-?text|\blead\b|vorspann|entradilla|sottotitolo|occhiello|alternativeheadline",
+    re.IGNORECASE,
+)
 LEAD_WINDOW = 8
 MIN_LEAD_PARAGRAPH = 60
 MAX_PROMO_CHARS = 300
@@ -199,7 +222,7 @@ def is_date_line(text: str) -> bool:
     """A short line that only states when (e.g. "Updated at 1:23 p.m.", "Published 18 November 2019")."""
     if len(text) > MAX_DATELINE_CHARS:
         return False
-    dates = find_text_dates(text)
+    dates = find_text_dates(text, short_years=True)
     rest = text
     for offset, _ in dates:
         rest = rest[:offset]  # text before the first date is the label
@@ -208,17 +231,112 @@ def is_date_line(text: str) -> bool:
     return (bool(TIME_OF_DAY.search(text)) or bool(TIME_AGO.search(lower(text)))) and len(text) <= 40
 
 
-def clean_body(body: etree._Element, title: str | None) -> etree._Element:
-    """A copy of trafilatura's main-content tree without the boilerplate listed in this module."""
+@dataclass
+class Story:
+    """The body stage's result.
+
+    Attributes:
+        text: the story, one paragraph (or in-story heading) per line.
+        standfirst: the summary printed between the headline and the story, or ``None``.
+    """
+
+    text: str = ""
+    standfirst: str | None = None
+
+
+def run(document, tree: etree._Element, title: str | None, off: set[str] = frozenset()) -> Story:
+    """The story of trafilatura's ``document`` (:mod:`~pipelines.extraction.main`), read
+    against the page ``tree`` for its standfirst, with the rules not in ``off`` applied."""
+    if document is None or document.body is None:
+        return Story()
+    body = clean_body(document.body, title, off)
+    lead = standfirst(tree, title, body)
+    if lead is not None:
+        for el in list(body)[:LEAD_WINDOW]:
+            if _key(block_text(el)) == _key(lead):
+                _remove(el)
+    return Story(to_text(body), lead)
+
+
+def clean_body(body: etree._Element, title: str | None, off: set[str] = frozenset()) -> etree._Element:
+    """A copy of trafilatura's main-content tree without the boilerplate listed in this
+    module (the rules not in ``off``)."""
     body = deepcopy(body)
-    blocks = [el for el in body if el.tag in BLOCKS]
-    if "lead" in STEPS:
-        _drop_lead_furniture(blocks, title)
-    if "boxes" in STEPS:
-        _drop_boxes(body)
-    if "about" in STEPS:
+    _wrap_loose_text(body)
+    if "lead" not in off:
+        _drop_lead_furniture([el for el in body if el.tag in BLOCKS], title, off)
+    if "repeated_lead" not in off:
+        _drop_repeated_lead(body)
+    _drop_boxes(body, off)
+    if "about" not in off:
         _drop_about_box(body)
     return body
+
+
+def _wrap_loose_text(body: etree._Element) -> None:
+    """Text loose between blocks (full mode's fallback extractors return a page's bare text
+    as the tails of its headings) becomes paragraphs of its own, so that the rules, which
+    remove whole blocks, never take it with a heading. A date left as a tail stays: it is
+    the timestamp of the linked headline before it (:func:`is_promo`)."""
+    if body.text and body.text.strip():
+        p = etree.Element("p")
+        p.text, body.text = body.text, None
+        body.insert(0, p)
+    for el in list(body):
+        if el.tail and el.tail.strip() and not is_date_line(el.tail.strip()):
+            p = etree.Element("p")
+            p.text, el.tail = el.tail, None
+            el.addnext(p)
+
+
+def standfirst(tree: etree._Element, title: str | None, body: etree._Element) -> str | None:
+    """The standfirst: after the page's headline (its ``<h1>``) and before the story's
+    first paragraph, the first element marked as a summary (:data:`STANDFIRST_MARKS` in its
+    class, id or itemprop) or the first ``<h2>`` there, when it reads as a sentence or two
+    (40 to 600 characters, under 30% link text) and is no byline, date or notice; else
+    ``None``. (A ``<head>`` kept by trafilatura before the first paragraph is no standfirst
+    unless the page marks it so: it may be the story's first heading.)"""
+    headlines = tree.xpath("//body//h1")
+    if not headlines:
+        return None
+    want = _key(title or "")
+    h1 = next((h for h in headlines if want and _key(h.text_content()) and _key(h.text_content()) in want), headlines[0])
+    first = next((block_text(el) for el in body if el.tag == "p" and len(block_text(el)) >= MIN_LEAD_PARAGRAPH), "")
+    snippet = " ".join(first.split()[:6])
+    for el in h1.xpath("following::*[position() <= 80]"):
+        if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript"):
+            continue
+        text = " ".join(el.text_content().split())
+        if snippet and snippet in text:
+            return None  # the story has begun
+        marks = f"{el.get('class', '')} {el.get('id', '')} {el.get('itemprop', '')}"
+        if el.tag == "h2" or (el.tag in ("p", "div", "h2", "h3", "span", "section") and STANDFIRST_MARKS.search(marks)):
+            if not MIN_STANDFIRST_CHARS <= len(text) <= MAX_STANDFIRST_CHARS:
+                continue
+            links = sum(len(" ".join(a.text_content().split())) for a in el.iter("a"))
+            low = lower(text)
+            if links <= 0.3 * len(text) and not (BYLINE.match(low) or is_date_line(text) or READ_MORE.match(low) or CALL_TO_ACTION.search(low)):
+                return text
+    return None
+
+
+def _drop_repeated_lead(body: etree._Element) -> None:
+    """A short first line that the next paragraph starts with ("JAKARTA" above "JAKARTA
+    (Reuters) - ..."): the page prints a dateline twice."""
+    blocks = [el for el in body if el.tag in BLOCKS]
+    for el, following in zip(blocks[:LEAD_WINDOW], blocks[1 : LEAD_WINDOW + 1]):
+        text = block_text(el)
+        if text and len(text) <= MAX_DATELINE_CHARS and block_text(following).startswith(text) and len(block_text(following)) > len(text):
+            _remove(el)
+            return
+
+
+def is_share_bar(el: etree._Element) -> bool:
+    """A list (or line) of share buttons: every item is a share word ("Tweet this", "Link
+    this", "Share on Facebook", "Reprints")."""
+    items = [lower(block_text(i)).strip(" |·•") for i in el.iter("item")] if el.tag == "list" else lower(block_text(el)).split(" | ")
+    items = [i for i in items if i]
+    return bool(items) and all(len(i) <= 30 and SHARE_WORDS.match(i) for i in items) and (len(items) >= 2 or el.tag != "list")
 
 
 def _remove(el: etree._Element) -> None:
@@ -229,7 +347,7 @@ def _remove(el: etree._Element) -> None:
         parent.remove(el)
 
 
-def _drop_lead_furniture(blocks: list[etree._Element], title: str | None) -> None:
+def _drop_lead_furniture(blocks: list[etree._Element], title: str | None, off: set[str]) -> None:
     """Above the first real paragraph: the headline, headings, bylines, date lines and
     lists of short items (date, section, comment count) go; other short lines there, such
     as a salutation, stay."""
@@ -242,7 +360,7 @@ def _drop_lead_furniture(blocks: list[etree._Element], title: str | None) -> Non
             or (title and _same_title(text, title))
             or BYLINE.match(lower(text))
             or is_date_line(text)
-            or (el.tag != "list" and is_promo(el))  # a cookie notice, a "Share" line
+            or ("promo" not in off and el.tag != "list" and is_promo(el))  # a cookie notice, a "Share" line
         )
         if furniture:
             _remove(el)
@@ -256,12 +374,16 @@ def _is_meta_list(el: etree._Element) -> bool:
     return bool(items) and all(len(t) <= 40 for t in items) and any(is_date_line(t) for t in items)
 
 
-def _drop_boxes(body: etree._Element) -> None:
+def _drop_boxes(body: etree._Element, off: set[str]) -> None:
     children = list(body)
     for i, el in enumerate(children):
         if el.getparent() is None:
             continue
-        if is_link_box(el) or (el.tag in ("p", "head", "item", "quote") and is_promo(el)):
+        if (
+            ("link_boxes" not in off and is_link_box(el))
+            or ("share_bar" not in off and el.tag in ("list", "p") and is_share_bar(el))
+            or ("promo" not in off and el.tag in ("p", "head", "item", "quote") and is_promo(el))
+        ):
             _remove(el)
             # the heading or label that introduced the box ("Latest News", "Related:")
             j = i - 1
@@ -275,6 +397,8 @@ def _drop_boxes(body: etree._Element) -> None:
                         continue
                 break
     # inside lists, tables and quotes
+    if "promo" in off:
+        return
     for el in list(body.iter("item", "cell", "p")):
         if el.getparent() is not None and el.getparent() is not body and is_promo(el):
             text = block_text(el)
@@ -306,8 +430,20 @@ def _drop_about_box(body: etree._Element) -> None:
 def to_text(body: etree._Element) -> str:
     """Plain text of a main-content tree: one block per line (trafilatura's own serialiser).
 
-    Links become their text (the URLs are not part of the story's text). Changes ``body``.
+    Links become their text (the URLs are not part of the story's text). White space inside
+    a block is folded to one space, as a browser renders it (CSS ``white-space: normal``):
+    only a ``<br>`` (trafilatura's ``<lb/>``) breaks a line; code keeps its lines. Changes ``body``.
     """
     etree.strip_tags(body, "ref")
+    for el in body.iter():
+        if el.tag == "code" or any(a.tag == "code" for a in el.iterancestors()):
+            continue
+        if el.text:
+            el.text = _FOLD.sub(" ", el.text)
+        if el.tail:
+            el.tail = _FOLD.sub(" ", el.tail)
     text = xmltotxt(body, False) or ""
     return "\n".join(line.strip() for line in text.split("\n") if line.strip())
+
+
+_FOLD = re.compile(r"\s+")

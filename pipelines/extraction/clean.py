@@ -1,6 +1,7 @@
-"""Stage 1: prepare the page before trafilatura reads it.
+"""Stage 3, cleaning: the page prepared before trafilatura reads it, in place.
 
-Four general repairs, none naming a site:
+The site's extraction hints (``[source.extract]`` ``include``/``exclude``) first, then
+general repairs, none naming a site:
 
 - an ad slot (class or id ``ad``, ``ads``, ``ad-slot``, ``advert...``, ``dfp``,
   ``gpt-ad``) with little text goes: its label and the tokens some sites print in it
@@ -20,6 +21,9 @@ from __future__ import annotations
 
 import re
 
+import logging
+from copy import deepcopy
+
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 
@@ -28,7 +32,8 @@ EMBED_CLASSES = re.compile(r"twitter-tweet|instagram-media|tiktok-embed|fb-post|
 LEAD_MARKS = re.compile(r"teaser|intro|lead|summary|standfirst|abstract|chapo|kicker", re.IGNORECASE)
 AD_MARKS = re.compile(r"(?:^|[-_\s])(?:ads?|ad-?slot|ad-?unit|ad-?container|advert\w*|dfp|gpt-ad)(?:$|[-_\s\d])", re.IGNORECASE)
 MAX_AD_CHARS = 200
-STEPS = ("ads", "hidden", "embeds", "leads")
+#: the rules that may be switched off (benchmarks.extraction, ablation); ad slots always go
+RULES = ("hidden", "embeds", "leads")
 # XPath preselection (fast, in C); the regular expressions above decide. Written on the
 # attribute axis (//@class[...]/..): about twice as fast as testing every element.
 AD_XPATH = XPath("//@class[contains(., 'ad') or contains(., 'dfp')]/.. | //@id[contains(., 'ad') or contains(., 'dfp')]/..")
@@ -40,6 +45,8 @@ EMBED_XPATH = XPath(
 PROSE_CHARS = 80
 MIN_COPY_CHARS = 200
 MAX_LINK_SHARE = 0.3
+
+logger = logging.getLogger(__name__)
 
 
 def _text_len(el: HtmlElement) -> int:
@@ -125,14 +132,47 @@ def keep_leads(tree: HtmlElement) -> int:
     return kept
 
 
-def prepare(tree: HtmlElement) -> HtmlElement:
-    """Apply the repairs above to ``tree`` in place and return it."""
-    if "ads" in STEPS:
-        drop_ad_slots(tree)
-    if "hidden" in STEPS:
-        drop_hidden_copies(tree)
-    if "embeds" in STEPS:
-        keep_embeds(tree)
-    if "leads" in STEPS:
-        keep_leads(tree)
-    return tree
+def run(tree: HtmlElement, include: str | None, exclude, off: set[str] = frozenset()) -> bool | None:
+    """Apply the hints, then the repairs not in ``off``, to ``tree`` in place.
+
+    Returns:
+        whether ``include`` matched (``None`` without ``include``).
+    """
+    matched = apply_hints(tree, include, exclude)
+    drop_ad_slots(tree)
+    for name, repair in (("hidden", drop_hidden_copies), ("embeds", keep_embeds), ("leads", keep_leads)):
+        if name not in off:
+            repair(tree)
+    return matched
+
+
+def apply_hints(tree: HtmlElement, include: str | None, exclude: tuple[str, ...] | list[str]) -> bool | None:
+    """Apply the site's hints to ``tree`` in place: elements matching any ``exclude``
+    selector are removed; when ``include`` matches, the body is reduced to the matching
+    elements (the ``<head>`` stays, for metadata).
+
+    Returns:
+        whether ``include`` matched (``None`` without ``include``).
+    """
+    work = tree
+    if not include and not exclude:
+        return None
+    for selector in exclude:
+        for el in work.cssselect(selector):
+            if el.getparent() is not None:
+                el.drop_tree()
+    if not include:
+        return None
+    kept = work.cssselect(include)
+    body = work.find("body")
+    if kept and body is not None:
+        kept = [deepcopy(el) for el in kept]
+        for child in list(body):
+            body.remove(child)
+        body.text = None
+        for el in kept:
+            el.tail = None
+            body.append(el)
+        return True
+    logger.info("extract include selector %r matched nothing; extracting the whole page", include)
+    return False

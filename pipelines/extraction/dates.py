@@ -181,6 +181,13 @@ def _iso(moment: datetime, zulu: bool) -> str:
 
 # -- dates written in running text (datelines) -------------------------------------
 
+# a label that makes the date after it a modification date ("Updated:", "Stand:")
+UPDATED_LABEL = re.compile(
+    r"(?:updated|modified|last\s+update|(?:last\s+)?edited|revised|aktualisiert|geändert|mis\s+à\s+jour|modifié|"
+    r"actualizado|atualizado|aggiornato|bijgewerkt|\bstand)\s*(?:on|am|le|el|il|:)?\W{0,3}$",
+    re.IGNORECASE,
+)
+
 _MONTHS = {
     # English
     "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
@@ -323,6 +330,9 @@ def date_from_url(url: str, *, now: datetime | None = None) -> StatedDate | None
     return None
 
 
+_URL_IN_MARKUP = re.compile(r"""(?:https?:)?//[^"'\s<>]+|(?<=["'])/[^"'\s<>]*""")
+
+
 def stated_day(day: str, tree=None, url: str | None = None, *, now: datetime | None = None) -> StatedDate | None:
     """A ``YYYY-MM-DD`` day found by htmldate, as a date-only :class:`StatedDate`, or ``None``.
 
@@ -349,7 +359,10 @@ def stated_day(day: str, tree=None, url: str | None = None, *, now: datetime | N
             source = "text"
         else:
             markup = etree.tostring(tree, encoding="unicode")
-            spelled = (day[:10], day[:10].replace("-", "/"), day[:10].replace("-", ""))
-            if not any(s in markup for s in spelled):
+            # spelled as a value, not inside a URL: an asset's ("/assets/20170112-121631/logo.svg"),
+            # another story's link or its picture's ("...?d=20150101&...")
+            markup = _URL_IN_MARKUP.sub(" ", markup)
+            y, m, d = day[:4], day[5:7], day[8:10]
+            if not re.search(rf"(?<!\w){y}-{m}-{d}|(?<!\w){y}/{m}/{d}|(?<!\w){y}{m}{d}(?!\w)", markup):
                 return None
     return stated_from_parts(moment.year, moment.month, moment.day, source, now=now)

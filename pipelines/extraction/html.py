@@ -1,10 +1,9 @@
-"""Bytes to an HTML tree, and the site's extraction hints applied to it."""
+"""Stage 1, decode: bytes to text to an HTML tree."""
 
 from __future__ import annotations
 
 import logging
 import re
-from copy import deepcopy
 
 from lxml.html import HtmlElement
 from trafilatura.utils import load_html
@@ -138,35 +137,3 @@ def parse_document(html: bytes | str, content_type: str | None = None) -> tuple[
     if tree is None:
         raise ExtractionError("not parsable as HTML")
     return tree, encoding
-
-
-def apply_hints(tree: HtmlElement, include: str | None, exclude: tuple[str, ...] | list[str]) -> bool | None:
-    """Apply the site's hints to ``tree`` in place: elements matching any ``exclude``
-    selector are removed; when ``include`` matches, the body is reduced to the matching
-    elements (the ``<head>`` stays, for metadata).
-
-    Returns:
-        whether ``include`` matched (``None`` without ``include``).
-    """
-    work = tree
-    if not include and not exclude:
-        return None
-    for selector in exclude:
-        for el in work.cssselect(selector):
-            if el.getparent() is not None:
-                el.drop_tree()
-    if not include:
-        return None
-    kept = work.cssselect(include)
-    body = work.find("body")
-    if kept and body is not None:
-        kept = [deepcopy(el) for el in kept]
-        for child in list(body):
-            body.remove(child)
-        body.text = None
-        for el in kept:
-            el.tail = None
-            body.append(el)
-        return True
-    logger.info("extract include selector %r matched nothing; extracting the whole page", include)
-    return False

@@ -14,14 +14,15 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
+from copy import deepcopy
 
 from dataclasses import dataclass, field
 
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 
-from pipelines.extraction.dates import StatedDate, parse_stated_date
 from archive.urls import strip_credentials
+from pipelines.extraction.dates import StatedDate, future_date, parse_stated_date
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,10 @@ MODIFIED_META = [
 
 
 def _jsonld_objects(tree: HtmlElement) -> Iterator[dict[str, Any]]:
-    """Every JSON object in the page's ``application/ld+json`` scripts, ``@graph`` flattened."""
+    """Every JSON object in the page's ``application/ld+json`` scripts, in breadth-first order:
+    top-level objects and lists, then what they hold under ``@graph``, ``mainEntity`` and
+    ``mainEntityOfPage``. Other nested objects (``hasPart``, ``liveBlogUpdate``, item lists)
+    are other stories or parts, not the page's own article."""
     for script in tree.xpath('//script[contains(translate(@type, "LDJSON", "ldjson"), "ld+json")]'):
         raw = _JSON_WRAPPERS.sub("", script.text or "").strip()
         if not raw:
@@ -74,9 +78,10 @@ def _jsonld_objects(tree: HtmlElement) -> Iterator[dict[str, Any]]:
                 stack.extend(item)
             elif isinstance(item, dict):
                 yield item
-                graph = item.get("@graph")
-                if isinstance(graph, list):
-                    stack.extend(graph)
+                # the page's own objects nest: a @graph, a WebPage's mainEntity (schema.org)
+                for key in ("@graph", "mainEntity", "mainEntityOfPage"):
+                    if isinstance(item.get(key), (list, dict)):
+                        stack.append(item[key])
 
 
 def _types(obj: dict[str, Any]) -> set[str]:
@@ -99,91 +104,37 @@ def _meta_values(tree: HtmlElement) -> dict[str, str]:
     return values
 
 
-def structured_dates(
-    tree: HtmlElement, page: PageMeta | None = None, *, tz: str | None = None, now: datetime | None = None
-) -> tuple[StatedDate | None, StatedDate | None]:
-    """Published and modified dates from the page's structured data: JSON-LD, then meta tags,
-    then ``<time>``/``itemprop`` elements. Returns ``(published, modified)``; either may be ``None``.
-    """
-    page = page or read(tree)
-    published = modified = None
-    article = page.article
-    if article is not None:
-        published = _first_date([article.get("datePublished"), article.get("dateCreated")], "jsonld", tz, now)
-        modified = _first_date([article.get("dateModified")], "jsonld", tz, now)
-    meta = page.meta
-    if published is None:
-        published = _first_date([meta.get(k) for k in PUBLISHED_META], "meta", tz, now)
-    if modified is None:
-        modified = _first_date([meta.get(k) for k in MODIFIED_META], "meta", tz, now)
-    if published is None:
-        published = _first_date(page.element_dates["datePublished"], "time", tz, now)
-    if modified is None:
-        modified = _first_date(page.element_dates["dateModified"], "time", tz, now)
-    return published, modified
-
-
-def published_days(tree: HtmlElement, page: PageMeta, *, tz: str | None = None, now: datetime | None = None) -> dict[str, StatedDate]:
-    """Every publication date the page's structured data states, by day (``YYYY-MM-DD``),
-    the first statement of each day kept: more than one day means the page contradicts itself."""
-    days: dict[str, StatedDate] = {}
-    for name, source, raw in date_candidates(tree, page):
-        stated = _first_date([raw], source, tz, now) if name == "published" else None
-        if stated is not None:
-            days.setdefault(stated.day, stated)
-    return days
-
-
-def date_candidates(tree: HtmlElement, page: PageMeta | None = None) -> list[tuple[str, str, str]]:
-    """Every date the page's structured data states, as ``(field, source, raw)`` with field
-    ``published`` or ``modified`` and source ``jsonld``, ``meta`` or ``time``: what
-    :func:`structured_dates` chooses from (used to report refused dates)."""
-    page = page or read(tree)
+def _date_candidates(tree: HtmlElement, article: dict[str, Any] | None, meta: dict[str, str]) -> list[tuple[str, str, str]]:
+    """Every date the page's structured data state, most reliable first, as ``(field,
+    source, raw)``: field ``published`` or ``modified``, source ``jsonld`` (the article
+    object), ``meta`` (:data:`PUBLISHED_META`, :data:`MODIFIED_META`, in that order) or
+    ``time`` (``itemprop=datePublished``/``dateModified`` elements, then ``<time pubdate>``)."""
     found: list[tuple[str, str, str]] = []
 
-    def add(field: str, source: str, values) -> None:
+    def add(name: str, source: str, values) -> None:
         for value in values:
             if isinstance(value, list):
                 value = value[0] if value else None
             if isinstance(value, str) and value.strip():
-                found.append((field, source, value))
+                found.append((name, source, value))
 
-    if page.article is not None:
-        add("published", "jsonld", [page.article.get("datePublished"), page.article.get("dateCreated")])
-        add("modified", "jsonld", [page.article.get("dateModified")])
-    add("published", "meta", [page.meta.get(k) for k in PUBLISHED_META])
-    add("modified", "meta", [page.meta.get(k) for k in MODIFIED_META])
-    add("published", "time", page.element_dates["datePublished"])
-    add("modified", "time", page.element_dates["dateModified"])
+    if article is not None:
+        add("published", "jsonld", [article.get("datePublished"), article.get("dateCreated")])
+        add("modified", "jsonld", [article.get("dateModified")])
+    add("published", "meta", [meta.get(k) for k in PUBLISHED_META])
+    add("modified", "meta", [meta.get(k) for k in MODIFIED_META])
+    pubdates = []
+    for el in _DATE_ELEMENTS(tree):
+        itemprop = el.get("itemprop")
+        if itemprop in ("datePublished", "dateModified"):
+            add("published" if itemprop == "datePublished" else "modified", "time", [el.get("datetime") or el.get("content") or el.text_content()])
+        elif el.tag == "time" and el.get("pubdate") is not None:
+            pubdates.append(el.get("datetime") or el.text_content())
+    add("published", "time", pubdates)
     return found
 
 
 _DATE_ELEMENTS = XPath('//@itemprop[. = "datePublished" or . = "dateModified"]/.. | //time[@pubdate]')  # attribute axis: fast
-
-
-def _element_dates(tree: HtmlElement) -> dict[str, list[str]]:
-    """Values of elements marked ``itemprop=datePublished`` / ``dateModified``, by itemprop;
-    ``<time pubdate>`` values follow the ``datePublished`` ones (one pass over the tree)."""
-    values: dict[str, list[str]] = {"datePublished": [], "dateModified": []}
-    pubdates = []
-    for el in _DATE_ELEMENTS(tree):
-        itemprop = el.get("itemprop")
-        if itemprop in values:
-            values[itemprop].append(el.get("datetime") or el.get("content") or el.text_content())
-        elif el.tag == "time" and el.get("pubdate") is not None:
-            pubdates.append(el.get("datetime") or el.text_content())
-    values["datePublished"] += pubdates
-    return values
-
-
-def _first_date(values, source: str, tz, now) -> StatedDate | None:
-    for value in values:
-        if isinstance(value, list):
-            value = value[0] if value else None
-        stated = parse_stated_date(value, source, tz=tz, now=now) if isinstance(value, str) else None
-        if stated is not None:
-            return stated
-    return None
 
 
 def canonical_candidates(tree: HtmlElement, meta: dict[str, str] | None = None) -> list[str]:
@@ -229,18 +180,13 @@ def declared_locale(
     return None
 
 
-def declared_language(tree: HtmlElement, article: dict[str, Any] | None = None) -> str | None:
-    """The language the page declares (:func:`declared_locale`), as a lower-case primary
-    subtag (``en``, ``pt``), or ``None``."""
-    locale = declared_locale(tree, article)
-    return locale.split("-")[0] if locale else None
-
-
 @dataclass
 class PageMeta:
-    """What the page says of itself, read once: JSON-LD, meta tags, canonical links, language.
+    """What the page says of itself, read once (stage 2).
 
     Attributes:
+        title, description, sitename, image: as the page states them (or ``None``).
+        authors, tags: lists of strings.
         article: the main schema.org Article (or WebPage) object, or ``None``.
         meta: meta tag values by lower-case name/property.
         canonical: declared canonical URLs (``rel=canonical``, ``og:url``), raw.
@@ -249,10 +195,19 @@ class PageMeta:
         declares_article: JSON-LD Article type or ``og:type=article``.
         og_type: ``og:type``, lower-case.
         is_amp: the page is an AMP page.
-        element_dates: values of the elements marked ``itemprop=datePublished`` (and
-            ``<time pubdate>``) and ``itemprop=dateModified``, by itemprop.
+        published / modified: the first date the structured data state for each
+            (JSON-LD, then meta tags, then date elements), or ``None``.
+        published_days: every publication day the structured data state, the first
+            statement of each kept: more than one means the page contradicts itself.
+        warnings: dates refused for lying in the future (``future_date: ...``).
     """
 
+    title: str | None = None
+    description: str | None = None
+    sitename: str | None = None
+    image: str | None = None
+    authors: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
     article: dict[str, Any] | None = None
     meta: dict[str, str] = field(default_factory=dict)
     canonical: list[str] = field(default_factory=list)
@@ -261,19 +216,24 @@ class PageMeta:
     declares_article: bool = False
     og_type: str | None = None
     is_amp: bool = False
-    element_dates: dict[str, list[str]] = field(default_factory=lambda: {"datePublished": [], "dateModified": []})
+    published: StatedDate | None = None
+    modified: StatedDate | None = None
+    published_days: dict[str, StatedDate] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
-def read(tree: HtmlElement) -> PageMeta:
-    """Read a page's own statements about itself (see :class:`PageMeta`)."""
+def read(tree: HtmlElement, url: str | None = None, *, tz: str | None = None, now: datetime | None = None) -> PageMeta:
+    """Read a page's own statements about itself (see :class:`PageMeta`); dates are parsed
+    in the zone ``tz`` (for those stated without an offset) and refused after ``now``."""
     objects = list(_jsonld_objects(tree))
     articles = [o for o in objects if _types(o) & ARTICLE_TYPES]
     pages = [o for o in objects if _types(o) & PAGE_TYPES]
     meta = _meta_values(tree)
     og = meta.get("og:type", "").lower() or None
+    article = articles[0] if articles else (pages[0] if pages else None)
     locale = declared_locale(tree, articles[0] if articles else None, meta)
-    return PageMeta(
-        article=articles[0] if articles else (pages[0] if pages else None),
+    page = PageMeta(
+        article=article,
         meta=meta,
         canonical=canonical_candidates(tree, meta),
         language=locale.split("-")[0] if locale else None,
@@ -281,21 +241,30 @@ def read(tree: HtmlElement) -> PageMeta:
         declares_article=bool(articles) or og == "article",
         og_type=og,
         is_amp=amphtml_of(tree),
-        element_dates=_element_dates(tree),
     )
+    for name, source, raw in _date_candidates(tree, article, meta):
+        stated = parse_stated_date(raw, source, tz=tz, now=now)
+        if stated is None:
+            future = future_date(raw, source, tz=tz, now=now)
+            warning = f"future_date: {name} {future.value} ({source}) ignored" if future else None
+            if warning and warning not in page.warnings:
+                page.warnings.append(warning)
+        elif name == "published":
+            page.published = page.published or stated
+            page.published_days.setdefault(stated.day, stated)
+        else:
+            page.modified = page.modified or stated
+    _trafilatura_fields(tree, url, page)
+    return page
 
 
-def trafilatura_fields(tree: HtmlElement, url: str | None = None):
-    """Title, author, description, site name, categories, tags and image, read with
-    trafilatura's own metadata functions, as in ``trafilatura.metadata.extract_metadata``
-    but without its date (htmldate): dates are read by :func:`structured_dates` and the
-    later stages, and htmldate runs only when they find none. The author comes from the
-    meta tags and JSON-LD here; a byline in the page is read last, by :func:`page_author`.
-
-    Returns:
-        a ``trafilatura.settings.Document`` (fields may be ``None``).
-    """
+def _trafilatura_fields(tree: HtmlElement, url: str | None, page: PageMeta) -> None:
+    """Title, authors, description, site name, tags and image, read with trafilatura's own
+    metadata functions as in ``trafilatura.metadata.extract_metadata``, without its date
+    (htmldate: dates are the dates stage's). Authors from meta tags and JSON-LD, else from
+    a byline in the page (trafilatura's ``extract_author``, on a copy: it prunes)."""
     from trafilatura import metadata as tm
+    from trafilatura.htmlprocessing import prune_unwanted_nodes
 
     document = tm.examine_meta(tree)
     if document.author and " " not in document.author:
@@ -307,8 +276,6 @@ def trafilatura_fields(tree: HtmlElement, url: str | None = None):
     document.title = document.title or tm.extract_title(tree)
     # a page's og:url or image may carry user:password@, which must never be stored
     document.url = strip_credentials(document.url) if document.url else url
-    if document.image:
-        document.image = strip_credentials(document.image)
     if not document.sitename:
         document.sitename = tm.extract_sitename(tree)
     if document.sitename:
@@ -318,18 +285,42 @@ def trafilatura_fields(tree: HtmlElement, url: str | None = None):
     # (trafilatura's fallback of reading tags from /tag/ and /category/ links is left out:
     # slow, and on news pages it picks up the site's navigation as often as the story's tags)
     document.clean_and_trim()
-    return document
+    titles = tree.xpath("//title/text()")
+    page.title = _clean(document.title) or _clean(titles[0] if titles else None)
+    page.description = _clean(document.description)
+    page.sitename = _clean(document.sitename)
+    page.image = _clean(strip_credentials(document.image) if document.image else None)
+    page.tags = _unique(re.split(r"[,;]", ",".join([*(document.tags or []), *(document.categories or [])])))
+    author = document.author
+    if not author:
+        pruned = prune_unwanted_nodes(deepcopy(tree), tm.AUTHOR_DISCARD_XPATHS)
+        found = tm.extract_metainfo(pruned, tm.AUTHOR_XPATHS, len_limit=120)
+        author = tm.normalize_authors(None, found) if found else None
+    page.authors = _authors(author)
 
 
-def page_author(tree: HtmlElement) -> str | None:
-    """The author named by a byline in the page (trafilatura's ``extract_author``: its
-    author XPaths, outside comments and other discarded sections), or ``None``.
+NOT_NAMES = {"username", "user", "admin", "administrator", "editor", "author", "staff writer", "guest"}
 
-    Prunes ``tree`` in place, where trafilatura prunes a copy (a copy of the whole page
-    costs about 0.4 ms): call it last, on a tree nothing else will read.
-    """
-    from trafilatura import metadata as tm
-    from trafilatura.htmlprocessing import prune_unwanted_nodes
 
-    author = tm.extract_metainfo(prune_unwanted_nodes(tree, tm.AUTHOR_DISCARD_XPATHS), tm.AUTHOR_XPATHS, len_limit=120)
-    return tm.normalize_authors(None, author) if author else None
+def _authors(value: str | None) -> list[str]:
+    """trafilatura's ``"A; B"`` as ``["A", "B"]``, without repeats (compared case-insensitively)
+    and without what is not a name: placeholders ("Username"), initials of two letters or fewer."""
+    kept: dict[str, str] = {}
+    for name in (value or "").split(";"):
+        name = " ".join(name.split())
+        if len(name) > 2 and name.lower() not in NOT_NAMES:
+            kept.setdefault(name.lower(), name)
+    return list(kept.values())
+
+
+def _clean(value: str | None) -> str | None:
+    return " ".join(value.split()) or None if value else None
+
+
+def _unique(values) -> list[str]:
+    seen: dict[str, str] = {}
+    for value in values:
+        value = _clean(value)
+        if value:
+            seen.setdefault(value.lower(), value)
+    return list(seen.values())

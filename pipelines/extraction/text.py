@@ -1,9 +1,6 @@
-"""Rules on the extracted text: article or not, language, author lists."""
+"""Stage 7, language: the story's language, and whether the page is a story at all."""
 
 from __future__ import annotations
-
-
-import re
 
 _IDENTIFIER = None
 MIN_DECLARED_CHARS = 250
@@ -13,42 +10,6 @@ PROSE_LINE = 60
 LANGID_MIN_CHARS = 200
 LANGID_MIN_PROB = 0.9
 LANGID_SAMPLE_CHARS = 400
-
-
-def split_list(value: str | None) -> list[str]:
-    """trafilatura's ``"A; B"`` author string as ``["A", "B"]``."""
-    if not value:
-        return []
-    return [part.strip() for part in value.split(";") if part.strip()]
-
-
-NOT_NAMES = {"username", "user", "admin", "administrator", "editor", "author", "staff writer", "guest"}
-
-
-def clean_authors(names: list[str]) -> list[str]:
-    """Author names without repeats (compared case-insensitively) and without what is not a
-    name: placeholders ("Username"), initials or degrees of two letters or fewer."""
-    kept: dict[str, str] = {}
-    for name in names:
-        name = " ".join(name.split())
-        key = name.lower()
-        if len(name) <= 2 or key in NOT_NAMES or key in kept:
-            continue
-        kept[key] = name
-    return list(kept.values())
-
-
-def split_tags(values: list[str]) -> list[str]:
-    """Tags, with a comma-separated string (as many sites write keywords) split into tags."""
-    tags = []
-    for value in values:
-        tags += [part.strip() for part in re.split(r"[,;]", value) if part.strip()]
-    return tags
-
-
-def prose_chars(text: str) -> int:
-    """Characters of the text in lines of 60+ characters (sentences, not headlines or menus)."""
-    return sum(len(line) for line in (line.strip() for line in text.split("\n")) if len(line) >= PROSE_LINE)
 
 
 def prose_share(text: str) -> float:
@@ -84,7 +45,7 @@ def _identifier():
     return _IDENTIFIER
 
 
-def detect_language(text: str, declared: str | None) -> str | None:
+def language(text: str, declared: str | None) -> str | None:
     """The text's language as an ISO 639-1 code.
 
     The page's declared language is kept unless the text (200+ characters) is

@@ -1,0 +1,360 @@
+"""Stage 6, dates: the story's own published and modified dates (design.md, Time).
+
+From the most to the least reliable source:
+
+1. the page's structured data (read by the metadata stage: JSON-LD wherever the article
+   object nests, meta tags, ``itemprop``/``<time pubdate>`` elements);
+2. the discovery's date (news sitemap, feed);
+3. the visible dateline of *this* story: between its headline and its first paragraph,
+   just above its headline, or a publication line closing it ("Published in <paper>,
+   <date>", "First published on <date>", "A version of this article appears in print on
+   <date>", in the languages of :data:`CLOSING_LINE`);
+4. a day in the page's own ``og:title``; htmldate (a day the page spells out in its
+   markup, not one it infers); the URL.
+
+A visible date counts only on a short line of its own (a dateline or a byline, not a
+sentence of the story that mentions a day), or after a publication label. Dates are never
+read from a box of links to other stories (a sidebar of teasers, each with its date),
+whether beside the story or inside its container, nor from the headline's own words.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from datetime import datetime
+
+import htmldate
+from dateutil.parser import UnknownTimezoneWarning
+from lxml.etree import XPath
+from lxml.html import HtmlElement
+
+from pipelines.extraction.dates import UPDATED_LABEL, StatedDate, date_from_url, day_first, find_text_dates, stated_day
+
+logger = logging.getLogger(__name__)
+
+#: the rules that may be switched off (benchmarks.extraction, ablation)
+RULES = ("dateline", "opening_line", "closing_line", "og_title", "htmldate")
+
+SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "button", "select", "option"}
+BOILERPLATE_TAGS = {"aside", "nav", "footer", "form"}
+# class/id words of boxes that hold other stories or page furniture
+BOILERPLATE_WORDS = re.compile(
+    r"(?:^|[-_\s])(?:related|sidebar|side-bar|rail|promo|recommend\w*|most-?read|popular|trending|"
+    r"latest|more-?stories|newsletter|comments?|share|social|outbrain|taboola|widget|breadcrumbs?|"
+    r"opinion|editorial|advert\w*|ads?|teasers?|"
+    # the same boxes named in other languages
+    r"relacionad\w*|correlat\w*|verwandt\w*|gerelateerd\w*|connexes?|meistgelesen\w*|mas-?leid\w*|plus-?lus)(?:$|[-_\s])",
+    re.IGNORECASE,
+)
+# a publication line closing a story: "Published in Dawn, April 25th, 2018", "First
+# published on 3 May 2019", "A version of this article appears in print on ...",
+# "Erschienen in ... am", "Publié dans ... le", "Publicado en ... el", "Pubblicato su ... il"
+CLOSING_LINE = re.compile(
+    r"(?:^|[.!?»”\"]\s+)(?:(?:originally |first )?published|a version of this (?:article|story) appear\w*|appeared|"
+    r"(?:zuerst |erstmals )?erschienen|(?:initialement |d'abord )?publié|publicado|pubblicato|verschenen)"
+    r"\b[^.!?]{0,80}$",
+    re.IGNORECASE,
+)
+# a publication label just before a date: "Published", "Posted", "Veröffentlicht am", "Publié le"
+PUBLISHED_LABEL = re.compile(
+    r"(?:published|posted|dated|veröffentlicht|publiziert|publié|publicado|pubblicato|gepubliceerd)\s*(?:on|am|le|el|il|op|:)?\W{0,3}$",
+    re.IGNORECASE,
+)
+MAX_DATELINE_CHARS = 80
+HEADER_ZONE_CHARS = 600
+PRE_HEADLINE_CHARS = 200
+TRAILER_ZONE_CHARS = 400
+SNIPPET = 30
+LOCATE_TRIES = 3
+MAX_LINK_SHARE = 0.3
+
+
+def run(tree: HtmlElement, page, story, url: str | None, hint: StatedDate | None, now: datetime, off: set[str] = frozenset()):
+    """``(published, modified)`` of the story: :class:`StatedDate` or ``None`` each.
+
+    Args:
+        tree: the page after the cleaning stage; page: the metadata stage's ``PageMeta``;
+        story: the body stage's ``Story``; hint: the discovery's publication date;
+        now: the fetch time (aware, UTC): later dates are refused; off: rules switched off.
+    """
+    published, modified = page.published, page.modified
+    published = published or hint
+    located = locate(tree, story.text)
+    if published is None or modified is None or len(page.published_days) > 1:
+        seen, seen_modified = (None, None) if "dateline" in off else visible(tree, page.title, located, now=now, dayfirst=day_first(page.locale), off=off)
+        if seen is not None and seen.day in page.published_days:
+            # the structured data contradict themselves: the day the reader sees decides
+            published = page.published_days[seen.day]
+        published = published or seen
+        modified = modified or seen_modified
+    if published is None and "opening_line" not in off:
+        published = opening_line(story.text, now=now, dayfirst=day_first(page.locale))
+    if published is None and "closing_line" not in off:
+        published = closing_line(story.text, now=now, dayfirst=day_first(page.locale))
+    if published is None and "og_title" not in off:
+        # a day written into the page's own og:title: "... (Notizia del 14 Gennaio 2020)"
+        # (descriptions are not used: they name the days of the events they summarise)
+        found = find_text_dates(page.meta.get("og:title") or "", now=now)
+        published = StatedDate(found[0][1].value, None, "meta") if found else None
+    if published is None and "htmldate" not in off:
+        published = _htmldate(tree, url, now, located)
+    if published is None and url:
+        published = date_from_url(url, now=now)
+    if published is not None and modified is not None and modified.day < published.day:
+        modified = None  # a "modified" date before the publication date is a mix-up
+    return published, modified
+
+
+def opening_line(text: str, *, now: datetime | None = None, dayfirst: bool | None = None) -> StatedDate | None:
+    """The date of a dateline opening the story, in its first line (or its second, after a
+    short first one: a kicker, a heading): a short line of
+    its own ("( Pescasseroli, 14 Gennaio 20 )"), or a date that starts the line, alone or
+    after a place written in capitals ("01.02.2022 Der Arbeitsmarkt...", "JAKARTA, April
+    25 (Reuters) -"); not a date after words of a sentence ("On 3 March 2019 the ...")."""
+    lines = text.splitlines()[:2]
+    if lines and len(lines[0]) > MAX_DATELINE_CHARS:
+        lines = lines[:1]  # the story has begun: what follows is not its dateline
+    for line in lines:
+        for offset, stated in find_text_dates(line, now=now, dayfirst=dayfirst, short_years=len(line) <= MAX_DATELINE_CHARS):
+            prefix = line[:offset].strip(" ,(–—-")
+            if (len(line) <= MAX_DATELINE_CHARS and offset <= 40) or not prefix or (prefix.isupper() and len(prefix) <= 40):
+                if not UPDATED_LABEL.search(line[:offset].strip()):
+                    return stated
+            break  # only the line's first date
+    return None
+
+
+def closing_line(text: str, *, now: datetime | None = None, dayfirst: bool | None = None) -> StatedDate | None:
+    """The date of a publication line among the last three lines of the story's text
+    ("Published in Dawn, April 25th, 2018"), or ``None``."""
+    for line in text.splitlines()[-3:][::-1]:
+        for offset, stated in find_text_dates(line, now=now, dayfirst=dayfirst):
+            if CLOSING_LINE.search(line[:offset]):
+                return stated
+    return None
+
+
+def _htmldate(tree: HtmlElement, url: str | None, now: datetime, located=(None, None, None)) -> StatedDate | None:
+    """htmldate's publication day (its extensive search), refused unless the page states
+    it (:func:`~pipelines.extraction.dates.stated_day`: in the URL, the visible text or the
+    markup); a day the visible text shows must be shown as a dateline outside boxes of
+    links: a day only the story's sentences mention, or only a teaser's timestamp, is not
+    the story's. Never after the fetch time."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnknownTimezoneWarning)
+            day = htmldate.find_date(tree, url=url, original_date=True, extensive_search=True, max_date=now.strftime("%Y-%m-%d"))
+    except Exception as exc:  # htmldate is defensive, but a crawl must not die on one page
+        logger.debug("htmldate failed on %s: %s", url, exc)
+        return None
+    stated = stated_day(day, tree, url, now=now) if day else None
+    if stated is None or stated.source != "text":
+        return stated
+    body = tree.find("body")
+    lines = _lines(body, body, None, None, story=located[0]) if body is not None else []
+    places = [(line, o) for line in lines for o, d in find_text_dates(line, now=now) if d.day == stated.day]
+    if any(_dateline_at(line, o) or PUBLISHED_LABEL.search(line[max(0, o - 30) : o]) for line, o in places):
+        return stated
+    return None
+
+
+def _names_a_box(el: HtmlElement) -> bool:
+    """Whether the element's class, id or role names a box of other stories or furniture
+    (:data:`BOILERPLATE_WORDS`); a story's taxonomy classes (WordPress ``post_class()``:
+    ``category-<slug>``, ``tag-<slug>``) name its subjects, not a box, and are left out."""
+    marks = " ".join(t for t in f"{el.get('class', '')} {el.get('id', '')} {el.get('role', '')}".split() if not TAXONOMY.match(t))
+    return bool(marks) and bool(BOILERPLATE_WORDS.search(marks))
+
+
+TAXONOMY = re.compile(r"(?:category|tag|post|format|topic|section)-", re.IGNORECASE)
+
+
+def _link_box(node: HtmlElement) -> bool:
+    links = [t for t in (_norm(a.text_content()) for a in node.iter("a")) if len(t) >= 15]
+    if len(links) < 2:
+        return False
+    total = len(_norm(node.text_content()))
+    return bool(total) and sum(map(len, links)) >= MAX_LINK_SHARE * total
+
+
+# -- the visible dateline ----------------------------------------------------------
+
+
+def visible(tree: HtmlElement, title: str | None, located, *, now=None, dayfirst=None, off=frozenset()):
+    """The story's visible dates, ``(published, modified)``: read between its headline and
+    its first paragraph, then just above the headline inside the story's container, then
+    after its last paragraph inside its container; the first date found is the publication
+    date, one after an "Updated" label (several languages) the modification date.
+    ``located``: :func:`locate` of the story's text."""
+    start, end, container = located
+    if start is None:
+        return None, None
+    headline = _headline(tree, title, start)
+    zones = []  # (lines, read last-first?, two-digit years allowed?, a label needed?)
+    if headline is not None:
+        zones.append((_lines(tree, headline, start, HEADER_ZONE_CHARS, skip_first=True, story=start), False, True, False))
+        top = _common_ancestor(headline, start)
+        if top is not None and top is not headline:
+            zones.append((_lines(top, top, headline, None, story=start)[-4:], True, True, False))
+    if container is not None and end is not None:
+        zones.append((_lines(container, end, None, TRAILER_ZONE_CHARS, skip_first=True, story=start), False, False, True))
+    published = modified = None
+    for lines, nearest_last, short_years, labelled in zones:
+        for line in reversed(lines) if nearest_last else lines:
+            for offset, stated in find_text_dates(line, now=now, dayfirst=dayfirst, short_years=short_years):
+                before = line[max(0, offset - 30) : offset].strip()
+                if UPDATED_LABEL.search(before):
+                    modified = modified or stated
+                elif (_dateline_at(line, offset) and not labelled) or PUBLISHED_LABEL.search(before) or (
+                    "closing_line" not in off and CLOSING_LINE.search(line[:offset])
+                ):
+                    published = published or stated
+        if published is not None:
+            break
+    return published, modified
+
+
+def _dateline_at(text: str, offset: int) -> bool:
+    """Whether the date at ``offset`` stands as a dateline or byline date in its line, not
+    as a day a sentence mentions: at most 40 characters since the line's start or the last
+    sentence end or separator ("By Jane Roe | ", "... its recovery? Monday, "), and at
+    most 60 after the date's start (the date and a time, an author)."""
+    segment = re.split(r"[.!?»”\"|·•]\s", text[:offset])[-1]
+    return len(segment.strip()) <= 40 and len(text) - offset <= 60
+
+
+def _lines(
+    root: HtmlElement, first: HtmlElement, stop: HtmlElement | None, limit: int | None, *, skip_first: bool = False, story: HtmlElement | None = None
+) -> list[str]:
+    """The text under ``root`` from ``first`` (or after it, with ``skip_first``) up to
+    ``stop``, one line per block (the nearest ``<p>``, ``<div>``, ``<li>``...
+    around each text node), boxes of links and boilerplate skipped (:func:`_in_box`; the
+    elements that hold ``story``, the story's first paragraph, are never boxes)."""
+    holds_story = set(story.iterancestors()) | {story} if story is not None else set()
+    lines: list[str] = []
+    size = 0
+    started = False
+    current = None
+    boxed: dict[HtmlElement, bool] = {}
+    for el, node in _text_nodes(root):
+        inside_first = el is first or first in el.iterancestors()
+        if inside_first:
+            started = True
+            if skip_first:
+                continue
+        if not started:
+            continue
+        if stop is not None and (el is stop or stop in el.iterancestors()):
+            break
+        block = next((a for a in [el, *el.iterancestors()] if a.tag in LINE_TAGS or a is root), root)
+        if block not in boxed:
+            boxed[block] = _in_box(block, root, holds_story)
+        if boxed[block] or not node.strip():
+            continue
+        if block is not current:
+            current = block
+            lines.append("")
+        lines[-1] = _norm(lines[-1] + " " + node)
+        size += len(node)
+        if limit is not None and size > limit:
+            break
+    return lines
+
+
+LINE_TAGS = {"p", "div", "li", "dd", "dt", "td", "th", "header", "section", "article", "h2", "h3", "h4", "h5", "h6", "address", "blockquote", "figcaption", "ul", "ol"}
+
+
+def _text_nodes(root: HtmlElement):
+    """``(element, text)`` for every text node under ``root`` in document order, outside
+    scripts and styles."""
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el.tag in SKIP_TAGS:
+            if el.tail and el is not root:
+                yield el.getparent(), el.tail
+            continue
+        if el.text:
+            yield el, el.text
+        if el.tail and el is not root:
+            yield el.getparent(), el.tail
+
+
+def _in_box(el: HtmlElement, root: HtmlElement, holds_story: set = frozenset()) -> bool:
+    """Whether ``el`` sits in boilerplate or a box of links to other stories (up to ``root``):
+    an aside, navigation, footer or form, a block whose class or id names such a box, or a
+    block holding two or more linked headlines (links of 15+ characters making 30%+ of
+    its text): a sidebar of teasers, each with its date."""
+    for node in [el, *el.iterancestors()]:
+        if node is root or node.tag in ("body", "html") or node in holds_story:
+            return False
+        if node.tag in BOILERPLATE_TAGS:
+            return True
+        if _names_a_box(node):
+            return True
+        if _link_box(node):
+            return True
+    return False
+
+
+# -- where the story sits in the page ----------------------------------------------
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+_TEXT_WITH = XPath("//body//text()[contains(normalize-space(.), $snippet)][not(ancestor::script)][not(ancestor::style)]")
+
+
+def locate(tree: HtmlElement, text: str):
+    """``(first, last, container)``: the elements holding the first and the last paragraph
+    of the extracted ``text`` (found by their first 30 characters; a paragraph whose words
+    span several elements is skipped for the next one in), and their lowest common
+    ancestor. Any may be ``None``."""
+    lines = [_norm(line) for line in text.splitlines() if len(_norm(line)) >= SNIPPET]
+    if not lines:
+        return None, None, None
+    start = _find(tree, [line[:SNIPPET] for line in lines[:LOCATE_TRIES]], last=False)
+    end = _find(tree, [line[:SNIPPET] for line in lines[::-1][:LOCATE_TRIES]], last=True)
+    return start, end, _common_ancestor(start, end) if start is not None and end is not None else None
+
+
+def _find(tree: HtmlElement, snippets: list[str], *, last: bool) -> HtmlElement | None:
+    for snippet in snippets:
+        found = _TEXT_WITH(tree, snippet=snippet)
+        if found:
+            node = found[-1] if last else found[0]
+            parent = node.getparent()
+            return parent.getparent() if node.is_tail and parent is not None else parent
+    return None
+
+
+def _common_ancestor(a: HtmlElement, b: HtmlElement) -> HtmlElement | None:
+    ancestors = set(a.iterancestors()) | {a}
+    node = b
+    while node is not None and node not in ancestors:
+        node = node.getparent()
+    return node
+
+
+def _headline(tree: HtmlElement, title: str | None, before: HtmlElement) -> HtmlElement | None:
+    """The last headline element (``<h1>``, ``itemprop=headline``, or an ``<h2>``/``<h3>``
+    matching ``title``) before ``before``."""
+    want = _key(title or "")
+    found = None
+    for el in tree.iter():
+        if el is before:
+            break
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag == "h1" or el.get("itemprop") == "headline" or (want and el.tag in ("h2", "h3")):
+            got = _key(el.text_content())
+            if got and (not want or got in want or (len(got) >= 12 and want in got)):
+                found = el
+    return found
+
+
+def _key(text: str) -> str:
+    """Letters and digits only, lower-case: "Macronie : une" and "Macronie: une" are one title."""
+    return " ".join(re.findall(r"\w+", text.lower()))
