@@ -3,8 +3,10 @@
 Every command takes ``--db PATH`` (default ``archive.db``, or ``$NEWSARCHIVE_DB``),
 ``-v/--verbose`` and ``--log-file PATH``. Exit status (design.md, Interfaces):
 0 done (a crawl with some failed pages is done), 1 some URLs failed (``archive``) or a
-crawl was interrupted, 2 usage or config error, 3 another run holds the archive's lock,
-4 storage error (disk full, corrupt or newer-schema archive).
+run was interrupted (SIGINT, SIGTERM: :mod:`archive.interrupt`), 2 usage or config error,
+3 another run holds the archive's lock, 4 storage error (disk full, corrupt or
+newer-schema archive), 5 (``crawl --strict``) the run finished but a source could not be
+read at all.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from pathlib import Path
 
 import click
 
-from archive import __version__
+from archive import __version__, interrupt
+from archive.interrupt import Interrupted
 from archive.store import Archive, ArchiveError, OutputExistsError
 
 EXIT_FAILED = 1
@@ -105,10 +108,13 @@ class ArchiveGroup(click.Group):
     never a traceback."""
 
     def invoke(self, ctx: click.Context):
+        interrupt.install()
         try:
             return super().invoke(ctx)
         except ArchiveError as exc:
             raise CliError(str(exc), EXIT_STORAGE) from exc
+        except Interrupted as exc:
+            raise CliError(f"{exc}: stopped; what was stored stays stored", interrupt.EXIT_INTERRUPTED) from exc
 
 
 @click.group(cls=ArchiveGroup)
@@ -216,6 +222,11 @@ def exit_for(run) -> None:
         raise CliError("the crawl stopped on a storage error (see the log); nothing half-written", EXIT_STORAGE)
     if run.crawl_id is None:
         raise CliError("the crawl could not start (see the log)", EXIT_STORAGE)
+    if run.finish_reason == "interrupted":
+        raise CliError(
+            f"interrupted by {run.stopped_by}: what was stored stays stored; the next crawl takes up the URLs not fetched",
+            EXIT_FAILED,
+        )
     if run.finish_reason != "finished":
         raise CliError(f"the crawl did not finish: {run.finish_reason}", EXIT_FAILED)
 
@@ -271,6 +282,8 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, db, verbose
 
     # the run's record names the URLs, never a password given in one (user:password@)
     given = [redact_credentials(u) for u in url_list] + ([f"{html_file} as {redact_credentials(page_url)}"] if html_file else [])
+    with open_archive(db) as archive:
+        archive.end_dead_runs(locked=False)
     crawl_id = start_run(db, "archive", "\n".join(given))
     settings = project_settings(
         db,
@@ -710,11 +723,16 @@ def serve(port, db, verbose, log_file) -> None:
         port = _any_free_port()
     elif not _port_free(port):
         raise CliError(f"port {port} on 127.0.0.1 is in use; choose another with --port (make serve PORT=N)", EXIT_USAGE)
-    with tempfile.TemporaryDirectory(prefix="newsarchive-serve-") as tmp:
-        metadata = Path(tmp) / "metadata.json"
-        metadata.write_text(json.dumps(web.metadata(web.database_name(db))), encoding="utf-8")
-        click.echo(f"serving {db} at http://127.0.0.1:{port}/ (Ctrl-C to stop)")
-        datasette_cli.main(args=web.serve_args(db, port, metadata), prog_name="newsarchive serve", standalone_mode=False)
+    try:
+        # uvicorn shuts down on SIGINT/SIGTERM, then raises the signal again: archive.interrupt
+        # turns it into Interrupted, and the temporary folder goes with the with-block
+        with tempfile.TemporaryDirectory(prefix="newsarchive-serve-") as tmp:
+            metadata = Path(tmp) / "metadata.json"
+            metadata.write_text(json.dumps(web.metadata(web.database_name(db))), encoding="utf-8")
+            click.echo(f"serving {db} at http://127.0.0.1:{port}/ (Ctrl-C to stop)")
+            datasette_cli.main(args=web.serve_args(db, port, metadata), prog_name="newsarchive serve", standalone_mode=False)
+    except Interrupted:
+        return  # stopping is how serve ends: exit status 0
 
 
 def _any_free_port() -> int:

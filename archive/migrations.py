@@ -247,3 +247,27 @@ def m004_capture_encoding_and_warnings(db: Database) -> None:
     clock found earlier than a previous capture of the same article)."""
     db["captures"].add_column("encoding", str)  # utf-8, cp1252, utf-16-le, ...
     db["captures"].add_column("warnings", str)  # JSON list of short notes, or null
+
+
+@migrations()
+def m007_frontier(db: Database) -> None:
+    """The crawl frontier: URLs discovered and not yet fetched (or whose failure was not
+    final), kept across runs so that a killed or stopped crawl resumes them; and the pid of
+    each run, so that a run that died without closing its ``crawls`` row can be told apart
+    from one that is still running."""
+    db["frontier"].create(
+        {
+            "url": str,  # as it will be requested
+            "source": str,  # the config's source name
+            "discovered_at": str,  # UTC
+            "hints": str,  # JSON: what discovery said (feed/sitemap date, title)
+            "via": str,  # feed, sitemap, section
+            "link_depth": int,  # links followed from a section page to reach it
+            "attempts": int,  # runs that requested it
+        },
+        pk="url",
+        not_null={"source", "discovered_at", "attempts"},
+        defaults={"attempts": 0},
+    )
+    db["frontier"].create_index(["source", "discovered_at"])
+    db["crawls"].add_column("pid", int)

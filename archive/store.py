@@ -194,6 +194,7 @@ class Archive:
                 "command": command,
                 "config": config,
                 "status": "running",
+                "pid": os.getpid(),
             }
             return self.db["crawls"].insert(row).last_pk
 
@@ -209,13 +210,96 @@ class Archive:
                 },
             )
 
-    def end_dead_runs(self) -> int:
-        """Mark ``crawl`` runs still ``running`` as ``interrupted`` (call while holding the
-        crawl lock: no crawl can be running, so such rows belong to killed processes)."""
+    def end_dead_runs(self, *, locked: bool = True) -> int:
+        """Mark runs still ``running`` whose process is gone as ``interrupted``; returns how many.
+
+        A run whose recorded pid is no longer alive (``kill(pid, 0)``) is gone. With
+        ``locked`` (the caller holds the crawl lock: no ``crawl`` run can be running) every
+        ``crawl`` row still ``running`` is gone too, also one without a pid (older releases).
+        """
         with self._write():
-            return self.db.execute(
-                "UPDATE crawls SET status = 'interrupted' WHERE status = 'running' AND command = 'crawl'"
-            ).rowcount
+            ended = 0
+            if locked:
+                ended = self.db.execute(
+                    "UPDATE crawls SET status = 'interrupted' WHERE status = 'running' AND command = 'crawl'"
+                ).rowcount
+            running = self.db.execute("SELECT id, pid FROM crawls WHERE status = 'running' AND pid IS NOT NULL").fetchall()
+            dead = [crawl_id for crawl_id, pid in running if pid != os.getpid() and not _alive(pid)]
+            for crawl_id in dead:
+                self.db.execute("UPDATE crawls SET status = 'interrupted' WHERE id = ?", [crawl_id])
+        return ended + len(dead)
+
+    def crawl_status(self, crawl_id: int) -> str | None:
+        """A run's ``crawls.status`` (``running``, ``finished``, ``interrupted``, ...), or ``None``."""
+        row = self.db.execute("SELECT status FROM crawls WHERE id = ?", [crawl_id]).fetchone()
+        return row[0] if row else None
+
+    # -- the frontier ----------------------------------------------------------------
+
+    def frontier_add(self, rows: list[dict[str, Any]]) -> int:
+        """Write discovered URLs to the frontier, in one transaction; returns how many were new.
+
+        Each row: ``url`` (as it will be requested), ``source``, ``hints`` (JSON-able dict),
+        ``via`` (``feed``, ``sitemap``, ``section``), ``link_depth``, and ``fetch`` (True when
+        this run requests it now: its ``attempts`` start at 1; False for a URL held back for
+        a later run, e.g. over a per-run cap: 0). A URL already in the frontier is left as it is.
+        """
+        if not rows:
+            return 0
+        now = utc_now_iso()
+        with self._write():
+            before = self.db.conn.total_changes
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO frontier (url, source, discovered_at, hints, via, link_depth, attempts) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r["url"], r["source"], now, _json_or_none(r.get("hints") or None), r.get("via"),
+                        r.get("link_depth"), 1 if r.get("fetch", True) else 0,
+                    )
+                    for r in rows
+                ],
+            )
+            return self.db.conn.total_changes - before
+
+    def frontier_leftovers(self, sources: list[str], max_attempts: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The frontier's URLs of these sources, oldest first, taken up by a new run:
+        ``(to_fetch, given_up)``. Each row: ``url``, ``source``, ``hints`` (dict), ``via``,
+        ``link_depth``, ``attempts`` (after this run's). ``to_fetch`` rows count one more
+        attempt; rows already requested by ``max_attempts`` runs are removed and returned as
+        ``given_up`` (the caller records their failure)."""
+        if not sources:
+            return [], []
+        marks = ", ".join("?" for _ in sources)
+        with self._write():
+            rows = list(
+                self.db.query(
+                    f"SELECT url, source, hints, via, link_depth, attempts FROM frontier WHERE source IN ({marks}) "
+                    "ORDER BY discovered_at, rowid",
+                    sources,
+                )
+            )
+            given_up = [r for r in rows if r["attempts"] >= max_attempts]
+            to_fetch = [r for r in rows if r["attempts"] < max_attempts]
+            self.db.conn.executemany("DELETE FROM frontier WHERE url = ?", [(r["url"],) for r in given_up])
+            self.db.conn.executemany("UPDATE frontier SET attempts = attempts + 1 WHERE url = ?", [(r["url"],) for r in to_fetch])
+        for r in rows:
+            r["hints"] = json.loads(r["hints"]) if r["hints"] else {}
+        for r in to_fetch:
+            r["attempts"] += 1
+        return to_fetch, given_up
+
+    def frontier_remove(self, url: str) -> None:
+        """Take a URL out of the frontier (its capture is stored elsewhere, or it is no longer wanted)."""
+        with self._write():
+            self.db.execute("DELETE FROM frontier WHERE url = ?", [url])
+
+    def frontier_count(self, sources: list[str] | None = None) -> int:
+        """URLs waiting in the frontier (of these sources, when given)."""
+        if sources is None:
+            return self.db.execute("SELECT count(*) FROM frontier").fetchone()[0]
+        marks = ", ".join("?" for _ in sources)
+        return self.db.execute(f"SELECT count(*) FROM frontier WHERE source IN ({marks})", sources).fetchone()[0] if sources else 0
 
     def backup(self, out: str | Path) -> int:
         """Write a consistent copy of the archive to ``out`` with SQLite's ``VACUUM INTO``
@@ -267,6 +351,7 @@ class Archive:
         *,
         status: int | None = None,
         site: str | None = None,
+        frontier_url: str | None = None,
     ) -> int:
         """Record a URL that could not be archived; returns the ``failures.id``.
 
@@ -274,8 +359,11 @@ class Archive:
             kind: short machine-readable cause (``dns``, ``timeout``, ``http_error``,
                 ``not_html``, ``bad_url``, ``robots``, ...).
             message: one line a person can act on.
+            frontier_url: a frontier URL whose failure is final: removed in the same transaction.
         """
         with self._write():
+            if frontier_url is not None:
+                self.db.execute("DELETE FROM frontier WHERE url = ?", [frontier_url])
             return self._insert_failure(crawl_id, url, kind, message, status, site, utc_now_iso())
 
     def _insert_failure(self, crawl_id, url, kind, message, status, site, at, capture_id=None) -> int:
@@ -303,6 +391,7 @@ class Archive:
         *,
         article_id: int | None = None,
         steps: Steps | None = None,
+        frontier_url: str | None = None,
     ) -> StoreResult:
         """Store one capture, and the article content it carried, in one transaction.
 
@@ -317,6 +406,8 @@ class Archive:
                 an article ``gone`` on 404/410).
             steps: the revisit schedule that sets ``articles.next_check_at``
                 (:mod:`archive.schedule`; its defaults when ``None``).
+            frontier_url: the frontier URL this capture answers: removed from the
+                frontier in the same transaction (a crash never loses it, nor fetches it twice).
 
         Returns:
             What was stored; ``outcome`` is ``new`` (first capture of this article),
@@ -331,6 +422,8 @@ class Archive:
                 this capture is stored.
         """
         with self._write():
+            if frontier_url is not None:
+                self.db.execute("DELETE FROM frontier WHERE url = ?", [frontier_url])
             known = article_id if article_id is not None else (
                 self.find_article_id(snapshot.canonical_url) if snapshot is not None else None
             )
@@ -776,6 +869,17 @@ class Archive:
             KeyError: no such body (or a delta's base is missing).
         """
         return queries.read_body(self.db.conn, digest)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this pid exists (``kill(pid, 0)``; one we may not signal exists too)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _json_or_none(value: dict[str, str] | None) -> str | None:

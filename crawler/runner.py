@@ -10,8 +10,11 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from archive.interrupt import on_second_signal_exit
+from archive.store import Archive, ArchiveError
 from crawler.spiders.news import NewsSpider
 from crawler.spiders.urls import UrlsSpider
+from crawler.stopping import GracefulStop
 
 SPIDERS = {"news": NewsSpider, "urls": UrlsSpider}
 REPEATED_ERROR_LOGGERS = (
@@ -34,8 +37,8 @@ class CrawlRun:
 
     Attributes:
         crawl_id: the ``crawls`` row written (``None`` if the archive never opened).
-        finish_reason: Scrapy's finish reason (``finished``, ``shutdown``,
-            ``storage_error``, ...).
+        finish_reason: Scrapy's finish reason (``finished``, ``storage_error``, ...), or
+            ``interrupted`` when a signal stopped the run.
         stats: Scrapy's stats of the run.
         seconds: wall-clock duration, seconds.
         spider: the spider, after the run (``newsarchive check`` reads its plan).
@@ -46,6 +49,8 @@ class CrawlRun:
     stats: dict[str, Any]
     seconds: float
     spider: Any = None
+    #: the signal that stopped the run (``SIGINT``, ``SIGTERM``), or ``None``
+    stopped_by: str | None = None
 
     def count(self, key: str) -> int:
         """A stats counter, 0 when absent."""
@@ -76,6 +81,11 @@ def project_settings(db: str, *, verbosity: int = 0, log_file: str | None = None
 def run_spider(spider: str, settings: Settings, **spider_kwargs: Any) -> CrawlRun:
     """Run the named spider (``news`` or ``urls``) to completion; blocks.
 
+    SIGINT and SIGTERM stop the run (:class:`crawler.stopping.GracefulStop`, instead of
+    Scrapy's handlers): within ``ARCHIVE_STOP_GRACE_SECS`` plus the time to close, the run
+    ends ``interrupted`` in ``crawls`` (marked here if the spider could not close in
+    time); a second signal exits the process at once.
+
     Twisted's reactor cannot be restarted, so this runs once per process.
     """
     started = time.monotonic()
@@ -86,13 +96,35 @@ def run_spider(spider: str, settings: Settings, **spider_kwargs: Any) -> CrawlRu
         for name in REPEATED_ERROR_LOGGERS:
             logging.getLogger(name).setLevel(logging.CRITICAL)
     crawler = process.create_crawler(SPIDERS[spider])
+    stop = GracefulStop(crawler, settings.getfloat("ARCHIVE_STOP_GRACE_SECS"))
     process.crawl(crawler, **spider_kwargs)
-    process.start()
+    stop.install()
+    process.start(install_signal_handlers=False)
     stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
+    reason = str(stats.get("finish_reason", "unknown"))
+    stopped_by = None
+    if stop.signum is not None:
+        on_second_signal_exit()
+        reason, stopped_by = "interrupted", str(stats.get("stop/signal"))
+        crawl_id = stats.get("archive/crawl_id") or settings.getint("ARCHIVE_CRAWL_ID") or None
+        if stop.abandoned and crawl_id:
+            end_interrupted(settings.get("ARCHIVE_DB"), crawl_id, stats)
     return CrawlRun(
         crawl_id=stats.get("archive/crawl_id"),
-        finish_reason=str(stats.get("finish_reason", "unknown")),
+        finish_reason=reason,
         stats=stats,
         seconds=time.monotonic() - started,
         spider=crawler.spider,
+        stopped_by=stopped_by,
     )
+
+
+def end_interrupted(db: str, crawl_id: int, stats: dict[str, Any]) -> None:
+    """Record a run stopped before its spider could close as ``interrupted`` (if it is still
+    ``running``), with the stats it had. A storage error is logged: the next run repairs it."""
+    try:
+        with Archive.open(db, create=False) as archive:
+            if archive.crawl_status(crawl_id) == "running":
+                archive.finish_crawl(crawl_id, "interrupted", {**stats, "finish_reason": "interrupted"})
+    except ArchiveError as exc:
+        logging.getLogger(__name__).error("cannot record the end of run %s: %s", crawl_id, exc)

@@ -154,7 +154,8 @@ class StorePipeline:
         try:
             if isinstance(item, FailureItem):
                 self.archive.record_failure(
-                    self.crawl_id, item.url, item.kind, item.message, status=item.status, site=item.site
+                    self.crawl_id, item.url, item.kind, item.message, status=item.status, site=item.site,
+                    frontier_url=item.url if item.final else None,
                 )
                 self._inc("archive/failed")
                 self._inc(f"archive/failure/{item.kind}")
@@ -168,6 +169,8 @@ class StorePipeline:
                 item.error,
                 article_id=item.article_id,
                 steps=self.steps,
+                # a host that asked for a long pause: the URL waits in the frontier for the next run
+                frontier_url=None if item.error and item.error[0] == "deferred" else item.url,
             )
         except StorageError as exc:
             self._storage_failed(exc, item)
@@ -237,7 +240,8 @@ class StorePipeline:
             return
         stats = dict(self.stats.get_stats()) if self.stats is not None else {}
         stats.setdefault("finish_reason", reason)
-        status = "finished" if reason == "finished" else reason
+        # "shutdown": the engine was stopped (SIGINT/SIGTERM, crawler.stopping)
+        status = "interrupted" if reason == "shutdown" else reason
         try:
             self.archive.finish_crawl(self.crawl_id, status, stats)
         except StorageError as exc:

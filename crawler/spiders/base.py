@@ -38,6 +38,7 @@ from crawler.errors import is_decoding_error, tls_problem
 from crawler.items import FailureItem, PageItem
 from crawler.middlewares import OffsiteRedirect, PrivateAddressRefused
 from crawler.politeness import HostDeferred, RobotsDisallowedHost
+from crawler.stopping import RunStopped
 from crawler.traps import FOLLOW_MAX_PER_HOST, redact_credentials, strip_credentials, strip_session_ids, trap_reason
 from pipelines.extraction.html import sniff_binary
 
@@ -320,9 +321,14 @@ class ArchivingSpider(scrapy.Spider):
             item.error = meta.get("pacing_deferred") or self.http_error(response)
             yield item
             return
+        if failure.check(RunStopped):
+            # not fetched because the run is stopping: no failure, it stays in the frontier
+            return
         kind, message = failure_kind(failure)
         release_frames(failure)
         # the URL as requested, not the last hop of its redirects
         url = (meta.get("redirect_urls") or [request.url])[0] if request is not None else "?"
         logger.warning("failed %s: %s", url, message)
-        yield FailureItem(url=url, kind=kind, message=message, site=source.name)
+        # a host skipped for this run only: a later run tries the URL again
+        final = not failure.check(HostDeferred, RobotsDisallowedHost)
+        yield FailureItem(url=url, kind=kind, message=message, site=source.name, final=final)

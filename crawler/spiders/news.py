@@ -33,6 +33,7 @@ from scrapy.utils.sitemap import sitemap_urls_from_robots
 from archive.store import Archive, ArchiveError
 from archive.timefmt import utc_now_iso
 from crawler.config import ConfigError, CrawlConfig, Source, load_config, url_problem
+from crawler.frontier import MAX_ATTEMPTS
 from crawler.discovery import MAX_SITEMAP_BYTES, SitemapError, read_json_feed, read_sitemap
 from crawler.items import FailureItem
 from crawler.spiders.base import ArchivingSpider
@@ -134,9 +135,54 @@ class NewsSpider(ArchivingSpider):
         if self._archive is not None:
             self._archive.close()
 
+    # -- the frontier (crawler/frontier.py) ------------------------------------------------
+
+    @property
+    def frontier_archive(self) -> Archive | None:
+        """Where :class:`crawler.frontier.FrontierMiddleware` writes discovered URLs
+        (``None`` in a dry run: ``newsarchive check`` writes nothing)."""
+        return None if self.dry_run else self.archive
+
+    def hold_back(self, request: scrapy.Request, response: Response | None) -> bool:
+        """Whether a discovered URL waits in the frontier for a later run instead of being
+        requested now (the place for per-run caps). ``response`` is the feed, sitemap or page
+        that listed it. Here: never."""
+        return False
+
+    def leftovers(self) -> Iterator[Any]:
+        """Requests for the frontier's URLs of these sources (found by earlier runs, not yet
+        fetched), oldest first; a URL requested by :data:`crawler.frontier.MAX_ATTEMPTS`
+        runs is given up with a ``frontier`` failure; one that names a known article
+        by now leaves the frontier (the revisit schedule decides when it is fetched)."""
+        archive = self.frontier_archive
+        if archive is None:
+            return
+        to_fetch, given_up = archive.frontier_leftovers(list(self.sources), MAX_ATTEMPTS)
+        for row in given_up:
+            yield FailureItem(
+                url=row["url"], kind="frontier", site=row["source"],
+                message=f"requested by {row['attempts']} runs without a stored answer: given up",
+            )
+        self.crawler.stats.set_value("frontier/leftovers", len(to_fetch))
+        for row in to_fetch:
+            try:
+                known = archive.lookup(normalize_url(row["url"])) or archive.lookup(row["url"])
+            except ValueError:
+                known = None
+            if known is not None:
+                archive.frontier_remove(row["url"])
+                continue
+            source = self.sources[row["source"]]
+            self.discovered.setdefault(row["url"], row["hints"])
+            depth = row["link_depth"] if row["link_depth"] is not None else source.depth
+            yield self.request(row["url"], self.parse_article, source, "article", link_depth=depth, frontier=True)
+
     # -- start ---------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
+        if self.revisit != "only":
+            for request in self.leftovers():
+                yield request
         if self.revisit != "no":
             for request in self.revisits():
                 yield request
@@ -329,7 +375,9 @@ class NewsSpider(ArchivingSpider):
             if url not in self.plan[source.name]["new"]:
                 self.plan[source.name]["new"].append(url)
             return
-        yield from super().article_request(url, source, hints, link_depth)
+        for request in super().article_request(url, source, hints, link_depth):
+            request.meta["hints"] = self.discovered.get(url) or hints  # kept in the frontier
+            yield request
 
     def redirect_allowed(self, url: str, request: scrapy.Request) -> bool:
         """Whether a redirect (HTTP or meta refresh) of ``request`` to ``url`` stays on the site

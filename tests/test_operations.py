@@ -1,0 +1,235 @@
+"""Cron-grade operations (issue 15): stopping when asked, the frontier, cron output, the log,
+schedules, one lock, politeness of ad hoc archiving, error wording.
+
+Real processes throughout: `newsarchive` in a subprocess, real signals, a real `kill -9`,
+loopback servers only (no shared data needed)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from demo.replay import ReplayPage, ReplaySite
+from tests.conftest import ROOT, child_env, db_rows, run_cli
+from tests.servers import hanging_server
+
+pytestmark = pytest.mark.slow
+
+STORY = "".join(
+    f"<p>Paragraph {i} of a story about the harbour, with enough words to read as prose in any extractor.</p>"
+    for i in range(8)
+)
+EMPTY_FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>/</link><description>d</description></channel></rss>'
+#: the bound on stopping (issue 15): a signal, then the process is gone within this, seconds
+STOP_BOUND_SECS = 5.0
+
+
+def story_page(path: str, title: str) -> ReplayPage:
+    body = (
+        f"<html><head><title>{title}</title><meta property='og:type' content='article'></head>"
+        f"<body><article><h1>{title}</h1>{STORY}</article></body></html>"
+    )
+    return ReplayPage(path=path, body=body.encode(), original_url=f"https://news.example.com{path}", title=title)
+
+
+def config(tmp_path: Path, site: ReplaySite, *, name: str | None = None, **keys: str) -> Path:
+    """A config with one source (values are TOML) written to tmp_path/sources.toml."""
+    lines = ["[crawl]", "delay_secs = 0", 'contact = "mailto:archive@example.org"', 'revisit_steps = ["*=1d"]', "[[source]]",
+             f'name = "{name or site.name}"', "allow_private = true"]
+    lines += [f"{k} = {v}" for k, v in keys.items()]
+    path = tmp_path / "sources.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def newsarchive(*args: object) -> list[str]:
+    return [sys.executable, "-m", "archive", *map(str, args)]
+
+
+def start(args: list[str], cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env())
+
+
+def count(db: Path, sql: str) -> int:
+    """A read-only count (as a second process would read while a crawl writes); 0 before the schema exists."""
+    if not db.exists():
+        return 0
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        return conn.execute(sql).fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        conn.close()
+
+
+def wait_until(predicate, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.05)
+
+
+def stop_and_time(process: subprocess.Popen, signum: int = signal.SIGINT) -> tuple[float, str, str]:
+    """Send ``signum``; returns (seconds until the process was gone, stdout, stderr)."""
+    sent = time.monotonic()
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=60)
+    return time.monotonic() - sent, out, err
+
+
+# -- 5. found, then lost: the frontier -------------------------------------------------------
+
+
+def test_kill_9_mid_crawl_loses_no_discovered_url_when_the_feed_drops_them(tmp_path):
+    pages = [story_page(f"/s{i}", f"S{i}") for i in range(6)]
+    with ReplaySite("slow", pages, host="127.0.0.2", robots_txt="User-agent: *\nCrawl-delay: 1\n") as site:
+        cfg = config(tmp_path, site, feeds=f'["{site.url("/feed.xml")}"]')
+        db = tmp_path / "a.db"
+        victim = start(newsarchive("crawl", "--config", cfg, "--db", db), tmp_path)
+        wait_until(lambda: count(db, "SELECT count(*) FROM articles") >= 2)
+        victim.send_signal(signal.SIGKILL)
+        victim.communicate()
+        stored = count(db, "SELECT count(*) FROM articles")
+        assert 2 <= stored < 6
+        # every URL found and not stored waits in the frontier
+        assert count(db, "SELECT count(*) FROM frontier") == 6 - stored
+        site.route("/feed.xml", 200, EMPTY_FEED, {"Content-Type": "application/rss+xml"})  # the feed forgets them
+        again = run_cli("crawl", "--config", cfg, "--db", db, cwd=tmp_path)
+        assert again.returncode == 0, again.stderr
+    assert count(db, "SELECT count(*) FROM articles") == 6  # 0 URLs lost
+    assert count(db, "SELECT count(*) FROM frontier") == 0
+    assert [r["status"] for r in db_rows(db, "SELECT status FROM crawls ORDER BY id")] == ["interrupted", "finished"]
+
+
+# -- 1. stopping ------------------------------------------------------------------------
+
+
+def test_sigint_stops_archive_on_a_server_that_never_answers_within_the_bound(tmp_path):
+    with hanging_server() as (base, accepted):
+        urls = tmp_path / "urls.txt"
+        urls.write_text(f"{base}/story\n")
+        process = start(newsarchive("archive", "--from-file", urls, "--allow-private", "--db", tmp_path / "a.db"), tmp_path)
+        assert accepted.wait(90)
+        seconds, out, err = stop_and_time(process, signal.SIGINT)
+    assert seconds < STOP_BOUND_SECS
+    assert process.returncode == 1
+    assert "stopping: finishing 1 page in flight" in err
+    assert "interrupted by SIGINT" in err
+    assert db_rows(tmp_path / "a.db", "SELECT command, status FROM crawls") == [{"command": "archive", "status": "interrupted"}]
+
+
+def test_sigterm_stops_a_crawl_fetches_nothing_queued_and_the_next_run_takes_it_up(tmp_path):
+    pages = [story_page(f"/s{i}", f"S{i}") for i in range(8)]
+    with ReplaySite("slow", pages, host="127.0.0.2", robots_txt="User-agent: *\nCrawl-delay: 1\n") as site:
+        cfg = config(tmp_path, site, feeds=f'["{site.url("/feed.xml")}"]')
+        db = tmp_path / "a.db"
+        process = start(newsarchive("crawl", "--config", cfg, "--db", db, "-q"), tmp_path)
+        wait_until(lambda: count(db, "SELECT count(*) FROM articles") >= 2)
+        sent = time.monotonic()
+        seconds, out, err = stop_and_time(process, signal.SIGTERM)
+        late = [r for r in site.requests if r["time"] > sent + 0.2]
+        assert seconds < STOP_BOUND_SECS
+        assert process.returncode == 1
+        assert "stopping: finishing" in err and "interrupted by SIGTERM" in err
+        assert late == []  # nothing queued was fetched after the signal
+        stored = count(db, "SELECT count(*) FROM articles")
+        assert stored < 8
+        assert count(db, "SELECT count(*) FROM frontier") == 8 - stored
+        assert db_rows(db, "SELECT status FROM crawls") == [{"status": "interrupted"}]
+        site.route("/feed.xml", 200, EMPTY_FEED, {"Content-Type": "application/rss+xml"})
+        again = run_cli("crawl", "--config", cfg, "--db", db, cwd=tmp_path)
+        assert again.returncode == 0, again.stderr
+    assert count(db, "SELECT count(*) FROM articles") == 8
+
+
+def test_a_crawl_stuck_on_a_server_that_never_answers_stops_within_the_bound(tmp_path):
+    with hanging_server("127.0.0.3") as (base, accepted), ReplaySite("site", [], host="127.0.0.2") as site:
+        site.extra_links.append(f"{base}/story")
+        cfg = config(tmp_path, site, feeds=f'["{site.url("/feed.xml")}"]')
+        process = start(newsarchive("crawl", "--config", cfg, "--db", tmp_path / "a.db", "--allow-private"), tmp_path)
+        assert accepted.wait(90)
+        seconds, out, err = stop_and_time(process, signal.SIGINT)
+    assert seconds < STOP_BOUND_SECS
+    assert process.returncode == 1
+    assert "stopping: finishing 1 page in flight" in err
+    assert db_rows(tmp_path / "a.db", "SELECT status FROM crawls") == [{"status": "interrupted"}]
+    assert db_rows(tmp_path / "a.db", "SELECT url FROM frontier") == [{"url": f"{base}/story"}]
+
+
+def test_a_second_signal_exits_at_once_and_the_next_run_repairs_the_row(tmp_path):
+    with hanging_server() as (base, accepted):
+        urls = tmp_path / "urls.txt"
+        urls.write_text(f"{base}/story\n")
+        process = start(newsarchive("archive", "--from-file", urls, "--allow-private", "--db", tmp_path / "a.db"), tmp_path)
+        assert accepted.wait(90)
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        seconds, out, err = stop_and_time(process, signal.SIGINT)
+    assert seconds < 1.5
+    assert process.returncode == 1
+    assert "stopped at once" in err
+    db = tmp_path / "a.db"
+    assert db_rows(db, "SELECT status FROM crawls") == [{"status": "running"}]
+    again = run_cli("archive", "not-a-url", "--db", db, cwd=tmp_path)
+    assert again.returncode == 1
+    assert [r["status"] for r in db_rows(db, "SELECT status FROM crawls ORDER BY id")] == ["interrupted", "finished"]
+
+
+def test_commands_without_scrapy_stop_on_the_first_signal_and_exit_on_the_second(tmp_path):
+    script = (
+        "import sys, time\n"
+        "from archive import interrupt\n"
+        "interrupt.install()\n"
+        "try:\n"
+        "    print('ready', flush=True)\n"
+        "    time.sleep(60)\n"
+        "except interrupt.Interrupted as exc:\n"
+        "    print('cleaned up after', exc.signum, flush=True)\n"
+        "    if sys.argv[1] == 'twice':\n"
+        "        time.sleep(60)\n"
+        "    sys.exit(interrupt.EXIT_INTERRUPTED)\n"
+    )
+    for mode in ("once", "twice"):
+        process = subprocess.Popen([sys.executable, "-c", script, mode], cwd=ROOT, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, env=child_env())  # fmt: skip
+        assert process.stdout.readline() == "ready\n"
+        process.send_signal(signal.SIGTERM)
+        if mode == "twice":
+            assert process.stdout.readline().startswith("cleaned up after")
+            process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=10)
+        assert process.returncode == 1
+        assert "stopping (SIGTERM)" in err
+        if mode == "twice":
+            assert "stopped at once (SIGINT again)" in err
+        else:
+            assert f"cleaned up after {int(signal.SIGTERM)}" in out
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_serve_stopped_by_a_signal_removes_its_temporary_files(tmp_path, signum):
+    from tests.servers import free_port, wait_for
+
+    db = tmp_path / "a.db"
+    assert run_cli("archive", "not-a-url", "--db", db, cwd=tmp_path).returncode == 1  # makes an archive
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    port = free_port()
+    env = {**child_env(), "TMPDIR": str(temp)}
+    process = subprocess.Popen(newsarchive("serve", "--db", db, "--port", port), cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    wait_for(f"http://127.0.0.1:{port}/-/versions.json", process)
+    assert [p.name for p in temp.iterdir() if p.name.startswith("newsarchive-serve-")]
+    seconds, out, err = stop_and_time(process, signum)
+    assert seconds < STOP_BOUND_SECS
+    assert process.returncode == 0, err
+    assert list(temp.iterdir()) == []
