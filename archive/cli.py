@@ -11,6 +11,7 @@ read at all.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import json
@@ -535,7 +536,7 @@ def export_warc(out, since, db, verbose, log_file) -> None:
         raise CliError(f"--out must name a .warc.gz file (or .warc, uncompressed): {out}", EXIT_USAGE)
     _check_new_file(out)
     captures = 0
-    with open_archive(db, create=False) as archive, _create_new(out) as stream:
+    with open_archive(db, create=False) as archive, _create_new(out) as stream, _removed_if_interrupted(out):
         exporter = WarcExporter(stream, Path(out).name, gzip=out.endswith(".gz"))
         for row in archive.export_rows(since_utc):
             body = archive.read_body(row["body_digest"]) if row["body_digest"] else None
@@ -549,6 +550,17 @@ def export_warc(out, since, db, verbose, log_file) -> None:
             exporter.write_capture(row, body, metadata)
             captures += 1
     click.echo(f"wrote {out}: {_plural(captures, 'capture')} in {_plural(exporter.records, 'record')}")
+
+
+@contextlib.contextmanager
+def _removed_if_interrupted(out: str):
+    """Remove ``out``, which this command created, if a signal stops the command: an
+    unfinished file would look like a whole export."""
+    try:
+        yield
+    except Interrupted:
+        Path(out).unlink(missing_ok=True)
+        raise
 
 
 def _check_new_file(out: str) -> None:
