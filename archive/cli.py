@@ -28,6 +28,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
 EXIT_STORAGE = 4
+EXIT_UNREADABLE_SOURCE = 5
 
 
 class CliError(click.ClickException):
@@ -140,9 +141,10 @@ def cli() -> None:
 @click.option("--revisit-only", is_flag=True, help="Only re-check known articles that are due; no discovery.")
 @click.option("--no-revisit", is_flag=True, help="Only discover new articles; re-check none.")
 @click.option("--allow-private", is_flag=True, help="Let every source reach loopback/private addresses.")
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing when the run completes (for cron).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing when the run completes and every source could be read (for cron).")
+@click.option("--strict", is_flag=True, help="Exit 5 when a source could not be read at all (none of its feeds, sitemaps, start pages).")
 @common_options
-def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, db, verbose, log_file) -> None:
+def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, strict, db, verbose, log_file) -> None:
     """Crawl the sources of a config file into the archive.
 
     Re-checks the known articles that are due (conditional GETs) and discovers new ones
@@ -195,9 +197,25 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, db, verbo
         run = run_spider("news", settings, config=config_path, revisit=revisit)
     finally:
         lock.release()
+    unreadable = (run.stats.get("discovery/unreadable") or {}) if run.finish_reason == "finished" else {}
+    for name, causes in unreadable.items():
+        # on standard error, also with -q: cron mails any output
+        click.echo(unreadable_line(name, causes), err=True)
     if not quiet or run.finish_reason != "finished":
         click.echo(summary_line(run))
     exit_for(run)
+    if strict and unreadable:
+        sys.exit(EXIT_UNREADABLE_SOURCE)
+
+
+def unreadable_line(source: str, causes: list[str]) -> str:
+    """``source dawn: nothing could be read (feeds, sitemaps, start pages): URL: cause; ...``."""
+    shown = "; ".join(causes[:UNREADABLE_CAUSES_SHOWN])
+    more = f"; and {len(causes) - UNREADABLE_CAUSES_SHOWN} more" if len(causes) > UNREADABLE_CAUSES_SHOWN else ""
+    return f"source {source}: nothing could be read (feeds, sitemaps, start pages): {shown}{more}"
+
+
+UNREADABLE_CAUSES_SHOWN = 5
 
 
 def summary_line(run) -> str:

@@ -233,3 +233,47 @@ def test_serve_stopped_by_a_signal_removes_its_temporary_files(tmp_path, signum)
     assert seconds < STOP_BOUND_SECS
     assert process.returncode == 0, err
     assert list(temp.iterdir()) == []
+
+
+# -- 2. quiet when it should speak ------------------------------------------------------------
+
+
+def test_a_source_that_cannot_be_read_at_all_speaks_even_with_q_and_strict_exits_5(tmp_path):
+    with ReplaySite("alive", [story_page("/s0", "S0")], host="127.0.0.2") as alive, ReplaySite("dead", [], host="127.0.0.3") as dead:
+        dead.route("/feed.xml", 404, b"not here")
+        closed = "http://127.0.0.3:9/feed.xml"
+        dead_feed, dead_section = dead.url("/feed.xml"), dead.url("/section/gone")
+        text = "\n".join([
+            "[crawl]", "delay_secs = 0", 'contact = "mailto:archive@example.org"',
+            "[[source]]", 'name = "alive"', "allow_private = true", f'feeds = ["{alive.url("/feed.xml")}"]',
+            "[[source]]", 'name = "dead"', "allow_private = true", f'feeds = ["{dead.url("/feed.xml")}", "{closed}"]',
+            f'start_urls = ["{dead.url("/section/gone")}"]',
+        ]) + "\n"  # fmt: skip
+        cfg = tmp_path / "sources.toml"
+        cfg.write_text(text)
+        quiet = run_cli("crawl", "--config", cfg, "--db", tmp_path / "a.db", "-q", cwd=tmp_path)
+        strict = run_cli("crawl", "--config", cfg, "--db", tmp_path / "a.db", "-q", "--strict", cwd=tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stdout == ""
+    (line,) = quiet.stderr.splitlines()
+    assert line.startswith("source dead: nothing could be read (feeds, sitemaps, start pages): ")
+    assert f"{dead_feed}: HTTP 404" in line
+    assert f"{closed}: connection refused (robots.txt not reachable" in line
+    assert f"{dead_section}: HTTP 404" in line
+    assert "alive" not in line
+    assert strict.returncode == 5
+    assert strict.stderr.splitlines()[0].startswith("source dead: nothing could be read")
+
+
+# -- 8. errors that name the cause first ----------------------------------------------------
+
+
+def test_errors_name_the_cause_first(tmp_path):
+    with ReplaySite("plain", [story_page("/s0", "S0")], host="127.0.0.2") as site:
+        https = site.url("/s0").replace("http://", "https://")
+        result = run_cli("archive", "http://127.0.0.2:9/story", https, "--allow-private", "--db", tmp_path / "a.db", cwd=tmp_path)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == "error          http://127.0.0.2:9/story: connection refused (robots.txt not reachable: host skipped for this run, RFC 9309)"
+    assert lines[1].startswith(f"error          {https}: TLS failed")
+    assert "(robots.txt not reachable: host skipped for this run, RFC 9309)" in lines[1]

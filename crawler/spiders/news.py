@@ -44,6 +44,8 @@ from pipelines.urls import normalize_url, same_site
 logger = logging.getLogger(__name__)
 
 REVISIT_MODES = ("yes", "only", "no")
+#: roles of a source's entry points: its feeds, sitemaps (and robots.txt URLs) and start pages
+ENTRY_ROLES = ("feed", "sitemap", "section")
 MAX_SITEMAP_DEPTH = 10
 BAD_URLS_SHOWN = 3
 
@@ -86,6 +88,11 @@ class NewsSpider(ArchivingSpider):
         self._archive: Archive | None = None
         #: sitemaps requested per source in this run (sitemaps_max_per_source)
         self._sitemaps: dict[str, int] = {}
+        #: sources with a feed, sitemap or start page read in this run; causes of the others
+        self._entry_read: set[str] = set()
+        self._entry_failed: dict[str, list[str]] = {}
+        #: set when SIGINT/SIGTERM stops the run (crawler.stopping)
+        self.stopping = False
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -112,12 +119,26 @@ class NewsSpider(ArchivingSpider):
         """The base spider's failure records; in a dry run (``newsarchive check``), where
         nothing is stored, also noted in the source's plan: a feed that cannot be read must
         not look like a feed with nothing new."""
+        meta = failure.request.meta
         for item in super().on_error(failure):
+            # a failure row, or an HTTP error page (a capture with its error)
+            message = item.message if isinstance(item, FailureItem) else item.error[1]
             if self.dry_run:
-                # a failure row, or an HTTP error page (a capture with its error)
-                message = item.message if isinstance(item, FailureItem) else item.error[1]
-                self.plan[self.source_of(failure.request.meta).name]["failed"].append((item.url, message))
+                self.plan[self.source_of(meta).name]["failed"].append((item.url, message))
+            if meta.get("role") in ENTRY_ROLES:
+                self._entry_point(meta["source"], f"{item.url}: {message}")
             yield item
+
+    def _entry_point(self, source: str, failed: str | None = None) -> None:
+        """Note that one of a source's feeds, sitemaps or start pages was read (``failed`` is
+        ``None``) or could not be; keeps the stat ``discovery/unreadable``: for each source
+        none of whose entry points could be read in this run (so far), the causes."""
+        if failed is None:
+            self._entry_read.add(source)
+        else:
+            self._entry_failed.setdefault(source, []).append(failed)
+        unreadable = {name: causes for name, causes in self._entry_failed.items() if name not in self._entry_read}
+        self.crawler.stats.set_value("discovery/unreadable", unreadable)
 
     # -- the archive: the crawl's memory -----------------------------------------------
 
@@ -226,6 +247,7 @@ class NewsSpider(ArchivingSpider):
         """A feed (RSS or Atom through feedparser; JSON Feed): archive it, then request each
         entry's link with the entry's date as a hint."""
         source = self.source_of(response.meta)
+        self._entry_point(source.name)
         if not self.dry_run:
             yield self.page_item(response, "feed", source)
         entries = read_json_feed(response.body)
@@ -284,11 +306,13 @@ class NewsSpider(ArchivingSpider):
             body = gunzip(response.body, max_size=MAX_SITEMAP_BYTES) if gzip_magic_number(response) else response.body
             sitemap = read_sitemap(body)
         except (SitemapError, OSError, ValueError) as exc:
+            self._entry_point(source.name, f"{response.url}: invalid sitemap: {exc}")
             self.crawler.stats.inc_value("discovery/sitemap_invalid")
             logger.warning("Ignoring invalid sitemap %s: %s", response.url, exc)
             if not self.dry_run:
                 yield FailureItem(url=response.url, kind="bad_sitemap", message=f"invalid sitemap: {exc}", site=source.name)
             return
+        self._entry_point(source.name)
         if sitemap.truncated:
             self.crawler.stats.inc_value("discovery/sitemap_truncated")
             logger.warning("sitemap %s lists more than 50,000 URLs: the rest are ignored (sitemaps.org limit)", response.url)
@@ -408,6 +432,7 @@ class NewsSpider(ArchivingSpider):
         return False
 
     def parse_section(self, response: Response) -> Iterator[Any]:
+        self._entry_point(response.meta["source"])
         if self.dry_run:
             yield from self.follow_links(response, self.source_of(response.meta))
             return
