@@ -15,13 +15,15 @@ import contextlib
 import functools
 import gzip
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from archive import __version__, interrupt
+from archive import __version__, interrupt, runlog
 from archive.interrupt import Interrupted
+from archive.runlog import run_log
 from archive.store import Archive, ArchiveError, OutputExistsError
 
 EXIT_FAILED = 1
@@ -161,6 +163,7 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, strict, d
     from archive.lock import ArchiveLock, LockHeld
     from crawler.config import ConfigError, load_config
 
+    runlog.configure(verbose, log_file)
     if revisit_only and no_revisit:
         raise CliError("--revisit-only and --no-revisit exclude each other", EXIT_USAGE)
     try:
@@ -171,6 +174,7 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, strict, d
     try:
         lock.acquire()
     except LockHeld as exc:
+        run_log.warning("crawl refused: %s", exc)
         raise CliError(str(exc), EXIT_LOCKED) from exc
     except OSError as exc:
         folder = Path(db).parent
@@ -181,10 +185,11 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, strict, d
         # together must not race to create it. Scrapy is imported only then too: a run that
         # finds the lock taken exits at once.
         with open_archive(db) as archive:
-            archive.end_dead_runs()
+            log_repaired(archive.end_dead_runs())
         from crawler.runner import project_settings, run_spider
 
         crawl_id = start_run(db, "crawl", config.text)
+        run_log.info("crawl %s started (pid %d): %s, %s", crawl_id, os.getpid(), config_path, _plural(len(config.sources), "source"))
         settings = project_settings(
             db,
             verbosity=verbose,
@@ -201,6 +206,8 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, strict, d
     for name, causes in unreadable.items():
         # on standard error, also with -q: cron mails any output
         click.echo(unreadable_line(name, causes), err=True)
+        run_log.warning(unreadable_line(name, causes))
+    (run_log.info if run.finish_reason == "finished" else run_log.warning)(summary_line(run))
     if not quiet or run.finish_reason != "finished":
         click.echo(summary_line(run))
     exit_for(run)
@@ -218,6 +225,12 @@ def unreadable_line(source: str, causes: list[str]) -> str:
 UNREADABLE_CAUSES_SHOWN = 5
 
 
+def log_repaired(runs: list[dict]) -> None:
+    """One run-log line per run found dead and marked ``interrupted``."""
+    for r in runs:
+        run_log.warning("%s %s (started %s, pid %s) did not end: marked interrupted", r["command"], r["id"], r["started_at"], r["pid"] or "?")
+
+
 def summary_line(run) -> str:
     """``crawl 3 finished in 12.1 s: 28 new articles, 1 new version, ...``."""
     parts = [
@@ -228,7 +241,8 @@ def summary_line(run) -> str:
         f"{run.count('archive/not_article')} not articles",
         _plural(run.count("archive/failed"), "failure"),
     ]
-    return f"crawl {run.crawl_id} {run.finish_reason} in {run.seconds:.1f} s: " + ", ".join(parts)
+    reason = f"interrupted by {run.stopped_by}" if run.stopped_by else run.finish_reason
+    return f"{run.command} {run.crawl_id} {reason} in {run.seconds:.1f} s: " + ", ".join(parts)
 
 
 def _plural(n: int, noun: str) -> str:
@@ -301,9 +315,11 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, db, verbose
 
     # the run's record names the URLs, never a password given in one (user:password@)
     given = [redact_credentials(u) for u in url_list] + ([f"{html_file} as {redact_credentials(page_url)}"] if html_file else [])
+    runlog.configure(verbose, log_file)
     with open_archive(db) as archive:
-        archive.end_dead_runs(locked=False)
+        log_repaired(archive.end_dead_runs(locked=False))
     crawl_id = start_run(db, "archive", "\n".join(given))
+    run_log.info("archive %s started (pid %d): %s", crawl_id, os.getpid(), _plural(len(given), "URL"))
     settings = project_settings(
         db,
         verbosity=verbose,
@@ -318,6 +334,7 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, db, verbose
     run = run_spider("urls", settings, urls=url_list, html_file=html_file, url=page_url, allow_private=allow_private)
     if run.crawl_id is None:
         exit_for(run)
+    (run_log.info if run.finish_reason == "finished" else run_log.warning)(summary_line(run))
     with open_archive(db) as archive:
         results = archive.crawl_results(run.crawl_id)
     failed = 0

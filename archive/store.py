@@ -210,24 +210,24 @@ class Archive:
                 },
             )
 
-    def end_dead_runs(self, *, locked: bool = True) -> int:
-        """Mark runs still ``running`` whose process is gone as ``interrupted``; returns how many.
+    def end_dead_runs(self, *, locked: bool = True) -> list[dict[str, Any]]:
+        """Mark runs still ``running`` whose process is gone as ``interrupted``; returns them
+        (``id``, ``command``, ``started_at``, ``pid``).
 
         A run whose recorded pid is no longer alive (``kill(pid, 0)``) is gone. With
         ``locked`` (the caller holds the crawl lock: no ``crawl`` run can be running) every
         ``crawl`` row still ``running`` is gone too, also one without a pid (older releases).
         """
         with self._write():
-            ended = 0
-            if locked:
-                ended = self.db.execute(
-                    "UPDATE crawls SET status = 'interrupted' WHERE status = 'running' AND command = 'crawl'"
-                ).rowcount
-            running = self.db.execute("SELECT id, pid FROM crawls WHERE status = 'running' AND pid IS NOT NULL").fetchall()
-            dead = [crawl_id for crawl_id, pid in running if pid != os.getpid() and not _alive(pid)]
-            for crawl_id in dead:
-                self.db.execute("UPDATE crawls SET status = 'interrupted' WHERE id = ?", [crawl_id])
-        return ended + len(dead)
+            running = list(self.db.query("SELECT id, command, started_at, pid FROM crawls WHERE status = 'running'"))
+            dead = [
+                r for r in running
+                if (locked and r["command"] == "crawl")
+                or (r["pid"] is not None and r["pid"] != os.getpid() and not _alive(r["pid"]))
+            ]  # fmt: skip
+            for r in dead:
+                self.db.execute("UPDATE crawls SET status = 'interrupted' WHERE id = ?", [r["id"]])
+        return dead
 
     def crawl_status(self, crawl_id: int) -> str | None:
         """A run's ``crawls.status`` (``running``, ``finished``, ``interrupted``, ...), or ``None``."""

@@ -53,7 +53,7 @@ class FrontierMiddleware:
     @classmethod
     def from_crawler(cls, crawler) -> FrontierMiddleware:
         if not hasattr(crawler.spider, "frontier_archive"):
-            raise NotConfigured("the spider keeps no frontier")
+            raise NotConfigured()  # without a message: Scrapy would log it as a warning
         return cls(crawler)
 
     def process_spider_output(self, response, result: Iterable[Any], spider=None) -> Iterable[Any]:

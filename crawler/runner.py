@@ -29,6 +29,8 @@ REPEATED_ERROR_LOGGERS = (
     "courlan",
 )
 LOG_LEVELS = {0: "ERROR", 1: "INFO", 2: "DEBUG"}
+#: Scrapy's banner and version list, settings, component lists and stats dump: logged only with -vv
+SCRAPY_DUMP_LOGGERS = ("scrapy.utils.log", "scrapy.crawler", "scrapy.middleware", "scrapy.addons", "scrapy.statscollectors")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class CrawlRun:
     spider: Any = None
     #: the signal that stopped the run (``SIGINT``, ``SIGTERM``), or ``None``
     stopped_by: str | None = None
+    #: what ran (``crawls.command``: ``crawl``, ``archive``)
+    command: str = "crawl"
 
     def count(self, key: str) -> int:
         """A stats counter, 0 when absent."""
@@ -62,7 +66,9 @@ def project_settings(db: str, *, verbosity: int = 0, log_file: str | None = None
 
     Args:
         db: archive path (``ARCHIVE_DB``).
-        verbosity: 0 logs errors only, 1 adds progress (INFO), 2 everything (DEBUG).
+        verbosity: 0 logs errors only, 1 adds progress (INFO), 2 everything (DEBUG,
+            with Scrapy's banner, settings and stats dumps). The run lines
+            (:mod:`archive.runlog`) have a handler of their own.
         log_file: write the log to this file instead of standard error.
         overrides: further settings, by name.
     """
@@ -72,7 +78,6 @@ def project_settings(db: str, *, verbosity: int = 0, log_file: str | None = None
     settings.set("LOG_LEVEL", LOG_LEVELS[min(verbosity, 2)], priority="cmdline")
     if log_file:
         settings.set("LOG_FILE", log_file, priority="cmdline")
-        settings.set("LOG_LEVEL", LOG_LEVELS[max(1, min(verbosity, 2))], priority="cmdline")
     for name, value in overrides.items():
         settings.set(name, value, priority="cmdline")
     return settings
@@ -89,6 +94,9 @@ def run_spider(spider: str, settings: Settings, **spider_kwargs: Any) -> CrawlRu
     Twisted's reactor cannot be restarted, so this runs once per process.
     """
     started = time.monotonic()
+    dumps = logging.INFO if settings.get("LOG_LEVEL") == "DEBUG" else logging.WARNING
+    for name in SCRAPY_DUMP_LOGGERS:
+        logging.getLogger(name).setLevel(dumps)
     process = CrawlerProcess(settings)
     if settings.get("LOG_LEVEL") == "ERROR":
         # Quiet mode: each failed URL is already a failures row and a line of the command's
@@ -116,6 +124,7 @@ def run_spider(spider: str, settings: Settings, **spider_kwargs: Any) -> CrawlRu
         seconds=time.monotonic() - started,
         spider=crawler.spider,
         stopped_by=stopped_by,
+        command=settings.get("ARCHIVE_COMMAND") or "crawl",
     )
 
 

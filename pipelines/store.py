@@ -17,6 +17,7 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import reactor
 
 from archive.records import CaptureRecord, SnapshotRecord
+from archive.runlog import run_log
 from archive.schedule import Steps
 from archive.store import Archive, StorageError
 from crawler.config import DEFAULT_REVISIT_STEPS, parse_revisit_steps
@@ -92,6 +93,9 @@ class StorePipeline:
     (recorded in ``crawls``), ``ARCHIVE_CRAWL_ID`` (a ``crawls`` row already started by
     the caller), ``ARCHIVE_REVISIT_STEPS`` (the revisit schedule, as in the config).
 
+    Log: one line per stored article, new version and failure, on the run log
+    (:mod:`archive.runlog`).
+
     Stats: ``archive/crawl_id``, ``archive/<outcome>`` (``new``, ``changed``,
     ``unchanged``, ``not_article``, ``failed``), ``archive/failure/<kind>``,
     ``archive/storage_error``.
@@ -159,6 +163,7 @@ class StorePipeline:
                 )
                 self._inc("archive/failed")
                 self._inc(f"archive/failure/{item.kind}")
+                run_log.warning("failed %s: %s", item.url, item.message)
                 return item
             if not isinstance(item, PageItem):
                 return item
@@ -181,11 +186,11 @@ class StorePipeline:
             self._inc(f"archive/failure/{item.error[0]}")
             if item.error[0] == "gone":
                 self._inc("archive/gone")
-            logger.warning("failed %s: %s", item.url, item.error[1])
+            run_log.warning("failed %s: %s", item.url, item.error[1])
         elif result.outcome == "flagged":
             logger.info("flagged %s (%s): kept as a capture, not a version", item.final_url, item.flag or "shrunk")
         elif result.outcome in ("new", "changed"):
-            logger.info(
+            run_log.info(
                 "%s %s v%s: %s",
                 "new article" if result.outcome == "new" else "new version",
                 item.canonical_url,

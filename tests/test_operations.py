@@ -103,9 +103,11 @@ def test_kill_9_mid_crawl_loses_no_discovered_url_when_the_feed_drops_them(tmp_p
         # every URL found and not stored waits in the frontier
         assert count(db, "SELECT count(*) FROM frontier") == 6 - stored
         site.route("/feed.xml", 200, EMPTY_FEED, {"Content-Type": "application/rss+xml"})  # the feed forgets them
-        again = run_cli("crawl", "--config", cfg, "--db", db, cwd=tmp_path)
+        again = run_cli("crawl", "--config", cfg, "--db", db, "--log-file", tmp_path / "crawl.log", cwd=tmp_path)
         assert again.returncode == 0, again.stderr
     assert count(db, "SELECT count(*) FROM articles") == 6  # 0 URLs lost
+    log = (tmp_path / "crawl.log").read_text()
+    assert "crawl 1 (started " in log and "did not end: marked interrupted" in log  # the killed run, in the log
     assert count(db, "SELECT count(*) FROM frontier") == 0
     assert [r["status"] for r in db_rows(db, "SELECT status FROM crawls ORDER BY id")] == ["interrupted", "finished"]
 
@@ -277,3 +279,43 @@ def test_errors_name_the_cause_first(tmp_path):
     assert lines[0] == "error          http://127.0.0.2:9/story: connection refused (robots.txt not reachable: host skipped for this run, RFC 9309)"
     assert lines[1].startswith(f"error          {https}: TLS failed")
     assert "(robots.txt not reachable: host skipped for this run, RFC 9309)" in lines[1]
+
+
+# -- 3. a log worth reading ----------------------------------------------------------------
+
+
+def test_the_log_file_has_one_line_per_stored_article_and_failure_and_per_run_start_and_end(tmp_path):
+    from archive.lock import ArchiveLock
+
+    pages = [story_page(f"/s{i}", f"S{i}") for i in range(3)]
+    with ReplaySite("news", pages, host="127.0.0.2") as site:
+        site.edit("/s1", "Paragraph 3 of", "Paragraph three of")
+        cfg = config(tmp_path, site, feeds=f'["{site.url("/feed.xml")}", "{site.url("/missing.xml")}"]')
+        cfg.write_text(cfg.read_text().replace('["*=1d"]', '["*=0s"]'))
+        db, log = tmp_path / "a.db", tmp_path / "crawl.log"
+        first = run_cli("crawl", "--config", cfg, "--db", db, "-q", "--log-file", log, cwd=tmp_path)
+        assert first.returncode == 0, first.stderr
+        site.edits.clear()  # the story changes back: a new version
+        second = run_cli("crawl", "--config", cfg, "--db", db, "-q", "--log-file", log, cwd=tmp_path)
+        assert second.returncode == 0, second.stderr
+        with ArchiveLock(db):
+            refused = run_cli("crawl", "--config", cfg, "--db", db, "-q", "--log-file", log, cwd=tmp_path)
+        assert refused.returncode == 3
+        verbose = run_cli("crawl", "--config", cfg, "--db", db, "-vv", "--log-file", tmp_path / "vv.log", cwd=tmp_path)
+        assert verbose.returncode == 0, verbose.stderr
+        base = site.base_url
+    lines = log.read_text().splitlines()
+    messages = [line.split(": ", 1)[1] for line in lines]
+    assert all("[newsarchive.run]" in line for line in lines), lines
+    assert messages[0].startswith("crawl 1 started (pid ")
+    assert sorted(m for m in messages[1:5]) == sorted(
+        [f"failed {base}/missing.xml: HTTP 404"] + [f"new article {base}/s{i} v1: S{i}" for i in range(3)]
+    )
+    assert messages[5].startswith("crawl 1 finished in ")
+    assert messages[6].startswith("crawl 2 started")
+    assert sorted(messages[7:9]) == [f"failed {base}/missing.xml: HTTP 404", f"new version {base}/s1 v2: S1"]
+    assert messages[9].startswith("crawl 2 finished in ")
+    assert messages[10].startswith("crawl refused: another run holds")
+    assert len(lines) == 11
+    everything = (tmp_path / "vv.log").read_text()
+    assert "Scrapy 2." in everything and "Dumping Scrapy stats" in everything and "Overridden settings" in everything

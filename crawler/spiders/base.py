@@ -328,7 +328,7 @@ class ArchivingSpider(scrapy.Spider):
         release_frames(failure)
         # the URL as requested, not the last hop of its redirects
         url = (meta.get("redirect_urls") or [request.url])[0] if request is not None else "?"
-        logger.warning("failed %s: %s", url, message)
+        logger.debug("failed %s: %s", url, message)  # the store's run log has it once
         # a host skipped for this run only: a later run tries the URL again
         final = not failure.check(HostDeferred, RobotsDisallowedHost)
         yield FailureItem(url=url, kind=kind, message=message, site=source.name, final=final)
