@@ -144,9 +144,10 @@ def cli() -> None:
 @click.option("--no-revisit", is_flag=True, help="Only discover new articles; re-check none.")
 @click.option("--allow-private", is_flag=True, help="Let every source reach loopback/private addresses.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing when the run completes and every source could be read (for cron).")
+@click.option("--recheck", "recheck", multiple=True, metavar="TARGET", help="Make stories due now: 'all', a source's name, or a story's URL (canonical or alias). Repeatable.")
 @click.option("--strict", is_flag=True, help="Exit 5 when a source could not be read at all (none of its feeds, sitemaps, start pages).")
 @common_options
-def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, strict, db, verbose, log_file) -> None:
+def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, recheck, strict, db, verbose, log_file) -> None:
     """Crawl the sources of a config file into the archive.
 
     Re-checks the known articles that are due (conditional GETs) and discovers new ones
@@ -159,6 +160,7 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, strict, d
     Examples:
       newsarchive crawl --config sources.toml --db archive.db
       newsarchive crawl --config sources.toml --revisit-only -q --log-file crawl.log
+      newsarchive crawl --config sources.toml --recheck dawn --revisit-only
     """
     from archive.lock import ArchiveLock, LockHeld
     from crawler.config import ConfigError, load_config
@@ -186,6 +188,14 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, strict, d
         # finds the lock taken exits at once.
         with open_archive(db) as archive:
             log_repaired(archive.end_dead_runs())
+            if recheck:
+                from crawler.recheck import UnknownTarget, make_due
+
+                try:
+                    due = sum(make_due(archive, config, target) for target in recheck)
+                except UnknownTarget as exc:
+                    raise CliError(str(exc), EXIT_USAGE) from exc
+                run_log.info("--recheck %s: %d %s due now", " ".join(recheck), due, "story" if due == 1 else "stories")
         from crawler.runner import project_settings, run_spider
 
         crawl_id = start_run(db, "crawl", config.text)

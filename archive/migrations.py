@@ -252,9 +252,10 @@ def m004_capture_encoding_and_warnings(db: Database) -> None:
 @migrations()
 def m007_frontier(db: Database) -> None:
     """The crawl frontier: URLs discovered and not yet fetched (or whose failure was not
-    final), kept across runs so that a killed or stopped crawl resumes them; and the pid of
+    final), kept across runs so that a killed or stopped crawl resumes them; the pid of
     each run, so that a run that died without closing its ``crawls`` row can be told apart
-    from one that is still running."""
+    from one that is still running; and the revisit steps the schedules follow, so that
+    changed steps reschedule every story."""
     db["frontier"].create(
         {
             "url": str,  # as it will be requested
@@ -271,3 +272,5 @@ def m007_frontier(db: Database) -> None:
     )
     db["frontier"].create_index(["source", "discovered_at"])
     db["crawls"].add_column("pid", int)
+    # the archive's own settings: the revisit_steps its schedules were computed with
+    db["archive_settings"].create({"key": str, "value": str}, pk="key")

@@ -234,6 +234,52 @@ class Archive:
         row = self.db.execute("SELECT status FROM crawls WHERE id = ?", [crawl_id]).fetchone()
         return row[0] if row else None
 
+    # -- schedules -------------------------------------------------------------------
+
+    def apply_revisit_steps(self, steps_text: list[str], steps: Steps) -> int:
+        """Make every live article's ``next_check_at`` follow these revisit steps, if they are not
+        the steps it was computed with; returns how many articles were rescheduled.
+
+        The next check is computed as at the article's last check (:meth:`_schedule`): its
+        ``last_seen`` plus the interval of the step its age then (``last_seen - last_changed``)
+        falls in. Articles that are ``gone`` keep theirs. The steps are kept in
+        ``archive_settings`` (key ``revisit_steps``, JSON).
+
+        Args:
+            steps_text: the steps as the config states them (``["3h=15m", ..., "*=7d"]``).
+            steps: the same, parsed (:func:`archive.schedule.parse_revisit_steps`).
+        """
+        wanted = json.dumps(list(steps_text))
+        row = self.db.execute("SELECT value FROM archive_settings WHERE key = 'revisit_steps'").fetchone()
+        if row is not None and row[0] == wanted:
+            return 0
+        age = "(CAST(strftime('%s', last_seen) AS INTEGER) - CAST(strftime('%s', coalesce(last_changed, last_seen)) AS INTEGER))"
+        cases = " ".join(
+            f"WHEN {age} <= {int(max_age)} THEN {int(interval)}" for max_age, interval in steps if max_age is not None
+        )
+        interval = f"CASE {cases} ELSE {int(steps[-1][1])} END" if cases else str(int(steps[-1][1]))
+        with self._write():
+            changed = self.db.execute(
+                f"UPDATE articles SET next_check_at = strftime('%Y-%m-%dT%H:%M:%SZ', last_seen, '+' || ({interval}) || ' seconds') "
+                "WHERE status = 'live' AND last_seen IS NOT NULL"
+            ).rowcount
+            self.db.execute("INSERT OR REPLACE INTO archive_settings (key, value) VALUES ('revisit_steps', ?)", [wanted])
+        if row is not None:
+            logger.info("revisit_steps changed: %d articles rescheduled", changed)
+        return changed if row is not None else 0
+
+    def recheck_now(self, *, sites: list[str] | None = None, article_id: int | None = None, now: str | None = None) -> int:
+        """Make articles due now (``next_check_at`` = ``now``, UTC): those of ``sites``, or the
+        one ``article_id``; returns how many."""
+        now = now or utc_now_iso()
+        with self._write():
+            if article_id is not None:
+                return self.db.execute("UPDATE articles SET next_check_at = ? WHERE id = ?", [now, article_id]).rowcount
+            marks = ", ".join("?" for _ in sites or [])
+            if not marks:
+                return 0
+            return self.db.execute(f"UPDATE articles SET next_check_at = ? WHERE site IN ({marks})", [now, *sites]).rowcount
+
     # -- the frontier ----------------------------------------------------------------
 
     def frontier_add(self, rows: list[dict[str, Any]]) -> int:
@@ -766,8 +812,11 @@ class Archive:
         """Articles of these sites whose ``next_check_at`` has come, oldest first, with what a
         conditional GET needs from their last successful capture.
 
-        Each row: ``id``, ``site``, ``canonical_url``, ``url`` (the last capture's final
-        URL, else the canonical URL), ``etag``, ``last_modified``.
+        Each row: ``id``, ``site``, ``canonical_url``, ``url`` (the canonical URL: a re-check
+        never requests an alias, an AMP page or a URL with tracking parameters), ``etag``
+        and ``last_modified`` of the last 200 answer whose final URL is the canonical URL
+        (``None`` if it was only ever reached through an alias: another URL's validators
+        would not describe it).
         """
         if not sites:
             return []
@@ -775,11 +824,11 @@ class Archive:
         return list(
             self.db.query(
                 f"""
-                SELECT a.id, a.site, a.canonical_url,
-                       coalesce(c.final_url, a.canonical_url) AS url, c.etag, c.last_modified
+                SELECT a.id, a.site, a.canonical_url, a.canonical_url AS url, c.etag, c.last_modified
                 FROM articles a
                 LEFT JOIN captures c ON c.id = (
-                    SELECT id FROM captures WHERE article_id = a.id AND status = 200 ORDER BY id DESC LIMIT 1
+                    SELECT id FROM captures
+                    WHERE article_id = a.id AND status = 200 AND final_url = a.canonical_url ORDER BY id DESC LIMIT 1
                 )
                 WHERE a.site IN ({marks}) AND (a.next_check_at IS NULL OR a.next_check_at <= ?)
                 ORDER BY a.next_check_at LIMIT ?

@@ -319,3 +319,76 @@ def test_the_log_file_has_one_line_per_stored_article_and_failure_and_per_run_st
     assert len(lines) == 11
     everything = (tmp_path / "vv.log").read_text()
     assert "Scrapy 2." in everything and "Dumping Scrapy stats" in everything and "Overridden settings" in everything
+
+
+# -- 4. schedules from the current steps ------------------------------------------------------
+
+
+def story_requests(site: ReplaySite, since: int) -> list[dict]:
+    return [r for r in site.requests[since:] if r["path"].startswith("/s")]
+
+
+def test_changed_revisit_steps_reschedule_stories_already_scheduled(tmp_path):
+    with ReplaySite("news", [story_page("/s0", "S0")], host="127.0.0.2") as site:
+        cfg = config(tmp_path, site, feeds=f'["{site.url("/feed.xml")}"]')  # *=1d
+        db = tmp_path / "a.db"
+        assert run_cli("crawl", "--config", cfg, "--db", db, cwd=tmp_path).returncode == 0
+        before = len(site.requests)
+        assert run_cli("crawl", "--config", cfg, "--db", db, "--revisit-only", cwd=tmp_path).returncode == 0
+        assert story_requests(site, before) == []  # not due for a day
+        cfg.write_text(cfg.read_text().replace('["*=1d"]', '["*=0s"]'))
+        before = len(site.requests)
+        result = run_cli("crawl", "--config", cfg, "--db", db, "--revisit-only", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert [r["path"] for r in story_requests(site, before)] == ["/s0"]
+    (row,) = db_rows(db, "SELECT next_check_at, last_seen FROM articles")
+    assert row["next_check_at"] == row["last_seen"]  # *=0s: due again at once
+
+
+def test_recheck_makes_stories_due_now_by_source_url_alias_or_all(tmp_path):
+    pages = [story_page("/s0", "S0"), story_page("/s1", "S1")]
+    with ReplaySite("news", pages, host="127.0.0.2") as site:
+        site.extra_links.append("/s1?utm_source=feed")
+        cfg = config(tmp_path, site, feeds=f'["{site.url("/feed.xml")}"]')  # *=1d: nothing due
+        db = tmp_path / "a.db"
+        assert run_cli("crawl", "--config", cfg, "--db", db, cwd=tmp_path).returncode == 0
+
+        def recheck(*targets: str) -> list[str]:
+            before = len(site.requests)
+            args = [a for t in targets for a in ("--recheck", t)]
+            result = run_cli("crawl", "--config", cfg, "--db", db, "--revisit-only", *args, cwd=tmp_path)
+            assert result.returncode == 0, result.stderr
+            return sorted(r["path"] for r in story_requests(site, before))
+
+        assert recheck() == []
+        assert recheck(site.url("/s1?utm_source=feed")) == ["/s1"]  # an alias names the story; its canonical URL is fetched
+        assert recheck(site.url("/s0")) == ["/s0"]
+        assert recheck("news") == ["/s0", "/s1"]
+        assert recheck("all") == ["/s0", "/s1"]
+        unknown = run_cli("crawl", "--config", cfg, "--db", db, "--recheck", "nosuch", cwd=tmp_path)
+    assert unknown.returncode == 2 and "--recheck 'nosuch': not 'all', a source of the config (news), or a URL" in unknown.stderr
+
+
+def test_rechecks_request_the_canonical_url_with_its_own_validators(tmp_path):
+    with ReplaySite("news", [story_page("/s0", "S0")], host="127.0.0.2", conditional=True) as site:
+        # found only through a tracking-tagged link: the first capture is of the alias
+        cfg = config(tmp_path, site, feeds=f'["{site.url("/feed.xml")}"]')
+        cfg.write_text(cfg.read_text().replace('["*=1d"]', '["*=0s"]'))
+        site.extra_links.append("/s0?utm_source=rss")
+        db = tmp_path / "a.db"
+        site_feed = site.feed
+        site.feed = lambda: site_feed().replace(f"<link>{site.url('/s0')}</link>".encode(), b"<link>/nowhere</link>")
+        assert run_cli("crawl", "--config", cfg, "--db", db, "--no-revisit", cwd=tmp_path).returncode == 0
+        assert [r["path"] for r in story_requests(site, 0)] == ["/s0?utm_source=rss"]
+        before = len(site.requests)
+        assert run_cli("crawl", "--config", cfg, "--db", db, "--revisit-only", cwd=tmp_path).returncode == 0
+        second = story_requests(site, before)
+        before = len(site.requests)
+        assert run_cli("crawl", "--config", cfg, "--db", db, "--revisit-only", cwd=tmp_path).returncode == 0
+        third = story_requests(site, before)
+    # the canonical URL, unconditionally: the alias's ETag does not describe it
+    assert [r["path"] for r in second] == ["/s0"] and "If-None-Match" not in second[0]["headers"]
+    # then with the validators of its own last capture: 304
+    assert [r["path"] for r in third] == ["/s0"] and third[0]["headers"]["If-None-Match"].startswith('"')
+    assert [r["outcome"] for r in db_rows(db, "SELECT outcome FROM captures WHERE url LIKE '%/s0%' ORDER BY id")] == [
+        "new", "unchanged", "not_modified"]  # fmt: skip

@@ -30,6 +30,7 @@ from scrapy.http import Response
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 
+from archive.schedule import parse_revisit_steps
 from archive.store import Archive, ArchiveError
 from archive.timefmt import utc_now_iso
 from crawler.config import ConfigError, CrawlConfig, Source, load_config, url_problem
@@ -223,6 +224,10 @@ class NewsSpider(ArchivingSpider):
         archive = self.archive
         if archive is None:
             return
+        if not self.dry_run:
+            steps = list(self.crawl_config.revisit_steps)
+            rescheduled = archive.apply_revisit_steps(steps, parse_revisit_steps(steps))
+            self.crawler.stats.set_value("revisit/rescheduled", rescheduled)
         due = archive.due_articles(list(self.sources), utc_now_iso())
         self.crawler.stats.set_value("revisit/due", len(due))
         for row in due:
