@@ -206,6 +206,7 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, recheck, 
             log_file=log_file,
             ARCHIVE_COMMAND="crawl",
             ARCHIVE_CRAWL_ID=crawl_id,
+            ARCHIVE_LOCK_HELD=True,
             ARCHIVE_ALLOW_PRIVATE=allow_private,
         )
         revisit = "only" if revisit_only else "no" if no_revisit else "yes"

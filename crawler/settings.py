@@ -23,6 +23,8 @@ ARCHIVE_COMMAND = "crawl"
 ARCHIVE_CRAWL_ID = 0
 #: Also write every capture to this WARC file during the crawl (the config's ``warc``), or "".
 ARCHIVE_WARC = ""
+#: The caller holds the archive's crawl lock (newsarchive crawl); else the news spider takes it.
+ARCHIVE_LOCK_HELD = False
 #: After SIGINT/SIGTERM, how long downloads under way may take to finish, seconds
 #: (crawler.stopping): the process exits within about this plus a second.
 ARCHIVE_STOP_GRACE_SECS = 2.0

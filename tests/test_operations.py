@@ -392,3 +392,23 @@ def test_rechecks_request_the_canonical_url_with_its_own_validators(tmp_path):
     assert [r["path"] for r in third] == ["/s0"] and third[0]["headers"]["If-None-Match"].startswith('"')
     assert [r["outcome"] for r in db_rows(db, "SELECT outcome FROM captures WHERE url LIKE '%/s0%' ORDER BY id")] == [
         "new", "unchanged", "not_modified"]  # fmt: skip
+
+
+# -- 6. one lock for every way to crawl ----------------------------------------------------------
+
+
+def test_scrapy_crawl_news_takes_the_same_lock(tmp_path):
+    from archive.lock import ArchiveLock
+
+    with ReplaySite("news", [story_page("/s0", "S0")], host="127.0.0.2") as site:
+        cfg = config(tmp_path, site, feeds=f'["{site.url("/feed.xml")}"]')
+        db = tmp_path / "a.db"
+        scrapy = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"config={cfg}", "-s", f"ARCHIVE_DB={db}", "-s", "LOG_LEVEL=ERROR"]
+        with ArchiveLock(db):
+            refused = subprocess.run(scrapy, cwd=ROOT, capture_output=True, text=True, env=child_env(), timeout=300)
+        assert "not crawling: another run holds" in refused.stderr and f"pid {os.getpid()}" in refused.stderr
+        assert site.requests == [] and not db.exists()
+        ran = subprocess.run(scrapy, cwd=ROOT, capture_output=True, text=True, env=child_env(), timeout=300)
+        assert ran.returncode == 0, ran.stderr
+    assert count(db, "SELECT count(*) FROM articles") == 1
+    assert ArchiveLock(db).path.read_text() == ""  # released

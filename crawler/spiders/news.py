@@ -26,10 +26,12 @@ from urllib.parse import urljoin
 import feedparser
 import scrapy
 from dateutil.parser import isoparse
+from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 
+from archive.lock import ArchiveLock, LockHeld
 from archive.schedule import parse_revisit_steps
 from archive.store import Archive, ArchiveError
 from archive.timefmt import utc_now_iso
@@ -94,6 +96,10 @@ class NewsSpider(ArchivingSpider):
         self._entry_failed: dict[str, list[str]] = {}
         #: set when SIGINT/SIGTERM stops the run (crawler.stopping)
         self.stopping = False
+        #: the crawl lock this run took (None when the caller holds it, or in a dry run)
+        self._lock: ArchiveLock | None = None
+        #: another run holds the crawl lock: this one does nothing
+        self.locked_out = False
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -111,7 +117,25 @@ class NewsSpider(ArchivingSpider):
             settings.set("ARCHIVE_WARC", config.warc, priority="spider")
         if spider.dry_run:
             settings.set("ITEM_PIPELINES", {}, priority="spider")
+        elif not settings.getbool("ARCHIVE_LOCK_HELD"):
+            spider.take_lock(settings)
         return spider
+
+    def take_lock(self, settings) -> None:
+        """Take the archive's crawl lock (:mod:`archive.lock`) for this run, as ``newsarchive
+        crawl`` does (``scrapy crawl news`` too: one crawl at a time per archive, whatever
+        started it). When another run holds it, this run touches no archive and fetches
+        nothing: the item pipelines are turned off and the spider closes at once with reason
+        ``locked`` (an error line says who holds it)."""
+        lock = ArchiveLock(settings.get("ARCHIVE_DB"))
+        try:
+            lock.acquire()
+        except (LockHeld, OSError) as exc:
+            logger.error("not crawling: %s", exc)
+            settings.set("ITEM_PIPELINES", {}, priority="spider")
+            self.locked_out = True
+            return
+        self._lock = lock
 
     def source_of(self, meta: dict[str, Any]) -> Source:
         return self.sources[meta["source"]]
@@ -156,6 +180,8 @@ class NewsSpider(ArchivingSpider):
     def closed(self, reason: str) -> None:
         if self._archive is not None:
             self._archive.close()
+        if self._lock is not None:
+            self._lock.release()
 
     # -- the frontier (crawler/frontier.py) ------------------------------------------------
 
@@ -202,6 +228,8 @@ class NewsSpider(ArchivingSpider):
     # -- start ---------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
+        if self.locked_out:
+            raise CloseSpider("locked")
         if self.revisit != "only":
             for request in self.leftovers():
                 yield request
