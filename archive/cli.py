@@ -338,16 +338,15 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, db, verbose
         ARCHIVE_COMMAND="archive",
         ARCHIVE_CRAWL_ID=crawl_id,
         ARCHIVE_ALLOW_PRIVATE=allow_private,
-        # Ad hoc archiving fetches each URL once, now: no politeness delay needed.
-        DOWNLOAD_DELAY=0,
-        AUTOTHROTTLE_ENABLED=False,
-    )
+    )  # the crawl's politeness: robots.txt, one request at a time per host, its delay, AutoThrottle
     run = run_spider("urls", settings, urls=url_list, html_file=html_file, url=page_url, allow_private=allow_private)
     if run.crawl_id is None:
         exit_for(run)
     (run_log.info if run.finish_reason == "finished" else run_log.warning)(summary_line(run))
     with open_archive(db) as archive:
         results = archive.crawl_results(run.crawl_id)
+    if run.spider is not None:
+        results = run.spider.in_input_order(results)
     failed = 0
     for row in results:
         word = OUTCOME_WORDS.get(row["outcome"], row["outcome"])

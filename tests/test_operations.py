@@ -412,3 +412,24 @@ def test_scrapy_crawl_news_takes_the_same_lock(tmp_path):
         assert ran.returncode == 0, ran.stderr
     assert count(db, "SELECT count(*) FROM articles") == 1
     assert ArchiveLock(db).path.read_text() == ""  # released
+
+
+# -- 7. politeness everywhere -----------------------------------------------------------------
+
+
+def test_archive_of_several_urls_is_polite_fetches_each_once_and_answers_in_input_order(tmp_path):
+    pages = [story_page(f"/s{i}", f"S{i}") for i in range(4)]
+    with ReplaySite("news", pages, host="127.0.0.2") as site:
+        given = [site.url("/gone"), *(site.url(f"/s{i}") for i in range(4)), site.url("/s1"), "not-a-url"]
+        listing = tmp_path / "urls.txt"
+        listing.write_text("\n".join(given) + "\n")
+        result = run_cli("archive", "--from-file", listing, "--allow-private", "--db", tmp_path / "a.db", cwd=tmp_path)
+        stories = [r for r in site.requests if r["path"] != "/robots.txt"]
+    assert result.returncode == 1  # /gone and not-a-url failed
+    assert sorted(r["path"] for r in stories) == ["/gone", "/s0", "/s1", "/s2", "/s3"]  # /s1 once
+    times = sorted(r["time"] for r in site.requests)
+    assert min(b - a for a, b in zip(times, times[1:])) >= 0.9  # DOWNLOAD_DELAY between requests to one host
+    lines = result.stdout.splitlines()
+    urls = [line[15:].split(" v1:")[0].split(": ")[0] for line in lines]
+    assert urls == given[:5] + ["not-a-url"]  # the order given, errors in their place
+    assert lines[0].startswith(f"error          {given[0]}: HTTP 404") and lines[1].startswith("new article")
