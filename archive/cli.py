@@ -83,7 +83,7 @@ def configure_logging(verbose: int, log_file: str | None) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler], force=True)
     if not verbose:
-        from crawler.runner import REPEATED_ERROR_LOGGERS
+        from archive.runlog import REPEATED_ERROR_LOGGERS  # not crawler.runner: that loads Scrapy
 
         for name in REPEATED_ERROR_LOGGERS:
             logging.getLogger(name).setLevel(logging.CRITICAL)

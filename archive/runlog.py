@@ -23,6 +23,20 @@ DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 run_log = logging.getLogger(RUN_LOGGER)
 
+#: loggers that repeat, with tracebacks, a failure the archive already records (a failures
+#: row and a run-log line): silenced unless -v
+REPEATED_ERROR_LOGGERS = (
+    "scrapy.downloadermiddlewares.retry",
+    "scrapy.downloadermiddlewares.robotstxt",
+    "scrapy.core.scraper",
+    "crawler.spiders.base",
+    # the extraction libraries log a page's faults ("not valid HTML") as errors; the
+    # pipeline reports those itself
+    "trafilatura",
+    "htmldate",
+    "courlan",
+)
+
 
 def configure(verbose: int, log_file: str | None) -> None:
     """Send the run lines to ``log_file`` (appended), else to standard error with ``-v``,

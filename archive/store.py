@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from archive import bodies, queries, similarity
+from archive import bodies, queries
 from archive.diff import compare
 from archive.migrations import migrations
 from archive.records import CaptureRecord, SnapshotRecord, StoreResult
@@ -127,6 +127,11 @@ class Archive:
         return archive
 
     def _migrate(self, *, create: bool) -> None:
+        # An archive that is up to date is only read here: no write lock, so that a reading
+        # command (stats, history, serve) never waits for a crawl's transaction.
+        applied = {m.name for m in migrations.applied(self.db)}
+        if applied and applied == set(_known_migrations()):
+            return
         with self._write():
             known = _known_migrations()
             applied = [m.name for m in migrations.applied(self.db)]
@@ -720,6 +725,8 @@ class Archive:
 
     def _fingerprint(self, article_id: int, snapshot_id: int, signature: bytes, at: str) -> None:
         """Keep the article's MinHash and LSH bands; record the near-duplicates they reveal."""
+        from archive import similarity  # datasketch (and numpy): loaded by writers only, not by `stats`
+
         self.db.execute(
             "INSERT OR REPLACE INTO fingerprints (article_id, snapshot_id, minhash) VALUES (?, ?, ?)",
             [article_id, snapshot_id, signature],

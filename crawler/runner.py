@@ -11,23 +11,14 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from archive.interrupt import on_second_signal_exit
+from archive.runlog import REPEATED_ERROR_LOGGERS
 from archive.store import Archive, ArchiveError
 from crawler.spiders.news import NewsSpider
 from crawler.spiders.urls import UrlsSpider
 from crawler.stopping import GracefulStop
 
 SPIDERS = {"news": NewsSpider, "urls": UrlsSpider}
-REPEATED_ERROR_LOGGERS = (
-    "scrapy.downloadermiddlewares.retry",
-    "scrapy.downloadermiddlewares.robotstxt",
-    "scrapy.core.scraper",
-    "crawler.spiders.base",
-    # the extraction libraries log a page's faults ("not valid HTML") as errors; the
-    # pipeline reports those itself
-    "trafilatura",
-    "htmldate",
-    "courlan",
-)
+
 LOG_LEVELS = {0: "ERROR", 1: "INFO", 2: "DEBUG"}
 #: Scrapy's banner and version list, settings, component lists and stats dump: logged only with -vv
 SCRAPY_DUMP_LOGGERS = ("scrapy.utils.log", "scrapy.crawler", "scrapy.middleware", "scrapy.addons", "scrapy.statscollectors")

@@ -433,3 +433,31 @@ def test_archive_of_several_urls_is_polite_fetches_each_once_and_answers_in_inpu
     urls = [line[15:].split(" v1:")[0].split(": ")[0] for line in lines]
     assert urls == given[:5] + ["not-a-url"]  # the order given, errors in their place
     assert lines[0].startswith(f"error          {given[0]}: HTTP 404") and lines[1].startswith("new article")
+
+
+# -- 10. fast small commands (the figures: benchmarks/commands.py) --------------------------------
+
+
+def test_stats_loads_no_crawler_or_extraction_library_and_never_waits_for_a_writer(tmp_path):
+    db = tmp_path / "a.db"
+    assert run_cli("archive", "not-a-url", "--db", db, cwd=tmp_path).returncode == 1  # makes an archive
+    probe = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from archive.cli import cli\n"
+        f"result = CliRunner().invoke(cli, ['stats', '--db', {str(db)!r}])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'scrapy', 'twisted', 'trafilatura', 'datasketch', 'crawler', 'pipelines'}))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, env=child_env(), timeout=60)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "[]"
+    writer = sqlite3.connect(db)
+    writer.execute("BEGIN IMMEDIATE")  # a crawl's transaction in progress
+    try:
+        result = run_cli("stats", "--db", db, cwd=tmp_path, timeout=20)  # the busy timeout is 30 s
+    finally:
+        writer.rollback()
+        writer.close()
+    assert result.returncode == 0, result.stderr
+    assert "crawls:    1" in result.stdout
