@@ -112,9 +112,9 @@ class ArchiveGroup(click.Group):
     never a traceback."""
 
     def invoke(self, ctx: click.Context):
-        interrupt.install()
         try:
-            return super().invoke(ctx)
+            with interrupt.installed():
+                return super().invoke(ctx)
         except ArchiveError as exc:
             raise CliError(str(exc), EXIT_STORAGE) from exc
         except Interrupted as exc:
@@ -261,16 +261,14 @@ def _plural(n: int, noun: str) -> str:
 
 
 def exit_for(run) -> None:
-    """Exit status for a finished run: 4 on storage error, 1 if it did not finish."""
+    """Exit status for a finished run: 1 if it was interrupted or did not finish, 4 on a storage error."""
+    if run.finish_reason == "interrupted":
+        resumed = "; the next crawl takes up the URLs not fetched" if run.command == "crawl" else ""
+        raise CliError(f"interrupted by {run.stopped_by}: what was stored stays stored{resumed}", EXIT_FAILED)
     if run.finish_reason == "storage_error" or run.count("archive/storage_error"):
         raise CliError("the crawl stopped on a storage error (see the log); nothing half-written", EXIT_STORAGE)
     if run.crawl_id is None:
         raise CliError("the crawl could not start (see the log)", EXIT_STORAGE)
-    if run.finish_reason == "interrupted":
-        raise CliError(
-            f"interrupted by {run.stopped_by}: what was stored stays stored; the next crawl takes up the URLs not fetched",
-            EXIT_FAILED,
-        )
     if run.finish_reason != "finished":
         raise CliError(f"the crawl did not finish: {run.finish_reason}", EXIT_FAILED)
 

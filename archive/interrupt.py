@@ -1,6 +1,6 @@
 """Stopping when asked: SIGINT (Ctrl-C) and SIGTERM (``kill``, systemd, ``timeout``).
 
-The first signal asks the command to stop: :func:`install` makes it raise
+The first signal asks the command to stop: :func:`installed` makes it raise
 :class:`Interrupted` in the main thread, so that ``with`` blocks unwind as for any error
 (an open transaction is rolled back, a temporary folder removed, a file closed) and
 nothing half-written remains. A second signal exits at once (:func:`exit_now`, status
@@ -18,6 +18,9 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 
 #: exit status of a run stopped by a signal (design.md: 1, the run did not finish)
@@ -62,11 +65,22 @@ def _first(signum: int, _frame: FrameType | None) -> None:
     raise Interrupted(signum)
 
 
-def install() -> None:
-    """Make the first SIGINT or SIGTERM raise :class:`Interrupted` in the main thread, and a
-    second one exit at once. Call from the main thread."""
-    for sig in SIGNALS:
-        signal.signal(sig, _first)
+@contextmanager
+def installed() -> Iterator[None]:
+    """Within the block, the first SIGINT or SIGTERM raises :class:`Interrupted` in the main
+    thread, and a second one exits at once; the previous handlers are restored after it
+    (unless a signal came: a second one still exits at once). Outside the main thread
+    (where Python cannot set handlers) it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _first) for sig in SIGNALS}
+    try:
+        yield
+    finally:
+        if not any(signal.getsignal(sig) is exit_now for sig in SIGNALS):
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def on_second_signal_exit() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -98,18 +99,23 @@ def run_spider(spider: str, settings: Settings, **spider_kwargs: Any) -> CrawlRu
     stop = GracefulStop(crawler, settings.getfloat("ARCHIVE_STOP_GRACE_SECS"))
     process.crawl(crawler, **spider_kwargs)
     stop.install()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     process.start(install_signal_handlers=False)
     stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
     reason = str(stats.get("finish_reason", "unknown"))
+    crawl_id = stats.get("archive/crawl_id")
     stopped_by = None
-    if stop.signum is not None:
+    if stop.signum is None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    else:
         on_second_signal_exit()
         reason, stopped_by = "interrupted", str(stats.get("stop/signal"))
-        crawl_id = stats.get("archive/crawl_id") or settings.getint("ARCHIVE_CRAWL_ID") or None
+        crawl_id = crawl_id or settings.getint("ARCHIVE_CRAWL_ID") or None
         if stop.abandoned and crawl_id:
             end_interrupted(settings.get("ARCHIVE_DB"), crawl_id, stats)
     return CrawlRun(
-        crawl_id=stats.get("archive/crawl_id"),
+        crawl_id=crawl_id,
         finish_reason=reason,
         stats=stats,
         seconds=time.monotonic() - started,

@@ -104,9 +104,6 @@ class GracefulStop:
         n = pages_in_flight(downloader) if downloader is not None else 0
         print(f"stopping: finishing {n} page{'' if n == 1 else 's'} in flight", file=sys.stderr, flush=True)
         logger.info("%s: stopping, %d pages in flight", signal_name(self.signum or 0), n)
-        spider = self.crawler.spider
-        if spider is not None:
-            spider.stopping = True
         if downloader is not None:
             dropped = drop_queued(downloader)
             self.crawler.stats.set_value("stop/dropped_queued", dropped)

@@ -190,10 +190,10 @@ def test_commands_without_scrapy_stop_on_the_first_signal_and_exit_on_the_second
     script = (
         "import sys, time\n"
         "from archive import interrupt\n"
-        "interrupt.install()\n"
         "try:\n"
-        "    print('ready', flush=True)\n"
-        "    time.sleep(60)\n"
+        "    with interrupt.installed():\n"
+        "        print('ready', flush=True)\n"
+        "        time.sleep(60)\n"
         "except interrupt.Interrupted as exc:\n"
         "    print('cleaned up after', exc.signum, flush=True)\n"
         "    if sys.argv[1] == 'twice':\n"
@@ -346,7 +346,7 @@ def test_changed_revisit_steps_reschedule_stories_already_scheduled(tmp_path):
 
 
 def test_recheck_makes_stories_due_now_by_source_url_alias_or_all(tmp_path):
-    pages = [story_page("/s0", "S0"), story_page("/s1", "S1")]
+    pages = [story_page(f"/s{i}", f"S{i}") for i in range(3)]
     with ReplaySite("news", pages, host="127.0.0.2") as site:
         site.extra_links.append("/s1?utm_source=feed")
         cfg = config(tmp_path, site, feeds=f'["{site.url("/feed.xml")}"]')  # *=1d: nothing due
@@ -361,10 +361,10 @@ def test_recheck_makes_stories_due_now_by_source_url_alias_or_all(tmp_path):
             return sorted(r["path"] for r in story_requests(site, before))
 
         assert recheck() == []
-        assert recheck(site.url("/s1?utm_source=feed")) == ["/s1"]  # an alias names the story; its canonical URL is fetched
-        assert recheck(site.url("/s0")) == ["/s0"]
-        assert recheck("news") == ["/s0", "/s1"]
-        assert recheck("all") == ["/s0", "/s1"]
+        # an alias names its story (whose canonical URL is fetched), a canonical URL its own
+        assert recheck(site.url("/s1?utm_source=feed"), site.url("/s0")) == ["/s0", "/s1"]
+        assert recheck("news") == ["/s0", "/s1", "/s2"]
+        assert recheck("all") == ["/s0", "/s1", "/s2"]
         unknown = run_cli("crawl", "--config", cfg, "--db", db, "--recheck", "nosuch", cwd=tmp_path)
     assert unknown.returncode == 2 and "--recheck 'nosuch': not 'all', a source of the config (news), or a URL" in unknown.stderr
 

@@ -94,8 +94,6 @@ class NewsSpider(ArchivingSpider):
         #: sources with a feed, sitemap or start page read in this run; causes of the others
         self._entry_read: set[str] = set()
         self._entry_failed: dict[str, list[str]] = {}
-        #: set when SIGINT/SIGTERM stops the run (crawler.stopping)
-        self.stopping = False
         #: the crawl lock this run took (None when the caller holds it, or in a dry run)
         self._lock: ArchiveLock | None = None
         #: another run holds the crawl lock: this one does nothing
