@@ -124,7 +124,8 @@ class NewsSpider(ArchivingSpider):
         crawl`` does (``scrapy crawl news`` too: one crawl at a time per archive, whatever
         started it). When another run holds it, this run touches no archive and fetches
         nothing: the item pipelines are turned off and the spider closes at once with reason
-        ``locked`` (an error line says who holds it)."""
+        ``locked`` (an error line says who holds it). With the lock, runs that died
+        without closing their ``crawls`` row are marked ``interrupted``."""
         lock = ArchiveLock(settings.get("ARCHIVE_DB"))
         try:
             lock.acquire()
@@ -134,6 +135,9 @@ class NewsSpider(ArchivingSpider):
             self.locked_out = True
             return
         self._lock = lock
+        if self.archive is not None:
+            for run in self.archive.end_dead_runs():
+                logger.warning("%s %s (started %s) did not end: marked interrupted", run["command"], run["id"], run["started_at"])
 
     def source_of(self, meta: dict[str, Any]) -> Source:
         return self.sources[meta["source"]]
@@ -167,7 +171,8 @@ class NewsSpider(ArchivingSpider):
 
     @property
     def archive(self) -> Archive | None:
-        """The archive, opened for reading what it knows (``None`` if there is none yet)."""
+        """The archive, opened for reading what it knows and writing the frontier (``None`` if
+        there is none yet)."""
         if self._archive is None:
             try:
                 self._archive = Archive.open(self.settings.get("ARCHIVE_DB"), create=False)
