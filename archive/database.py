@@ -18,6 +18,7 @@ for each write so that two writers never deadlock on a lock upgrade.
 from __future__ import annotations
 
 import json
+from collections import Counter
 import logging
 import os
 import sqlite3
@@ -29,7 +30,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from archive import bodies, queries, similarity
+from archive import bodies, queries
 from archive.diff import compare
 from archive.migrations import migrations
 from archive.records import CaptureRecord, SnapshotRecord, StoreResult
@@ -128,6 +129,11 @@ class Archive:
         return archive
 
     def _migrate(self, *, create: bool) -> None:
+        # An archive that is up to date is only read here: no write lock, so that a reading
+        # command (stats, history, serve) never waits for a crawl's transaction.
+        applied = {m.name for m in migrations.applied(self.db)}
+        if applied and applied == set(_known_migrations()):
+            return
         with self._write():
             known = _known_migrations()
             applied = [m.name for m in migrations.applied(self.db)]
@@ -195,6 +201,7 @@ class Archive:
                 "command": command,
                 "config": config,
                 "status": "running",
+                "pid": os.getpid(),
             }
             return self.db["crawls"].insert(row).last_pk
 
@@ -210,13 +217,150 @@ class Archive:
                 },
             )
 
-    def end_dead_runs(self) -> int:
-        """Mark ``crawl`` runs still ``running`` as ``interrupted`` (call while holding the
-        crawl lock: no crawl can be running, so such rows belong to killed processes)."""
+    def end_dead_runs(self, *, locked: bool = True) -> list[dict[str, Any]]:
+        """Mark runs still ``running`` whose process is gone as ``interrupted``; returns them
+        (``id``, ``command``, ``started_at``, ``pid``).
+
+        A run whose recorded pid is no longer alive (``kill(pid, 0)``) is gone. With
+        ``locked`` (the caller holds the crawl lock: no ``crawl`` run can be running) every
+        ``crawl`` row still ``running`` is gone too, also one without a pid (older releases).
+        """
         with self._write():
-            return self.db.execute(
-                "UPDATE crawls SET status = 'interrupted' WHERE status = 'running' AND command = 'crawl'"
+            running = list(self.db.query("SELECT id, command, started_at, pid FROM crawls WHERE status = 'running'"))
+            dead = [
+                r for r in running
+                if (locked and r["command"] == "crawl")
+                or (r["pid"] is not None and r["pid"] != os.getpid() and not _alive(r["pid"]))
+            ]  # fmt: skip
+            for r in dead:
+                self.db.execute("UPDATE crawls SET status = 'interrupted' WHERE id = ?", [r["id"]])
+        return dead
+
+    def crawl_status(self, crawl_id: int) -> str | None:
+        """A run's ``crawls.status`` (``running``, ``finished``, ``interrupted``, ...), or ``None``."""
+        row = self.db.execute("SELECT status FROM crawls WHERE id = ?", [crawl_id]).fetchone()
+        return row[0] if row else None
+
+    # -- schedules -------------------------------------------------------------------
+
+    def apply_revisit_steps(self, steps_text: list[str], steps: Steps) -> int:
+        """Make every live article's ``next_check_at`` follow these revisit steps, if they are not
+        the steps it was computed with; returns how many articles were rescheduled.
+
+        The next check is computed as at the article's last check (:meth:`_schedule`): its
+        ``last_seen`` plus the interval of the step its age then (``last_seen - last_changed``)
+        falls in. Articles that are ``gone`` keep theirs. The steps are kept in
+        ``archive_settings`` (key ``revisit_steps``, JSON).
+
+        Args:
+            steps_text: the steps as the config states them (``["3h=15m", ..., "*=7d"]``).
+            steps: the same, parsed (:func:`archive.schedule.parse_revisit_steps`).
+        """
+        wanted = json.dumps(list(steps_text))
+        row = self.db.execute("SELECT value FROM archive_settings WHERE key = 'revisit_steps'").fetchone()
+        if row is not None and row[0] == wanted:
+            return 0
+        age = "(CAST(strftime('%s', last_seen) AS INTEGER) - CAST(strftime('%s', coalesce(last_changed, last_seen)) AS INTEGER))"
+        cases = " ".join(
+            f"WHEN {age} <= {int(max_age)} THEN {int(interval)}" for max_age, interval in steps if max_age is not None
+        )
+        interval = f"CASE {cases} ELSE {int(steps[-1][1])} END" if cases else str(int(steps[-1][1]))
+        with self._write():
+            changed = self.db.execute(
+                f"UPDATE articles SET next_check_at = strftime('%Y-%m-%dT%H:%M:%SZ', last_seen, '+' || ({interval}) || ' seconds') "
+                "WHERE status = 'live' AND last_seen IS NOT NULL"
             ).rowcount
+            self.db.execute("INSERT OR REPLACE INTO archive_settings (key, value) VALUES ('revisit_steps', ?)", [wanted])
+        if row is not None:
+            logger.info("revisit_steps changed: %d articles rescheduled", changed)
+        return changed if row is not None else 0
+
+    def recheck_now(self, *, sites: list[str] | None = None, article_id: int | None = None, now: str | None = None) -> int:
+        """Make articles due now (``next_check_at`` = ``now``, UTC): those of ``sites``, or the
+        one ``article_id``; returns how many."""
+        now = now or utc_now_iso()
+        with self._write():
+            if article_id is not None:
+                return self.db.execute("UPDATE articles SET next_check_at = ? WHERE id = ?", [now, article_id]).rowcount
+            marks = ", ".join("?" for _ in sites or [])
+            if not marks:
+                return 0
+            return self.db.execute(f"UPDATE articles SET next_check_at = ? WHERE site IN ({marks})", [now, *sites]).rowcount
+
+    # -- the frontier ----------------------------------------------------------------
+
+    def frontier_add(self, rows: list[dict[str, Any]]) -> int:
+        """Write discovered URLs to the frontier, in one transaction; returns how many were new.
+
+        Each row: ``url`` (as it will be requested), ``source``, ``hints`` (JSON-able dict),
+        ``via`` (``feed``, ``sitemap``, ``section``), ``link_depth``, and ``fetch`` (True when
+        this run requests it now: its ``attempts`` start at 1; False for a URL held back for
+        a later run, e.g. over a per-run cap: 0). A URL already in the frontier is left as it is.
+        """
+        if not rows:
+            return 0
+        now = utc_now_iso()
+        with self._write():
+            before = self.db.conn.total_changes
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO frontier (url, source, discovered_at, hints, via, link_depth, attempts) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r["url"], r["source"], now, _json_or_none(r.get("hints") or None), r.get("via"),
+                        r.get("link_depth"), 1 if r.get("fetch", True) else 0,
+                    )
+                    for r in rows
+                ],
+            )
+            return self.db.conn.total_changes - before
+
+    def frontier_leftovers(
+        self, sources: list[str], max_attempts: int, limit_per_source: int = 0
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The frontier's URLs of these sources, oldest first, taken up by a new run:
+        ``(to_fetch, given_up)``. Each row: ``url``, ``source``, ``hints`` (dict), ``via``,
+        ``link_depth``, ``attempts`` (after this run's). ``to_fetch`` rows count one more
+        attempt; rows already requested by ``max_attempts`` runs are removed and returned as
+        ``given_up`` (the caller records their failure). ``limit_per_source`` (0: none) takes
+        at most that many URLs of each source: the others wait, untouched, for a later run
+        (a run's cap on new URLs, ``max_new_urls_per_source``)."""
+        if not sources:
+            return [], []
+        marks = ", ".join("?" for _ in sources)
+        with self._write():
+            rows = list(
+                self.db.query(
+                    f"SELECT url, source, hints, via, link_depth, attempts FROM frontier WHERE source IN ({marks}) "
+                    "ORDER BY discovered_at, rowid",
+                    sources,
+                )
+            )
+            given_up = [r for r in rows if r["attempts"] >= max_attempts]
+            to_fetch, taken = [], Counter()
+            for r in rows:
+                if r["attempts"] < max_attempts and (not limit_per_source or taken[r["source"]] < limit_per_source):
+                    taken[r["source"]] += 1
+                    to_fetch.append(r)
+            self.db.conn.executemany("DELETE FROM frontier WHERE url = ?", [(r["url"],) for r in given_up])
+            self.db.conn.executemany("UPDATE frontier SET attempts = attempts + 1 WHERE url = ?", [(r["url"],) for r in to_fetch])
+        for r in rows:
+            r["hints"] = json.loads(r["hints"]) if r["hints"] else {}
+        for r in to_fetch:
+            r["attempts"] += 1
+        return to_fetch, given_up
+
+    def frontier_remove(self, url: str) -> None:
+        """Take a URL out of the frontier (its capture is stored elsewhere, or it is no longer wanted)."""
+        with self._write():
+            self.db.execute("DELETE FROM frontier WHERE url = ?", [url])
+
+    def frontier_count(self, sources: list[str] | None = None) -> int:
+        """URLs waiting in the frontier (of these sources, when given)."""
+        if sources is None:
+            return self.db.execute("SELECT count(*) FROM frontier").fetchone()[0]
+        marks = ", ".join("?" for _ in sources)
+        return self.db.execute(f"SELECT count(*) FROM frontier WHERE source IN ({marks})", sources).fetchone()[0] if sources else 0
 
     def backup(self, out: str | Path) -> int:
         """Write a consistent copy of the archive to ``out`` with SQLite's ``VACUUM INTO``
@@ -268,6 +412,7 @@ class Archive:
         *,
         status: int | None = None,
         site: str | None = None,
+        frontier_url: str | None = None,
     ) -> int:
         """Record a URL that could not be archived; returns the ``failures.id``.
 
@@ -275,8 +420,11 @@ class Archive:
             kind: short machine-readable cause (``dns``, ``timeout``, ``http_error``,
                 ``not_html``, ``bad_url``, ``robots``, ...).
             message: one line a person can act on.
+            frontier_url: a frontier URL whose failure is final: removed in the same transaction.
         """
         with self._write():
+            if frontier_url is not None:
+                self.db.execute("DELETE FROM frontier WHERE url = ?", [frontier_url])
             return self._insert_failure(crawl_id, url, kind, message, status, site, utc_now_iso())
 
     def _insert_failure(self, crawl_id, url, kind, message, status, site, at, capture_id=None) -> int:
@@ -304,6 +452,7 @@ class Archive:
         *,
         article_id: int | None = None,
         steps: Steps | None = None,
+        frontier_url: str | None = None,
     ) -> StoreResult:
         """Store one capture, and the article content it carried, in one transaction.
 
@@ -318,6 +467,8 @@ class Archive:
                 an article ``gone`` on 404/410).
             steps: the revisit schedule that sets ``articles.next_check_at``
                 (:mod:`archive.schedule`; its defaults when ``None``).
+            frontier_url: the frontier URL this capture answers: removed from the
+                frontier in the same transaction (a crash never loses it, nor fetches it twice).
 
         Returns:
             What was stored; ``outcome`` is ``new`` (first capture of this article),
@@ -332,6 +483,8 @@ class Archive:
                 this capture is stored.
         """
         with self._write():
+            if frontier_url is not None:
+                self.db.execute("DELETE FROM frontier WHERE url = ?", [frontier_url])
             known = article_id if article_id is not None else (
                 self.find_article_id(snapshot.canonical_url) if snapshot is not None else None
             )
@@ -584,6 +737,8 @@ class Archive:
 
     def _fingerprint(self, article_id: int, snapshot_id: int, signature: bytes, at: str) -> None:
         """Keep the article's MinHash and LSH bands; record the near-duplicates they reveal."""
+        from archive import similarity  # datasketch (and numpy): loaded by writers only, not by `stats`
+
         self.db.execute(
             "INSERT OR REPLACE INTO fingerprints (article_id, snapshot_id, minhash) VALUES (?, ?, ?)",
             [article_id, snapshot_id, signature],
@@ -676,8 +831,11 @@ class Archive:
         """Articles of these sites whose ``next_check_at`` has come, oldest first, with what a
         conditional GET needs from their last successful capture.
 
-        Each row: ``id``, ``site``, ``canonical_url``, ``url`` (the last capture's final
-        URL, else the canonical URL), ``etag``, ``last_modified``.
+        Each row: ``id``, ``site``, ``canonical_url``, ``url`` (the canonical URL: a re-check
+        never requests an alias, an AMP page or a URL with tracking parameters), ``etag``
+        and ``last_modified`` of the last 200 answer whose final URL is the canonical URL
+        (``None`` if it was only ever reached through an alias: another URL's validators
+        would not describe it).
         """
         if not sites:
             return []
@@ -685,11 +843,11 @@ class Archive:
         return list(
             self.db.query(
                 f"""
-                SELECT a.id, a.site, a.canonical_url,
-                       coalesce(c.final_url, a.canonical_url) AS url, c.etag, c.last_modified
+                SELECT a.id, a.site, a.canonical_url, a.canonical_url AS url, c.etag, c.last_modified
                 FROM articles a
                 LEFT JOIN captures c ON c.id = (
-                    SELECT id FROM captures WHERE article_id = a.id AND status = 200 ORDER BY id DESC LIMIT 1
+                    SELECT id FROM captures
+                    WHERE article_id = a.id AND status = 200 AND final_url = a.canonical_url ORDER BY id DESC LIMIT 1
                 )
                 WHERE a.site IN ({marks}) AND (a.next_check_at IS NULL OR a.next_check_at <= ?)
                 ORDER BY a.next_check_at LIMIT ?
@@ -779,6 +937,17 @@ class Archive:
             KeyError: no such body (or a delta's base is missing).
         """
         return queries.read_body(self.db.conn, digest)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this pid exists (``kill(pid, 0)``; one we may not signal exists too)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _json_or_none(value: dict[str, str] | None) -> str | None:

@@ -258,3 +258,30 @@ def m005_snapshot_standfirst(db: Database) -> None:
     db["snapshots"].add_column("standfirst", str)
     db["snapshots"].disable_fts()
     db["snapshots"].enable_fts(["title", "text", "standfirst"], fts_version="FTS5", create_triggers=True)
+
+
+@migrations()
+def m007_frontier(db: Database) -> None:
+    """The crawl frontier: URLs discovered and not yet fetched (or whose failure was not
+    final), kept across runs so that a killed or stopped crawl resumes them; the pid of
+    each run, so that a run that died without closing its ``crawls`` row can be told apart
+    from one that is still running; and the revisit steps the schedules follow, so that
+    changed steps reschedule every story."""
+    db["frontier"].create(
+        {
+            "url": str,  # as it will be requested
+            "source": str,  # the config's source name
+            "discovered_at": str,  # UTC
+            "hints": str,  # JSON: what discovery said (feed/sitemap date, title)
+            "via": str,  # feed, sitemap, section
+            "link_depth": int,  # links followed from a section page to reach it
+            "attempts": int,  # runs that requested it
+        },
+        pk="url",
+        not_null={"source", "discovered_at", "attempts"},
+        defaults={"attempts": 0},
+    )
+    db["frontier"].create_index(["source", "discovered_at"])
+    db["crawls"].add_column("pid", int)
+    # the archive's own settings: the revisit_steps its schedules were computed with
+    db["archive_settings"].create({"key": str, "value": str}, pk="key")

@@ -84,6 +84,8 @@ class FailureItem:
         message: one line a person can act on.
         site: the source's name, or the host.
         status: HTTP status when there was one.
+        final: False when the URL is to be tried again by a later run (its host asked
+            for a pause, or its robots.txt could not be reached): it stays in the frontier.
     """
 
     url: str
@@ -91,3 +93,4 @@ class FailureItem:
     message: str
     site: str | None = None
     status: int | None = None
+    final: bool = True

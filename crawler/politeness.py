@@ -42,6 +42,8 @@ from crawler.scrapy_internals import download_slot
 logger = logging.getLogger(__name__)
 
 ROBOTS_MAX_BYTES = 500 * 1024
+#: what an unreadable robots.txt means for its host (RFC 9309 section 2.3.1.4: disallow all)
+SKIPPED = "host skipped for this run, RFC 9309"
 ROBOTS_MAX_REDIRECTS = 5
 
 
@@ -114,7 +116,8 @@ class RobotsTxtRFC9309Middleware(RobotsTxtMiddleware):
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         if response.status >= 500:
-            self._settle(netloc, _Verdict(False, f"answered HTTP {response.status}"), "unreachable")
+            reason = f"HTTP {response.status} (robots.txt answered with a server error: {SKIPPED})"
+            self._settle(netloc, _Verdict(False, reason), "unreachable")
             return
         if response.status >= 400:
             self._settle(netloc, _Verdict(True, f"answered HTTP {response.status}"), "unavailable")
@@ -129,15 +132,15 @@ class RobotsTxtRFC9309Middleware(RobotsTxtMiddleware):
             self._settle(netloc, _Verdict(True, "redirected too many times"), "unavailable")
             return
         if isinstance(exc, IgnoreRequest):
-            kind, reason = "robots", f"was refused ({exc})"
+            kind, reason = "robots", f"{exc} (robots.txt not fetched: {SKIPPED})"
         else:
             kind, cause = network_cause(exc)
-            reason = f"could not be fetched ({cause})"
+            reason = f"{cause} (robots.txt not reachable: {SKIPPED})"
         self._settle(netloc, _Verdict(False, reason, kind), "unreachable")
 
     def _settle(self, netloc: str, parser: _Verdict, stat: str) -> None:
         self._stats.inc_value(f"robotstxt/{stat}")
-        logger.info("robots.txt of %s %s: %s", netloc, parser.reason, "allow all" if parser.allow else "disallow all")
+        logger.info("robots.txt of %s: %s: %s", netloc, parser.reason, "allow all" if parser.allow else "disallow all")
         waiting = self._parsers.get(netloc)
         self._parsers[netloc] = parser
         if waiting is not None and hasattr(waiting, "callback") and not waiting.called:
@@ -146,7 +149,7 @@ class RobotsTxtRFC9309Middleware(RobotsTxtMiddleware):
     def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
         if isinstance(rp, _Verdict) and not rp.allow:
             self._stats.inc_value("robotstxt/forbidden")
-            raise RobotsDisallowedHost(f"robots.txt {rp.reason}: host disallowed for this run (RFC 9309)", rp.kind)
+            raise RobotsDisallowedHost(rp.reason, rp.kind)
         super().process_request_2(rp, request)
 
 

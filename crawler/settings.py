@@ -23,6 +23,11 @@ ARCHIVE_COMMAND = "crawl"
 ARCHIVE_CRAWL_ID = 0
 #: Also write every capture to this WARC file during the crawl (the config's ``warc``), or "".
 ARCHIVE_WARC = ""
+#: The caller holds the archive's crawl lock (newsarchive crawl); else the news spider takes it.
+ARCHIVE_LOCK_HELD = False
+#: After SIGINT/SIGTERM, how long downloads under way may take to finish, seconds
+#: (crawler.stopping): the process exits within about this plus a second.
+ARCHIVE_STOP_GRACE_SECS = 2.0
 #: The revisit schedule (the config's ``revisit_steps``; the news spider sets it).
 ARCHIVE_REVISIT_STEPS = list(DEFAULT_STEPS_TEXT)
 
@@ -107,6 +112,12 @@ DOWNLOADER_MIDDLEWARES = {
     # Sees the raw body before HttpCompressionMiddleware (590) decodes it: a compressed
     # stream cut short is flagged `partial` (Scrapy's decoders return what they can).
     "crawler.middlewares.TruncatedEncodingMiddleware": 595,
+}
+
+SPIDER_MIDDLEWARES = {
+    # Sees each callback's output last (after depth and URL-length filters): the article
+    # URLs it discovered go to the archive's frontier before they are scheduled.
+    "crawler.frontier.FrontierMiddleware": 10,
 }
 
 ITEM_PIPELINES = {

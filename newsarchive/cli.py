@@ -3,28 +3,35 @@
 Every command takes ``--db PATH`` (default ``archive.db``, or ``$NEWSARCHIVE_DB``),
 ``-v/--verbose`` and ``--log-file PATH``. Exit status (design.md, Interfaces):
 0 done (a crawl with some failed pages is done), 1 some URLs failed (``archive``) or a
-crawl was interrupted, 2 usage or config error, 3 another run holds the archive's lock,
-4 storage error (disk full, corrupt or newer-schema archive).
+run was interrupted (SIGINT, SIGTERM: :mod:`archive.interrupt`), 2 usage or config error,
+3 another run holds the archive's lock, 4 storage error (disk full, corrupt or
+newer-schema archive), 5 (``crawl --strict``) the run finished but a source could not be
+read at all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from archive import __version__
+from archive import __version__, interrupt, runlog
 from archive.database import Archive, ArchiveError, OutputExistsError
+from archive.interrupt import Interrupted
+from archive.runlog import run_log
 from newsarchive.logs import configure_logging
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_LOCKED = 3
 EXIT_STORAGE = 4
+EXIT_UNREADABLE_SOURCE = 5
 
 
 class CliError(click.ClickException):
@@ -92,9 +99,12 @@ class ArchiveGroup(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with interrupt.installed():
+                return super().invoke(ctx)
         except ArchiveError as exc:
             raise CliError(str(exc), EXIT_STORAGE) from exc
+        except Interrupted as exc:
+            raise CliError(f"{exc}: stopped; what was stored stays stored", interrupt.EXIT_INTERRUPTED) from exc
 
 
 @click.group(cls=ArchiveGroup)
@@ -119,9 +129,11 @@ def cli() -> None:
 @click.option("--revisit-only", is_flag=True, help="Only re-check known articles that are due; no discovery.")
 @click.option("--no-revisit", is_flag=True, help="Only discover new articles; re-check none.")
 @click.option("--allow-private", is_flag=True, help="Let every source reach loopback/private addresses.")
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing when the run completes (for cron).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing when the run completes and every source could be read (for cron).")
+@click.option("--recheck", "recheck", multiple=True, metavar="TARGET", help="Make stories due now: 'all', a source's name, or a story's URL (canonical or alias). Repeatable.")
+@click.option("--strict", is_flag=True, help="Exit 5 when a source could not be read at all (none of its feeds, sitemaps, start pages).")
 @common_options
-def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, db, verbose, log_file) -> None:
+def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, recheck, strict, db, verbose, log_file) -> None:
     """Crawl the sources of a config file into the archive.
 
     Re-checks the known articles that are due (conditional GETs) and discovers new ones
@@ -134,10 +146,12 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, db, verbo
     Examples:
       newsarchive crawl --config sources.toml --db archive.db
       newsarchive crawl --config sources.toml --revisit-only -q --log-file crawl.log
+      newsarchive crawl --config sources.toml --recheck dawn --revisit-only
     """
     from archive.lock import ArchiveLock, LockHeld
     from crawler.config import ConfigError, load_config
 
+    runlog.configure(verbose, log_file)
     if revisit_only and no_revisit:
         raise CliError("--revisit-only and --no-revisit exclude each other", EXIT_USAGE)
     try:
@@ -148,6 +162,7 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, db, verbo
     try:
         lock.acquire()
     except LockHeld as exc:
+        run_log.warning("crawl refused: %s", exc)
         raise CliError(str(exc), EXIT_LOCKED) from exc
     except OSError as exc:
         folder = Path(db).parent
@@ -158,25 +173,59 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, db, verbo
         # together must not race to create it. Scrapy is imported only then too: a run that
         # finds the lock taken exits at once.
         with open_archive(db) as archive:
-            archive.end_dead_runs()
+            log_repaired(archive.end_dead_runs())
+            if recheck:
+                from crawler.recheck import UnknownTarget, make_due
+
+                try:
+                    due = sum(make_due(archive, config, target) for target in recheck)
+                except UnknownTarget as exc:
+                    raise CliError(str(exc), EXIT_USAGE) from exc
+                run_log.info("--recheck %s: %d %s due now", " ".join(recheck), due, "story" if due == 1 else "stories")
         from newsarchive.runner import project_settings, run_spider
 
         crawl_id = start_run(db, "crawl", config.text)
+        run_log.info("crawl %s started (pid %d): %s, %s", crawl_id, os.getpid(), config_path, _plural(len(config.sources), "source"))
         settings = project_settings(
             db,
             verbosity=verbose,
             log_file=log_file,
             ARCHIVE_COMMAND="crawl",
             ARCHIVE_CRAWL_ID=crawl_id,
+            ARCHIVE_LOCK_HELD=True,
             ARCHIVE_ALLOW_PRIVATE=allow_private,
         )
         revisit = "only" if revisit_only else "no" if no_revisit else "yes"
         run = run_spider("news", settings, config=config_path, revisit=revisit)
     finally:
         lock.release()
+    unreadable = (run.stats.get("discovery/unreadable") or {}) if run.finish_reason == "finished" else {}
+    for name, causes in unreadable.items():
+        # on standard error, also with -q: cron mails any output
+        click.echo(unreadable_line(name, causes), err=True)
+        run_log.warning(unreadable_line(name, causes))
+    (run_log.info if run.finish_reason == "finished" else run_log.warning)(summary_line(run))
     if not quiet or run.finish_reason != "finished":
         click.echo(summary_line(run))
     exit_for(run)
+    if strict and unreadable:
+        sys.exit(EXIT_UNREADABLE_SOURCE)
+
+
+def unreadable_line(source: str, causes: list[str]) -> str:
+    """``source dawn: nothing could be read (feeds, sitemaps, start pages): URL: cause; ...``."""
+    shown = "; ".join(causes[:UNREADABLE_CAUSES_SHOWN])
+    more = f"; and {len(causes) - UNREADABLE_CAUSES_SHOWN} more" if len(causes) > UNREADABLE_CAUSES_SHOWN else ""
+    return f"source {source}: nothing could be read (feeds, sitemaps, start pages): {shown}{more}"
+
+
+UNREADABLE_CAUSES_SHOWN = 5
+
+
+def log_repaired(runs: list[dict]) -> None:
+    """One run-log line per run found dead and marked ``interrupted``."""
+    for r in runs:
+        run_log.warning("%s %s (started %s, pid %s) did not end: marked interrupted", r["command"], r["id"], r["started_at"], r["pid"] or "?")
 
 
 def summary_line(run) -> str:
@@ -189,7 +238,8 @@ def summary_line(run) -> str:
         f"{run.count('archive/not_article')} not articles",
         _plural(run.count("archive/failed"), "failure"),
     ]
-    return f"crawl {run.crawl_id} {run.finish_reason} in {run.seconds:.1f} s: " + ", ".join(parts)
+    reason = f"interrupted by {run.stopped_by}" if run.stopped_by else run.finish_reason
+    return f"{run.command} {run.crawl_id} {reason} in {run.seconds:.1f} s: " + ", ".join(parts)
 
 
 def _plural(n: int, noun: str) -> str:
@@ -197,7 +247,10 @@ def _plural(n: int, noun: str) -> str:
 
 
 def exit_for(run) -> None:
-    """Exit status for a finished run: 4 on storage error, 1 if it did not finish."""
+    """Exit status for a finished run: 1 if it was interrupted or did not finish, 4 on a storage error."""
+    if run.finish_reason == "interrupted":
+        resumed = "; the next crawl takes up the URLs not fetched" if run.command == "crawl" else ""
+        raise CliError(f"interrupted by {run.stopped_by}: what was stored stays stored{resumed}", EXIT_FAILED)
     if run.finish_reason == "storage_error" or run.count("archive/storage_error"):
         raise CliError("the crawl stopped on a storage error (see the log); nothing half-written", EXIT_STORAGE)
     if run.crawl_id is None:
@@ -257,7 +310,11 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, db, verbose
 
     # the run's record names the URLs, never a password given in one (user:password@)
     given = [redact_credentials(u) for u in url_list] + ([f"{html_file} as {redact_credentials(page_url)}"] if html_file else [])
+    runlog.configure(verbose, log_file)
+    with open_archive(db) as archive:
+        log_repaired(archive.end_dead_runs(locked=False))
     crawl_id = start_run(db, "archive", "\n".join(given))
+    run_log.info("archive %s started (pid %d): %s", crawl_id, os.getpid(), _plural(len(given), "URL"))
     settings = project_settings(
         db,
         verbosity=verbose,
@@ -265,15 +322,15 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, db, verbose
         ARCHIVE_COMMAND="archive",
         ARCHIVE_CRAWL_ID=crawl_id,
         ARCHIVE_ALLOW_PRIVATE=allow_private,
-        # Ad hoc archiving fetches each URL once, now: no politeness delay needed.
-        DOWNLOAD_DELAY=0,
-        AUTOTHROTTLE_ENABLED=False,
-    )
+    )  # the crawl's politeness: robots.txt, one request at a time per host, its delay, AutoThrottle
     run = run_spider("urls", settings, urls=url_list, html_file=html_file, url=page_url, allow_private=allow_private)
     if run.crawl_id is None:
         exit_for(run)
+    (run_log.info if run.finish_reason == "finished" else run_log.warning)(summary_line(run))
     with open_archive(db) as archive:
         results = archive.crawl_results(run.crawl_id)
+    if run.spider is not None:
+        results = run.spider.in_input_order(results)
     failed = 0
     for row in results:
         word = OUTCOME_WORDS.get(row["outcome"], row["outcome"])
@@ -505,9 +562,20 @@ def export_warc(out, since, db, verbose, log_file) -> None:
     if not out.endswith((".warc.gz", ".warc")):
         raise CliError(f"--out must name a .warc.gz file (or .warc, uncompressed): {out}", EXIT_USAGE)
     _check_new_file(out)
-    with open_archive(db, create=False) as archive, _create_new(out) as stream:
+    with open_archive(db, create=False) as archive, _create_new(out) as stream, _removed_if_interrupted(out):
         captures, records = export_archive(archive, stream, Path(out).name, gzip=out.endswith(".gz"), since=since_utc)
     click.echo(f"wrote {out}: {_plural(captures, 'capture')} in {_plural(records, 'record')}")
+
+
+@contextlib.contextmanager
+def _removed_if_interrupted(out: str):
+    """Remove ``out``, which this command created, if a signal stops the command: an
+    unfinished file would look like a whole export."""
+    try:
+        yield
+    except Interrupted:
+        Path(out).unlink(missing_ok=True)
+        raise
 
 
 def _check_new_file(out: str) -> None:
@@ -680,11 +748,16 @@ def serve(port, db, verbose, log_file) -> None:
         port = _any_free_port()
     elif not _port_free(port):
         raise CliError(f"port {port} on 127.0.0.1 is in use; choose another with --port (make serve PORT=N)", EXIT_USAGE)
-    with tempfile.TemporaryDirectory(prefix="newsarchive-serve-") as tmp:
-        metadata = Path(tmp) / "metadata.json"
-        metadata.write_text(json.dumps(web.metadata(web.database_name(db))), encoding="utf-8")
-        click.echo(f"serving {db} at http://127.0.0.1:{port}/ (Ctrl-C to stop)")
-        datasette_cli.main(args=web.serve_args(db, port, metadata), prog_name="newsarchive serve", standalone_mode=False)
+    try:
+        # uvicorn shuts down on SIGINT/SIGTERM, then raises the signal again: archive.interrupt
+        # turns it into Interrupted, and the temporary folder goes with the with-block
+        with tempfile.TemporaryDirectory(prefix="newsarchive-serve-") as tmp:
+            metadata = Path(tmp) / "metadata.json"
+            metadata.write_text(json.dumps(web.metadata(web.database_name(db))), encoding="utf-8")
+            click.echo(f"serving {db} at http://127.0.0.1:{port}/ (Ctrl-C to stop)")
+            datasette_cli.main(args=web.serve_args(db, port, metadata), prog_name="newsarchive serve", standalone_mode=False)
+    except Interrupted:
+        return  # stopping is how serve ends: exit status 0
 
 
 def _any_free_port() -> int:

@@ -8,19 +8,7 @@ from __future__ import annotations
 
 import logging
 
-#: Loggers whose errors repeat what a failures row and the command's output already say
-#: (Scrapy's per-request errors with tracebacks; the extraction libraries log a page's
-#: faults, "not valid HTML", as errors): silenced unless the command is verbose.
-REPEATED_ERROR_LOGGERS = (
-    "scrapy.downloadermiddlewares.retry",
-    "scrapy.downloadermiddlewares.robotstxt",
-    "scrapy.core.scraper",
-    "crawler.spiders.base",
-    "trafilatura",
-    "htmldate",
-    "courlan",
-)
-
+from archive.runlog import REPEATED_ERROR_LOGGERS
 
 def quiet_repeated_errors() -> None:
     """Raise the :data:`REPEATED_ERROR_LOGGERS` to CRITICAL."""

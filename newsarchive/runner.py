@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import signal
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -9,13 +11,18 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from archive.database import Archive, ArchiveError
+from archive.interrupt import on_second_signal_exit
 from crawler.spiders.check import CheckSpider
 from crawler.spiders.news import NewsSpider
 from crawler.spiders.urls import UrlsSpider
+from crawler.stopping import GracefulStop
 from newsarchive.logs import quiet_repeated_errors
 
 SPIDERS = {"news": NewsSpider, "urls": UrlsSpider, "check": CheckSpider}
 LOG_LEVELS = {0: "ERROR", 1: "INFO", 2: "DEBUG"}
+#: Scrapy's banner and version list, settings, component lists and stats dump: logged only with -vv
+SCRAPY_DUMP_LOGGERS = ("scrapy.utils.log", "scrapy.crawler", "scrapy.middleware", "scrapy.addons", "scrapy.statscollectors")
 
 
 @dataclass(frozen=True)
@@ -24,8 +31,8 @@ class CrawlRun:
 
     Attributes:
         crawl_id: the ``crawls`` row written (``None`` if the archive never opened).
-        finish_reason: Scrapy's finish reason (``finished``, ``shutdown``,
-            ``storage_error``, ...).
+        finish_reason: Scrapy's finish reason (``finished``, ``storage_error``, ...), or
+            ``interrupted`` when a signal stopped the run.
         stats: Scrapy's stats of the run.
         seconds: wall-clock duration, seconds.
         spider: the spider, after the run (``newsarchive check`` reads its plan).
@@ -36,6 +43,10 @@ class CrawlRun:
     stats: dict[str, Any]
     seconds: float
     spider: Any = None
+    #: the signal that stopped the run (``SIGINT``, ``SIGTERM``), or ``None``
+    stopped_by: str | None = None
+    #: what ran (``crawls.command``: ``crawl``, ``archive``)
+    command: str = "crawl"
 
     def count(self, key: str) -> int:
         """A stats counter, 0 when absent."""
@@ -47,7 +58,9 @@ def project_settings(db: str, *, verbosity: int = 0, log_file: str | None = None
 
     Args:
         db: archive path (``ARCHIVE_DB``).
-        verbosity: 0 logs errors only, 1 adds progress (INFO), 2 everything (DEBUG).
+        verbosity: 0 logs errors only, 1 adds progress (INFO), 2 everything (DEBUG,
+            with Scrapy's banner, settings and stats dumps). The run lines
+            (:mod:`archive.runlog`) have a handler of their own.
         log_file: write the log to this file instead of standard error.
         overrides: further settings, by name.
     """
@@ -57,7 +70,6 @@ def project_settings(db: str, *, verbosity: int = 0, log_file: str | None = None
     settings.set("LOG_LEVEL", LOG_LEVELS[min(verbosity, 2)], priority="cmdline")
     if log_file:
         settings.set("LOG_FILE", log_file, priority="cmdline")
-        settings.set("LOG_LEVEL", LOG_LEVELS[max(1, min(verbosity, 2))], priority="cmdline")
     for name, value in overrides.items():
         settings.set(name, value, priority="cmdline")
     return settings
@@ -66,20 +78,56 @@ def project_settings(db: str, *, verbosity: int = 0, log_file: str | None = None
 def run_spider(spider: str, settings: Settings, **spider_kwargs: Any) -> CrawlRun:
     """Run the named spider (``news``, ``urls`` or ``check``) to completion; blocks.
 
+    SIGINT and SIGTERM stop the run (:class:`crawler.stopping.GracefulStop`, instead of
+    Scrapy's handlers): within ``ARCHIVE_STOP_GRACE_SECS`` plus the time to close, the run
+    ends ``interrupted`` in ``crawls`` (marked here if the spider could not close in
+    time); a second signal exits the process at once.
+
     Twisted's reactor cannot be restarted, so this runs once per process.
     """
     started = time.monotonic()
+    dumps = logging.INFO if settings.get("LOG_LEVEL") == "DEBUG" else logging.WARNING
+    for name in SCRAPY_DUMP_LOGGERS:
+        logging.getLogger(name).setLevel(dumps)
     process = CrawlerProcess(settings)
     if settings.get("LOG_LEVEL") == "ERROR":
         quiet_repeated_errors()
     crawler = process.create_crawler(SPIDERS[spider])
+    stop = GracefulStop(crawler, settings.getfloat("ARCHIVE_STOP_GRACE_SECS"))
     process.crawl(crawler, **spider_kwargs)
-    process.start()
+    stop.install()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    process.start(install_signal_handlers=False)
     stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
+    reason = str(stats.get("finish_reason", "unknown"))
+    crawl_id = stats.get("archive/crawl_id")
+    stopped_by = None
+    if stop.signum is None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    else:
+        on_second_signal_exit()
+        reason, stopped_by = "interrupted", str(stats.get("stop/signal"))
+        crawl_id = crawl_id or settings.getint("ARCHIVE_CRAWL_ID") or None
+        if stop.abandoned and crawl_id:
+            end_interrupted(settings.get("ARCHIVE_DB"), crawl_id, stats)
     return CrawlRun(
-        crawl_id=stats.get("archive/crawl_id"),
-        finish_reason=str(stats.get("finish_reason", "unknown")),
+        crawl_id=crawl_id,
+        finish_reason=reason,
         stats=stats,
         seconds=time.monotonic() - started,
         spider=crawler.spider,
+        stopped_by=stopped_by,
+        command=settings.get("ARCHIVE_COMMAND") or "crawl",
     )
+
+
+def end_interrupted(db: str, crawl_id: int, stats: dict[str, Any]) -> None:
+    """Record a run stopped before its spider could close as ``interrupted`` (if it is still
+    ``running``), with the stats it had. A storage error is logged: the next run repairs it."""
+    try:
+        with Archive.open(db, create=False) as archive:
+            if archive.crawl_status(crawl_id) == "running":
+                archive.finish_crawl(crawl_id, "interrupted", {**stats, "finish_reason": "interrupted"})
+    except ArchiveError as exc:
+        logging.getLogger(__name__).error("cannot record the end of run %s: %s", crawl_id, exc)

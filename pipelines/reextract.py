@@ -14,6 +14,7 @@ import logging
 from collections import Counter
 
 from archive.database import Archive
+from archive.interrupt import Interrupted
 from crawler.options import ExtractOptions
 from pipelines.extract import extract_page
 from pipelines.extraction import ExtractionError
@@ -32,6 +33,17 @@ def reextract(archive: Archive, since: str | None = None) -> Counter:
     """
     counts: Counter = Counter()
     crawl_id = archive.start_crawl("reextract", f"since {since}" if since else "all")
+    try:
+        _reextract_rows(archive, crawl_id, since, counts)
+    except Interrupted:
+        # each article is one transaction: what was stored stays stored
+        archive.finish_crawl(crawl_id, "interrupted", {f"reextract/{k}": v for k, v in counts.items()})
+        raise
+    archive.finish_crawl(crawl_id, "finished", {f"reextract/{k}": v for k, v in counts.items()})
+    return counts
+
+
+def _reextract_rows(archive: Archive, crawl_id: int, since: str | None, counts: Counter) -> None:
     for row in archive.reextract_sources(since):
         counts["articles"] += 1
         try:
@@ -51,5 +63,3 @@ def reextract(archive: Archive, since: str | None = None) -> Counter:
         counts[outcome] += 1
         if outcome == "changed":
             logger.info("new version (reextract) of %s", row["canonical_url"])
-    archive.finish_crawl(crawl_id, "finished", {f"reextract/{k}": v for k, v in counts.items()})
-    return counts

@@ -17,8 +17,9 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import reactor
 
 from archive.records import CaptureRecord, SnapshotRecord
-from archive.schedule import Steps, parse_revisit_steps
 from archive.database import Archive, StorageError
+from archive.runlog import run_log
+from archive.schedule import Steps, parse_revisit_steps
 from crawler.items import FailureItem, PageItem
 from crawler.scrapy_internals import items_in_progress
 
@@ -87,6 +88,9 @@ class StorePipeline:
     (recorded in ``crawls``), ``ARCHIVE_CRAWL_ID`` (a ``crawls`` row already started by
     the caller), ``ARCHIVE_REVISIT_STEPS`` (the revisit schedule, as in the config).
 
+    Log: one line per stored article, new version and failure, on the run log
+    (:mod:`archive.runlog`).
+
     Stats: ``archive/crawl_id``, ``archive/<outcome>`` (``new``, ``changed``,
     ``unchanged``, ``not_article``, ``failed``), ``archive/failure/<kind>``,
     ``archive/storage_error``.
@@ -150,10 +154,12 @@ class StorePipeline:
         try:
             if isinstance(item, FailureItem):
                 self.archive.record_failure(
-                    self.crawl_id, item.url, item.kind, item.message, status=item.status, site=item.site
+                    self.crawl_id, item.url, item.kind, item.message, status=item.status, site=item.site,
+                    frontier_url=item.url if item.final else None,
                 )
                 self._inc("archive/failed")
                 self._inc(f"archive/failure/{item.kind}")
+                run_log.warning("failed %s: %s", item.url, item.message)
                 return item
             if not isinstance(item, PageItem):
                 return item
@@ -164,6 +170,8 @@ class StorePipeline:
                 item.error,
                 article_id=item.article_id,
                 steps=self.steps,
+                # a host that asked for a long pause: the URL waits in the frontier for the next run
+                frontier_url=None if item.error and item.error[0] == "deferred" else item.url,
             )
         except StorageError as exc:
             self._storage_failed(exc, item)
@@ -174,11 +182,11 @@ class StorePipeline:
             self._inc(f"archive/failure/{item.error[0]}")
             if item.error[0] == "gone":
                 self._inc("archive/gone")
-            logger.warning("failed %s: %s", item.url, item.error[1])
+            run_log.warning("failed %s: %s", item.url, item.error[1])
         elif result.outcome == "flagged":
             logger.info("flagged %s (%s): kept as a capture, not a version", item.final_url, item.flag or "shrunk")
         elif result.outcome in ("new", "changed"):
-            logger.info(
+            run_log.info(
                 "%s %s v%s: %s",
                 "new article" if result.outcome == "new" else "new version",
                 item.canonical_url,
@@ -232,7 +240,8 @@ class StorePipeline:
             return
         stats = dict(self.stats.get_stats()) if self.stats is not None else {}
         stats.setdefault("finish_reason", reason)
-        status = "finished" if reason == "finished" else reason
+        # "shutdown": the engine was stopped (SIGINT/SIGTERM, crawler.stopping)
+        status = "interrupted" if reason == "shutdown" else reason
         try:
             self.archive.finish_crawl(self.crawl_id, status, stats)
         except StorageError as exc:

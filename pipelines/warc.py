@@ -35,7 +35,8 @@ class WarcPipeline:
     def from_crawler(cls, crawler) -> WarcPipeline:
         path = crawler.settings.get("ARCHIVE_WARC")
         if not path:
-            raise NotConfigured("no ARCHIVE_WARC: not writing WARC during the crawl")
+            # off by configuration: no message, or Scrapy logs it as a warning
+            raise NotConfigured()
         return cls(path)
 
     def open_spider(self) -> None:

@@ -910,7 +910,9 @@ class Overlap:
 
 def overlap_drill(workdir: Path, *, pages: int = 8, host: str = "127.0.0.99") -> Overlap:
     """Five ``newsarchive crawl`` started at once on one archive (the lock lets one run), and at
-    the same time three ``scrapy crawl news`` (no lock) writing to another archive together."""
+    the same time three ``scrapy crawl news`` writing to another archive together, told that
+    the lock is held (``ARCHIVE_LOCK_HELD``: writers without the lock, which must wait for
+    each other, never fail or duplicate)."""
     workdir.mkdir(parents=True, exist_ok=True)
     with story_site(host, pages, delay=0.05) as site:
         config = workdir / "sources.toml"
@@ -921,7 +923,7 @@ def overlap_drill(workdir: Path, *, pages: int = 8, host: str = "127.0.0.99") ->
         logs = [workdir / f"raw-{i}.log" for i in range(3)]
         raw = [subprocess.Popen(
             [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"config={config}", "-s", f"ARCHIVE_DB={raw_db}",
-             "-s", f"LOG_FILE={log}", "-s", "LOG_LEVEL=INFO"], cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL,
+             "-s", f"LOG_FILE={log}", "-s", "LOG_LEVEL=INFO", "-s", "ARCHIVE_LOCK_HELD=True"], cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE) for log in logs]
         starts = [subprocess.Popen(args, cwd=workdir, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(5)]
         codes = [p.wait(timeout=300) for p in starts]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -92,3 +93,36 @@ def html_pages() -> Iterator:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def hanging_server(host: str = "127.0.0.1") -> Iterator[tuple[str, threading.Event]]:
+    """A server that accepts connections and never answers (nor closes them): yields its base
+    URL and an event set at the first connection accepted."""
+    accepted = threading.Event()
+    held: list[socket.socket] = []
+    listener = socket.socket()
+    listener.bind((host, 0))
+    listener.listen(64)
+    listener.settimeout(0.2)
+    done = threading.Event()
+
+    def accept() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            held.append(conn)
+            accepted.set()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{listener.getsockname()[1]}", accepted
+    finally:
+        done.set()
+        thread.join(timeout=5)
+        for conn in held:
+            conn.close()
+        listener.close()

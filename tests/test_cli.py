@@ -58,7 +58,7 @@ def test_archive_bad_and_unreachable_urls_fail_alone(cli, site, tmp_path):
     assert "new article" in out and good in out
     assert "error          not-a-url: not an http(s) URL" in out
     assert "error          ftp://example.org/x: not an http(s) URL" in out
-    assert "error          http://127.0.0.1:9/closed: robots.txt could not be fetched (connection refused)" in out
+    assert "error          http://127.0.0.1:9/closed: connection refused (robots.txt not reachable" in out
     kinds = db_rows(tmp_path / "archive.db", "SELECT url, kind FROM failures ORDER BY id")
     assert [k["kind"] for k in kinds] == ["bad_url", "bad_url", "connection"]  # robots.txt unreachable: why
     assert db_rows(tmp_path / "archive.db", "SELECT count(*) AS n FROM articles")[0]["n"] == 1
@@ -307,8 +307,8 @@ def test_quiet_by_default_even_when_urls_fail(cli):
     result = cli("archive", "http://127.0.0.1:9/closed", "--allow-private")
     assert result.returncode == 1
     assert result.stdout.strip() == (
-        "error          http://127.0.0.1:9/closed: robots.txt could not be fetched (connection refused): "
-        "host disallowed for this run (RFC 9309)"
+        "error          http://127.0.0.1:9/closed: connection refused "
+        "(robots.txt not reachable: host skipped for this run, RFC 9309)"
     )
     assert result.stderr.strip() == ""
 

@@ -114,7 +114,7 @@ def test_dead_urls_and_non_html_become_failures_and_the_crawl_goes_on(tmp_path, 
     statuses = db_rows(tmp_path / "archive.db", "SELECT status, outcome FROM captures WHERE url LIKE '%/gone-story'")
     assert statuses == [{"status": 404, "outcome": "failed"}]
     (message,) = db_rows(tmp_path / "archive.db", "SELECT message FROM failures WHERE url LIKE '%/closed'")
-    assert "robots.txt could not be fetched" in message["message"]
+    assert message["message"].startswith("connection refused (robots.txt not reachable")
 
 
 def test_robots_txt_disallow_is_obeyed(tmp_path, news_web):

@@ -169,7 +169,7 @@ def test_robots_txt_5xx_disallows_the_host_and_4xx_allows_it(tmp_path):
         feed = down.url("/feed.xml")
     failures = db_rows(tmp_path / "archive.db", "SELECT url, message FROM failures")
     assert {f["url"] for f in failures} == {feed}
-    assert "robots.txt answered HTTP 503: host disallowed for this run (RFC 9309)" in failures[0]["message"]
+    assert failures[0]["message"] == "HTTP 503 (robots.txt answered with a server error: host skipped for this run, RFC 9309)"
 
 
 @pytest.mark.scenario(20)
@@ -358,7 +358,7 @@ def test_check_says_which_feeds_and_pages_could_not_be_read(tmp_path):
     result = run_cli("check", "--config", config, "--db", tmp_path / "a.db", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "would fetch: 0 new articles" in result.stdout
-    assert f"could not read 1 URL:\n    {dead}: robots.txt could not be fetched (connection refused)" in result.stdout
+    assert f"could not read 1 URL:\n    {dead}: connection refused (robots.txt not reachable: host skipped for this run, RFC 9309)" in result.stdout
 
 
 def test_check_rejects_a_bad_config(tmp_path):

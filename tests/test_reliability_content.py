@@ -75,9 +75,11 @@ def test_r10_robots_txt_matrix_follows_rfc_9309(battery, case):
 def test_r10_unreachable_robots_txt_says_why(battery):
     messages = {case: battery.run.failure(battery.servers[f"robots-{case}"].url("/feed.xml"))["message"]
                 for case in ("500", "503", "reset", "silent")}
-    assert "answered HTTP 500" in messages["500"] and "answered HTTP 503" in messages["503"]
-    assert "could not be fetched (connection lost)" in messages["reset"]
-    assert "could not be fetched (timed out)" in messages["silent"]
+    # the cause first (issue 15)
+    assert messages["500"].startswith("HTTP 500 (robots.txt answered with a server error")
+    assert messages["503"].startswith("HTTP 503 (robots.txt answered with a server error")
+    assert messages["reset"].startswith("connection lost (robots.txt not reachable")
+    assert messages["silent"].startswith("timed out (robots.txt not reachable")
     assert all("RFC 9309" in m for m in messages.values())
     hops = [p for p in battery.servers["robots-5-redirects"].paths() if p.startswith("/robots")]
     assert hops == ["/robots.txt", *(f"/robots-hop/{i}" for i in range(1, 6))]

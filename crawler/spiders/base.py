@@ -16,12 +16,13 @@ from twisted.python.failure import Failure
 
 from archive.timefmt import utc_now_iso
 from crawler.config import Source
-from crawler.errors import failure_kind, release_frames
+from crawler.errors import HostDeferred, RobotsDisallowedHost, failure_kind, release_frames
 from crawler.items import FailureItem, PageItem
 from archive.urls import redact_credentials, strip_credentials
 from crawler.markup import complexity_problem
 from crawler.sniff import sniff_binary
 from crawler.traps import FOLLOW_MAX_PER_HOST, strip_session_ids, trap_reason
+from crawler.stopping import RunStopped
 
 logger = logging.getLogger(__name__)
 
@@ -295,9 +296,14 @@ class ArchivingSpider(scrapy.Spider):
             item.error = meta.get("pacing_deferred") or self.http_error(response)
             yield item
             return
+        if failure.check(RunStopped):
+            # not fetched because the run is stopping: no failure, it stays in the frontier
+            return
         kind, message = failure_kind(failure)
         release_frames(failure)
         # the URL as requested, not the last hop of its redirects
         url = (meta.get("redirect_urls") or [request.url])[0] if request is not None else "?"
-        logger.warning("failed %s: %s", url, message)
-        yield FailureItem(url=url, kind=kind, message=message, site=source.name)
+        logger.debug("failed %s: %s", url, message)  # the store's run log has it once
+        # a host skipped for this run only: a later run tries the URL again
+        final = not failure.check(HostDeferred, RobotsDisallowedHost)
+        yield FailureItem(url=url, kind=kind, message=message, site=source.name, final=final)

@@ -31,6 +31,12 @@ class CheckSpider(NewsSpider):
 
     name = "check"
     custom_settings = {"ITEM_PIPELINES": {}}
+    takes_lock = False
+
+    @property
+    def frontier_archive(self) -> None:
+        """``newsarchive check`` writes nothing, the frontier included."""
+        return None
 
     def __init__(self, config: str | None = None, **kwargs: Any) -> None:
         super().__init__(config=config, **kwargs)
@@ -67,6 +73,7 @@ class CheckSpider(NewsSpider):
 
     def parse_section(self, response: Response) -> Iterator[Any]:
         """Follow the section page's links (into :meth:`article_request`); archive nothing."""
+        self._entry_point(response.meta["source"])
         yield from self.follow_links(response, self.source_of(response.meta))
 
     def on_error(self, failure) -> Iterator[Any]:

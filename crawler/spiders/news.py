@@ -28,10 +28,13 @@ import feedparser
 import scrapy
 from dateutil.parser import isoparse
 from scrapy import signals
+from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 from scrapy.utils.gz import gunzip, gzip_magic_number
 
 from archive.database import Archive, ArchiveError
+from archive.lock import ArchiveLock, LockHeld
+from archive.schedule import parse_revisit_steps
 from archive.timefmt import utc_now_iso
 from archive.urls import redact_credentials, same_site, strip_credentials
 from crawler.config import ConfigError, CrawlConfig, Source, load_config, url_problem
@@ -46,6 +49,7 @@ from crawler.discovery import (
     read_sitemap,
     stream_feed,
 )
+from crawler.frontier import MAX_ATTEMPTS
 from crawler.items import FailureItem
 from crawler.spiders.base import ArchivingSpider
 from crawler.robots import RobotsTxt, product_token
@@ -55,6 +59,8 @@ from crawler.useragent import user_agent
 logger = logging.getLogger(__name__)
 
 REVISIT_MODES = ("yes", "only", "no")
+#: roles of a source's entry points: its feeds, sitemaps (and robots.txt URLs) and start pages
+ENTRY_ROLES = ("feed", "sitemap", "section")
 MAX_SITEMAP_DEPTH = 10
 BAD_URLS_SHOWN = 3
 
@@ -75,6 +81,8 @@ class NewsSpider(ArchivingSpider):
     """
 
     name = "news"
+    #: takes the archive's crawl lock (``newsarchive check`` reads, and takes none)
+    takes_lock = True
     #: sitemaps (indexes, urlsets, robots.txt) read per source and run (crawler/traps.py)
     sitemaps_max_per_source: int = SITEMAPS_MAX_PER_SOURCE
 
@@ -100,6 +108,13 @@ class NewsSpider(ArchivingSpider):
         #: sitemap URL -> origins (scheme, host, port) whose robots.txt lists it: they may
         #: submit URLs to it from outside its location (sitemaps.org, cross-submits)
         self._listed_by: dict[str, set[tuple]] = {}
+        #: sources with a feed, sitemap or start page read in this run; causes of the others
+        self._entry_read: set[str] = set()
+        self._entry_failed: dict[str, list[str]] = {}
+        #: the crawl lock this run took (None when the caller holds it, or in a dry run)
+        self._lock: ArchiveLock | None = None
+        #: another run holds the crawl lock: this one does nothing
+        self.locked_out = False
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -118,16 +133,61 @@ class NewsSpider(ArchivingSpider):
             settings.set("ARCHIVE_WARC", config.warc, priority="spider")
         # every robots.txt the crawl reads (the middleware's too) may list sitemaps
         crawler.signals.connect(spider.robots_downloaded, signal=signals.response_downloaded)
+        if spider.takes_lock and not settings.getbool("ARCHIVE_LOCK_HELD"):
+            spider.take_lock(settings)
         return spider
+
+    def take_lock(self, settings) -> None:
+        """Take the archive's crawl lock (:mod:`archive.lock`) for this run, as ``newsarchive
+        crawl`` does (``scrapy crawl news`` too: one crawl at a time per archive, whatever
+        started it). When another run holds it, this run touches no archive and fetches
+        nothing: the item pipelines are turned off and the spider closes at once with reason
+        ``locked`` (an error line says who holds it). With the lock, runs that died
+        without closing their ``crawls`` row are marked ``interrupted``."""
+        lock = ArchiveLock(settings.get("ARCHIVE_DB"))
+        try:
+            lock.acquire()
+        except (LockHeld, OSError) as exc:
+            logger.error("not crawling: %s", exc)
+            settings.set("ITEM_PIPELINES", {}, priority="spider")
+            self.locked_out = True
+            return
+        self._lock = lock
+        if self.archive is not None:
+            for run in self.archive.end_dead_runs():
+                logger.warning("%s %s (started %s) did not end: marked interrupted", run["command"], run["id"], run["started_at"])
 
     def source_of(self, meta: dict[str, Any]) -> Source:
         return self.sources[meta["source"]]
+
+    def on_error(self, failure):
+        """The base spider's failure records; a failed feed, sitemap or start page is noted
+        against its source (a source none of whose entry points could be read is reported)."""
+        meta = failure.request.meta
+        for item in super().on_error(failure):
+            # a failure row, or an HTTP error page (a capture with its error)
+            message = item.message if isinstance(item, FailureItem) else item.error[1]
+            if meta.get("role") in ENTRY_ROLES:
+                self._entry_point(meta["source"], f"{item.url}: {message}")
+            yield item
+
+    def _entry_point(self, source: str, failed: str | None = None) -> None:
+        """Note that one of a source's feeds, sitemaps or start pages was read (``failed`` is
+        ``None``) or could not be; keeps the stat ``discovery/unreadable``: for each source
+        none of whose entry points could be read in this run (so far), the causes."""
+        if failed is None:
+            self._entry_read.add(source)
+        else:
+            self._entry_failed.setdefault(source, []).append(failed)
+        unreadable = {name: causes for name, causes in self._entry_failed.items() if name not in self._entry_read}
+        self.crawler.stats.set_value("discovery/unreadable", unreadable)
 
     # -- the archive: the crawl's memory -----------------------------------------------
 
     @property
     def archive(self) -> Archive | None:
-        """The archive, opened for reading what it knows (``None`` if there is none yet)."""
+        """The archive, opened for reading what it knows and writing the frontier (``None`` if
+        there is none yet)."""
         if self._archive is None:
             try:
                 self._archive = Archive.open(self.settings.get("ARCHIVE_DB"), create=False)
@@ -138,10 +198,56 @@ class NewsSpider(ArchivingSpider):
     def closed(self, reason: str) -> None:
         if self._archive is not None:
             self._archive.close()
+        if self._lock is not None:
+            self._lock.release()
+
+    # -- the frontier (crawler/frontier.py) ------------------------------------------------
+
+    @property
+    def frontier_archive(self) -> Archive | None:
+        """Where :class:`crawler.frontier.FrontierMiddleware` writes discovered URLs
+        (``None`` for ``newsarchive check``, which writes nothing)."""
+        return self.archive
+
+    def hold_back(self, request: scrapy.Request, response: Response | None) -> bool:
+        """Whether a discovered URL waits in the frontier for a later run instead of being
+        requested now (the place for per-run caps). ``response`` is the feed, sitemap or page
+        that listed it. Here: never."""
+        return False
+
+    def leftovers(self) -> Iterator[Any]:
+        """Requests for the frontier's URLs of these sources (found by earlier runs, not yet
+        fetched), oldest first; a URL requested by :data:`crawler.frontier.MAX_ATTEMPTS`
+        runs is given up with a ``frontier`` failure; one that names a known article
+        by now leaves the frontier (the revisit schedule decides when it is fetched)."""
+        archive = self.frontier_archive
+        if archive is None:
+            return
+        # the run's cap on new URLs applies to what waited in the frontier too
+        to_fetch, given_up = archive.frontier_leftovers(list(self.sources), MAX_ATTEMPTS, self.crawl_config.max_new_urls_per_source)
+        for row in given_up:
+            yield FailureItem(
+                url=row["url"], kind="frontier", site=row["source"],
+                message=f"requested by {row['attempts']} runs without a stored answer: given up",
+            )
+        self.crawler.stats.set_value("frontier/leftovers", len(to_fetch))
+        for row in to_fetch:
+            if archive.lookup(row["url"]) is not None:
+                archive.frontier_remove(row["url"])
+                continue
+            source = self.sources[row["source"]]
+            self.discovered.setdefault(row["url"], row["hints"])
+            depth = row["link_depth"] if row["link_depth"] is not None else source.depth
+            yield self.request(row["url"], self.parse_article, source, "article", link_depth=depth, frontier=True)
 
     # -- start ---------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
+        if self.locked_out:
+            raise CloseSpider("locked")
+        if self.revisit != "only":
+            for request in self.leftovers():
+                yield request
         if self.revisit != "no":
             for request in self.revisits():
                 yield request
@@ -161,6 +267,9 @@ class NewsSpider(ArchivingSpider):
         archive = self.archive
         if archive is None:
             return
+        steps = list(self.crawl_config.revisit_steps)
+        rescheduled = archive.apply_revisit_steps(steps, parse_revisit_steps(steps))
+        self.crawler.stats.set_value("revisit/rescheduled", rescheduled)
         due = archive.due_articles(list(self.sources), utc_now_iso())
         self.crawler.stats.set_value("revisit/due", len(due))
         for row in due:
@@ -182,6 +291,7 @@ class NewsSpider(ArchivingSpider):
         """A feed (RSS or Atom through feedparser; JSON Feed): archive it, then request each
         entry's link with the entry's date as a hint."""
         source = self.source_of(response.meta)
+        self._entry_point(source.name)
         yield self.page_item(response, "feed", source)
         yield from self.read_feed(response, source)
 
@@ -260,10 +370,12 @@ class NewsSpider(ArchivingSpider):
             body = gunzip(response.body, max_size=MAX_SITEMAP_BYTES) if gzip_magic_number(response) else response.body
             sitemap = read_sitemap(body)
         except (SitemapError, OSError, ValueError) as exc:
+            self._entry_point(source.name, f"{response.url}: invalid sitemap: {exc}")
             self.crawler.stats.inc_value("discovery/sitemap_invalid")
             logger.warning("Ignoring invalid sitemap %s: %s", response.url, exc)
             yield FailureItem(url=response.url, kind="bad_sitemap", message=f"invalid sitemap: {exc}", site=source.name)
             return
+        self._entry_point(source.name)
         del body
         if sitemap.kind == "feed":
             yield from self.read_feed(response, source)
@@ -429,15 +541,19 @@ class NewsSpider(ArchivingSpider):
         """The one place where URLs over a cap are handed off: ``urls`` (``count`` of them:
         URL, discovery hints as :meth:`hints_for` gives them), newest first, listed by
         ``document`` (a feed or sitemap) but not queued in this run. Today they are counted
-        (stats ``discovery/over_cap``, the document's failure row) and left for a later run,
-        which finds them again in the feed or sitemap; the archive's ``frontier`` table, once
-        it exists, is to take them here. Returns the note for the document's failure row."""
+        (stats ``discovery/over_cap``, the document's failure row) and written to the
+        archive's ``frontier``, where a later run takes them up first (crawler/frontier.py).
+        Returns the note for the document's failure row."""
         stats = self.crawler.stats
         stats.inc_value("discovery/over_cap", count)
         stats.inc_value(f"discovery/over_cap/{source.name}", count)
+        archive = self.frontier_archive
+        if archive is not None:
+            rows = ({"url": url, "source": source.name, "hints": hints, "via": via, "link_depth": source.depth, "fetch": False} for url, hints in urls)
+            stats.inc_value("frontier/held_back", archive.frontier_add(list(rows)))
         return (
             f"{count} URL(s) over the cap not queued in this run (max_new_urls_per_{via} = {cap}, "
-            f"max_new_urls_per_source = {self.crawl_config.max_new_urls_per_source}): left for a later run"
+            f"max_new_urls_per_source = {self.crawl_config.max_new_urls_per_source}): kept in the frontier for a later run"
         )
 
     def is_known(self, url: str, source: Source) -> bool:
@@ -456,8 +572,10 @@ class NewsSpider(ArchivingSpider):
             yield from self._request_new(url, source, hints, link_depth)
 
     def _request_new(self, url: str, source: Source, hints: dict[str, Any], link_depth: int) -> Iterator[scrapy.Request]:
-        """The request for a new article URL."""
-        yield from super().article_request(url, source, hints, link_depth)
+        """The request for a new article URL, with its discovery hints (kept in the frontier)."""
+        for request in super().article_request(url, source, hints, link_depth):
+            request.meta["hints"] = self.discovered.get(url) or hints
+            yield request
 
     def redirect_allowed(self, url: str, request: scrapy.Request) -> bool:
         """Whether a redirect (HTTP or meta refresh) of ``request`` to ``url`` stays on the site
@@ -487,6 +605,9 @@ class NewsSpider(ArchivingSpider):
             return True
         return False
 
+    def parse_section(self, response: Response) -> Iterator[Any]:
+        self._entry_point(response.meta["source"])
+        yield from super().parse_section(response)
 
 #: what a feed or sitemap said of a URL: URL, title, publication date as stated, date as a
 #: UTC timestamp (seconds) or ``None`` (compact: a feed may list 100,000)

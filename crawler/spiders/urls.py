@@ -1,7 +1,9 @@
 """The ``urls`` spider: archive given URLs now, or import a page saved by a browser.
 
 Used by ``newsarchive archive URL ...`` and ``newsarchive archive --html FILE --url URL``.
-Each URL is fetched once (no link following); a bad URL becomes a ``bad_url`` failure
+Each URL is fetched once, also when it is given twice (no link following), with the
+crawl's politeness (robots.txt, one request at a time per host, ``DOWNLOAD_DELAY`` and
+AutoThrottle between requests to one host); a bad URL becomes a ``bad_url`` failure
 while the others are still archived.
 """
 
@@ -46,7 +48,9 @@ class UrlsSpider(ArchivingSpider):
         super().__init__(**kwargs)
         if isinstance(urls, str):
             urls = urls.split()
-        self.urls = list(urls or [])
+        self.urls = list(dict.fromkeys(u.strip() for u in urls or []))  # each once, in the order given
+        #: URL as recorded (requested, or redacted when refused) -> its position in ``urls``
+        self.input_order: dict[str, int] = {}
         self.html_file = html_file
         self.page_url = url
         self.allow_private = str(allow_private).lower() in ("1", "true", "yes")
@@ -60,13 +64,22 @@ class UrlsSpider(ArchivingSpider):
     async def start(self) -> AsyncIterator[Any]:
         if self.html_file:
             yield self.imported_page()
-        for raw in self.urls:
+        for position, raw in enumerate(self.urls):
             problem = url_problem(raw)
             if problem:
+                self.input_order.setdefault(redact_credentials(raw), position)
                 yield FailureItem(url=redact_credentials(raw), kind="bad_url", message=problem)
                 continue
             source = self._source(urlsplit(raw).hostname or "")
-            yield self.request(raw.strip(), self.parse_article, source, "url", link_depth=0)
+            request = self.request(raw, self.parse_article, source, "url", link_depth=0)
+            self.input_order.setdefault(request.url, position)
+            yield request
+
+    def in_input_order(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows of :meth:`archive.database.Archive.crawl_results` sorted as the URLs were given
+        (rows of URLs not given, if any, last, in their own order)."""
+        last = len(self.urls)
+        return sorted(rows, key=lambda row: self.input_order.get(row["url"], last))
 
     def imported_page(self) -> PageItem | FailureItem:
         """The saved page as a :class:`PageItem` (origin ``import``, no HTTP status)."""

@@ -1,0 +1,89 @@
+"""Stopping when asked: SIGINT (Ctrl-C) and SIGTERM (``kill``, systemd, ``timeout``).
+
+The first signal asks the command to stop: :func:`installed` makes it raise
+:class:`Interrupted` in the main thread, so that ``with`` blocks unwind as for any error
+(an open transaction is rolled back, a temporary folder removed, a file closed) and
+nothing half-written remains. A second signal exits at once (:func:`exit_now`, status
+:data:`EXIT_INTERRUPTED`), whatever is running; SQLite's journal makes the archive whole
+again, and the next run marks the run's ``crawls`` row ``interrupted``
+(:meth:`archive.database.Archive.end_dead_runs`). Crawls stop their own way while Scrapy runs
+(:mod:`crawler.stopping`), with the same second-signal rule.
+
+Only the standard library: every command installs this, also the ones that load neither
+Scrapy nor the extraction libraries.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+#: exit status of a run stopped by a signal (design.md: 1, the run did not finish)
+EXIT_INTERRUPTED = 1
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(Exception):  # noqa: N818 - a signal, not an error
+    """Raised in the main thread by the first SIGINT or SIGTERM; ``signum`` says which."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"interrupted by {signal_name(signum)}")
+        self.signum = signum
+
+
+def signal_name(signum: int) -> str:
+    """``SIGINT``, ``SIGTERM``, ... for a signal number."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def exit_now(signum: int, _frame: FrameType | None = None) -> None:
+    """A signal handler: exit at once with :data:`EXIT_INTERRUPTED`, running no cleanup.
+
+    ``os._exit`` skips every ``finally`` on purpose: the user asked twice. The crawl lock is
+    a ``flock`` the kernel releases; an uncommitted SQLite transaction is rolled back by
+    the journal at the next open.
+    """
+    message = f"stopped at once ({signal_name(signum)} again); the next run marks this run interrupted\n"
+    try:
+        os.write(2, message.encode())
+    finally:
+        os._exit(EXIT_INTERRUPTED)
+
+
+def _first(signum: int, _frame: FrameType | None) -> None:
+    for sig in SIGNALS:
+        signal.signal(sig, exit_now)
+    print(f"stopping ({signal_name(signum)}): send it again to exit at once", file=sys.stderr, flush=True)
+    raise Interrupted(signum)
+
+
+@contextmanager
+def installed() -> Iterator[None]:
+    """Within the block, the first SIGINT or SIGTERM raises :class:`Interrupted` in the main
+    thread, and a second one exits at once; the previous handlers are restored after it
+    (unless a signal came: a second one still exits at once). Outside the main thread
+    (where Python cannot set handlers) it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _first) for sig in SIGNALS}
+    try:
+        yield
+    finally:
+        if not any(signal.getsignal(sig) is exit_now for sig in SIGNALS):
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def on_second_signal_exit() -> None:
+    """From now on any SIGINT or SIGTERM exits at once (the first one was handled elsewhere)."""
+    for sig in SIGNALS:
+        signal.signal(sig, exit_now)
