@@ -523,7 +523,7 @@ def export_warc(out, since, db, verbose, log_file) -> None:
     _check_new_file(out)
     captures = 0
     with open_archive(db, create=False) as archive, _create_new(out) as stream:
-        exporter = WarcExporter(stream, Path(out).name, gzip=out.endswith(".gz"))
+        exporter = WarcExporter(stream, Path(out).name, gzip=out.endswith(".gz"), previous=archive.last_response)
         for row in archive.export_rows(since_utc):
             body = archive.read_body(row["body_digest"]) if row["body_digest"] else None
             metadata = {

@@ -726,6 +726,20 @@ class Archive:
             {"since": since},
         )
 
+    def last_response(self, url: str, before: str) -> tuple[str, bytes] | None:
+        """The last capture of ``url`` (its final URL) with a body, fetched at or before
+        ``before`` (UTC text), as ``(fetched_at, body bytes)``; ``None`` if there is none.
+        What a ``304 Not Modified`` at ``before`` confirmed (WARC revisits refer to it)."""
+        row = self.db.execute(
+            """
+            SELECT fetched_at, body_digest FROM captures
+            WHERE final_url = ? AND body_digest IS NOT NULL AND status BETWEEN 200 AND 299 AND fetched_at <= ?
+            ORDER BY id DESC LIMIT 1
+            """,
+            [url, before],
+        ).fetchone()
+        return (row[0], self.read_body(row[1])) if row else None
+
     def counts(self) -> dict[str, int]:
         """Row counts: articles, snapshots, captures, bodies, aliases, failures, crawls."""
         tables = ["articles", "snapshots", "captures", "bodies", "aliases", "failures", "crawls"]

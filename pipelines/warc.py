@@ -13,6 +13,7 @@ from pathlib import Path
 from scrapy.exceptions import NotConfigured
 
 from archive.bodies import digest
+from archive.store import Archive
 from archive.warc import WarcExporter
 from crawler.items import PageItem
 
@@ -26,8 +27,10 @@ class WarcPipeline:
         NotConfigured: no ``ARCHIVE_WARC`` (the pipeline is then off).
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, db: str = "") -> None:
         self.path = Path(path)
+        self.db = db
+        self.archive: Archive | None = None
         self.stream = None
         self.exporter: WarcExporter | None = None
 
@@ -36,11 +39,14 @@ class WarcPipeline:
         path = crawler.settings.get("ARCHIVE_WARC")
         if not path:
             raise NotConfigured("no ARCHIVE_WARC: not writing WARC during the crawl")
-        return cls(path)
+        return cls(path, crawler.settings.get("ARCHIVE_DB", ""))
 
     def open_spider(self) -> None:
         self.stream = open(self.path, "ab")  # noqa: SIM115 - closed in close_spider
-        self.exporter = WarcExporter(self.stream, self.path.name, gzip=self.path.name.endswith(".gz"))
+        # a 304 refers to the URL's last response, which an earlier run may have written
+        self.archive = Archive.open(self.db, create=False) if self.db else None
+        previous = self.archive.last_response if self.archive is not None else None
+        self.exporter = WarcExporter(self.stream, self.path.name, gzip=self.path.name.endswith(".gz"), previous=previous)
         logger.info("writing WARC records to %s", self.path)
 
     def process_item(self, item):
@@ -65,3 +71,6 @@ class WarcPipeline:
         if self.stream is not None:
             self.stream.close()
             self.stream = None
+        if self.archive is not None:
+            self.archive.close()
+            self.archive = None
