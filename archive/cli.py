@@ -303,6 +303,45 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, db, verbose
         sys.exit(EXIT_FAILED)
 
 
+# -- import-warc -------------------------------------------------------------------
+
+
+@cli.command("import-warc")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--site", help="The site name of every imported page (default: as the WARC's metadata says, else the host).")
+@common_options
+def import_warc(files, site, db, verbose, log_file) -> None:
+    """Import WARC files: every HTML response or resource record becomes a capture.
+
+    Each page is extracted, identified and versioned as in a crawl (captures with
+    origin "warc", fetched at their WARC-Date); revisit records are resolved; other
+    records are counted and skipped; a record that fails is a failures row.
+
+    \b
+    Examples:
+      newsarchive import-warc crawl-1.warc.gz crawl-2.warc.gz --db archive.db
+      newsarchive import-warc CC-NEWS-20260101.warc.gz --site ccnews
+    """
+    from crawler.runner import project_settings, run_spider
+    from crawler.warcread import warc_file_problem
+
+    for name in files:
+        if problem := warc_file_problem(name):
+            raise CliError(f"{name}: {problem}", EXIT_USAGE)
+    crawl_id = start_run(db, "import-warc", "\n".join(str(Path(f).resolve()) for f in files))
+    settings = project_settings(db, verbosity=verbose, log_file=log_file, ARCHIVE_COMMAND="import-warc", ARCHIVE_CRAWL_ID=crawl_id)
+    run = run_spider("warc", settings, files=list(files), site=site)
+    counts = run.spider.reader.counts if run.spider is not None else {}
+    click.echo(
+        f"imported {_plural(len(files), 'file')} in {run.seconds:.1f} s: "
+        f"{_plural(run.count('archive/new'), 'new article')}, {_plural(run.count('archive/changed'), 'new version')}, "
+        f"{run.count('archive/unchanged')} unchanged, {run.count('archive/not_modified')} not modified (304), "
+        f"{run.count('archive/not_article')} not articles, {_plural(run.count('archive/failed'), 'failure')}; "
+        f"{_plural(counts.get('revisits', 0), 'revisit')} resolved, {_plural(counts.get('skipped', 0), 'other record')} skipped"
+    )
+    exit_for(run)
+
+
 # -- extract -----------------------------------------------------------------------
 
 
@@ -532,6 +571,7 @@ def export_warc(out, since, db, verbose, log_file) -> None:
                 "newsarchive-version": row["version"],
                 "newsarchive-flag": row["flag"],
                 "newsarchive-crawl": row["crawl_id"],
+                "newsarchive-site": row["site"],
             }
             exporter.write_capture(row, body, metadata)
             captures += 1

@@ -44,7 +44,7 @@ def article(conn: sqlite3.Connection, article_id: int) -> dict[str, Any] | None:
         conn,
         "SELECT s.id, s.version, s.fetched_at, s.reason, s.title, s.published, s.modified, s.extractor, "
         "c.words_added, c.words_removed, c.title_changed FROM snapshots s "
-        "LEFT JOIN changes c ON c.snapshot_id = s.id WHERE s.article_id = ? ORDER BY s.version",
+        "LEFT JOIN changes c ON c.snapshot_id = s.id WHERE s.article_id = ? ORDER BY s.fetched_at, s.version",
         [article_id],
     )
     a["aliases"] = rows(conn, "SELECT url, kind, first_seen FROM aliases WHERE article_id = ? ORDER BY url", [article_id])

@@ -379,7 +379,7 @@ class Archive:
         """``["clock_regression: ..."]`` when this capture's ``fetched_at`` (the local clock)
         is earlier than an earlier capture of the same article: the clock jumped back. Rows
         keep their order by id; ``last_seen`` never moves back (:meth:`_seen`)."""
-        if article_id is None:
+        if article_id is None or capture.origin == "warc":  # a WARC's dates are not our clock
             return []
         row = self.db.execute("SELECT max(fetched_at) FROM captures WHERE article_id = ?", [article_id]).fetchone()
         if row and row[0] and row[0] > capture.fetched_at:
@@ -480,11 +480,29 @@ class Archive:
             [article_id],
         ).fetchone()
         self._seen(article_id, now)
+        if self._older_than_latest(article_id, now):
+            # a capture from before the latest version (imported from a WARC): a version
+            # only if its content differs from every stored version; it never becomes the
+            # article's current version (see _insert_snapshot)
+            self.db.execute("UPDATE articles SET first_seen = min(first_seen, ?) WHERE id = ?", [now, article_id])
+            if self.db.execute(
+                "SELECT 1 FROM snapshots WHERE article_id = ? AND content_hash = ?", [article_id, snapshot.content_hash]
+            ).fetchone():
+                return article_id, "unchanged", None
+            return article_id, "changed", latest[0] + 1
         if latest is not None and latest[1] == snapshot.content_hash:
             return article_id, "unchanged", None
         self.db.execute("UPDATE articles SET last_changed = ? WHERE id = ?", [now, article_id])
         version = (latest[0] + 1) if latest else 1
         return article_id, ("changed" if latest else "new"), version
+
+    def _older_than_latest(self, article_id: int, fetched_at: str) -> bool:
+        """Whether ``fetched_at`` is before the fetch time of the article's current version."""
+        row = self.db.execute(
+            "SELECT s.fetched_at FROM articles a JOIN snapshots s ON s.id = a.latest_snapshot_id WHERE a.id = ?",
+            [article_id],
+        ).fetchone()
+        return bool(row and row[0] and fetched_at < row[0])
 
     def _insert_capture(self, crawl_id, capture: CaptureRecord, digest, article_id, outcome, flag=None, warnings=None) -> int:
         headers = capture.response_headers or {}
@@ -517,7 +535,8 @@ class Archive:
     def _insert_snapshot(
         self, article_id: int, version: int, capture_id: int, fetched_at: str, s: SnapshotRecord, reason: str
     ) -> int:
-        previous = self._latest_snapshot(article_id)
+        older = self._older_than_latest(article_id, fetched_at)
+        previous = self._snapshot_before(article_id, fetched_at) if older else self._latest_snapshot(article_id)
         snapshot_id = self.db["snapshots"].insert(
             {
                 "article_id": article_id,
@@ -543,7 +562,8 @@ class Archive:
                 "reason": reason,
             }
         ).last_pk
-        self.db.execute("UPDATE articles SET latest_snapshot_id = ? WHERE id = ?", [snapshot_id, article_id])
+        if not older:
+            self.db.execute("UPDATE articles SET latest_snapshot_id = ? WHERE id = ?", [snapshot_id, article_id])
         if previous is not None:
             self._insert_change(article_id, snapshot_id, previous, s, version, reason, fetched_at)
         if s.fingerprint is not None:
@@ -556,6 +576,19 @@ class Archive:
                 "SELECT s.version, s.title, s.text, s.published, s.modified FROM articles a "
                 "JOIN snapshots s ON s.id = a.latest_snapshot_id WHERE a.id = ?",
                 [article_id],
+            )
+        )
+        return rows[0] if rows else None
+
+    def _snapshot_before(self, article_id: int, fetched_at: str) -> dict[str, Any] | None:
+        """The version nearest in time to a capture older than the current version: the
+        last one fetched before it, else the first one fetched after it (what the
+        ``changes`` row of a version imported out of order compares it with)."""
+        rows = list(
+            self.db.query(
+                "SELECT version, title, text, published, modified FROM snapshots WHERE article_id = :id "
+                "ORDER BY fetched_at > :at, CASE WHEN fetched_at <= :at THEN fetched_at END DESC, fetched_at LIMIT 1",
+                {"id": article_id, "at": fetched_at},
             )
         )
         return rows[0] if rows else None

@@ -12,8 +12,9 @@ from scrapy.settings import Settings
 
 from crawler.spiders.news import NewsSpider
 from crawler.spiders.urls import UrlsSpider
+from crawler.spiders.warcimport import WarcImportSpider
 
-SPIDERS = {"news": NewsSpider, "urls": UrlsSpider}
+SPIDERS = {"news": NewsSpider, "urls": UrlsSpider, "warc": WarcImportSpider}
 REPEATED_ERROR_LOGGERS = (
     "scrapy.downloadermiddlewares.retry",
     "scrapy.downloadermiddlewares.robotstxt",

@@ -166,7 +166,7 @@ class StorePipeline:
                 capture_record(item),
                 snapshot_record(item),
                 item.error,
-                article_id=item.article_id,
+                article_id=self._article_of(item),
                 steps=self.steps,
             )
         except StorageError as exc:
@@ -192,6 +192,13 @@ class StorePipeline:
         else:
             logger.debug("%s %s", result.outcome, item.final_url)
         return item
+
+    def _article_of(self, item: PageItem) -> int | None:
+        """The article a capture re-checked: as the spider said, or, for a 304 that names
+        none (one imported from a WARC), the article its URL names."""
+        if item.article_id is not None or item.status != 304:
+            return item.article_id
+        return self.archive.find_article_id(item.final_url)
 
     def _storage_failed(self, exc: Exception, item: Any) -> None:
         self._inc("archive/storage_error")
