@@ -578,6 +578,61 @@ def export_warc(out, since, db, verbose, log_file) -> None:
     click.echo(f"wrote {out}: {_plural(captures, 'capture')} in {_plural(exporter.records, 'record')}")
 
 
+@cli.command("export")
+@click.option("--what", "what", type=click.Choice(["stories", "versions", "changes"]), default="stories", show_default=True, help="One row per story, per version, or per change.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl", show_default=True, help="JSON Lines, CSV, or Parquet (needs pyarrow).")
+@click.option("--site", help="Only this site (articles.site).")
+@click.option("--since", help="Only stories seen, versions fetched or changes made since this date (UTC), e.g. 2026-11-01.")
+@click.option("--out", help="The file to write (must not exist); default: standard output.")
+@common_options
+def export(what, fmt, site, since, out, db, verbose, log_file) -> None:
+    """Export stories, versions or changes for research, streamed (constant memory).
+
+    Redacted stories are left out. Prints the row count on standard error.
+
+    \b
+    Examples:
+      newsarchive export --what versions --format jsonl > versions.jsonl
+      newsarchive export --what changes --format csv --site nyt --since 2026-11-01 --out changes.csv
+      newsarchive export --what stories --format parquet --out stories.parquet
+    """
+    import os
+
+    from archive.export import ExportError, write
+
+    configure_logging(verbose, log_file)
+    since_utc = _since(since)
+    if out:
+        _check_new_file(out)
+    elif fmt == "parquet" and sys.stdout.isatty():
+        raise CliError("Parquet is binary: give --out FILE (or redirect standard output)", EXIT_USAGE)
+    if fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError as exc:
+            raise CliError("--format parquet needs pyarrow: pip install 'newsarchive[parquet]'", EXIT_USAGE) from exc
+    with open_archive(db, create=False) as archive:
+        stream = _create_new(out) if out else click.get_binary_stream("stdout")
+        try:
+            count = write(archive.db.conn, stream, what, fmt, site, since_utc)
+            stream.flush()
+        except ExportError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from exc
+        except (KeyboardInterrupt, BrokenPipeError) as exc:
+            if out:
+                stream.close()
+                os.unlink(out)  # no half file left behind
+            if isinstance(exc, BrokenPipeError):  # the reader stopped (| head): not an error
+                sys.stderr.close()
+                sys.exit(0)
+            raise CliError("interrupted" + (f": {out} removed" if out else ""), EXIT_FAILED) from exc
+        finally:
+            if out and not stream.closed:
+                stream.close()
+    noun = {"stories": "story"}.get(what, what[:-1]) if count == 1 else what
+    click.echo(f"exported {count} {noun}" + (f" to {out}" if out else ""), err=True)
+
+
 def _check_new_file(out: str) -> None:
     """Exit 2 unless ``out`` names nothing yet (not even a symbolic link, dangling or not:
     writing through one would create or replace a file elsewhere) in an existing folder."""
