@@ -486,6 +486,8 @@ def history(url, from_version, to_version, db, verbose, log_file) -> None:
             f"article {a['id']} · site {a['site']} · {a['status']} · first seen {a['first_seen']} · "
             f"last seen {a['last_seen']} · {_plural(a['captures'], 'capture')}"
         )
+        if a["status"] == "redacted":
+            click.echo(f"redacted {a.get('redacted_at')}: {a.get('redaction_reason')}")
         for v in versions:
             change = f"   (+{v['words_added']} −{v['words_removed']} words{', new title' if v['title_changed'] else ''})" if v["words_added"] is not None else ""
             click.echo(f"  v{v['version']:<3} {v['fetched_at']}  {v['reason']:<9}  {v['title'] or '(no title)'}{change}")
@@ -631,6 +633,76 @@ def export(what, fmt, site, since, out, db, verbose, log_file) -> None:
                 stream.close()
     noun = {"stories": "story"}.get(what, what[:-1]) if count == 1 else what
     click.echo(f"exported {count} {noun}" + (f" to {out}" if out else ""), err=True)
+
+
+@cli.command()
+@click.argument("url", required=False)
+@click.option("--site", help="Redact every story of this site (articles.site) instead of one URL.")
+@click.option("--reason", required=True, help="Why (a court order, an erasure request, ...); kept on the tombstone.")
+@common_options
+def redact(url, site, reason, db, verbose, log_file) -> None:
+    """Remove a story's text, bodies and search entries; keep a tombstone.
+
+    The article row stays (status "redacted", when, the reason); every version, diff,
+    raw body and search entry of the story goes, the file is vacuumed and its WAL
+    truncated, and exports, WARC and pages leave the story out. A later fetch of the URL
+    is not archived.
+
+    \b
+    Examples:
+      newsarchive redact https://www.example.com/news/story --reason "court order 2026/123"
+      newsarchive redact --site example --reason "publisher request"
+    """
+    from archive.lock import ArchiveLock, LockHeld
+    from archive.redaction import RedactionError, find_articles
+    from archive.redaction import redact as run
+
+    configure_logging(verbose, log_file)
+    if bool(url) == bool(site):
+        raise CliError("give a story's URL or --site NAME (one of them)", EXIT_USAGE)
+    if not reason.strip():
+        raise CliError("--reason must say why (it stays on the story's tombstone)", EXIT_USAGE)
+    open_archive(db, create=False).close()
+    lock = ArchiveLock(db)
+    try:
+        lock.acquire()  # no crawl writes meanwhile (VACUUM rewrites the file)
+    except LockHeld as exc:
+        raise CliError(str(exc), EXIT_LOCKED) from exc
+    try:
+        with open_archive(db, create=False) as archive:
+            try:
+                if site:
+                    articles = find_articles(archive, site=site)
+                else:
+                    articles = find_articles(archive, url=_known_url(archive, url))
+                done = run(archive, articles, reason)
+            except RedactionError as exc:
+                raise CliError(str(exc), EXIT_USAGE) from exc
+    finally:
+        lock.release()
+    for _, canonical_url in done.articles:
+        click.echo(f"redacted       {canonical_url}")
+    for canonical_url in done.already:
+        click.echo(f"already        {canonical_url} (redacted before; left as it was)")
+    stories = "1 story" if len(done.articles) == 1 else f"{len(done.articles)} stories"
+    click.echo(
+        f"{stories} redacted: {_plural(done.versions, 'version')} and {done.bodies} raw "
+        f"{'body' if done.bodies == 1 else 'bodies'} removed, {_plural(done.captures, 'capture')} emptied"
+        + (f", {done.shared_bodies} raw bodies kept (another story's capture has the same bytes)" if done.shared_bodies else "")
+        + ("; file vacuumed, WAL truncated" if done.wal_clear else "; file vacuumed, but a reader kept the WAL open: run again when it has closed")
+    )
+
+
+def _known_url(archive, url: str) -> str:
+    """``url`` as the archive knows it: as given, else normalised (w3lib), as ``history`` does."""
+    if archive.find_article_id(url) is not None:
+        return url
+    from pipelines.urls import normalize_url
+
+    try:
+        return normalize_url(url)
+    except ValueError:
+        return url
 
 
 def _check_new_file(out: str) -> None:

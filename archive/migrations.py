@@ -247,3 +247,27 @@ def m004_capture_encoding_and_warnings(db: Database) -> None:
     clock found earlier than a previous capture of the same article)."""
     db["captures"].add_column("encoding", str)  # utf-8, cp1252, utf-16-le, ...
     db["captures"].add_column("warnings", str)  # JSON list of short notes, or null
+
+
+@migrations()
+def m008_redaction(db: Database) -> None:
+    """Redaction (``newsarchive redact``): an article row stays as a tombstone with
+    ``status = 'redacted'``, when (``redacted_at``, UTC) and why (``redaction_reason``); the
+    ``stories`` view leaves redacted stories out."""
+    db["articles"].add_column("redacted_at", str)
+    db["articles"].add_column("redaction_reason", str)
+    db.execute("DROP VIEW IF EXISTS stories")
+    db.create_view(
+        "stories",
+        """
+        SELECT a.id, s.title, a.site, s.language,
+               substr(coalesce(s.published_utc, s.published), 1, 10) AS published_day,
+               s.published, s.published_utc, s.modified, s.modified_utc,
+               a.first_seen, a.last_seen, a.last_changed,
+               (SELECT count(*) FROM snapshots v WHERE v.article_id = a.id) AS versions,
+               (SELECT count(*) FROM changes c WHERE c.article_id = a.id AND c.reason = 'edit') AS edits,
+               a.status, a.canonical_url
+        FROM articles a LEFT JOIN snapshots s ON s.id = a.latest_snapshot_id
+        WHERE a.status != 'redacted'
+        """,
+    )

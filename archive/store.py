@@ -16,6 +16,7 @@ for each write so that two writers never deadlock on a lock upgrade.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -334,13 +335,19 @@ class Archive:
             known = article_id if article_id is not None else (
                 self.find_article_id(snapshot.canonical_url) if snapshot is not None else None
             )
+            redacted = self._redaction(known)
+            if redacted is not None:
+                # a redacted story is never archived again: no body, no version (archive/redaction.py)
+                capture = dataclasses.replace(capture, body=None, hints=None)
+                snapshot, article_id = None, known
+                failure = ("redacted", f"the story was redacted on {redacted}: not archived again")
             digest = self._store_body(capture.body, self._delta_base(known))
             snapshot_id = version = None
             flag = capture.flag
             touched = None  # the article whose schedule this capture moves
             if failure is not None:
                 outcome = "failed"
-                if article_id is not None and capture.status in GONE_STATUSES:
+                if article_id is not None and capture.status in GONE_STATUSES and redacted is None:
                     self._mark_gone(article_id, capture.fetched_at, steps)
             elif capture.status == 304 and article_id is not None:
                 outcome = "not_modified"
@@ -373,7 +380,14 @@ class Archive:
                 self._record_aliases(article_id, snapshot, capture.fetched_at)
             if touched is not None:
                 self._schedule(touched, capture.fetched_at, steps)
-        return StoreResult(outcome, capture_id, article_id, snapshot_id, version)
+        return StoreResult(outcome, capture_id, article_id, snapshot_id, version, redacted=redacted is not None)
+
+    def _redaction(self, article_id: int | None) -> str | None:
+        """When the article was redacted (UTC text), or ``None`` if it was not."""
+        if article_id is None:
+            return None
+        row = self.db.execute("SELECT redacted_at FROM articles WHERE id = ? AND status = 'redacted'", [article_id]).fetchone()
+        return (row[0] or "an earlier day") if row else None
 
     def _clock_regression(self, article_id: int | None, capture: CaptureRecord) -> list[str]:
         """``["clock_regression: ..."]`` when this capture's ``fetched_at`` (the local clock)
@@ -721,7 +735,7 @@ class Archive:
                 LEFT JOIN captures c ON c.id = (
                     SELECT id FROM captures WHERE article_id = a.id AND status = 200 ORDER BY id DESC LIMIT 1
                 )
-                WHERE a.site IN ({marks}) AND (a.next_check_at IS NULL OR a.next_check_at <= ?)
+                WHERE a.site IN ({marks}) AND a.status != 'redacted' AND (a.next_check_at IS NULL OR a.next_check_at <= ?)
                 ORDER BY a.next_check_at LIMIT ?
                 """,
                 [*sites, now, limit],
@@ -754,6 +768,7 @@ class Archive:
             LEFT JOIN articles a ON a.id = c.article_id
             LEFT JOIN snapshots s ON s.capture_id = c.id AND s.reason != 'reextract'
             WHERE (c.body_digest IS NOT NULL OR c.status = 304) AND (:since IS NULL OR c.fetched_at >= :since)
+              AND (a.status IS NULL OR a.status != 'redacted')
             ORDER BY c.id
             """,
             {"since": since},

@@ -173,6 +173,9 @@ class StorePipeline:
             self._storage_failed(exc, item)
             raise DropItem(f"store: {exc}") from exc
         item.outcome = result.outcome
+        if result.redacted:  # the story was redacted: its page goes nowhere else either
+            item.body, item.extraction, item.flag = b"", None, "redacted"
+            item.error = item.error or ("redacted", "the story was redacted: not archived again")
         self._inc(f"archive/{result.outcome}")
         if item.error:
             self._inc(f"archive/failure/{item.error[0]}")

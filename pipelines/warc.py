@@ -50,7 +50,7 @@ class WarcPipeline:
         logger.info("writing WARC records to %s", self.path)
 
     def process_item(self, item):
-        if isinstance(item, PageItem) and item.outcome and self.exporter is not None:
+        if isinstance(item, PageItem) and item.outcome and item.flag != "redacted" and self.exporter is not None:
             body = None if item.status == 304 else item.body
             capture = {
                 "url": item.url,
