@@ -157,3 +157,45 @@ def _json_list(value: str | None) -> list[str]:
     except ValueError:
         return [value]
     return [str(v) for v in decoded] if isinstance(decoded, list) else [str(decoded)]
+
+
+FEED_ENTRIES = 50
+
+
+def publisher_edits(
+    conn: sqlite3.Connection,
+    *,
+    site: str | None = None,
+    headline_only: bool = False,
+    min_words: int = 0,
+    article_id: int | None = None,
+    limit: int = FEED_ENTRIES,
+) -> list[dict[str, Any]]:
+    """The publisher's edits (``changes`` with ``reason = 'edit'``), newest first, for the
+    changes feed: each with the story's URL and site, ``old_title``/``new_title`` and
+    ``ops`` (the decoded word diff). Filters: ``site``; ``headline_only`` (the headline
+    changed); ``min_words`` (words added plus removed, at least); ``article_id`` (one
+    story). Redacted stories have no changes left; they are excluded here too."""
+    found = rows(
+        conn,
+        """
+        SELECT c.id, c.article_id, c.from_version, c.to_version, c.at, c.title_changed, c.words_added,
+               c.words_removed, c.published_changed, c.modified_changed, c.diff,
+               a.canonical_url, a.site, o.title AS old_title, n.title AS new_title
+        FROM changes c
+        JOIN articles a ON a.id = c.article_id
+        JOIN snapshots n ON n.id = c.snapshot_id
+        LEFT JOIN snapshots o ON o.article_id = c.article_id AND o.version = c.from_version
+        WHERE c.reason = 'edit' AND a.status != 'redacted'
+          AND (:site IS NULL OR a.site = :site)
+          AND (:headline = 0 OR c.title_changed = 1)
+          AND coalesce(c.words_added, 0) + coalesce(c.words_removed, 0) >= :min_words
+          AND (:article IS NULL OR c.article_id = :article)
+        ORDER BY c.at DESC, c.id DESC
+        LIMIT :limit
+        """,
+        {"site": site, "headline": int(headline_only), "min_words": min_words, "article": article_id, "limit": limit},
+    )
+    for change in found:
+        change["ops"] = json.loads(change.pop("diff") or "[]")
+    return found

@@ -74,6 +74,7 @@ def register_routes():
         (r"^/-/story/(?P<other>.+)$", no_such_story),
         (r"^/-/story$", story_by_url),
         (r"^/-/capture/(?P<capture_id>\d{1,18})/source$", capture_source),
+        (r"^/-/changes\.atom$", changes_feed),
     ]
 
 
@@ -106,6 +107,48 @@ async def story_page(datasette, request) -> Response:
         "compare_error": compare_error,
     }
     return Response.html(await datasette.render_template("story.html", context, request=request, view_name="story"))
+
+
+async def changes_feed(datasette, request) -> Response:
+    """``/-/changes.atom``: the publisher's edits as Atom (:mod:`archive.web.atom`), newest
+    first; ``site=NAME``, ``headline=1`` (headline changes only), ``min_words=N`` (at least
+    N words added or removed), ``story=ID`` (one story's edits). A bad value is a 400 that
+    says what is wrong."""
+    from archive.timefmt import utc_now_iso
+    from archive.web import atom
+
+    args = request.args
+    site = (args.get("site") or "").strip() or None
+    headline = (args.get("headline") or "0").strip()
+    if headline not in ("0", "1"):
+        return Response.text(f"headline={headline!r}: give headline=1 (headline changes only) or leave it out\n", status=400)
+    story_id = min_words = None
+    try:
+        min_words = int(args.get("min_words") or 0)
+        if min_words < 0:
+            raise ValueError
+    except ValueError:
+        return Response.text(f"min_words={args.get('min_words')!r}: give a whole number of words, e.g. min_words=10\n", status=400)
+    if args.get("story"):
+        if not re.fullmatch(r"\d{1,18}", args.get("story")):
+            return Response.text(f"story={args.get('story')!r}: give a story's number, e.g. story=12\n", status=400)
+        story_id = int(args.get("story"))
+    db = datasette.get_database()
+    changes = await db.execute_fn(
+        lambda conn: queries.publisher_edits(conn, site=site, headline_only=headline == "1", min_words=min_words, article_id=story_id)
+    )
+    title = "Publisher edits" + (f" · {site}" if site else "") + (" · headlines" if headline == "1" else "")
+    title += (f" · at least {min_words} words" if min_words else "") + (f" · story {story_id}" if story_id else "")
+    document = atom.feed(
+        changes,
+        title=f"{title} · newsarchive",
+        self_url=datasette.absolute_url(request, request.full_path),
+        home_url=datasette.absolute_url(request, datasette.urls.instance()),
+        story_url=lambda c: datasette.absolute_url(request, datasette.urls.path(f"/-/story/{c['article_id']}?from={c['from_version']}&to={c['to_version']}")),
+        diff_html=diff_html,
+        updated=changes[0]["at"] if changes else utc_now_iso(),
+    )
+    return Response(document, content_type=atom.CONTENT_TYPE)
 
 
 async def no_such_story(datasette, request) -> Response:
