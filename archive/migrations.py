@@ -271,3 +271,17 @@ def m008_redaction(db: Database) -> None:
         WHERE a.status != 'redacted'
         """,
     )
+
+
+@migrations()
+def m009_cjk_search(db: Database) -> None:
+    """``snapshots_cjk``: an FTS5 index of each version's Chinese, Japanese and Korean runs
+    as overlapping bigrams (:mod:`archive.cjk`), rowid = ``snapshots.id``; filled for the
+    versions already stored."""
+    from archive import cjk
+
+    db.execute("CREATE VIRTUAL TABLE snapshots_cjk USING fts5(grams)")
+    for snapshot_id, title, text in db.execute("SELECT id, title, text FROM snapshots").fetchall():
+        grams = cjk.index_text(title, text)
+        if grams:
+            db.execute("INSERT INTO snapshots_cjk (rowid, grams) VALUES (?, ?)", [snapshot_id, grams])

@@ -1,7 +1,7 @@
 """Redaction: take a story out of the archive for a legal or privacy request.
 
 What goes: every version's text and headline (``snapshots`` rows, and with them their
-full-text search entries, removed by the FTS5 triggers), the word diffs (``changes``), the
+full-text search entries, removed by the FTS5 triggers, and their CJK bigram entries), the word diffs (``changes``), the
 MinHash fingerprints and near-duplicate pairs, the story's raw bodies (``bodies`` rows
 that no other story's capture uses) and, on its captures, the body reference and the
 discovery hints (a feed's headline). What stays: the ``articles`` row as a tombstone
@@ -97,6 +97,7 @@ def redact(archive, articles: list[tuple[int, str, str]], reason: str, at: str |
                 continue
             gone |= {r[0] for r in db.execute("SELECT body_digest FROM captures WHERE article_id = ? AND body_digest IS NOT NULL", [article_id])}
             db.execute("DELETE FROM changes WHERE article_id = ?", [article_id])
+            db.execute("DELETE FROM snapshots_cjk WHERE rowid IN (SELECT id FROM snapshots WHERE article_id = ?)", [article_id])
             done.versions += db.execute("DELETE FROM snapshots WHERE article_id = ?", [article_id]).rowcount
             db.execute("DELETE FROM fingerprint_bands WHERE article_id = ?", [article_id])
             db.execute("DELETE FROM fingerprints WHERE article_id = ?", [article_id])
@@ -129,6 +130,7 @@ def purge(archive) -> bool:
     """
     conn = archive.db.conn
     conn.execute("INSERT INTO snapshots_fts (snapshots_fts) VALUES ('optimize')")
+    conn.execute("INSERT INTO snapshots_cjk (snapshots_cjk) VALUES ('optimize')")
     conn.commit()
     conn.execute("VACUUM")
     busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()

@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from archive import bodies, queries, similarity
+from archive import bodies, cjk, queries, similarity
 from archive.diff import compare
 from archive.migrations import migrations
 from archive.records import CaptureRecord, SnapshotRecord, StoreResult
@@ -576,6 +576,8 @@ class Archive:
                 "reason": reason,
             }
         ).last_pk
+        if grams := cjk.index_text(s.title, s.text):
+            self.db.execute("INSERT INTO snapshots_cjk (rowid, grams) VALUES (?, ?)", [snapshot_id, grams])
         if not older:
             self.db.execute("UPDATE articles SET latest_snapshot_id = ? WHERE id = ?", [snapshot_id, article_id])
         if previous is not None:

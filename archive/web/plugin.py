@@ -34,7 +34,7 @@ from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup, escape
 from w3lib.encoding import html_to_unicode
 
-from archive import queries
+from archive import cjk, queries
 
 # Datasette's own pages use inline scripts and styles; nothing may load from elsewhere,
 # so an archived page's images, scripts or forms can never reach the publisher or a third party.
@@ -105,6 +105,8 @@ async def story_page(datasette, request) -> Response:
         "canonical_href": safe_href(story["canonical_url"]),
         "aliases": [{**a, "href": safe_href(a["url"])} for a in story["aliases"]],
         "compare_error": compare_error,
+        "text_lang": language_tag(latest.get("language")),
+        "text_dir": text_direction(latest.get("language")),
     }
     return Response.html(await datasette.render_template("story.html", context, request=request, view_name="story"))
 
@@ -224,6 +226,8 @@ def render_cell(value, column, table, database, datasette):
 @hookimpl
 def prepare_connection(conn):
     conn.create_function("newsarchive_fts", 1, fts_query, deterministic=True)
+    conn.create_function("newsarchive_cjk", 1, cjk_query, deterministic=True)
+    conn.create_function("newsarchive_excerpt", 2, cjk_excerpt, deterministic=True)
     conn.create_function("newsarchive_url", 1, normalized_url, deterministic=True)
 
 
@@ -232,8 +236,50 @@ def fts_query(text: str | None) -> str:
     most :data:`MAX_SEARCH_WORDS` words (FTS5's ``snippet()`` costs grow with the square of
     the number of terms, beyond the reach of Datasette's time limit); ``'""'`` (matches
     nothing) for empty text."""
-    words = (text or "")[:MAX_SEARCH_CHARS].split()[:MAX_SEARCH_WORDS]
+    words = cjk.without_cjk((text or "")[:MAX_SEARCH_CHARS]).split()[:MAX_SEARCH_WORDS]
     return escape_fts(" ".join(words)).strip() or '""'
+
+
+def cjk_query(text: str | None) -> str:
+    """The Chinese, Japanese and Korean words of a search as a query on the bigram index
+    ``snapshots_cjk`` (:func:`archive.cjk.query`); ``'""'`` when there are none. The other
+    words go to ``snapshots_fts`` (:func:`fts_query`); a story must match both."""
+    return cjk.query((text or "")[:MAX_SEARCH_CHARS], MAX_SEARCH_WORDS)
+
+
+def cjk_excerpt(text: str | None, search: str | None, context: int = 40) -> str:
+    """An excerpt of ``text`` around the first CJK search word it holds, marked ``»word«``
+    as FTS5's ``snippet()`` marks matches (FTS5 cannot make one from the bigram index)."""
+    text = text or ""
+    for run in cjk.CJK_RUN.findall((search or "")[:MAX_SEARCH_CHARS]):
+        at = text.find(run) if len(run) >= 2 else -1
+        if at >= 0:
+            start, end = max(0, at - context), min(len(text), at + len(run) + context)
+            before, after = text[start:at], text[at + len(run) : end]
+            return ("… " if start else "") + " ".join(before.split()) + f"»{run}«" + " ".join(after.split()) + (" …" if end < len(text) else "")
+    return " ".join(text[: 2 * context].split()) + " …"
+
+
+# languages written right to left (ISO 639-1 codes, as py3langid gives them; Unicode CLDR
+# character order "right-to-left")
+RTL_LANGUAGES = {"ar", "dv", "fa", "he", "iw", "ks", "ku", "ps", "sd", "ug", "ur", "yi"}
+
+
+def language_tag(language: str | None) -> str | None:
+    """A story's detected language as an HTML ``lang`` value (a BCP 47 primary tag), or
+    ``None`` when it is unknown or not a plausible tag."""
+    tag = (language or "").strip().lower()
+    return tag if re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})*", tag) else None
+
+
+def text_direction(language: str | None) -> str:
+    """HTML ``dir`` for a story's text: ``rtl`` for a right-to-left language, ``ltr`` for
+    another known one, ``auto`` (the browser looks at the first strong character) when the
+    language is unknown."""
+    tag = language_tag(language)
+    if tag is None:
+        return "auto"
+    return "rtl" if tag.split("-")[0] in RTL_LANGUAGES else "ltr"
 
 
 def normalized_url(url: str | None) -> str | None:
