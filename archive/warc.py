@@ -113,12 +113,22 @@ class WarcExporter:
         date = warc_date(capture["fetched_at"])
         dated = {"WARC-Date": date}
         if capture.get("origin") == "import":
+            digest = capture.get("body_digest")
+            if digest and digest in self.first:
+                # the same saved page imported again: a revisit, not the bytes again
+                refers_uri, refers_date = self.first[digest]
+                self._write(
+                    self.writer.create_revisit_record(uri, payload_digest(body or b""), refers_uri, refers_date, warc_headers_dict=dated)
+                )
+                return
             self._write(
                 self.writer.create_warc_record(
                     uri, "resource", payload=BytesIO(body or b""), length=len(body or b""),
                     warc_content_type=capture.get("content_type") or "text/html", warc_headers_dict=dated,
                 )
             )
+            if digest:
+                self.first.setdefault(digest, (uri, date))
             return
         request_headers = _decoded(capture.get("request_headers"))
         parts = urlsplit(uri)

@@ -153,3 +153,26 @@ def test_export_then_import_gives_the_same_articles_versions_and_text(tmp_path):
     assert len(db_rows(crawled / "archive.db", versions)) == 3
     article_captures = "SELECT c.fetched_at, c.status, c.outcome FROM captures c WHERE c.article_id IS NOT NULL ORDER BY c.fetched_at, c.id"
     assert db_rows(tmp_path / "imported.db", article_captures) == db_rows(crawled / "archive.db", article_captures)
+
+
+def test_a_saved_page_imported_twice_is_written_once_and_read_back_twice(tmp_path):
+    """``archive --html`` captures (origin import) are ``resource`` records; the same bytes
+    again are an identical-payload revisit of it, which import-warc resolves."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    from archive.bodies import digest
+    from archive.warc import WarcExporter
+
+    body = page("nytimes-1")
+    warc = tmp_path / "saved.warc.gz"
+    with open(warc, "wb") as stream:
+        exporter = WarcExporter(stream, warc.name)
+        for at in ("2026-03-01T10:00:00Z", "2026-03-02T10:00:00Z"):
+            exporter.write_capture({"url": STORY, "final_url": STORY, "fetched_at": at, "status": None, "origin": "import",
+                                    "body_digest": digest(body), "content_type": "text/html"}, body)
+    with open(warc, "rb") as stream:
+        records = [(r.rec_type, r.rec_headers.get_header("WARC-Profile"), len(r.content_stream().read())) for r in ArchiveIterator(stream)]
+    assert records[1:] == [("resource", None, len(body)), ("revisit", "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest", 0)]
+    result = run_cli("import-warc", warc, "--db", tmp_path / "a.db", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 new article, 0 new versions, 1 unchanged" in result.stdout and "1 revisit resolved" in result.stdout
