@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import gzip
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -799,6 +800,64 @@ def check(config_path, offline, allow_private, db, verbose, log_file) -> None:
 
 
 CHECK_SHOWN = 5
+
+
+@cli.command("add-source")
+@click.argument("url")
+@click.option("--name", help="The source's name (default: from the host, e.g. dawn for www.dawn.com).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Append the stanza to this config file (checked first).")
+@click.option("--allow-private", is_flag=True, help="Let the home page be a loopback/private address (and say so in the stanza).")
+@common_options
+def add_source(url, name, config_path, allow_private, db, verbose, log_file) -> None:
+    """Find a site's feeds and sitemaps from its home page; print a [[source]] stanza.
+
+    Reads the home page's <link rel="alternate"> feeds, robots.txt's Sitemap: lines and
+    common feed and sitemap paths, through the crawl's downloader (robots.txt obeyed),
+    and keeps what parses as a feed or a sitemap. Writes nothing to the archive.
+
+    \b
+    Examples:
+      newsarchive add-source https://www.example.com/
+      newsarchive add-source https://www.example.com/ --name example --config sources.toml
+    """
+    from crawler.addsource import AddSourceError, append, check_name, source_name, stanza
+    from crawler.config import url_problem
+    from crawler.runner import project_settings, run_spider
+
+    if problem := url_problem(url):
+        raise CliError(f"{url}: {problem}", EXIT_USAGE)
+    name = name or source_name(url)
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise CliError(f"--name {name!r}: use letters, digits, '.', '_' and '-'", EXIT_USAGE)
+    if config_path:
+        try:
+            check_name(config_path, name)
+        except AddSourceError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from exc
+    settings = project_settings(
+        db, verbosity=verbose, log_file=log_file, ARCHIVE_ALLOW_PRIVATE=allow_private, ITEM_PIPELINES={},
+        DOWNLOAD_DELAY=0.5, AUTOTHROTTLE_ENABLED=False,
+    )
+    run = run_spider("discover", settings, url=url)
+    spider = run.spider
+    if spider is None or spider.found["home"] is None:
+        reason = spider.home_error if spider is not None and spider.home_error else run.finish_reason
+        raise CliError(f"could not read the home page {url}: {reason}", EXIT_FAILED)
+    found = spider.found
+    text = stanza(name, found["home"], found["feeds"], found["sitemaps"], allow_private)
+    for line in found["robots_sitemaps"]:
+        click.echo(f"# robots.txt names the sitemap {line}", err=True)
+    if not found["feeds"] and not found["sitemaps"]:
+        click.echo("# no feed or sitemap found: the source has only its home page as a section page", err=True)
+    if config_path:
+        try:
+            append(config_path, text, name)
+        except AddSourceError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from exc
+        click.echo(f"added source {name!r} to {config_path}:", err=True)
+    click.echo(text, nl=False)
+    if run.finish_reason != "finished":
+        raise CliError(f"stopped before the end: {run.finish_reason}", EXIT_FAILED)
 
 
 @cli.command()
