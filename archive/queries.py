@@ -199,3 +199,69 @@ def publisher_edits(
     for change in found:
         change["ops"] = json.loads(change.pop("diff") or "[]")
     return found
+
+
+SEARCH_RESULTS = 50
+
+
+def search(
+    conn: sqlite3.Connection,
+    fts: str,
+    cjk_fts: str,
+    text: str,
+    *,
+    site: str | None = None,
+    from_day: str | None = None,
+    to_day: str | None = None,
+    limit: int = SEARCH_RESULTS,
+) -> list[dict[str, Any]]:
+    """Stories matching a search, best first, one row per story (its best-matching
+    version): ``story``, ``title``, ``site``, ``published_day``, ``excerpt`` (matches
+    marked ``»so«``), ``relevance`` (BM25, higher is better).
+
+    Args:
+        fts: the FTS5 query on ``snapshots_fts`` (``'""'`` for none).
+        cjk_fts: the FTS5 query on ``snapshots_cjk`` (``'""'`` for none).
+        text: the search as typed (for the excerpt of CJK hits; needs the connection's
+            ``newsarchive_excerpt`` function, :mod:`archive.web.plugin`).
+        site, from_day, to_day: filters (days ``YYYY-MM-DD``, by publication day).
+    """
+    return rows(
+        conn,
+        """
+        WITH latin AS MATERIALIZED (
+          SELECT rowid, rank, snippet(snapshots_fts, 1, '»', '«', ' … ', 24) AS excerpt
+          FROM snapshots_fts WHERE snapshots_fts MATCH :fts
+        ),
+        cjk AS MATERIALIZED (
+          SELECT rowid, rank FROM snapshots_cjk WHERE snapshots_cjk MATCH :cjk
+        ),
+        hits AS (
+          SELECT rowid, rank, excerpt FROM latin WHERE :cjk = '""'
+          UNION ALL
+          SELECT cjk.rowid, cjk.rank + coalesce(latin.rank, 0),
+                 coalesce(latin.excerpt, (SELECT newsarchive_excerpt(text, :q) FROM snapshots WHERE id = cjk.rowid))
+          FROM cjk LEFT JOIN latin ON latin.rowid = cjk.rowid
+          WHERE :fts = '""' OR latin.rowid IS NOT NULL
+        )
+        SELECT s.article_id AS story, a.site, substr(coalesce(s.published_utc, s.published), 1, 10) AS published_day,
+               (SELECT title FROM snapshots l WHERE l.id = a.latest_snapshot_id) AS title,
+               hits.excerpt, round(-min(hits.rank), 2) AS relevance
+        FROM hits
+        JOIN snapshots s ON s.id = hits.rowid
+        JOIN articles a ON a.id = s.article_id
+        WHERE a.status != 'redacted'
+          AND (:site IS NULL OR a.site = :site)
+          AND (:from_day IS NULL OR substr(coalesce(s.published_utc, s.published), 1, 10) >= :from_day)
+          AND (:to_day IS NULL OR substr(coalesce(s.published_utc, s.published), 1, 10) <= :to_day)
+        GROUP BY s.article_id
+        ORDER BY min(hits.rank)
+        LIMIT :limit
+        """,
+        {"fts": fts, "cjk": cjk_fts, "q": text, "site": site, "from_day": from_day, "to_day": to_day, "limit": limit},
+    )
+
+
+def sites(conn: sqlite3.Connection) -> list[str]:
+    """The sites the archive has stories of, sorted."""
+    return [r[0] for r in conn.execute("SELECT DISTINCT site FROM articles WHERE status != 'redacted' AND site IS NOT NULL ORDER BY site")]

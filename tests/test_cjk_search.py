@@ -146,3 +146,37 @@ def test_the_migration_indexes_versions_stored_before_it(tmp_path):
     with Archive.open(db) as archive:
         assert archive.db.execute("SELECT rowid FROM snapshots_cjk WHERE snapshots_cjk MATCH ?", [cjk.query("香港")]).fetchall() == [(1,)]
         assert "m009_cjk_search" in [m.name for m in migrations.applied(archive.db)]
+
+
+# -- the search page (/-/search) ---------------------------------------------------------
+
+
+@requires_shared
+def test_search_page_lists_linked_headlines_with_site_day_and_excerpt(client):
+    response = client.get("/-/search", q="library")
+    assert response.status_code == 200
+    page = response.text
+    assert "1 story matches “library”" in page
+    story_id = sqlite3.connect(client.path).execute("SELECT id FROM articles WHERE canonical_url = 'http://news.example/council'").fetchone()[0]
+    assert f'<a class="search-title" href="/-/story/{story_id}">Council approves library budget</a>' in page
+    assert "<mark>library</mark>" in page and "example · 2024-03-06" in page
+    assert "SQL" not in page.replace("sqlite", "")
+    chinese = client.get("/-/search", q="香港").text
+    assert "1 story matches “香港”" in chinese and "<mark>香港</mark>" in chinese
+
+
+@requires_shared
+def test_search_page_filters_say_what_is_wrong(client):
+    assert "1 story matches" in client.get("/-/search", q="library", **{"from": "2024/03/01", "to": "2024-03-31"}).text
+    assert "No story matches “library”" in client.get("/-/search", q="library", **{"from": "2024-04-01"}).text
+    for params, message in [
+        ({"from": "01.2024"}, "from &#39;01.2024&#39; is not a day: write it as 2015-07-01"),
+        ({"to": "yesterday"}, "to &#39;yesterday&#39; is not a day"),
+        ({"site": "nosuch"}, "site &#39;nosuch&#39; has no stories here; sites: example"),
+        ({"from": "2024-05-01", "to": "2024-04-01"}, "from 2024-05-01 is after to 2024-04-01"),
+    ]:
+        response = client.get("/-/search", q="library", **params)
+        assert response.status_code == 400 and message in response.text, (params, response.text[-2000:])
+    empty = client.get("/-/search")
+    assert empty.status_code == 200 and "Type a word or a phrase" in empty.text
+    assert "nothing to search for" in client.get("/-/search", q="港").text

@@ -23,6 +23,7 @@ Archived text is only ever put into pages through Jinja's autoescaping or
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from typing import Any
@@ -75,6 +76,7 @@ def register_routes():
         (r"^/-/story$", story_by_url),
         (r"^/-/capture/(?P<capture_id>\d{1,18})/source$", capture_source),
         (r"^/-/changes\.atom$", changes_feed),
+        (r"^/-/search$", search_page),
     ]
 
 
@@ -109,6 +111,53 @@ async def story_page(datasette, request) -> Response:
         "text_dir": text_direction(latest.get("language")),
     }
     return Response.html(await datasette.render_template("story.html", context, request=request, view_name="story"))
+
+
+def _search_day(value: str | None, name: str) -> tuple[str | None, str | None]:
+    """A search form's day as ``YYYY-MM-DD`` (``2015/07/01`` and ``2015.07.01`` read too),
+    or an error saying what is wrong."""
+    value = (value or "").strip()
+    if not value:
+        return None, None
+    normal = re.sub(r"[/.]", "-", value)
+    try:
+        return datetime.date.fromisoformat(normal).isoformat(), None
+    except ValueError:
+        return None, f"{name} {value!r} is not a day: write it as 2015-07-01"
+
+
+async def search_page(datasette, request) -> Response:
+    """``/-/search?q=&site=&from=&to=``: stories matching a search as linked headlines with
+    their site, publication day and excerpt; a filter with a bad value says what is wrong
+    instead of answering nothing."""
+    args = request.args
+    q = (args.get("q") or "").strip()
+    site = (args.get("site") or "").strip() or None
+    from_day, from_error = _search_day(args.get("from"), "from")
+    to_day, to_error = _search_day(args.get("to"), "to")
+    db = datasette.get_database()
+    sites = await db.execute_fn(queries.sites)
+    errors = [e for e in (from_error, to_error) if e]
+    if site and site not in sites:
+        errors.append(f"site {site!r} has no stories here" + (f"; sites: {', '.join(sites)}" if sites else ""))
+    if from_day and to_day and from_day > to_day:
+        errors.append(f"from {from_day} is after to {to_day}")
+    results = None
+    if q and not errors:
+        fts, cjk_fts = fts_query(q), cjk_query(q)
+        if fts == '""' and cjk_fts == '""':
+            errors.append("nothing to search for: one-character Chinese, Japanese or Korean words are not looked up (give two characters or more)")
+        else:
+            results = await db.execute_fn(
+                lambda conn: queries.search(conn, fts, cjk_fts, q[:MAX_SEARCH_CHARS], site=site, from_day=from_day, to_day=to_day)
+            )
+            for r in results:
+                r["excerpt_html"] = highlight_excerpt(r["excerpt"] or "")
+    context = {
+        "q": q, "site": site or "", "from_day": args.get("from") or "", "to_day": args.get("to") or "",
+        "sites": sites, "errors": errors, "results": results, "limit": queries.SEARCH_RESULTS,
+    }
+    return Response.html(await datasette.render_template("search.html", context, request=request, view_name="search"), status=400 if errors else 200)
 
 
 async def changes_feed(datasette, request) -> Response:
