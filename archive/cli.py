@@ -14,6 +14,7 @@ import gzip
 import json
 import re
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -323,24 +324,31 @@ def import_warc(files, site, db, verbose, log_file) -> None:
       newsarchive import-warc crawl-1.warc.gz crawl-2.warc.gz --db archive.db
       newsarchive import-warc CC-NEWS-20260101.warc.gz --site ccnews
     """
-    from crawler.runner import project_settings, run_spider
     from crawler.warcread import warc_file_problem
+    from pipelines.warcimport import import_warc as run_import
 
+    configure_logging(verbose, log_file)
+    if not verbose:  # each failed record is a failures row and counted in the summary line
+        import logging
+
+        logging.getLogger("pipelines.store").setLevel(logging.ERROR)
     for name in files:
         if problem := warc_file_problem(name):
             raise CliError(f"{name}: {problem}", EXIT_USAGE)
     crawl_id = start_run(db, "import-warc", "\n".join(str(Path(f).resolve()) for f in files))
-    settings = project_settings(db, verbosity=verbose, log_file=log_file, ARCHIVE_COMMAND="import-warc", ARCHIVE_CRAWL_ID=crawl_id)
-    run = run_spider("warc", settings, files=list(files), site=site)
-    counts = run.spider.reader.counts if run.spider is not None else {}
+    started = time.monotonic()
+    run = run_import(db, list(files), site=site, crawl_id=crawl_id)
     click.echo(
-        f"imported {_plural(len(files), 'file')} in {run.seconds:.1f} s: "
+        f"imported {_plural(len(files), 'file')} in {time.monotonic() - started:.1f} s: "
         f"{_plural(run.count('archive/new'), 'new article')}, {_plural(run.count('archive/changed'), 'new version')}, "
         f"{run.count('archive/unchanged')} unchanged, {run.count('archive/not_modified')} not modified (304), "
         f"{run.count('archive/not_article')} not articles, {_plural(run.count('archive/failed'), 'failure')}; "
-        f"{_plural(counts.get('revisits', 0), 'revisit')} resolved, {_plural(counts.get('skipped', 0), 'other record')} skipped"
+        f"{_plural(run.records.get('revisits', 0), 'revisit')} resolved, {_plural(run.records.get('skipped', 0), 'other record')} skipped"
     )
-    exit_for(run)
+    if run.status == "storage_error":
+        raise CliError("the import stopped on a storage error (see the log); nothing half-written", EXIT_STORAGE)
+    if run.status != "finished":
+        raise CliError(f"the import did not finish: {run.status}; the captures stored so far are kept", EXIT_FAILED)
 
 
 # -- extract -----------------------------------------------------------------------

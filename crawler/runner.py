@@ -13,9 +13,8 @@ from scrapy.settings import Settings
 from crawler.spiders.discover import DiscoverSpider
 from crawler.spiders.news import NewsSpider
 from crawler.spiders.urls import UrlsSpider
-from crawler.spiders.warcimport import WarcImportSpider
 
-SPIDERS = {"news": NewsSpider, "urls": UrlsSpider, "warc": WarcImportSpider, "discover": DiscoverSpider}
+SPIDERS = {"news": NewsSpider, "urls": UrlsSpider, "discover": DiscoverSpider}
 REPEATED_ERROR_LOGGERS = (
     "scrapy.downloadermiddlewares.retry",
     "scrapy.downloadermiddlewares.robotstxt",

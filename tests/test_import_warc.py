@@ -6,6 +6,7 @@ loopback site, ``export-warc``, ``import-warc`` into a new archive."""
 from __future__ import annotations
 
 import gzip
+import sqlite3
 import time
 from io import BytesIO
 from pathlib import Path
@@ -176,3 +177,40 @@ def test_a_saved_page_imported_twice_is_written_once_and_read_back_twice(tmp_pat
     result = run_cli("import-warc", warc, "--db", tmp_path / "a.db", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "1 new article, 0 new versions, 1 unchanged" in result.stdout and "1 revisit resolved" in result.stdout
+
+
+@pytest.mark.slow
+def test_import_warc_stops_cleanly_on_sigint(tmp_path):
+    """Ctrl-C: the import stops after the page in hand, exit 1, every stored capture whole."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import child_env
+
+    body = page("nytimes-1")
+    warc = tmp_path / "many.warc.gz"
+    with open(warc, "wb") as stream:
+        w = WARCWriter(stream, gzip=True)
+        for i in range(400):
+            w.write_record(response(w, f"http://news.example.org/story-{i}.html", f"2026-01-01T10:{i // 60:02d}:{i % 60:02d}Z", body.replace(b"</title>", f" {i}</title>".encode(), 1)))
+    db = tmp_path / "a.db"
+    process = subprocess.Popen([sys.executable, "-m", "archive", "import-warc", str(warc), "--db", str(db)], cwd=tmp_path, env=child_env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # until some pages are stored
+        time.sleep(0.5)
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+                if conn.execute("SELECT count(*) FROM captures").fetchone()[0] >= 5:
+                    break
+        except sqlite3.Error:
+            continue  # not created yet
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 1, (out, err)
+    assert "did not finish: interrupted" in err and "Traceback" not in err
+    stored = db_rows(db, "SELECT count(*) AS n, count(DISTINCT url) AS urls FROM captures")[0]
+    assert 5 <= stored["n"] < 400 and stored["n"] == stored["urls"]
+    assert db_rows(db, "SELECT count(*) AS n FROM snapshots")[0]["n"] == stored["n"]
+    assert db_rows(db, "SELECT status FROM crawls")[0]["status"] == "interrupted"
