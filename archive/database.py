@@ -17,6 +17,7 @@ for each write so that two writers never deadlock on a lock upgrade.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 import logging
@@ -30,7 +31,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from archive import bodies, queries
+from archive import bodies, cjk, queries
 from archive.diff import compare
 from archive.migrations import migrations
 from archive.records import CaptureRecord, SnapshotRecord, StoreResult
@@ -488,13 +489,19 @@ class Archive:
             known = article_id if article_id is not None else (
                 self.find_article_id(snapshot.canonical_url) if snapshot is not None else None
             )
+            redacted = self._redaction(known)
+            if redacted is not None:
+                # a redacted story is never archived again: no body, no version (archive/redaction.py)
+                capture = dataclasses.replace(capture, body=None, hints=None)
+                snapshot, article_id = None, known
+                failure = ("redacted", f"the story was redacted on {redacted}: not archived again")
             digest = self._store_body(capture.body, self._delta_base(known))
             snapshot_id = version = None
             flag = capture.flag
             touched = None  # the article whose schedule this capture moves
             if failure is not None:
                 outcome = "failed"
-                if article_id is not None and capture.status in GONE_STATUSES:
+                if article_id is not None and capture.status in GONE_STATUSES and redacted is None:
                     self._mark_gone(article_id, capture.fetched_at, steps)
             elif capture.status == 304 and article_id is not None:
                 outcome = "not_modified"
@@ -527,13 +534,20 @@ class Archive:
                 self._record_aliases(article_id, snapshot, capture.fetched_at)
             if touched is not None:
                 self._schedule(touched, capture.fetched_at, steps)
-        return StoreResult(outcome, capture_id, article_id, snapshot_id, version)
+        return StoreResult(outcome, capture_id, article_id, snapshot_id, version, redacted=redacted is not None)
+
+    def _redaction(self, article_id: int | None) -> str | None:
+        """When the article was redacted (UTC text), or ``None`` if it was not."""
+        if article_id is None:
+            return None
+        row = self.db.execute("SELECT redacted_at FROM articles WHERE id = ? AND status = 'redacted'", [article_id]).fetchone()
+        return (row[0] or "an earlier day") if row else None
 
     def _clock_regression(self, article_id: int | None, capture: CaptureRecord) -> list[str]:
         """``["clock_regression: ..."]`` when this capture's ``fetched_at`` (the local clock)
         is earlier than an earlier capture of the same article: the clock jumped back. Rows
         keep their order by id; ``last_seen`` never moves back (:meth:`_seen`)."""
-        if article_id is None:
+        if article_id is None or capture.origin == "warc":  # a WARC's dates are not our clock
             return []
         row = self.db.execute("SELECT max(fetched_at) FROM captures WHERE article_id = ?", [article_id]).fetchone()
         if row and row[0] and row[0] > capture.fetched_at:
@@ -635,11 +649,29 @@ class Archive:
             [article_id],
         ).fetchone()
         self._seen(article_id, now)
+        if self._older_than_latest(article_id, now):
+            # a capture from before the latest version (imported from a WARC): a version
+            # only if its content differs from every stored version; it never becomes the
+            # article's current version (see _insert_snapshot)
+            self.db.execute("UPDATE articles SET first_seen = min(first_seen, ?) WHERE id = ?", [now, article_id])
+            if self.db.execute(
+                "SELECT 1 FROM snapshots WHERE article_id = ? AND content_hash = ?", [article_id, snapshot.content_hash]
+            ).fetchone():
+                return article_id, "unchanged", None
+            return article_id, "changed", latest[0] + 1
         if latest is not None and latest[1] == snapshot.content_hash:
             return article_id, "unchanged", None
         self.db.execute("UPDATE articles SET last_changed = ? WHERE id = ?", [now, article_id])
         version = (latest[0] + 1) if latest else 1
         return article_id, ("changed" if latest else "new"), version
+
+    def _older_than_latest(self, article_id: int, fetched_at: str) -> bool:
+        """Whether ``fetched_at`` is before the fetch time of the article's current version."""
+        row = self.db.execute(
+            "SELECT s.fetched_at FROM articles a JOIN snapshots s ON s.id = a.latest_snapshot_id WHERE a.id = ?",
+            [article_id],
+        ).fetchone()
+        return bool(row and row[0] and fetched_at < row[0])
 
     def _insert_capture(self, crawl_id, capture: CaptureRecord, digest, article_id, outcome, flag=None, warnings=None) -> int:
         headers = capture.response_headers or {}
@@ -672,7 +704,8 @@ class Archive:
     def _insert_snapshot(
         self, article_id: int, version: int, capture_id: int, fetched_at: str, s: SnapshotRecord, reason: str
     ) -> int:
-        previous = self._latest_snapshot(article_id)
+        older = self._older_than_latest(article_id, fetched_at)
+        previous = self._snapshot_before(article_id, fetched_at) if older else self._latest_snapshot(article_id)
         snapshot_id = self.db["snapshots"].insert(
             {
                 "article_id": article_id,
@@ -699,7 +732,10 @@ class Archive:
                 "reason": reason,
             }
         ).last_pk
-        self.db.execute("UPDATE articles SET latest_snapshot_id = ? WHERE id = ?", [snapshot_id, article_id])
+        if grams := cjk.index_text(s.title, s.text):
+            self.db.execute("INSERT INTO snapshots_cjk (rowid, grams) VALUES (?, ?)", [snapshot_id, grams])
+        if not older:
+            self.db.execute("UPDATE articles SET latest_snapshot_id = ? WHERE id = ?", [snapshot_id, article_id])
         if previous is not None:
             self._insert_change(article_id, snapshot_id, previous, s, version, reason, fetched_at)
         if s.fingerprint is not None:
@@ -712,6 +748,19 @@ class Archive:
                 "SELECT s.version, s.title, s.text, s.published, s.modified FROM articles a "
                 "JOIN snapshots s ON s.id = a.latest_snapshot_id WHERE a.id = ?",
                 [article_id],
+            )
+        )
+        return rows[0] if rows else None
+
+    def _snapshot_before(self, article_id: int, fetched_at: str) -> dict[str, Any] | None:
+        """The version nearest in time to a capture older than the current version: the
+        last one fetched before it, else the first one fetched after it (what the
+        ``changes`` row of a version imported out of order compares it with)."""
+        rows = list(
+            self.db.query(
+                "SELECT version, title, text, published, modified FROM snapshots WHERE article_id = :id "
+                "ORDER BY fetched_at > :at, CASE WHEN fetched_at <= :at THEN fetched_at END DESC, fetched_at LIMIT 1",
+                {"id": article_id, "at": fetched_at},
             )
         )
         return rows[0] if rows else None
@@ -849,7 +898,7 @@ class Archive:
                     SELECT id FROM captures
                     WHERE article_id = a.id AND status = 200 AND final_url = a.canonical_url ORDER BY id DESC LIMIT 1
                 )
-                WHERE a.site IN ({marks}) AND (a.next_check_at IS NULL OR a.next_check_at <= ?)
+                WHERE a.site IN ({marks}) AND a.status != 'redacted' AND (a.next_check_at IS NULL OR a.next_check_at <= ?)
                 ORDER BY a.next_check_at LIMIT ?
                 """,
                 [*sites, now, limit],
@@ -882,10 +931,25 @@ class Archive:
             LEFT JOIN articles a ON a.id = c.article_id
             LEFT JOIN snapshots s ON s.capture_id = c.id AND s.reason != 'reextract'
             WHERE (c.body_digest IS NOT NULL OR c.status = 304) AND (:since IS NULL OR c.fetched_at >= :since)
+              AND (a.status IS NULL OR a.status != 'redacted')
             ORDER BY c.id
             """,
             {"since": since},
         )
+
+    def last_response(self, url: str, before: str) -> tuple[str, bytes] | None:
+        """The last capture of ``url`` (its final URL) with a body, fetched at or before
+        ``before`` (UTC text), as ``(fetched_at, body bytes)``; ``None`` if there is none.
+        What a ``304 Not Modified`` at ``before`` confirmed (WARC revisits refer to it)."""
+        row = self.db.execute(
+            """
+            SELECT fetched_at, body_digest FROM captures
+            WHERE final_url = ? AND body_digest IS NOT NULL AND status BETWEEN 200 AND 299 AND fetched_at <= ?
+            ORDER BY id DESC LIMIT 1
+            """,
+            [url, before],
+        ).fetchone()
+        return (row[0], self.read_body(row[1])) if row else None
 
     def counts(self) -> dict[str, int]:
         """Row counts: articles, snapshots, captures, bodies, aliases, failures, crawls."""

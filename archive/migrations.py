@@ -285,3 +285,41 @@ def m007_frontier(db: Database) -> None:
     db["crawls"].add_column("pid", int)
     # the archive's own settings: the revisit_steps its schedules were computed with
     db["archive_settings"].create({"key": str, "value": str}, pk="key")
+
+
+@migrations()
+def m008_redaction(db: Database) -> None:
+    """Redaction (``newsarchive redact``): an article row stays as a tombstone with
+    ``status = 'redacted'``, when (``redacted_at``, UTC) and why (``redaction_reason``); the
+    ``stories`` view leaves redacted stories out."""
+    db["articles"].add_column("redacted_at", str)
+    db["articles"].add_column("redaction_reason", str)
+    db.execute("DROP VIEW IF EXISTS stories")
+    db.create_view(
+        "stories",
+        """
+        SELECT a.id, s.title, a.site, s.language,
+               substr(coalesce(s.published_utc, s.published), 1, 10) AS published_day,
+               s.published, s.published_utc, s.modified, s.modified_utc,
+               a.first_seen, a.last_seen, a.last_changed,
+               (SELECT count(*) FROM snapshots v WHERE v.article_id = a.id) AS versions,
+               (SELECT count(*) FROM changes c WHERE c.article_id = a.id AND c.reason = 'edit') AS edits,
+               a.status, a.canonical_url
+        FROM articles a LEFT JOIN snapshots s ON s.id = a.latest_snapshot_id
+        WHERE a.status != 'redacted'
+        """,
+    )
+
+
+@migrations()
+def m009_cjk_search(db: Database) -> None:
+    """``snapshots_cjk``: an FTS5 index of each version's Chinese, Japanese and Korean runs
+    as overlapping bigrams (:mod:`archive.cjk`), rowid = ``snapshots.id``; filled for the
+    versions already stored."""
+    from archive import cjk
+
+    db.execute("CREATE VIRTUAL TABLE snapshots_cjk USING fts5(grams)")
+    for snapshot_id, title, text in db.execute("SELECT id, title, text FROM snapshots").fetchall():
+        grams = cjk.index_text(title, text)
+        if grams:
+            db.execute("INSERT INTO snapshots_cjk (rowid, grams) VALUES (?, ?)", [snapshot_id, grams])

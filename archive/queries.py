@@ -57,7 +57,7 @@ def article(conn: sqlite3.Connection, article_id: int) -> dict[str, Any] | None:
         conn,
         "SELECT s.id, s.version, s.fetched_at, s.reason, s.title, s.published, s.modified, s.extractor, "
         "c.words_added, c.words_removed, c.title_changed FROM snapshots s "
-        "LEFT JOIN changes c ON c.snapshot_id = s.id WHERE s.article_id = ? ORDER BY s.version",
+        "LEFT JOIN changes c ON c.snapshot_id = s.id WHERE s.article_id = ? ORDER BY s.fetched_at, s.version",
         [article_id],
     )
     a["aliases"] = rows(conn, "SELECT url, kind, first_seen FROM aliases WHERE article_id = ? ORDER BY url", [article_id])
@@ -170,3 +170,111 @@ def _json_list(value: str | None) -> list[str]:
     except ValueError:
         return [value]
     return [str(v) for v in decoded] if isinstance(decoded, list) else [str(decoded)]
+
+
+FEED_ENTRIES = 50
+
+
+def publisher_edits(
+    conn: sqlite3.Connection,
+    *,
+    site: str | None = None,
+    headline_only: bool = False,
+    min_words: int = 0,
+    article_id: int | None = None,
+    limit: int = FEED_ENTRIES,
+) -> list[dict[str, Any]]:
+    """The publisher's edits (``changes`` with ``reason = 'edit'``), newest first, for the
+    changes feed: each with the story's URL and site, ``old_title``/``new_title`` and
+    ``ops`` (the decoded word diff). Filters: ``site``; ``headline_only`` (the headline
+    changed); ``min_words`` (words added plus removed, at least); ``article_id`` (one
+    story). Redacted stories have no changes left; they are excluded here too."""
+    found = rows(
+        conn,
+        """
+        SELECT c.id, c.article_id, c.from_version, c.to_version, c.at, c.title_changed, c.words_added,
+               c.words_removed, c.published_changed, c.modified_changed, c.diff,
+               a.canonical_url, a.site, o.title AS old_title, n.title AS new_title
+        FROM changes c
+        JOIN articles a ON a.id = c.article_id
+        JOIN snapshots n ON n.id = c.snapshot_id
+        LEFT JOIN snapshots o ON o.article_id = c.article_id AND o.version = c.from_version
+        WHERE c.reason = 'edit' AND a.status != 'redacted'
+          AND (:site IS NULL OR a.site = :site)
+          AND (:headline = 0 OR c.title_changed = 1)
+          AND coalesce(c.words_added, 0) + coalesce(c.words_removed, 0) >= :min_words
+          AND (:article IS NULL OR c.article_id = :article)
+        ORDER BY c.at DESC, c.id DESC
+        LIMIT :limit
+        """,
+        {"site": site, "headline": int(headline_only), "min_words": min_words, "article": article_id, "limit": limit},
+    )
+    for change in found:
+        change["ops"] = json.loads(change.pop("diff") or "[]")
+    return found
+
+
+SEARCH_RESULTS = 50
+
+
+def search(
+    conn: sqlite3.Connection,
+    fts: str,
+    cjk_fts: str,
+    text: str,
+    *,
+    site: str | None = None,
+    from_day: str | None = None,
+    to_day: str | None = None,
+    limit: int = SEARCH_RESULTS,
+) -> list[dict[str, Any]]:
+    """Stories matching a search, best first, one row per story (its best-matching
+    version): ``story``, ``title``, ``site``, ``published_day``, ``excerpt`` (matches
+    marked ``»so«``), ``relevance`` (BM25, higher is better).
+
+    Args:
+        fts: the FTS5 query on ``snapshots_fts`` (``'""'`` for none).
+        cjk_fts: the FTS5 query on ``snapshots_cjk`` (``'""'`` for none).
+        text: the search as typed (for the excerpt of CJK hits; needs the connection's
+            ``newsarchive_excerpt`` function, :mod:`archive.web.plugin`).
+        site, from_day, to_day: filters (days ``YYYY-MM-DD``, by publication day).
+    """
+    return rows(
+        conn,
+        """
+        WITH latin AS MATERIALIZED (
+          SELECT rowid, rank, snippet(snapshots_fts, 1, '»', '«', ' … ', 24) AS excerpt
+          FROM snapshots_fts WHERE snapshots_fts MATCH :fts
+        ),
+        cjk AS MATERIALIZED (
+          SELECT rowid, rank FROM snapshots_cjk WHERE snapshots_cjk MATCH :cjk
+        ),
+        hits AS (
+          SELECT rowid, rank, excerpt FROM latin WHERE :cjk = '""'
+          UNION ALL
+          SELECT cjk.rowid, cjk.rank + coalesce(latin.rank, 0),
+                 coalesce(latin.excerpt, (SELECT newsarchive_excerpt(text, :q) FROM snapshots WHERE id = cjk.rowid))
+          FROM cjk LEFT JOIN latin ON latin.rowid = cjk.rowid
+          WHERE :fts = '""' OR latin.rowid IS NOT NULL
+        )
+        SELECT s.article_id AS story, a.site, substr(coalesce(s.published_utc, s.published), 1, 10) AS published_day,
+               (SELECT title FROM snapshots l WHERE l.id = a.latest_snapshot_id) AS title,
+               hits.excerpt, round(-min(hits.rank), 2) AS relevance
+        FROM hits
+        JOIN snapshots s ON s.id = hits.rowid
+        JOIN articles a ON a.id = s.article_id
+        WHERE a.status != 'redacted'
+          AND (:site IS NULL OR a.site = :site)
+          AND (:from_day IS NULL OR substr(coalesce(s.published_utc, s.published), 1, 10) >= :from_day)
+          AND (:to_day IS NULL OR substr(coalesce(s.published_utc, s.published), 1, 10) <= :to_day)
+        GROUP BY s.article_id
+        ORDER BY min(hits.rank)
+        LIMIT :limit
+        """,
+        {"fts": fts, "cjk": cjk_fts, "q": text, "site": site, "from_day": from_day, "to_day": to_day, "limit": limit},
+    )
+
+
+def sites(conn: sqlite3.Connection) -> list[str]:
+    """The sites the archive has stories of, sorted."""
+    return [r[0] for r in conn.execute("SELECT DISTINCT site FROM articles WHERE status != 'redacted' AND site IS NOT NULL ORDER BY site")]

@@ -107,6 +107,8 @@ class StoreResult:
         capture_id: the ``captures`` row written.
         article_id / snapshot_id / version: the article, and the snapshot written
             (``None`` when no snapshot was written).
+        redacted: the capture is of a redacted story: nothing of its body was kept (and
+            nothing of it may be written elsewhere, such as a WARC file).
     """
 
     outcome: str
@@ -114,3 +116,4 @@ class StoreResult:
     article_id: int | None = None
     snapshot_id: int | None = None
     version: int | None = None
+    redacted: bool = False

@@ -7,6 +7,16 @@ server-not-modified for a 304 answer to a conditional GET (referring to the URL'
 response); then a ``metadata`` record (what the archive made of the capture: outcome,
 article, flag), concurrent to it. A page imported from a file is a ``resource`` record.
 
+A server-not-modified revisit has an empty block (WARC 1.1, 6.7.3: the block of a revisit
+may be empty), so that replay serves the response it refers to: the last body the server
+confirmed, with that response's own status and headers. Its block must not carry the 304's
+status line: pywb (``ResolvingLoader``, 2.8) replays a revisit whose HTTP status is 3xx as
+that status with an empty body, which made every re-checked story replay blank
+(ukwa/ukwa-pywb#40). The 304 itself is kept, truthfully, in the concurrent ``metadata``
+record (``http-status: 304 Not Modified`` and one ``http-header`` field per header) and in
+the ``request`` record (the conditional GET as sent). No record ever claims a 200 that the
+server did not send.
+
 Bodies are stored decoded (Content-Encoding removed, chunks joined), so the response
 headers written are made to match the bytes: ``Content-Encoding`` and
 ``Transfer-Encoding`` are dropped and ``Content-Length`` is the body's length. The
@@ -69,9 +79,15 @@ class WarcExporter:
         filename: recorded in the ``warcinfo`` record.
         gzip: compress each record on its own (``.warc.gz``, the usual form, which
             replay tools index record by record); ``False`` for a plain ``.warc``.
+        previous: ``previous(uri, fetched_at) -> (fetched_at, body) | None``, the URL's
+            last response with a body before that time, for a 304 whose response was not
+            written in this file (an export ``--since``, a crawl appending to a WARC
+            written by earlier runs); ``None``: such a 304 is written as the plain 304
+            response it was.
     """
 
-    def __init__(self, stream: BinaryIO, filename: str = "", gzip: bool = True) -> None:
+    def __init__(self, stream: BinaryIO, filename: str = "", gzip: bool = True, previous=None) -> None:
+        self.previous = previous
         self.writer = WARCWriter(stream, gzip=gzip, warc_version="1.1")
         self.first: dict[str, tuple[str, str]] = {}  # body digest -> (uri, WARC-Date) of its response record
         self.last_response: dict[str, tuple[str, str]] = {}  # uri -> (WARC-Date, payload digest) of its last response
@@ -97,12 +113,22 @@ class WarcExporter:
         date = warc_date(capture["fetched_at"])
         dated = {"WARC-Date": date}
         if capture.get("origin") == "import":
+            digest = capture.get("body_digest")
+            if digest and digest in self.first:
+                # the same saved page imported again: a revisit, not the bytes again
+                refers_uri, refers_date = self.first[digest]
+                self._write(
+                    self.writer.create_revisit_record(uri, payload_digest(body or b""), refers_uri, refers_date, warc_headers_dict=dated)
+                )
+                return
             self._write(
                 self.writer.create_warc_record(
                     uri, "resource", payload=BytesIO(body or b""), length=len(body or b""),
                     warc_content_type=capture.get("content_type") or "text/html", warc_headers_dict=dated,
                 )
             )
+            if digest:
+                self.first.setdefault(digest, (uri, date))
             return
         request_headers = _decoded(capture.get("request_headers"))
         parts = urlsplit(uri)
@@ -118,14 +144,19 @@ class WarcExporter:
             f"{status} {_reason(status)}", _response_headers(_decoded(capture.get("response_headers")), len(body)), protocol="HTTP/1.1"
         )
         digest = capture.get("body_digest")
+        if status == 304 and uri not in self.last_response and self.previous is not None:
+            found = self.previous(uri, capture["fetched_at"])
+            if found is not None:
+                self.last_response[uri] = (warc_date(found[0]), payload_digest(found[1]))
         if status == 304 and uri in self.last_response:
             # a conditional GET answered 304: a revisit of this URL's last response
-            # (WARC 1.1 revisit profile server-not-modified)
+            # (WARC 1.1 revisit profile server-not-modified), with an empty block so that
+            # replay serves the response it refers to (see the module's docstring)
             refers_date, refers_digest = self.last_response[uri]
-            response = self.writer.create_revisit_record(
-                uri, refers_digest, uri, refers_date, http_headers=http_headers, warc_headers_dict=dated
-            )
+            response = self.writer.create_revisit_record(uri, refers_digest, uri, refers_date, warc_headers_dict=dated)
             response.rec_headers.replace_header("WARC-Profile", NOT_MODIFIED_PROFILE)
+            metadata = list((metadata or {}).items()) + [("http-status", http_headers.statusline)]
+            metadata += [("http-header", f"{name}: {value}") for name, value in http_headers.headers]
         elif digest and digest in self.first and status != 304:
             refers_uri, refers_date = self.first[digest]
             response = self.writer.create_revisit_record(
@@ -143,7 +174,8 @@ class WarcExporter:
         self._write(request)
         self._write(response)
         if metadata:
-            fields = "".join(f"{k}: {v}\r\n" for k, v in metadata.items() if v is not None).encode()
+            pairs = metadata.items() if isinstance(metadata, dict) else metadata
+            fields = "".join(f"{k}: {_field(v)}\r\n" for k, v in pairs if v is not None).encode()
             meta = self.writer.create_warc_record(
                 uri, "metadata", payload=BytesIO(fields), length=len(fields),
                 warc_content_type="application/warc-fields", warc_headers_dict=dated,
@@ -165,7 +197,7 @@ def export_archive(archive: Any, stream: BinaryIO, filename: str, *, gzip: bool 
     Returns:
         ``(captures, records)`` written.
     """
-    exporter = WarcExporter(stream, filename, gzip=gzip)
+    exporter = WarcExporter(stream, filename, gzip=gzip, previous=archive.last_response)
     captures = 0
     for row in archive.export_rows(since):
         body = archive.read_body(row["body_digest"]) if row["body_digest"] else None
@@ -175,10 +207,16 @@ def export_archive(archive: Any, stream: BinaryIO, filename: str, *, gzip: bool 
             "newsarchive-version": row["version"],
             "newsarchive-flag": row["flag"],
             "newsarchive-crawl": row["crawl_id"],
+            "newsarchive-site": row["site"],
         }
         exporter.write_capture(row, body, metadata)
         captures += 1
     return captures, exporter.records
+
+
+def _field(value: Any) -> str:
+    """A value on one application/warc-fields line (no line breaks)."""
+    return " ".join(str(value).splitlines())
 
 
 def _decoded(value: Any) -> dict[str, str]:

@@ -16,7 +16,9 @@ import functools
 import gzip
 import json
 import os
+import re
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -346,6 +348,52 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, db, verbose
         sys.exit(EXIT_FAILED)
 
 
+# -- import-warc -------------------------------------------------------------------
+
+
+@cli.command("import-warc")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--site", help="The site name of every imported page (default: as the WARC's metadata says, else the host).")
+@common_options
+def import_warc(files, site, db, verbose, log_file) -> None:
+    """Import WARC files: every HTML response or resource record becomes a capture.
+
+    Each page is extracted, identified and versioned as in a crawl (captures with
+    origin "warc", fetched at their WARC-Date); revisit records are resolved; other
+    records are counted and skipped; a record that fails is a failures row.
+
+    \b
+    Examples:
+      newsarchive import-warc crawl-1.warc.gz crawl-2.warc.gz --db archive.db
+      newsarchive import-warc CC-NEWS-20260101.warc.gz --site ccnews
+    """
+    from crawler.warcread import warc_file_problem
+    from pipelines.warcimport import import_warc as run_import
+
+    configure_logging(verbose, log_file)
+    if not verbose:  # each failed record is a failures row and counted in the summary line
+        import logging
+
+        logging.getLogger("pipelines.store").setLevel(logging.ERROR)
+    for name in files:
+        if problem := warc_file_problem(name):
+            raise CliError(f"{name}: {problem}", EXIT_USAGE)
+    crawl_id = start_run(db, "import-warc", "\n".join(str(Path(f).resolve()) for f in files))
+    started = time.monotonic()
+    run = run_import(db, list(files), site=site, crawl_id=crawl_id)
+    click.echo(
+        f"imported {_plural(len(files), 'file')} in {time.monotonic() - started:.1f} s: "
+        f"{_plural(run.count('archive/new'), 'new article')}, {_plural(run.count('archive/changed'), 'new version')}, "
+        f"{run.count('archive/unchanged')} unchanged, {run.count('archive/not_modified')} not modified (304), "
+        f"{run.count('archive/not_article')} not articles, {_plural(run.count('archive/failed'), 'failure')}; "
+        f"{_plural(run.records.get('revisits', 0), 'revisit')} resolved, {_plural(run.records.get('skipped', 0), 'other record')} skipped"
+    )
+    if run.status == "storage_error":
+        raise CliError("the import stopped on a storage error (see the log); nothing half-written", EXIT_STORAGE)
+    if run.status != "finished":
+        raise CliError(f"the import did not finish: {run.status}; the captures stored so far are kept", EXIT_FAILED)
+
+
 # -- extract -----------------------------------------------------------------------
 
 
@@ -488,6 +536,8 @@ def history(url, from_version, to_version, db, verbose, log_file) -> None:
             f"article {a['id']} · site {a['site']} · {a['status']} · first seen {a['first_seen']} · "
             f"last seen {a['last_seen']} · {_plural(a['captures'], 'capture')}"
         )
+        if a["status"] == "redacted":
+            click.echo(f"redacted {a.get('redacted_at')}: {a.get('redaction_reason')}")
         for v in versions:
             change = f"   (+{v['words_added']} −{v['words_removed']} words{', new title' if v['title_changed'] else ''})" if v["words_added"] is not None else ""
             click.echo(f"  v{v['version']:<3} {v['fetched_at']}  {v['reason']:<9}  {v['title'] or '(no title)'}{change}")
@@ -576,6 +626,131 @@ def _removed_if_interrupted(out: str):
     except Interrupted:
         Path(out).unlink(missing_ok=True)
         raise
+
+
+@cli.command("export")
+@click.option("--what", "what", type=click.Choice(["stories", "versions", "changes"]), default="stories", show_default=True, help="One row per story, per version, or per change.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl", show_default=True, help="JSON Lines, CSV, or Parquet (needs pyarrow).")
+@click.option("--site", help="Only this site (articles.site).")
+@click.option("--since", help="Only stories seen, versions fetched or changes made since this date (UTC), e.g. 2026-11-01.")
+@click.option("--out", help="The file to write (must not exist); default: standard output.")
+@common_options
+def export(what, fmt, site, since, out, db, verbose, log_file) -> None:
+    """Export stories, versions or changes for research, streamed (constant memory).
+
+    Redacted stories are left out. Prints the row count on standard error.
+
+    \b
+    Examples:
+      newsarchive export --what versions --format jsonl > versions.jsonl
+      newsarchive export --what changes --format csv --site nyt --since 2026-11-01 --out changes.csv
+      newsarchive export --what stories --format parquet --out stories.parquet
+    """
+    import os
+
+    from archive.export import ExportError, write
+
+    configure_logging(verbose, log_file)
+    since_utc = _since(since)
+    if out:
+        _check_new_file(out)
+    elif fmt == "parquet" and sys.stdout.isatty():
+        raise CliError("Parquet is binary: give --out FILE (or redirect standard output)", EXIT_USAGE)
+    if fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError as exc:
+            raise CliError("--format parquet needs pyarrow: pip install 'newsarchive[parquet]'", EXIT_USAGE) from exc
+    with open_archive(db, create=False) as archive:
+        stream = _create_new(out) if out else click.get_binary_stream("stdout")
+        try:
+            count = write(archive.db.conn, stream, what, fmt, site, since_utc)
+            stream.flush()
+        except ExportError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from exc
+        except (KeyboardInterrupt, BrokenPipeError) as exc:
+            if out:
+                stream.close()
+                os.unlink(out)  # no half file left behind
+            if isinstance(exc, BrokenPipeError):  # the reader stopped (| head): not an error
+                sys.stderr.close()
+                sys.exit(0)
+            raise CliError("interrupted" + (f": {out} removed" if out else ""), EXIT_FAILED) from exc
+        finally:
+            if out and not stream.closed:
+                stream.close()
+    noun = {"stories": "story"}.get(what, what[:-1]) if count == 1 else what
+    click.echo(f"exported {count} {noun}" + (f" to {out}" if out else ""), err=True)
+
+
+@cli.command()
+@click.argument("url", required=False)
+@click.option("--site", help="Redact every story of this site (articles.site) instead of one URL.")
+@click.option("--reason", required=True, help="Why (a court order, an erasure request, ...); kept on the tombstone.")
+@common_options
+def redact(url, site, reason, db, verbose, log_file) -> None:
+    """Remove a story's text, bodies and search entries; keep a tombstone.
+
+    The article row stays (status "redacted", when, the reason); every version, diff,
+    raw body and search entry of the story goes, the file is vacuumed and its WAL
+    truncated, and exports, WARC and pages leave the story out. A later fetch of the URL
+    is not archived.
+
+    \b
+    Examples:
+      newsarchive redact https://www.example.com/news/story --reason "court order 2026/123"
+      newsarchive redact --site example --reason "publisher request"
+    """
+    from archive.lock import ArchiveLock, LockHeld
+    from archive.redaction import RedactionError, find_articles
+    from archive.redaction import redact as run
+
+    configure_logging(verbose, log_file)
+    if bool(url) == bool(site):
+        raise CliError("give a story's URL or --site NAME (one of them)", EXIT_USAGE)
+    if not reason.strip():
+        raise CliError("--reason must say why (it stays on the story's tombstone)", EXIT_USAGE)
+    open_archive(db, create=False).close()
+    lock = ArchiveLock(db)
+    try:
+        lock.acquire()  # no crawl writes meanwhile (VACUUM rewrites the file)
+    except LockHeld as exc:
+        raise CliError(str(exc), EXIT_LOCKED) from exc
+    try:
+        with open_archive(db, create=False) as archive:
+            try:
+                if site:
+                    articles = find_articles(archive, site=site)
+                else:
+                    articles = find_articles(archive, url=_known_url(archive, url))
+                done = run(archive, articles, reason)
+            except RedactionError as exc:
+                raise CliError(str(exc), EXIT_USAGE) from exc
+    finally:
+        lock.release()
+    for _, canonical_url in done.articles:
+        click.echo(f"redacted       {canonical_url}")
+    for canonical_url in done.already:
+        click.echo(f"already        {canonical_url} (redacted before; left as it was)")
+    stories = "1 story" if len(done.articles) == 1 else f"{len(done.articles)} stories"
+    click.echo(
+        f"{stories} redacted: {_plural(done.versions, 'version')} and {done.bodies} raw "
+        f"{'body' if done.bodies == 1 else 'bodies'} removed, {_plural(done.captures, 'capture')} emptied"
+        + (f", {done.shared_bodies} raw bodies kept (another story's capture has the same bytes)" if done.shared_bodies else "")
+        + ("; file vacuumed, WAL truncated" if done.wal_clear else "; file vacuumed, but a reader kept the WAL open: run again when it has closed")
+    )
+
+
+def _known_url(archive, url: str) -> str:
+    """``url`` as the archive knows it: as given, else normalised (w3lib), as ``history`` does."""
+    if archive.find_article_id(url) is not None:
+        return url
+    from archive.urls import normalize_url
+
+    try:
+        return normalize_url(url)
+    except ValueError:
+        return url
 
 
 def _check_new_file(out: str) -> None:
@@ -670,6 +845,64 @@ def check(config_path, offline, allow_private, db, verbose, log_file) -> None:
 
 
 CHECK_SHOWN = 5
+
+
+@cli.command("add-source")
+@click.argument("url")
+@click.option("--name", help="The source's name (default: from the host, e.g. dawn for www.dawn.com).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Append the stanza to this config file (checked first).")
+@click.option("--allow-private", is_flag=True, help="Let the home page be a loopback/private address (and say so in the stanza).")
+@common_options
+def add_source(url, name, config_path, allow_private, db, verbose, log_file) -> None:
+    """Find a site's feeds and sitemaps from its home page; print a [[source]] stanza.
+
+    Reads the home page's <link rel="alternate"> feeds, robots.txt's Sitemap: lines and
+    common feed and sitemap paths, through the crawl's downloader (robots.txt obeyed),
+    and keeps what parses as a feed or a sitemap. Writes nothing to the archive.
+
+    \b
+    Examples:
+      newsarchive add-source https://www.example.com/
+      newsarchive add-source https://www.example.com/ --name example --config sources.toml
+    """
+    from crawler.addsource import AddSourceError, append, check_name, source_name, stanza
+    from crawler.config import url_problem
+    from newsarchive.runner import project_settings, run_spider
+
+    if problem := url_problem(url):
+        raise CliError(f"{url}: {problem}", EXIT_USAGE)
+    name = name or source_name(url)
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise CliError(f"--name {name!r}: use letters, digits, '.', '_' and '-'", EXIT_USAGE)
+    if config_path:
+        try:
+            check_name(config_path, name)
+        except AddSourceError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from exc
+    settings = project_settings(
+        db, verbosity=verbose, log_file=log_file, ARCHIVE_ALLOW_PRIVATE=allow_private, ITEM_PIPELINES={},
+        DOWNLOAD_DELAY=0.5, AUTOTHROTTLE_ENABLED=False,
+    )
+    run = run_spider("discover", settings, url=url)
+    spider = run.spider
+    if spider is None or spider.found["home"] is None:
+        reason = spider.home_error if spider is not None and spider.home_error else run.finish_reason
+        raise CliError(f"could not read the home page {url}: {reason}", EXIT_FAILED)
+    found = spider.found
+    text = stanza(name, found["home"], found["feeds"], found["sitemaps"], allow_private)
+    for line in found["robots_sitemaps"]:
+        click.echo(f"# robots.txt names the sitemap {line}", err=True)
+    if not found["feeds"] and not found["sitemaps"]:
+        click.echo("# no feed or sitemap found: the source has only its home page as a section page", err=True)
+    if config_path:
+        try:
+            append(config_path, text, name)
+        except AddSourceError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from exc
+        click.echo(f"added source {name!r} to {config_path}:", err=True)
+    click.echo(text, nl=False)
+    if run.finish_reason != "finished":
+        raise CliError(f"stopped before the end: {run.finish_reason}", EXIT_FAILED)
 
 
 @cli.command()

@@ -14,12 +14,13 @@ from scrapy.settings import Settings
 from archive.database import Archive, ArchiveError
 from archive.interrupt import on_second_signal_exit
 from crawler.spiders.check import CheckSpider
+from crawler.spiders.discover import DiscoverSpider
 from crawler.spiders.news import NewsSpider
 from crawler.spiders.urls import UrlsSpider
 from crawler.stopping import GracefulStop
 from newsarchive.logs import quiet_repeated_errors
 
-SPIDERS = {"news": NewsSpider, "urls": UrlsSpider, "check": CheckSpider}
+SPIDERS = {"news": NewsSpider, "urls": UrlsSpider, "check": CheckSpider, "discover": DiscoverSpider}
 LOG_LEVELS = {0: "ERROR", 1: "INFO", 2: "DEBUG"}
 #: Scrapy's banner and version list, settings, component lists and stats dump: logged only with -vv
 SCRAPY_DUMP_LOGGERS = ("scrapy.utils.log", "scrapy.crawler", "scrapy.middleware", "scrapy.addons", "scrapy.statscollectors")

@@ -168,7 +168,7 @@ class StorePipeline:
                 capture_record(item),
                 snapshot_record(item),
                 item.error,
-                article_id=item.article_id,
+                article_id=self._article_of(item),
                 steps=self.steps,
                 # a host that asked for a long pause: the URL waits in the frontier for the next run
                 frontier_url=None if item.error and item.error[0] == "deferred" else item.url,
@@ -177,6 +177,9 @@ class StorePipeline:
             self._storage_failed(exc, item)
             raise DropItem(f"store: {exc}") from exc
         item.outcome = result.outcome
+        if result.redacted:  # the story was redacted: its page goes nowhere else either
+            item.body, item.extraction, item.flag = b"", None, "redacted"
+            item.error = item.error or ("redacted", "the story was redacted: not archived again")
         self._inc(f"archive/{result.outcome}")
         if item.error:
             self._inc(f"archive/failure/{item.error[0]}")
@@ -196,6 +199,13 @@ class StorePipeline:
         else:
             logger.debug("%s %s", result.outcome, item.final_url)
         return item
+
+    def _article_of(self, item: PageItem) -> int | None:
+        """The article a capture re-checked: as the spider said, or, for a 304 that names
+        none (one imported from a WARC), the article its URL names."""
+        if item.article_id is not None or item.status != 304:
+            return item.article_id
+        return self.archive.find_article_id(item.final_url)
 
     def _storage_failed(self, exc: Exception, item: Any) -> None:
         self._inc("archive/storage_error")

@@ -13,6 +13,7 @@ from pathlib import Path
 from scrapy.exceptions import NotConfigured
 
 from archive.bodies import digest
+from archive.database import Archive
 from archive.warcwriter import WarcExporter
 from crawler.items import PageItem
 
@@ -26,8 +27,10 @@ class WarcPipeline:
         NotConfigured: no ``ARCHIVE_WARC`` (the pipeline is then off).
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, db: str = "") -> None:
         self.path = Path(path)
+        self.db = db
+        self.archive: Archive | None = None
         self.stream = None
         self.exporter: WarcExporter | None = None
 
@@ -37,15 +40,18 @@ class WarcPipeline:
         if not path:
             # off by configuration: no message, or Scrapy logs it as a warning
             raise NotConfigured()
-        return cls(path)
+        return cls(path, crawler.settings.get("ARCHIVE_DB", ""))
 
     def open_spider(self) -> None:
         self.stream = open(self.path, "ab")  # noqa: SIM115 - closed in close_spider
-        self.exporter = WarcExporter(self.stream, self.path.name, gzip=self.path.name.endswith(".gz"))
+        # a 304 refers to the URL's last response, which an earlier run may have written
+        self.archive = Archive.open(self.db, create=False) if self.db else None
+        previous = self.archive.last_response if self.archive is not None else None
+        self.exporter = WarcExporter(self.stream, self.path.name, gzip=self.path.name.endswith(".gz"), previous=previous)
         logger.info("writing WARC records to %s", self.path)
 
     def process_item(self, item):
-        if isinstance(item, PageItem) and item.outcome and self.exporter is not None:
+        if isinstance(item, PageItem) and item.outcome and item.flag != "redacted" and self.exporter is not None:
             body = None if item.status == 304 else item.body
             capture = {
                 "url": item.url,
@@ -66,3 +72,6 @@ class WarcPipeline:
         if self.stream is not None:
             self.stream.close()
             self.stream = None
+        if self.archive is not None:
+            self.archive.close()
+            self.archive = None

@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -243,6 +244,45 @@ def test_warc_written_during_the_crawl(tmp_path):
     assert feed in uris and any("world-us-canada" in u for u in uris)
 
 
+def pywb_stamp(fetched_at: str) -> str:
+    return fetched_at.replace("-", "").replace(":", "").replace("T", "").replace("Z", "")
+
+
+class Pywb:
+    """pywb's ``wayback`` serving the given WARC files in one collection on 127.0.0.1."""
+
+    def __init__(self, root: Path, *warcs: Path) -> None:
+        root.mkdir()
+        subprocess.run([str(PYWB / "wb-manager"), "init", "news"], cwd=root, check=True, capture_output=True)
+        for warc in warcs:
+            subprocess.run([str(PYWB / "wb-manager"), "add", "news", str(warc)], cwd=root, check=True, capture_output=True)
+        self.port = free_port()
+        self.server = subprocess.Popen(
+            [str(PYWB / "wayback"), "-b", "127.0.0.1", "-p", str(self.port)], cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+    def get(self, stamp: str, url: str) -> tuple[int, bytes]:
+        """The status and body pywb serves for ``url`` at ``stamp`` (the archived bytes: ``id_``)."""
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/news/{stamp}id_/{url}") as response:
+                    return response.status, response.read()
+            except urllib.error.HTTPError as exc:
+                return exc.code, exc.read()
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def __enter__(self) -> Pywb:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.terminate()
+        self.server.wait(timeout=30)
+
+
 @pytest.mark.skipif(not (PYWB / "wayback").exists(), reason="pywb is installed by `make test` into .venv-pywb")
 def test_pywb_replays_an_exported_capture(tmp_path):
     story = real("wapo-1")
@@ -252,26 +292,44 @@ def test_pywb_replays_an_exported_capture(tmp_path):
     out = tmp_path / "a.warc.gz"
     assert run_cli("export-warc", "--db", tmp_path / "archive.db", "--out", out, cwd=tmp_path).returncode == 0
     (fetched_at,) = [r["fetched_at"] for r in db_rows(tmp_path / "archive.db", "SELECT fetched_at FROM captures WHERE final_url = ?", [url])]
-    stamp = fetched_at.replace("-", "").replace(":", "").replace("T", "").replace("Z", "")
-    root = tmp_path / "pywb"
-    root.mkdir()
-    subprocess.run([str(PYWB / "wb-manager"), "init", "news"], cwd=root, check=True, capture_output=True)
-    subprocess.run([str(PYWB / "wb-manager"), "add", "news", str(out)], cwd=root, check=True, capture_output=True)
-    port = free_port()
-    server = subprocess.Popen([str(PYWB / "wayback"), "-b", "127.0.0.1", "-p", str(port)], cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/news/{stamp}id_/{url}") as response:
-                    status, body = response.status, response.read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with Pywb(tmp_path / "pywb", out) as pywb:
+        status, body = pywb.get(pywb_stamp(fetched_at), url)
     assert status == 200
     assert b"Attack stokes instability fears in North Africa" in body
+
+
+@pytest.mark.skipif(not (PYWB / "wayback").exists(), reason="pywb is installed by `make test` into .venv-pywb")
+def test_pywb_replays_every_capture_of_an_edited_story_re_checked_with_304s(tmp_path):
+    """200 -> 304 -> 200 (edited) -> 304: at each capture's time pywb serves the body the
+    server last confirmed, from the export and from the WARC written during the crawls;
+    the 304s are revisits, never responses claiming a 200."""
+    story = real("nytimes-1")
+    old, new = b"After nearly 20 years of hostile relations", b"After two decades of hostile relations"
+    with ReplaySite("nyt", [story], host="127.0.0.2", conditional=True) as site:
+        text = config(site, feeds=f'["{site.url("/feed.xml")}"]').replace("[crawl]", '[crawl]\nwarc = "live.warc.gz"')
+        crawl(tmp_path, text)
+        time.sleep(1.1)  # one capture per second: pywb's timestamps have whole seconds
+        crawl(tmp_path, text, "--revisit-only")
+        site.edit(story.path, old.decode(), new.decode())
+        time.sleep(1.1)
+        crawl(tmp_path, text, "--revisit-only")
+        time.sleep(1.1)
+        crawl(tmp_path, text, "--revisit-only")
+        url = site.url(story.path)
+    captures = db_rows(tmp_path / "archive.db", "SELECT fetched_at, status FROM captures WHERE final_url = ? ORDER BY id", [url])
+    assert [c["status"] for c in captures] == [200, 304, 200, 304]
+    out = tmp_path / "export.warc.gz"
+    assert run_cli("export-warc", "--db", tmp_path / "archive.db", "--out", out, cwd=tmp_path).returncode == 0
+    for warc in (out, tmp_path / "live.warc.gz"):
+        records = read_warc(warc)
+        story_records = [(kind, rec, http) for kind, rec, http, _ in records if rec.get_header("WARC-Target-URI") == url and kind in ("response", "revisit")]
+        assert [(kind, http.get_statuscode() if http else None) for kind, _, http in story_records] == [
+            ("response", "200"), ("revisit", None), ("response", "200"), ("revisit", None)
+        ]
+        notes = [payload for kind, rec, _, payload in records if kind == "metadata" and rec.get_header("WARC-Target-URI") == url]
+        assert sum(b"http-status: 304 Not Modified" in n for n in notes) == 2
+        with Pywb(tmp_path / f"pywb-{warc.name}", warc) as pywb:
+            served = [pywb.get(pywb_stamp(c["fetched_at"]), url) for c in captures]
+        assert [status for status, _ in served] == [200, 200, 200, 200], warc.name
+        assert [old in body for _, body in served] == [True, True, False, False], warc.name
+        assert [new in body for _, body in served] == [False, False, True, True], warc.name

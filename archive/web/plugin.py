@@ -23,6 +23,7 @@ Archived text is only ever put into pages through Jinja's autoescaping or
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from typing import Any
@@ -34,7 +35,7 @@ from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup, escape
 from w3lib.encoding import html_to_unicode
 
-from archive import queries
+from archive import cjk, queries
 from archive.urls import normalize_url
 
 # Datasette's own pages use inline scripts and styles; nothing may load from elsewhere,
@@ -75,6 +76,8 @@ def register_routes():
         (r"^/-/story/(?P<other>.+)$", no_such_story),
         (r"^/-/story$", story_by_url),
         (r"^/-/capture/(?P<capture_id>\d{1,18})/source$", capture_source),
+        (r"^/-/changes\.atom$", changes_feed),
+        (r"^/-/search$", search_page),
     ]
 
 
@@ -86,6 +89,13 @@ async def story_page(datasette, request) -> Response:
     story = await db.execute_fn(lambda conn: queries.story(conn, article_id, compare_from, compare_to))
     if story is None:
         raise NotFound(f"There is no story {article_id} in this archive.")
+    if story["status"] == "redacted":
+        # a tombstone: the story was taken out of the archive (archive/redaction.py)
+        page = Markup(
+            "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>Story {id} redacted</title></head>"
+            "<body><h1>Story {id} was redacted</h1><p>On {at}: {reason}.</p><p><a href=\"{home}\">Back to the archive</a></p></body></html>"
+        ).format(id=article_id, at=story["redacted_at"] or "", reason=story["redaction_reason"] or "", home=datasette.urls.instance())
+        return Response.html(str(page), status=410)
     compare_error = _compare_error(request, len(story["versions"]), story["comparison"])
     latest = story["latest"] or {}
     context = {
@@ -98,8 +108,99 @@ async def story_page(datasette, request) -> Response:
         "canonical_href": safe_href(story["canonical_url"]),
         "aliases": [{**a, "href": safe_href(a["url"])} for a in story["aliases"]],
         "compare_error": compare_error,
+        "text_lang": language_tag(latest.get("language")),
+        "text_dir": text_direction(latest.get("language")),
     }
     return Response.html(await datasette.render_template("story.html", context, request=request, view_name="story"))
+
+
+def _search_day(value: str | None, name: str) -> tuple[str | None, str | None]:
+    """A search form's day as ``YYYY-MM-DD`` (``2015/07/01`` and ``2015.07.01`` read too),
+    or an error saying what is wrong."""
+    value = (value or "").strip()
+    if not value:
+        return None, None
+    normal = re.sub(r"[/.]", "-", value)
+    try:
+        return datetime.date.fromisoformat(normal).isoformat(), None
+    except ValueError:
+        return None, f"{name} {value!r} is not a day: write it as 2015-07-01"
+
+
+async def search_page(datasette, request) -> Response:
+    """``/-/search?q=&site=&from=&to=``: stories matching a search as linked headlines with
+    their site, publication day and excerpt; a filter with a bad value says what is wrong
+    instead of answering nothing."""
+    args = request.args
+    q = (args.get("q") or "").strip()
+    site = (args.get("site") or "").strip() or None
+    from_day, from_error = _search_day(args.get("from"), "from")
+    to_day, to_error = _search_day(args.get("to"), "to")
+    db = datasette.get_database()
+    sites = await db.execute_fn(queries.sites)
+    errors = [e for e in (from_error, to_error) if e]
+    if site and site not in sites:
+        errors.append(f"site {site!r} has no stories here" + (f"; sites: {', '.join(sites)}" if sites else ""))
+    if from_day and to_day and from_day > to_day:
+        errors.append(f"from {from_day} is after to {to_day}")
+    results = None
+    if q and not errors:
+        fts, cjk_fts = fts_query(q), cjk_query(q)
+        if fts == '""' and cjk_fts == '""':
+            errors.append("nothing to search for: one-character Chinese, Japanese or Korean words are not looked up (give two characters or more)")
+        else:
+            results = await db.execute_fn(
+                lambda conn: queries.search(conn, fts, cjk_fts, q[:MAX_SEARCH_CHARS], site=site, from_day=from_day, to_day=to_day)
+            )
+            for r in results:
+                r["excerpt_html"] = highlight_excerpt(r["excerpt"] or "")
+    context = {
+        "q": q, "site": site or "", "from_day": args.get("from") or "", "to_day": args.get("to") or "",
+        "sites": sites, "errors": errors, "results": results, "limit": queries.SEARCH_RESULTS,
+    }
+    return Response.html(await datasette.render_template("search.html", context, request=request, view_name="search"), status=400 if errors else 200)
+
+
+async def changes_feed(datasette, request) -> Response:
+    """``/-/changes.atom``: the publisher's edits as Atom (:mod:`archive.web.atom`), newest
+    first; ``site=NAME``, ``headline=1`` (headline changes only), ``min_words=N`` (at least
+    N words added or removed), ``story=ID`` (one story's edits). A bad value is a 400 that
+    says what is wrong."""
+    from archive.timefmt import utc_now_iso
+    from archive.web import atom
+
+    args = request.args
+    site = (args.get("site") or "").strip() or None
+    headline = (args.get("headline") or "0").strip()
+    if headline not in ("0", "1"):
+        return Response.text(f"headline={headline!r}: give headline=1 (headline changes only) or leave it out\n", status=400)
+    story_id = min_words = None
+    try:
+        min_words = int(args.get("min_words") or 0)
+        if min_words < 0:
+            raise ValueError
+    except ValueError:
+        return Response.text(f"min_words={args.get('min_words')!r}: give a whole number of words, e.g. min_words=10\n", status=400)
+    if args.get("story"):
+        if not re.fullmatch(r"\d{1,18}", args.get("story")):
+            return Response.text(f"story={args.get('story')!r}: give a story's number, e.g. story=12\n", status=400)
+        story_id = int(args.get("story"))
+    db = datasette.get_database()
+    changes = await db.execute_fn(
+        lambda conn: queries.publisher_edits(conn, site=site, headline_only=headline == "1", min_words=min_words, article_id=story_id)
+    )
+    title = "Publisher edits" + (f" · {site}" if site else "") + (" · headlines" if headline == "1" else "")
+    title += (f" · at least {min_words} words" if min_words else "") + (f" · story {story_id}" if story_id else "")
+    document = atom.feed(
+        changes,
+        title=f"{title} · newsarchive",
+        self_url=datasette.absolute_url(request, request.full_path),
+        home_url=datasette.absolute_url(request, datasette.urls.instance()),
+        story_url=lambda c: datasette.absolute_url(request, datasette.urls.path(f"/-/story/{c['article_id']}?from={c['from_version']}&to={c['to_version']}")),
+        diff_html=diff_html,
+        updated=changes[0]["at"] if changes else utc_now_iso(),
+    )
+    return Response(document, content_type=atom.CONTENT_TYPE)
 
 
 async def no_such_story(datasette, request) -> Response:
@@ -166,6 +267,8 @@ def render_cell(value, column, table, database, datasette):
 @hookimpl
 def prepare_connection(conn):
     conn.create_function("newsarchive_fts", 1, fts_query, deterministic=True)
+    conn.create_function("newsarchive_cjk", 1, cjk_query, deterministic=True)
+    conn.create_function("newsarchive_excerpt", 2, cjk_excerpt, deterministic=True)
     conn.create_function("newsarchive_url", 1, normalized_url, deterministic=True)
 
 
@@ -174,8 +277,50 @@ def fts_query(text: str | None) -> str:
     most :data:`MAX_SEARCH_WORDS` words (FTS5's ``snippet()`` costs grow with the square of
     the number of terms, beyond the reach of Datasette's time limit); ``'""'`` (matches
     nothing) for empty text."""
-    words = (text or "")[:MAX_SEARCH_CHARS].split()[:MAX_SEARCH_WORDS]
+    words = cjk.without_cjk((text or "")[:MAX_SEARCH_CHARS]).split()[:MAX_SEARCH_WORDS]
     return escape_fts(" ".join(words)).strip() or '""'
+
+
+def cjk_query(text: str | None) -> str:
+    """The Chinese, Japanese and Korean words of a search as a query on the bigram index
+    ``snapshots_cjk`` (:func:`archive.cjk.query`); ``'""'`` when there are none. The other
+    words go to ``snapshots_fts`` (:func:`fts_query`); a story must match both."""
+    return cjk.query((text or "")[:MAX_SEARCH_CHARS], MAX_SEARCH_WORDS)
+
+
+def cjk_excerpt(text: str | None, search: str | None, context: int = 40) -> str:
+    """An excerpt of ``text`` around the first CJK search word it holds, marked ``»word«``
+    as FTS5's ``snippet()`` marks matches (FTS5 cannot make one from the bigram index)."""
+    text = text or ""
+    for run in cjk.CJK_RUN.findall((search or "")[:MAX_SEARCH_CHARS]):
+        at = text.find(run) if len(run) >= 2 else -1
+        if at >= 0:
+            start, end = max(0, at - context), min(len(text), at + len(run) + context)
+            before, after = text[start:at], text[at + len(run) : end]
+            return ("… " if start else "") + " ".join(before.split()) + f"»{run}«" + " ".join(after.split()) + (" …" if end < len(text) else "")
+    return " ".join(text[: 2 * context].split()) + " …"
+
+
+# languages written right to left (ISO 639-1 codes, as py3langid gives them; Unicode CLDR
+# character order "right-to-left")
+RTL_LANGUAGES = {"ar", "dv", "fa", "he", "iw", "ks", "ku", "ps", "sd", "ug", "ur", "yi"}
+
+
+def language_tag(language: str | None) -> str | None:
+    """A story's detected language as an HTML ``lang`` value (a BCP 47 primary tag), or
+    ``None`` when it is unknown or not a plausible tag."""
+    tag = (language or "").strip().lower()
+    return tag if re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})*", tag) else None
+
+
+def text_direction(language: str | None) -> str:
+    """HTML ``dir`` for a story's text: ``rtl`` for a right-to-left language, ``ltr`` for
+    another known one, ``auto`` (the browser looks at the first strong character) when the
+    language is unknown."""
+    tag = language_tag(language)
+    if tag is None:
+        return "auto"
+    return "rtl" if tag.split("-")[0] in RTL_LANGUAGES else "ltr"
 
 
 def normalized_url(url: str | None) -> str | None:

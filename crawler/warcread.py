@@ -1,0 +1,300 @@
+"""Pages out of WARC files (ISO 28500, WARC/1.0 and 1.1, gzip or plain), read with warcio.
+
+Each HTML ``response`` or ``resource`` record becomes a :class:`PageItem` with
+``origin = warc`` and its ``WARC-Date`` as ``fetched_at``; a ``revisit`` is resolved:
+
+- profile *server-not-modified* (or a revisit whose HTTP status is 304): a 304 capture
+  with no body, as a conditional GET answered in a crawl;
+- profile *identical-payload-digest*: the body of the record it refers to, found by its
+  payload digest (``WARC-Payload-Digest``) or by ``WARC-Refers-To-Target-URI`` and
+  ``WARC-Refers-To-Date``, in the files read so far; with the revisit's own HTTP status
+  and headers when it has them (as pywb replays it).
+
+The ``request`` record concurrent to a response gives the request headers; a ``metadata``
+record concurrent to it (as ``newsarchive export-warc`` writes) gives the source's name
+(``newsarchive-site``) and a 304's status and headers (``http-status``, ``http-header``).
+Every other record (``warcinfo``, ``request``, ``metadata``, ``conversion``, responses
+that are not HTML or not a 2xx/304) is counted in :attr:`WarcReader.counts` and skipped.
+A record that cannot be used (a body over 20 MiB, a revisit whose original is in none of
+the files, a bad URL) is a :class:`FailureItem` of kind ``warc``; a file that cannot be
+read further (not a WARC, a broken gzip member) is one too, and reading goes on with the
+next file.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from dateutil.parser import isoparse
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+
+from archive.timefmt import iso_utc
+from crawler.config import url_problem
+from crawler.items import FailureItem, PageItem
+from archive.urls import redact_credentials, strip_credentials
+
+MAX_BODY_BYTES = 20 * 1024 * 1024  # as DOWNLOAD_MAXSIZE
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+NOT_MODIFIED = "server-not-modified"
+FAILURE_KIND = "warc"
+
+
+@dataclass
+class _Pending:
+    """A response, resource or revisit record read, waiting for its concurrent records."""
+
+    record_id: str
+    uri: str
+    date: str
+    kind: str  # response, resource, revisit
+    status: int | None
+    headers: dict[str, str]
+    content_type: str | None
+    body: bytes | None
+    request_headers: dict[str, str] | None = None
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    problem: str | None = None
+
+
+def _payload_digest(body: bytes) -> str:
+    """``sha1:<base32>``, WARC's customary payload digest (as :mod:`archive.warcwriter` writes)."""
+    return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode()  # noqa: S324 - WARC's customary digest
+
+
+def _warc_date(value: str | None) -> str | None:
+    """A ``WARC-Date`` (W3C ISO 8601, maybe with fractions of a second) as the archive's UTC text."""
+    if not value:
+        return None
+    try:
+        moment = isoparse(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return iso_utc(moment)
+
+
+def _is_html(content_type: str | None, body: bytes) -> bool:
+    if content_type:
+        return content_type.split(";")[0].strip().lower() in HTML_TYPES
+    head = body[:1024].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
+class WarcReader:
+    """Reads WARC files into items, in file order.
+
+    Args:
+        paths: the WARC files (``.warc``, ``.warc.gz``; gzip is recognised by its bytes).
+        site: the ``articles.site`` of imported pages; default: the ``newsarchive-site``
+            of the record's metadata, else the URL's host.
+
+    Attributes:
+        counts: records by what became of them: ``pages`` (responses and resources),
+            ``not_modified`` (304 revisits), ``revisits`` (resolved identical-payload
+            revisits), ``skipped`` (other records), ``failed``.
+    """
+
+    def __init__(self, paths: list[str], site: str | None = None) -> None:
+        self.paths = list(paths)
+        self.site = site
+        self.counts: Counter = Counter()
+        self.by_digest: dict[str, tuple[str, int]] = {}  # payload digest -> (path, offset)
+        self.by_uri_date: dict[tuple[str, str], tuple[str, int]] = {}  # (uri, WARC-Date) -> (path, offset)
+
+    def items(self) -> Iterator[PageItem | FailureItem]:
+        for path in self.paths:
+            yield from self._file(path)
+
+    # -- one file ------------------------------------------------------------------
+
+    def _file(self, path: str) -> Iterator[PageItem | FailureItem]:
+        pending: _Pending | None = None
+        requests: dict[str, dict[str, str]] = {}
+        try:
+            with open(path, "rb") as stream:
+                records = ArchiveIterator(stream, no_record_parse=False, arc2warc=True)
+                for record in records:
+                    kind = record.rec_type
+                    concurrent = record.rec_headers.get_header("WARC-Concurrent-To")
+                    if kind == "metadata" and pending is not None and concurrent == pending.record_id:
+                        pending.fields += _warc_fields(record.content_stream().read(64 * 1024))
+                        self.counts["skipped"] += 1
+                        continue
+                    if kind == "request":
+                        if record.http_headers is not None and concurrent:
+                            if pending is not None and concurrent == pending.record_id:
+                                pending.request_headers = dict(record.http_headers.headers)
+                            else:
+                                requests[concurrent] = dict(record.http_headers.headers)
+                        self.counts["skipped"] += 1
+                        continue
+                    if pending is not None:
+                        yield self._item(pending)
+                        pending = None
+                    if kind not in ("response", "resource", "revisit"):
+                        self.counts["skipped"] += 1
+                        continue
+                    pending = self._read(path, records, record)
+                    if pending is None:
+                        self.counts["skipped"] += 1
+                        continue
+                    pending.request_headers = requests.pop(pending.record_id, None)
+        except (OSError, ArchiveLoadFailed, EOFError, ValueError) as exc:
+            if pending is not None:
+                yield self._item(pending)
+                pending = None
+            self.counts["failed"] += 1
+            yield FailureItem(url=str(path), kind=FAILURE_KIND, message=f"cannot read {path} further: {type(exc).__name__}: {exc}")
+        if pending is not None:
+            yield self._item(pending)
+
+    def _read(self, path: str, records: ArchiveIterator, record) -> _Pending | None:
+        """The record as a :class:`_Pending`, or ``None`` when it is not an HTML page."""
+        headers = record.rec_headers
+        uri = strip_credentials((headers.get_header("WARC-Target-URI") or "").strip("<>"))
+        date = _warc_date(headers.get_header("WARC-Date"))
+        record_id = headers.get_header("WARC-Record-ID") or ""
+        http = record.http_headers if record.rec_type != "resource" else None
+        status = None
+        if http is not None and http.statusline:
+            try:
+                status = int(http.get_statuscode())
+            except (TypeError, ValueError):
+                status = None
+        response_headers = dict(http.headers) if http is not None else {}
+        content_type = (http.get_header("Content-Type") if http is not None else None) or (
+            headers.get_header("Content-Type") if record.rec_type == "resource" else None
+        )
+        pending = _Pending(record_id, uri, date or "", record.rec_type, status, response_headers, content_type, None)
+        if record.rec_type == "revisit":
+            profile = headers.get_header("WARC-Profile") or ""
+            if profile.endswith(NOT_MODIFIED) or status == 304:
+                pending.status, pending.body = 304, None
+                return pending
+            return self._resolve(pending, headers)
+        body = record.content_stream().read(MAX_BODY_BYTES + 1)
+        if len(body) > MAX_BODY_BYTES:
+            pending.problem = f"body over {MAX_BODY_BYTES} bytes"
+            return pending
+        if record.rec_type == "response" and (status is None or not 200 <= status < 300):
+            return None
+        # every payload may be what a later revisit refers to, HTML or not
+        location = (path, records.get_record_offset())
+        for digest in {headers.get_header("WARC-Payload-Digest"), _payload_digest(body)} - {None}:
+            self.by_digest.setdefault(digest, location)
+        if date:
+            self.by_uri_date[(uri, date)] = location
+        if not _is_html(content_type, body):
+            return None
+        pending.body = body
+        return pending
+
+    def _resolve(self, pending: _Pending, headers) -> _Pending | None:
+        """An identical-payload-digest revisit with the body of the record it refers to."""
+        refers_uri = (headers.get_header("WARC-Refers-To-Target-URI") or "").strip("<>")
+        refers_date = _warc_date(headers.get_header("WARC-Refers-To-Date"))
+        location = self.by_digest.get(headers.get_header("WARC-Payload-Digest") or "") or self.by_uri_date.get(
+            (refers_uri, refers_date or "")
+        )
+        if location is None:
+            pending.problem = "revisit: the record it refers to is in none of the files read so far"
+            return pending
+        original = _load(*location)
+        if original is None:
+            pending.problem = "revisit: the record it refers to could not be read again"
+            return pending
+        status, response_headers, content_type, body = original
+        if pending.status is None or not pending.headers:
+            pending.status, pending.headers, pending.content_type = status, response_headers, content_type
+        pending.content_type = pending.content_type or content_type
+        if (pending.status is not None and not 200 <= pending.status < 300) or not _is_html(pending.content_type, body):
+            return None
+        pending.body = body
+        return pending
+
+    # -- the item ------------------------------------------------------------------
+
+    def _item(self, p: _Pending) -> PageItem | FailureItem:
+        problem = p.problem or url_problem(p.uri) or (None if p.date else "no valid WARC-Date")
+        if problem:
+            self.counts["failed"] += 1
+            return FailureItem(url=redact_credentials(p.uri) or p.record_id, kind=FAILURE_KIND, message=f"{p.kind} record {p.record_id}: {problem}")
+        fields = dict(p.fields)
+        response_headers = p.headers
+        if p.status == 304:
+            self.counts["not_modified"] += 1
+            # the 304's own headers, where the revisit's block left them out (archive.warcwriter)
+            noted = [value.split(":", 1) for name, value in p.fields if name == "http-header" and ":" in value]
+            response_headers = response_headers or {name.strip(): value.strip() for name, value in noted}
+        else:
+            self.counts["revisits" if p.kind == "revisit" else "pages"] += 1
+        site = self.site or fields.get("newsarchive-site") or urlsplit(p.uri).hostname or "unknown"
+        return PageItem(
+            url=p.uri,
+            final_url=p.uri,
+            status=p.status,
+            body=p.body or b"",
+            fetched_at=p.date,
+            site=site,
+            role="article",
+            content_type=p.content_type,
+            request_headers=p.request_headers,
+            response_headers=response_headers or None,
+            origin="warc",
+        )
+
+
+def warc_file_problem(path: str) -> str | None:
+    """Why ``path`` cannot be read as a WARC file (missing, a folder, unreadable, neither
+    ``WARC/`` nor gzip at its start), or ``None``."""
+    import gzip
+
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(2)
+            stream.seek(0)
+            if head == b"\x1f\x8b":
+                with gzip.GzipFile(fileobj=stream) as unzipped:
+                    head = unzipped.read(5)
+            else:
+                head = stream.read(5)
+    except FileNotFoundError:
+        return "no such file"
+    except IsADirectoryError:
+        return "a folder, not a WARC file"
+    except (OSError, EOFError) as exc:
+        return f"cannot read it: {exc}"
+    if head not in (b"WARC/",):
+        return "not a WARC file (a WARC record starts with 'WARC/'; gzip or plain)"
+    return None
+
+
+def _warc_fields(data: bytes) -> list[tuple[str, str]]:
+    """``name: value`` lines of an ``application/warc-fields`` block."""
+    fields = []
+    for line in data.decode("utf-8", "replace").splitlines():
+        name, sep, value = line.partition(":")
+        if sep:
+            fields.append((name.strip(), value.strip()))
+    return fields
+
+
+def _load(path: str, offset: int) -> tuple[int | None, dict[str, str], str | None, bytes] | None:
+    """Read the record at ``offset`` of ``path`` again: (status, headers, Content-Type, body)."""
+    try:
+        with open(path, "rb") as stream:
+            stream.seek(offset)
+            record = next(iter(ArchiveIterator(stream)))
+            http = record.http_headers if record.rec_type != "resource" else None
+            status = int(http.get_statuscode()) if http is not None and http.statusline else None
+            content_type = (http.get_header("Content-Type") if http is not None else None) or record.rec_headers.get_header("Content-Type")
+            return status, dict(http.headers) if http is not None else {}, content_type, record.content_stream().read(MAX_BODY_BYTES)
+    except (OSError, ArchiveLoadFailed, StopIteration, ValueError):
+        return None

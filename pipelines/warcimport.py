@@ -1,0 +1,91 @@
+"""``newsarchive import-warc``: WARC records through the crawl's pipeline stages.
+
+The records (:class:`crawler.warcread.WarcReader`) go through the same stages, in the
+same order, as a crawled page: extract -> identify -> version -> store. They are fed to
+the stages directly rather than through Scrapy's engine: nothing is fetched, and Scrapy
+2.14's engine, stopped (Ctrl-C) while an item yielded by a spider's ``start()`` is in the
+item pipeline, waits for ever (see :meth:`pipelines.store.StorePipeline._close_when_idle`).
+Ctrl-C here stops between two records, or rolls back the one being stored (one
+transaction per capture), and the run is recorded ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from scrapy.exceptions import DropItem
+
+from crawler.warcread import WarcReader
+from pipelines.extract import ExtractPipeline
+from pipelines.identify import IdentifyPipeline
+from pipelines.store import StorePipeline
+from pipelines.version import VersionPipeline
+
+logger = logging.getLogger(__name__)
+
+
+class Stats(dict):
+    """The part of Scrapy's stats collector API the stages use, as a plain dict."""
+
+    def inc_value(self, key: str, count: int = 1, start: int = 0) -> None:
+        self[key] = self.get(key, start) + count
+
+    def set_value(self, key: str, value: Any) -> None:
+        self[key] = value
+
+    def get_value(self, key: str, default: Any = None) -> Any:
+        return self.get(key, default)
+
+    def get_stats(self) -> dict[str, Any]:
+        return dict(self)
+
+
+@dataclass
+class ImportRun:
+    """What an import did: ``stats`` (``archive/<outcome>`` counts, as a crawl's),
+    ``records`` (:attr:`crawler.warcread.WarcReader.counts`) and ``status``
+    (``finished``, ``interrupted`` or ``storage_error``)."""
+
+    stats: Stats = field(default_factory=Stats)
+    records: dict[str, int] = field(default_factory=dict)
+    status: str = "finished"
+
+    def count(self, key: str) -> int:
+        return int(self.stats.get(key, 0) or 0)
+
+
+def import_warc(db: str, files: list[str], site: str | None = None, crawl_id: int | None = None) -> ImportRun:
+    """Import WARC files into the archive at ``db``; returns what it did.
+
+    Args:
+        db: the archive's path.
+        files: WARC files, read in order.
+        site: ``articles.site`` for every page (see :class:`~crawler.warcread.WarcReader`).
+        crawl_id: a ``crawls`` row the caller started (else the store starts one).
+    """
+    run = ImportRun()
+    reader = WarcReader(files, site=site)
+    extract = ExtractPipeline(stats=run.stats)
+    stages = [extract, IdentifyPipeline(), VersionPipeline(stats=run.stats)]
+    store = StorePipeline(db, command="import-warc", crawl_id=crawl_id)
+    store.stats = run.stats
+    store.open_spider()
+    try:
+        extract.open_spider()
+        for item in reader.items():
+            for stage in stages:
+                item = stage.process_item(item)
+            try:
+                store.process_item(item)
+            except DropItem:  # a storage error: nothing of this capture was written
+                run.status = "storage_error"
+                break
+    except KeyboardInterrupt:
+        run.status = "interrupted"
+        logger.warning("import interrupted: the captures stored so far are kept")
+    finally:
+        run.records = dict(reader.counts)
+        store.spider_closed(None, run.status)
+    return run

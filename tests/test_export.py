@@ -1,0 +1,102 @@
+"""``newsarchive export`` (issue 17): stories, versions and changes as JSON Lines, CSV, Parquet."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from archive import export
+from archive.database import Archive
+from tests.conftest import run_cli
+from tests.test_archive import capture, snapshot
+
+A = "http://news.example.com/2026/01/01/story-a"
+B = "http://other.example.org/2026/01/02/story-b"
+
+
+def make_archive(path: Path) -> None:
+    """Story A (site example) in two versions, story B (site other) in one."""
+    with Archive.open(path) as archive:
+        crawl = archive.start_crawl("crawl")
+        archive.record_capture(crawl, capture(b"<p>a1</p>", url=A, at="2026-01-01T10:00:00Z"), snapshot("Ministers met on Monday.", "A", canonical_url=A, authors=["Ann Lee"]))
+        archive.record_capture(crawl, capture(b"<p>a2</p>", url=A, at="2026-01-03T10:00:00Z"), snapshot("Ministers met on Tuesday.", "A, updated", canonical_url=A, authors=["Ann Lee"]))
+        record = capture(b"<p>b1</p>", url=B, at="2026-01-02T10:00:00Z")
+        archive.record_capture(crawl, record.__class__(**{**record.__dict__, "site": "other"}), snapshot("Café prices rose 5%, «tout» compris.", "B", canonical_url=B))
+
+
+def test_jsonl_rows_of_each_kind(tmp_path):
+    db = tmp_path / "a.db"
+    make_archive(db)
+    conn = sqlite3.connect(db)
+    stories = list(export.rows(conn, "stories"))
+    assert [(s["canonical_url"], s["title"], s["versions"]) for s in stories] == [(A, "A, updated", 2), (B, "B", 1)]
+    assert stories[0]["authors"] == ["Ann Lee"]
+    versions = list(export.rows(conn, "versions", site="example"))
+    assert [(v["version"], v["text"]) for v in versions] == [(1, "Ministers met on Monday."), (2, "Ministers met on Tuesday.")]
+    (change,) = export.rows(conn, "changes")
+    assert (change["from_version"], change["to_version"], change["old_title"], change["new_title"], change["title_changed"]) == (1, 2, "A", "A, updated", 1)
+    assert ["-", "Monday."] in change["diff"] and ["+", "Tuesday."] in change["diff"]
+    assert [v["canonical_url"] for v in export.rows(conn, "versions", since="2026-01-02T00:00:00Z")] == [A, B]
+
+
+def test_command_writes_jsonl_to_stdout_and_csv_to_a_file(tmp_path):
+    db = tmp_path / "a.db"
+    make_archive(db)
+    result = run_cli("export", "--what", "versions", "--site", "other", "--db", db, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stdout.splitlines()
+    assert json.loads(line)["text"] == "Café prices rose 5%, «tout» compris."
+    assert "exported 1 version" in result.stderr
+    out = tmp_path / "changes.csv"
+    result = run_cli("export", "--what", "changes", "--format", "csv", "--out", out, "--db", db, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert [(r["canonical_url"], r["words_added"], r["words_removed"]) for r in rows] == [(A, "1", "1")]
+    assert json.loads(rows[0]["diff"])[0] == ["=", "Ministers met on"]
+
+
+def test_parquet_has_typed_columns(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet", reason="Parquet needs the parquet extra (make test installs it)")
+    db = tmp_path / "a.db"
+    make_archive(db)
+    out = tmp_path / "stories.parquet"
+    result = run_cli("export", "--what", "stories", "--format", "parquet", "--out", out, "--db", db, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    table = pq.read_table(out)
+    assert str(table.schema.field("versions").type) == "int64"
+    assert str(table.schema.field("authors").type) == "list<element: string>"
+    assert table.column("canonical_url").to_pylist() == [A, B]
+    assert table.column("authors").to_pylist() == [["Ann Lee"], []]
+
+
+def test_parquet_streams_in_row_groups(tmp_path, monkeypatch):
+    pq = pytest.importorskip("pyarrow.parquet", reason="Parquet needs the parquet extra (make test installs it)")
+    db = tmp_path / "a.db"
+    make_archive(db)
+    monkeypatch.setattr(export, "BATCH_ROWS", 1)
+    with open(tmp_path / "v.parquet", "wb") as out:
+        assert export.write(sqlite3.connect(db), out, "versions", "parquet") == 3
+    assert pq.ParquetFile(tmp_path / "v.parquet").num_row_groups == 3
+
+
+def test_export_refuses_bad_input(tmp_path):
+    db = tmp_path / "a.db"
+    make_archive(db)
+    (tmp_path / "taken.jsonl").write_text("keep me")
+    cases = [
+        (["--what", "pages"], "Invalid value for '--what'"),
+        (["--format", "xml"], "Invalid value for '--format'"),
+        (["--since", "yesterday"], "not a date"),
+        (["--out", tmp_path / "taken.jsonl"], "exists"),
+    ]
+    for args, message in cases:
+        result = run_cli("export", *args, "--db", db, cwd=tmp_path)
+        assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
+    assert (tmp_path / "taken.jsonl").read_text() == "keep me"
+    missing = run_cli("export", "--db", tmp_path / "none.db", cwd=tmp_path)
+    assert missing.returncode == 4

@@ -1,0 +1,216 @@
+"""``newsarchive import-warc`` (issue 17): WARC records through the crawl's pipelines.
+
+Hand-made WARC files of real pages (warcio), and a round trip: a real crawl against a
+loopback site, ``export-warc``, ``import-warc`` into a new archive."""
+
+from __future__ import annotations
+
+import gzip
+import sqlite3
+import time
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from archive.warcwriter import NOT_MODIFIED_PROFILE, payload_digest
+from demo.replay import ReplaySite, page_from_folder
+from tests.conftest import db_rows, requires_shared, run_cli
+from tests.pages import DATA
+
+pytestmark = requires_shared
+
+STORY = "http://news.example.org/2017/01/13/world/africa/sudan-sanctions.html"
+OTHER = "http://news.example.org/news/world-us-canada-33646704"
+OLD, NEW = "After nearly 20 years of hostile relations", "After two decades of hostile relations"
+
+
+def page(folder: str) -> bytes:
+    return (DATA / "readability-testpages" / folder / "source.html").read_bytes()
+
+
+def response(writer, uri, date, body, status="200 OK", content_type="text/html; charset=utf-8"):
+    headers = StatusAndHeaders(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))], protocol="HTTP/1.1")
+    return writer.create_warc_record(uri, "response", payload=BytesIO(body), length=len(body), http_headers=headers, warc_headers_dict={"WARC-Date": date})
+
+
+def write_warc(path: Path, gzip_records: bool) -> None:
+    """A crawl's WARC: the story, a 304 revisit, an edit, a duplicate payload at another
+    date, a page of another story, an image, a revisit of nothing, warcinfo and metadata."""
+    story, edited = page("nytimes-1"), page("nytimes-1").replace(OLD.encode(), NEW.encode())
+    with open(path, "wb") as stream:
+        w = WARCWriter(stream, gzip=gzip_records, warc_version="1.1")
+        w.write_record(w.create_warcinfo_record(path.name, {"software": "test"}))
+        w.write_record(response(w, STORY, "2026-01-01T10:00:00Z", story))
+        meta = b"via: test\r\n"
+        w.write_record(w.create_warc_record(STORY, "metadata", payload=BytesIO(meta), length=len(meta), warc_content_type="application/warc-fields"))
+        not_modified = w.create_revisit_record(STORY, payload_digest(story), STORY, "2026-01-01T10:00:00Z", warc_headers_dict={"WARC-Date": "2026-01-01T11:00:00Z"})
+        not_modified.rec_headers.replace_header("WARC-Profile", NOT_MODIFIED_PROFILE)
+        w.write_record(not_modified)
+        w.write_record(response(w, STORY, "2026-01-01T12:00:00.250Z", edited))
+        same = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        w.write_record(w.create_revisit_record(STORY, payload_digest(edited), STORY, "2026-01-01T12:00:00Z", http_headers=same, warc_headers_dict={"WARC-Date": "2026-01-01T13:00:00Z"}))
+        w.write_record(response(w, OTHER, "2026-01-01T10:30:00Z", page("bbc-1")))
+        w.write_record(response(w, "http://news.example.org/logo.png", "2026-01-01T10:31:00Z", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, content_type="image/png"))
+        w.write_record(w.create_revisit_record("http://news.example.org/gone.html", "sha1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "http://news.example.org/gone.html", "2025-01-01T00:00:00Z", http_headers=same, warc_headers_dict={"WARC-Date": "2026-01-01T14:00:00Z"}))
+
+
+@pytest.mark.parametrize("gzipped", [True, False], ids=["warc.gz", "warc"])
+def test_import_warc_makes_captures_versions_and_failures(tmp_path, gzipped):
+    warc = tmp_path / ("crawl.warc.gz" if gzipped else "crawl.warc")
+    write_warc(warc, gzipped)
+    result = run_cli("import-warc", warc, "--db", tmp_path / "a.db", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "2 new articles, 1 new version, 1 unchanged, 1 not modified (304)" in result.stdout
+    assert "1 failure; 1 revisit resolved, 3 other records skipped" in result.stdout
+    db = tmp_path / "a.db"
+    captures = db_rows(db, "SELECT url, status, outcome, origin, fetched_at FROM captures ORDER BY id")
+    assert [(c["url"] == STORY, c["status"], c["outcome"], c["fetched_at"]) for c in captures] == [
+        (True, 200, "new", "2026-01-01T10:00:00Z"),
+        (True, 304, "not_modified", "2026-01-01T11:00:00Z"),
+        (True, 200, "changed", "2026-01-01T12:00:00Z"),
+        (True, 200, "unchanged", "2026-01-01T13:00:00Z"),
+        (False, 200, "new", "2026-01-01T10:30:00Z"),
+    ]
+    assert {c["origin"] for c in captures} == {"warc"}
+    versions = db_rows(db, "SELECT s.version, s.text FROM snapshots s JOIN articles a ON a.id = s.article_id WHERE a.canonical_url = ? ORDER BY version", [STORY])
+    assert [(v["version"], OLD in v["text"], NEW in v["text"]) for v in versions] == [(1, True, False), (2, False, True)]
+    (failure,) = db_rows(db, "SELECT url, kind, message FROM failures")
+    assert failure["kind"] == "warc" and failure["url"] == "http://news.example.org/gone.html"
+    assert "refers to is in none of the files" in failure["message"]
+    assert db_rows(db, "SELECT site FROM articles ORDER BY id") == [{"site": "news.example.org"}] * 2
+
+
+def test_an_older_capture_becomes_a_version_only_if_it_differs_from_every_version(tmp_path):
+    """Imported after the archive has later versions: the same text as v1 adds a capture,
+    a text seen nowhere adds v3, which never becomes the article's current version."""
+    story = page("nytimes-1")
+    first, later = tmp_path / "later.warc", tmp_path / "older.warc"
+    with open(first, "wb") as stream:
+        w = WARCWriter(stream, gzip=False)
+        w.write_record(response(w, STORY, "2026-02-01T10:00:00Z", story))
+        w.write_record(response(w, STORY, "2026-02-02T10:00:00Z", story.replace(OLD.encode(), NEW.encode())))
+    with open(later, "wb") as stream:
+        w = WARCWriter(stream, gzip=False)
+        w.write_record(response(w, STORY, "2026-01-15T10:00:00Z", story + b"<!-- another fetch -->"))
+        w.write_record(response(w, STORY, "2026-01-10T10:00:00Z", story.replace(OLD.encode(), b"After many years of hostile relations")))
+    db = tmp_path / "a.db"
+    assert run_cli("import-warc", first, "--db", db, "--site", "nyt", cwd=tmp_path).returncode == 0
+    result = run_cli("import-warc", later, "--db", db, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "0 new articles, 1 new version, 1 unchanged" in result.stdout
+    rows = db_rows(db, "SELECT version, fetched_at, reason, text FROM snapshots ORDER BY version")
+    assert [(r["version"], r["fetched_at"]) for r in rows] == [(1, "2026-02-01T10:00:00Z"), (2, "2026-02-02T10:00:00Z"), (3, "2026-01-10T10:00:00Z")]
+    assert "After many years" in rows[2]["text"]
+    article = db_rows(db, "SELECT a.site, a.first_seen, a.last_seen, s.version FROM articles a JOIN snapshots s ON s.id = a.latest_snapshot_id")[0]
+    assert article == {"site": "nyt", "first_seen": "2026-01-10T10:00:00Z", "last_seen": "2026-02-02T10:00:00Z", "version": 2}
+    # v3 is compared with the version nearest in time: v1 came after it
+    (change,) = db_rows(db, "SELECT from_version, to_version FROM changes WHERE to_version = 3")
+    assert change == {"from_version": 1, "to_version": 3}
+    history = run_cli("history", STORY, "--db", db, cwd=tmp_path)
+    lines = [line.split()[:2] for line in history.stdout.splitlines() if line.strip().startswith("v")][:3]
+    assert lines == [["v3", "2026-01-10T10:00:00Z"], ["v1", "2026-02-01T10:00:00Z"], ["v2", "2026-02-02T10:00:00Z"]]
+
+
+def test_import_warc_refuses_what_is_not_a_warc_file(tmp_path):
+    (tmp_path / "page.html").write_text("<html><p>not a WARC</p></html>")
+    (tmp_path / "page.html.gz").write_bytes(gzip.compress(b"<html></html>"))
+    for name, message in [("missing.warc.gz", "no such file"), ("page.html", "not a WARC file"), ("page.html.gz", "not a WARC file")]:
+        result = run_cli("import-warc", tmp_path / name, "--db", tmp_path / "a.db", cwd=tmp_path)
+        assert result.returncode == 2 and message in result.stderr, (name, result.stderr)
+    assert not (tmp_path / "a.db").exists()
+
+
+@pytest.mark.slow
+def test_export_then_import_gives_the_same_articles_versions_and_text(tmp_path):
+    story = page_from_folder(DATA / "readability-testpages" / "nytimes-1")
+    other = page_from_folder(DATA / "readability-testpages" / "bbc-1")
+    crawled = tmp_path / "crawled"
+    crawled.mkdir()
+    with ReplaySite("nyt", [story, other], host="127.0.0.2", conditional=True) as site:
+        (crawled / "sources.toml").write_text(
+            f'[crawl]\ndelay_secs = 0\nrevisit_steps = ["*=0s"]\n[[source]]\nname = "nyt"\nallow_private = true\nfeeds = ["{site.url("/feed.xml")}"]\n'
+        )
+        for step in range(3):
+            if step == 2:
+                site.edit(story.path, OLD, NEW)
+            result = run_cli("crawl", "--config", crawled / "sources.toml", "--db", crawled / "archive.db", cwd=crawled)
+            assert result.returncode == 0, result.stderr
+            time.sleep(1.1)
+    out = tmp_path / "export.warc.gz"
+    assert run_cli("export-warc", "--db", crawled / "archive.db", "--out", out, cwd=tmp_path).returncode == 0
+    result = run_cli("import-warc", out, "--db", tmp_path / "imported.db", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "0 failures" in result.stdout
+    articles = "SELECT canonical_url, site, status FROM articles ORDER BY canonical_url"
+    versions = (
+        "SELECT a.canonical_url, s.version, s.reason, s.fetched_at, s.content_hash, s.title, s.text "
+        "FROM snapshots s JOIN articles a ON a.id = s.article_id ORDER BY a.canonical_url, s.version"
+    )
+    assert db_rows(tmp_path / "imported.db", articles) == db_rows(crawled / "archive.db", articles)
+    assert db_rows(tmp_path / "imported.db", versions) == db_rows(crawled / "archive.db", versions)
+    assert len(db_rows(crawled / "archive.db", versions)) == 3
+    article_captures = "SELECT c.fetched_at, c.status, c.outcome FROM captures c WHERE c.article_id IS NOT NULL ORDER BY c.fetched_at, c.id"
+    assert db_rows(tmp_path / "imported.db", article_captures) == db_rows(crawled / "archive.db", article_captures)
+
+
+def test_a_saved_page_imported_twice_is_written_once_and_read_back_twice(tmp_path):
+    """``archive --html`` captures (origin import) are ``resource`` records; the same bytes
+    again are an identical-payload revisit of it, which import-warc resolves."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    from archive.bodies import digest
+    from archive.warcwriter import WarcExporter
+
+    body = page("nytimes-1")
+    warc = tmp_path / "saved.warc.gz"
+    with open(warc, "wb") as stream:
+        exporter = WarcExporter(stream, warc.name)
+        for at in ("2026-03-01T10:00:00Z", "2026-03-02T10:00:00Z"):
+            exporter.write_capture({"url": STORY, "final_url": STORY, "fetched_at": at, "status": None, "origin": "import",
+                                    "body_digest": digest(body), "content_type": "text/html"}, body)
+    with open(warc, "rb") as stream:
+        records = [(r.rec_type, r.rec_headers.get_header("WARC-Profile"), len(r.content_stream().read())) for r in ArchiveIterator(stream)]
+    assert records[1:] == [("resource", None, len(body)), ("revisit", "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest", 0)]
+    result = run_cli("import-warc", warc, "--db", tmp_path / "a.db", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 new article, 0 new versions, 1 unchanged" in result.stdout and "1 revisit resolved" in result.stdout
+
+
+@pytest.mark.slow
+def test_import_warc_stops_cleanly_on_sigint(tmp_path):
+    """Ctrl-C: the import stops after the page in hand, exit 1, every stored capture whole."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import child_env
+
+    body = page("nytimes-1")
+    warc = tmp_path / "many.warc.gz"
+    with open(warc, "wb") as stream:
+        w = WARCWriter(stream, gzip=True)
+        for i in range(400):
+            w.write_record(response(w, f"http://news.example.org/story-{i}.html", f"2026-01-01T10:{i // 60:02d}:{i % 60:02d}Z", body.replace(b"</title>", f" {i}</title>".encode(), 1)))
+    db = tmp_path / "a.db"
+    process = subprocess.Popen([sys.executable, "-m", "newsarchive", "import-warc", str(warc), "--db", str(db)], cwd=tmp_path, env=child_env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # until some pages are stored
+        time.sleep(0.5)
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+                if conn.execute("SELECT count(*) FROM captures").fetchone()[0] >= 5:
+                    break
+        except sqlite3.Error:
+            continue  # not created yet
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 1, (out, err)
+    assert "did not finish: interrupted" in err and "Traceback" not in err
+    stored = db_rows(db, "SELECT count(*) AS n, count(DISTINCT url) AS urls FROM captures")[0]
+    assert 5 <= stored["n"] < 400 and stored["n"] == stored["urls"]
+    assert db_rows(db, "SELECT count(*) AS n FROM snapshots")[0]["n"] == stored["n"]
+    assert db_rows(db, "SELECT status FROM crawls")[0]["status"] == "interrupted"
