@@ -31,7 +31,7 @@ from archive.schedule import DEFAULT_STEPS_TEXT as DEFAULT_REVISIT_STEPS
 from archive.schedule import parse_revisit_steps as _parse_steps
 from crawler.settings import URLLENGTH_LIMIT
 
-CRAWL_KEYS = {"user_agent", "contact", "revisit_steps", "warc", "delay_secs"}
+CRAWL_KEYS = {"user_agent", "contact", "revisit_steps", "warc", "delay_secs", "template_min_stories"}
 SOURCE_KEYS = {
     "name", "feeds", "sitemaps", "start_urls", "allow", "deny", "depth",
     "since_days", "timezone", "allow_private", "extract",
@@ -109,6 +109,9 @@ class CrawlConfig:
         warc: path of a WARC file to append every capture to during crawls (relative to
             the config file), or ``None``.
         delay_secs: minimum delay between two requests to one host, seconds.
+        template_min_stories: stories a site needs (new since its latest template) before
+            its template is learned at the end of a run; 0 never learns; ``None``: the
+            default (``ARCHIVE_TEMPLATE_MIN_STORIES``).
         text: the file's text, kept with the crawl for provenance.
         path: where it was read from.
     """
@@ -119,6 +122,7 @@ class CrawlConfig:
     revisit_steps: tuple[str, ...] = tuple(DEFAULT_REVISIT_STEPS)
     warc: str | None = None
     delay_secs: float = 1.0
+    template_min_stories: int | None = None
     text: str = ""
     path: str | None = None
 
@@ -178,6 +182,7 @@ def parse_config(text: str, origin: str = "<config>") -> CrawlConfig:
         # a relative WARC path is relative to the config file, like everything a config names
         warc=str((Path(origin).parent / warc) if warc and not origin.startswith("<") else warc) if warc else None,
         delay_secs=_number(crawl, "delay_secs", where, default=1.0, minimum=0),
+        template_min_stories=_count(crawl, "template_min_stories", where),
         text=text,
         path=None if origin.startswith("<") else origin,
     )
@@ -271,6 +276,15 @@ def _number(data: dict, key: str, where: str, *, default, minimum: float):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
         raise ConfigError(f"{where}: {key} must be a number >= {minimum} (got {value!r})")
     return float(value)
+
+
+def _count(data: dict, key: str, where: str) -> int | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"{where}: {key} must be a whole number, 0 or more (got {value!r})")
+    return value
 
 
 def _str_list(data: dict, key: str, where: str) -> tuple[str, ...]:

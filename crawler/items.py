@@ -38,10 +38,13 @@ class PageItem:
         encoding: the character encoding the page was decoded with (set by extraction).
 
     Set by the pipelines:
+        template: the site's learned template (pipelines/templates.py), or ``None``.
         extraction: the :class:`pipelines.extraction.Extraction`.
         canonical_url, aliases: identity (pipelines/identify.py).
         content_hash, fingerprint, flag: version identity, MinHash signature, and why
             the capture may not be a version (pipelines/version.py).
+        baseline: the story's latest version extracted again with this item's options,
+            when that differs from what is stored (pipelines/version.py), else ``None``.
         outcome: what the archive did (``new``, ``changed``, ``unchanged``, ...).
     """
 
@@ -63,12 +66,14 @@ class PageItem:
     extract_exclude: tuple[str, ...] = ()
     error: tuple[str, str] | None = None
     article_id: int | None = None
+    template: Any = field(default=None, repr=False)
     extraction: Any = field(default=None, repr=False)
     canonical_url: str | None = None
     aliases: list[tuple[str, str]] = field(default_factory=list)
     content_hash: str | None = None
     fingerprint: bytes | None = field(default=None, repr=False)
     flag: str | None = None
+    baseline: Any = field(default=None, repr=False)
     outcome: str | None = None
     warnings: list[str] = field(default_factory=list)
     encoding: str | None = None

@@ -25,6 +25,9 @@ ARCHIVE_CRAWL_ID = 0
 ARCHIVE_WARC = ""
 #: The revisit schedule (the config's ``revisit_steps``; the news spider sets it).
 ARCHIVE_REVISIT_STEPS = list(DEFAULT_STEPS_TEXT)
+#: Learn a site's template at the end of a run once it has this many stories new since its
+#: latest template (the config's ``template_min_stories``; 0: never). pipelines/templates.py.
+ARCHIVE_TEMPLATE_MIN_STORIES = 8
 
 # -- identity and politeness -------------------------------------------------------
 USER_AGENT = f"newsarchive/{__version__}"
@@ -98,6 +101,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 
 ITEM_PIPELINES = {
+    "pipelines.templates.TemplatePipeline": 50,
     "pipelines.extract.ExtractPipeline": 100,
     "pipelines.identify.IdentifyPipeline": 200,
     "pipelines.version.VersionPipeline": 300,

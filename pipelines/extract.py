@@ -7,11 +7,24 @@ from datetime import datetime
 
 from crawler.items import PageItem
 from pipelines.extraction import ExtractionError, extract, warm_up
-from pipelines.extraction.dates import future_date, parse_stated_date
+from pipelines.extraction.dates import StatedDate, future_date, parse_stated_date
 
 logger = logging.getLogger(__name__)
 
 EXTRACT_ROLES = ("article", "url")
+
+
+def discovery_hint(hints: dict, tz: str | None, fetched_at: str) -> tuple[StatedDate | None, list[str]]:
+    """The publication date discovery gave a page (a feed's or news sitemap's, in ``hints``),
+    parsed, and warnings for one refused for lying after ``fetched_at`` (UTC ISO 8601)."""
+    if not hints.get("published"):
+        return None, []
+    fetched = datetime.fromisoformat(fetched_at.replace("Z", "+00:00"))
+    source = hints.get("published_source", "feed")
+    hint = parse_stated_date(hints["published"], source, tz=tz, now=fetched)
+    if hint is None and (future := future_date(hints["published"], source, tz=tz, now=fetched)):
+        return None, [f"future_date: published {future.value} ({source}) ignored"]
+    return hint, []
 
 
 class ExtractPipeline:
@@ -50,13 +63,7 @@ class ExtractPipeline:
             return item
         self._inc("extract/pages")
         fetched = datetime.fromisoformat(item.fetched_at.replace("Z", "+00:00"))
-        hint = None
-        warnings = []
-        if item.hints.get("published"):
-            source = item.hints.get("published_source", "feed")
-            hint = parse_stated_date(item.hints["published"], source, tz=item.timezone, now=fetched)
-            if hint is None and (future := future_date(item.hints["published"], source, tz=item.timezone, now=fetched)):
-                warnings.append(f"future_date: published {future.value} ({source}) ignored")
+        hint, warnings = discovery_hint(item.hints, item.timezone, item.fetched_at)
         try:
             item.extraction = extract(
                 item.body,
@@ -67,6 +74,7 @@ class ExtractPipeline:
                 timezone_name=item.timezone,
                 hint_published=hint,
                 now=fetched,
+                template=item.template,
             )
         except ExtractionError as exc:
             self._inc("extract/not_html")

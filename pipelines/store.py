@@ -49,6 +49,8 @@ def capture_record(item: PageItem) -> CaptureRecord:
 def extract_settings(item: PageItem) -> dict | None:
     """The source's settings that extraction used (kept so that re-extraction uses them too)."""
     settings = {"timezone": item.timezone, "include": item.extract_include, "exclude": list(item.extract_exclude)}
+    if item.extraction is not None and item.extraction.template:
+        settings["template"] = item.extraction.template  # site@version
     return settings if any(settings.values()) else None
 
 
@@ -82,6 +84,8 @@ def snapshot_from(e, canonical_url: str, digest: str, aliases: tuple = (), finge
         image=e.image,
         aliases=aliases,
         fingerprint=fingerprint,
+        template=e.template,
+        template_removed=tuple({"path": r.path, "kind": r.kind, "text": r.text} for r in e.removed),
     )
 
 
@@ -168,6 +172,7 @@ class StorePipeline:
                 item.error,
                 article_id=item.article_id,
                 steps=self.steps,
+                baseline=item.baseline,
             )
         except StorageError as exc:
             self._storage_failed(exc, item)

@@ -7,7 +7,8 @@ One call, :func:`extract`, used by the crawl pipeline, ``newsarchive archive`` a
    then detection) and parse them; read what the page says of itself
    (:mod:`~pipelines.extraction.metadata`: JSON-LD, meta tags, canonical links, language;
    title, authors, description, site name, tags and image with trafilatura's functions);
-2. apply the site's extraction hints (``[source.extract]``), and repair the page
+2. remove the site's template (:mod:`~pipelines.extraction.template`: the blocks learned
+   from the site's other stories), apply the site's extraction hints (``[source.extract]``), and repair the page
    (:mod:`~pipelines.extraction.clean`: hidden copies of the story, embedded posts,
    teaser-classed leads);
 3. trafilatura separates the main content from boilerplate, comments excluded (its fast
@@ -39,7 +40,7 @@ import trafilatura
 from dateutil.parser import UnknownTimezoneWarning
 from lxml.html import HtmlElement
 
-from pipelines.extraction import body, clean, metadata, recover, story
+from pipelines.extraction import body, clean, metadata, recover, story, template as site_template
 from pipelines.extraction.dates import StatedDate, date_from_url, day_first, find_text_dates, future_date, stated_day
 from pipelines.extraction.html import ExtractionError, apply_hints, parse_document
 from pipelines.extraction.text import (
@@ -88,6 +89,9 @@ class Extraction:
             ``cp1252``, ``utf-16-le``, ...), ``None`` for text given decoded.
         warnings: what was refused on the way, for the record (``future_date: published
             2099-01-01 (jsonld) ignored``).
+        template: the site template applied (``site@version``), or ``None``.
+        removed: the template's blocks taken out of this page
+            (:class:`~pipelines.extraction.template.Removed`).
     """
 
     title: str | None = None
@@ -107,6 +111,8 @@ class Extraction:
     extractor: str = EXTRACTOR
     encoding: str | None = None
     warnings: list[str] = field(default_factory=list)
+    template: str | None = None
+    removed: list[site_template.Removed] = field(default_factory=list)
 
 
 def extract(
@@ -119,6 +125,7 @@ def extract(
     timezone_name: str | None = None,
     hint_published: StatedDate | None = None,
     now: datetime | None = None,
+    template: site_template.Template | None = None,
 ) -> Extraction:
     """Extract the story from one HTML page.
 
@@ -133,6 +140,8 @@ def extract(
         hint_published: a publication date from the discovery (news sitemap or feed).
         now: the fetch time (aware, UTC); dates after it are refused. Defaults to now.
             Pass the capture's ``fetched_at`` so that re-extraction gives the same result.
+        template: the site's learned template; its blocks leave the page before anything
+            else reads the body (so that a date inside one is never the story's).
 
     Returns:
         An :class:`Extraction`; ``text`` is empty and ``is_article`` False when the page
@@ -147,6 +156,8 @@ def extract(
     page = metadata.read(tree)
     result = Extraction(canonical_candidates=page.canonical, is_amp=page.is_amp, encoding=encoding)
     result.warnings = _future_dates(tree, page, timezone_name, now)
+    if template is not None:
+        result.template, result.removed = template.label, site_template.apply(tree, template)
     # prepared in place: trafilatura works on its own copy, and the repairs do not change
     # what the dates and the dateline are read from
     result.include_matched = apply_hints(tree, include, exclude)

@@ -1,0 +1,167 @@
+"""Site templates (issue 13, item 1): learned from a site's stories, removed before the main
+content is looked for, never a source of the story's date. Pages are built on real pages'
+layouts (benchmarks/template_sites.py over ../shared/data)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from archive.records import CaptureRecord, SnapshotRecord
+from archive.store import Archive
+from pipelines.extraction import extract
+from pipelines.extraction.html import parse_document
+from pipelines.extraction.template import Template, apply, learn
+from pipelines.templates import learn_site, load_template
+from tests.conftest import requires_shared
+from tests.pages import SHARED
+
+pytestmark = requires_shared
+
+URL = "http://127.0.0.2"
+
+
+@cache
+def _layouts():
+    from benchmarks.template_sites import layouts
+
+    return layouts(SHARED, 4)
+
+
+def site(n: int, count: int = 14, *, inside: bool = True, relative: bool = False):
+    from benchmarks.template_sites import site_pages
+
+    found, pool = _layouts()
+    return site_pages(found[n], pool, count, inside=inside, relative=relative, seed=n)
+
+
+def trees(pages):
+    return [(parse_document(p.body)[0], URL + p.path) for p in pages]
+
+
+def text_of(tree) -> str:
+    return " ".join(tree.text_content().split())
+
+
+@pytest.mark.parametrize("n, inside", [(0, True), (1, False), (2, True), (3, False)])
+def test_the_teaser_sidebar_is_learned_and_removed_and_the_story_stays(n, inside):
+    pages = site(n, inside=inside, relative=n == 2)
+    template = learn(trees(pages[:12]), site="s")
+    sidebars = [b for b in template.blocks if b.kind == "links" and b.stories == 12]
+    assert len(sidebars) >= 1
+    for page in pages[12:]:
+        tree = parse_document(page.body)[0]
+        removed = apply(tree, template)
+        assert any(r.path == sidebars[0].path for r in removed)
+        left = text_of(tree)
+        # every paragraph of the story is still there; no teaser is
+        assert all(" ".join(p.split()) in left for p in page.text.split("\n"))
+        assert tree.xpath('//*[@class="teaser"]') == []
+
+
+def test_no_block_holds_the_story():
+    pages = site(0)
+    template = learn(trees(pages[:12]), site="s")
+    tree = parse_document(pages[13].body)[0]
+    story = [p for p in tree.iter("p") if p.text_content().strip() in pages[13].text]
+    from pipelines.extraction.template import _PageView
+
+    keys = _PageView(tree.find("body"), None, template.vocabulary).keys
+    paths = {b.path for b in template.blocks}
+    for p in story:
+        key = keys[p]
+        assert not any(key == path or key.startswith(path + "/") for path in paths)
+
+
+def test_copies_of_one_story_do_not_make_its_text_template():
+    """Learned from pages that are all the same story (versions, syndicated copies), the
+    story's paragraphs recur on every page: counted over captures they would be template.
+    Distinct stories are what the archive gives learn (tests below); here the guard holds:
+    a block holding the page's prose is never removed."""
+    pages = site(1)
+    same = [pages[0]] * 12
+    template = learn(trees(same), site="s")
+    tree = parse_document(pages[0].body)[0]
+    apply(tree, template)
+    left = text_of(tree)
+    assert sum(" ".join(p.split()) in left for p in pages[0].text.split("\n")) >= len(pages[0].text.split("\n")) // 2
+
+
+def test_too_few_stories_learn_nothing():
+    assert learn(trees(site(0, 2)), site="s").blocks == ()
+
+
+def test_template_is_a_plain_versioned_value():
+    template = learn(trees(site(0, 12)), site="s")
+    data = json.loads(json.dumps(template.to_json()))
+    again = Template.from_json(data)
+    assert again == template and again.label == "s@0"
+    with pytest.raises(ValueError):
+        Template.from_json({**data, "format": 99})
+
+
+def test_extraction_applies_it_and_says_what_it_removed():
+    pages = site(2, inside=True)
+    template = learn(trees(pages[:12]), site="s")
+    page = pages[12]
+    e = extract(page.body, URL + page.path, template=template)
+    plain = extract(page.body, URL + page.path)
+    assert e.template == "s@0" and plain.template is None and plain.removed == []
+    assert any(r.kind == "links" for r in e.removed)
+    assert "Latest" not in e.text.split("\n")
+    assert (e.published.value[:10] if e.published else None) == page.published
+
+
+def test_a_date_inside_a_template_block_is_never_the_story_date():
+    """A page stating no date of its own, with the dated sidebar inside its container."""
+    pages = site(0, 16, inside=True)
+    template = learn(trees(pages[:12]), site="s")
+    undated = [p for p in pages[12:] if p.published is None]
+    assert undated
+    from benchmarks.templates import teaser_days
+
+    for page in undated:
+        e = extract(page.body, URL + page.path, template=template)
+        shown = teaser_days(page)
+        assert len(shown) == 5
+        assert e.published is None or e.published.value[:10] not in shown, e.published
+        assert any(r.kind == "links" and "Updated" in r.text for r in e.removed)
+
+
+# -- the archive's side: distinct stories, versions ---------------------------------
+
+
+def _store(archive: Archive, pages, site_name="s", start=0):
+    crawl = archive.start_crawl("test")
+    for i, page in enumerate(pages, start):
+        e = extract(page.body, URL + page.path)
+        archive.record_capture(
+            crawl,
+            CaptureRecord(url=URL + page.path, final_url=URL + page.path, fetched_at=f"2026-01-01T00:00:{i:02d}Z", status=200, body=page.body, site=site_name, content_type="text/html"),
+            SnapshotRecord(canonical_url=URL + page.path, content_hash=f"h{i}", title=e.title, text=e.text, extractor="x"),
+        )
+
+
+def test_learning_from_the_archive_counts_stories_and_saves_versions(tmp_path):
+    pages = site(3, 12, inside=False)
+    with Archive.open(tmp_path / "a.db") as archive:
+        _store(archive, pages[:5])
+        assert learn_site(archive, "s", min_stories=8) is None  # too few stories
+        # the same five stories captured again (new versions): still five stories
+        _store(archive, pages[:5], start=10)
+        assert len(archive.story_pages("s", 100)) == 5
+        assert learn_site(archive, "s", min_stories=8) is None
+        _store(archive, pages[5:], start=20)
+        first = learn_site(archive, "s", min_stories=8)
+        second = learn_site(archive, "s", min_stories=8)
+        assert (first.version, second.version, first.stories) == (1, 2, 12)
+        assert load_template(archive, "s") == second
+        rows = archive.templates("s")
+        assert [r["version"] for r in rows] == [2, 1] and rows[0]["blocks"]
+        assert archive.new_stories("s") == 0
+        # archive URL of a known site's page finds the site by the URL's host
+        assert load_template(archive, "127.0.0.2", URL + "/story/new") == second
+        assert load_template(archive, "127.0.0.9", "http://127.0.0.9/x") is None
