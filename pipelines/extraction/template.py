@@ -101,7 +101,8 @@ class Template:
         version: 1, 2, ... per site, given by the archive when it is saved (0: not saved).
         stories: how many distinct stories it was learned from.
         vocabulary: the ``.class`` and ``#id`` tokens that name structure on this site.
-        blocks: the template's blocks (outermost only: a block inside another is not listed).
+        blocks: the template's blocks: a ``fixed`` block whole (nothing inside it is listed),
+            a ``links`` block as its innermost list of links.
         learned_at: when, UTC ISO 8601 (set by whoever saves it; not used by :func:`apply`).
     """
 
@@ -218,8 +219,14 @@ def learn(pages: Iterable[tuple[HtmlElement, str | None]], site: str = "") -> Te
             found[key] = Block(key, "fixed", count, samples[key], known)
         elif linked[key] >= LINKS_SHARE * count:
             found[key] = Block(key, "links", count, samples[key])
-    outermost = tuple(block for key, block in sorted(found.items()) if not any(a in found for a in _ancestors(key)))
-    return Template(site=site, stories=len(views), vocabulary=frozenset(vocabulary), blocks=outermost)
+    # a fixed block goes whole; a list of links goes as its innermost list, so that a block
+    # that merely holds one (a header with its menu, the story's date and byline) stays
+    fixed = {key for key, block in found.items() if block.kind == "fixed"}
+    links = {key for key, block in found.items() if block.kind == "links"}
+    holding_lists = {a for key in links for a in _ancestors(key) if a in links}
+    keep = fixed | (links - holding_lists)
+    blocks = tuple(found[key] for key in sorted(keep) if not any(a in fixed for a in _ancestors(key)))
+    return Template(site=site, stories=len(views), vocabulary=frozenset(vocabulary), blocks=blocks)
 
 
 def apply(tree: HtmlElement, template: Template | None) -> list[Removed]:
