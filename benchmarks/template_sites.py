@@ -6,7 +6,9 @@ keeps the real layout, its own paragraphs (other real pages' text), its own head
 URL, and its own date in a dateline above the story (or none: some pages state no date); a
 teaser sidebar with other headlines and their times ("18 Dec, 2024" or "3 hours ago") is
 added, with teasers, headlines and times that differ from page to page (as on a real site
-over days), inside the story's container on some sites and beside it on others. The
+over days), inside the story's container on some sites and beside it on others, the times
+written in one of several styles ("Updated 18 Dec, 2024", "December 18, 2024",
+"18.12.2024", "3 hours ago"). The
 pages' own date metadata (meta tags, JSON-LD, ``datetime`` attributes) is taken out, so
 that a date in the sidebar is a real trap.
 
@@ -39,13 +41,14 @@ SIDEBARS = [
 class StoryPage:
     """One generated story page: its ``path``, ``body`` bytes, the story's ``text`` (its
     paragraphs, one a line), its ``title`` and ``published`` day (``YYYY-MM-DD``, or
-    ``None`` when the page states no date of its own)."""
+    ``None`` when the page states no date of its own), and the days its sidebar shows."""
 
     path: str
     body: bytes
     text: str
     title: str
     published: str | None
+    teaser_days: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -98,27 +101,36 @@ def _story_paragraphs(tree, truth: list[str]) -> list:
     return max(parents.values(), key=len)
 
 
-def _when(rng: random.Random, relative: bool, day: date) -> str:
-    if relative:
-        n = rng.randint(1, 23)
-        return f"{n} hour{'s' if n > 1 else ''} ago"
+# how a teaser shows its time, by site: some the generic extraction knows for a teaser's,
+# some it does not
+TIME_STYLES = ("Updated {d} {mon}, {y}", "{month} {d}, {y}", "{d}.{m:02d}.{y}", "{n} hours ago")
+
+
+def _when(rng: random.Random, style: int, day: date) -> tuple[str, str | None]:
+    """A teaser's time as shown, and its day (``None`` for a relative time)."""
     other = day - timedelta(days=rng.randint(1, 400))
-    return f"Updated {other.day} {MONTHS[other.month - 1][:3]}, {other.year}"
+    form = TIME_STYLES[style % len(TIME_STYLES)]
+    shown = form.format(d=other.day, m=other.month, y=other.year, mon=MONTHS[other.month - 1][:3],
+                        month=MONTHS[other.month - 1], n=rng.randint(1, 23))
+    return shown, None if "{n}" in form else other.isoformat()
 
 
-def _sidebar(rng: random.Random, shape: int, relative: bool, pool: list[str], day: date) -> str:
+def _sidebar(rng: random.Random, shape: int, style: int, pool: list[str], day: date) -> tuple[str, set[str]]:
     tag, cls, heading, item = SIDEBARS[shape % len(SIDEBARS)]
-    items = []
+    items, days = [], set()
     for _ in range(5):
         words = rng.choice(pool).split()
         start = rng.randint(0, max(0, len(words) - 9))
         headline = " ".join(words[start : start + rng.randint(5, 9)]).strip(".,;:")
         href = f"/story/other-{rng.randint(1000, 9999)}"
-        items.append(f'<{item} class="teaser"><a href="{href}">{headline}</a> <span class="time">{_when(rng, relative, day)}</span></{item}>')
+        shown, shown_day = _when(rng, style, day)
+        if shown_day:
+            days.add(shown_day)
+        items.append(f'<{item} class="teaser"><a href="{href}">{headline}</a> <span class="time">{shown}</span></{item}>')
     inner = "".join(items)
     if item == "li":
         inner = f"<ul>{inner}</ul>"
-    return f'<{tag} class="{cls}"><h3>{heading}</h3>{inner}</{tag}>'
+    return f'<{tag} class="{cls}"><h3>{heading}</h3>{inner}</{tag}>', days
 
 
 ISO_DAY = re.compile(r"(?:19|20)\d\d[-/]\d\d[-/]\d\d")
@@ -160,9 +172,10 @@ def _strip_dates(tree) -> None:
                 del el.attrib[name]
 
 
-def site_pages(layout: Layout, pool: list[str], count: int, *, inside: bool, relative: bool, seed: int) -> list[StoryPage]:
-    """``count`` story pages on ``layout``'s page (module docstring). Deterministic for a
-    given ``seed``. Every fourth page states no date of its own."""
+def site_pages(layout: Layout, pool: list[str], count: int, *, inside: bool, style: int, seed: int) -> list[StoryPage]:
+    """``count`` story pages on ``layout``'s page (module docstring), teasers' times shown in
+    :data:`TIME_STYLES` ``[style]``. Deterministic for a given ``seed``. Every fourth page
+    states no date of its own."""
     rng = random.Random(seed)
     pages = []
     for i in range(count):
@@ -193,7 +206,8 @@ def site_pages(layout: Layout, pool: list[str], count: int, *, inside: bool, rel
         blocks += [f"<p>{p}</p>" for p in paragraphs]
         for offset, block in enumerate(blocks):
             container.insert(at + offset, lxml_html.fragment_fromstring(block))
-        sidebar = lxml_html.fragment_fromstring(_sidebar(rng, seed, relative, pool, day))
+        markup, shown = _sidebar(rng, seed, style, pool, day)
+        sidebar = lxml_html.fragment_fromstring(markup)
         if inside:
             container.insert(at + len(blocks) - len(paragraphs) // 2, sidebar)
         else:
@@ -215,11 +229,7 @@ def site_pages(layout: Layout, pool: list[str], count: int, *, inside: bool, rel
                 text="\n".join(paragraphs),
                 title=title,
                 published=day.isoformat() if dated else None,
+                teaser_days=frozenset(shown),
             )
         )
     return pages
-
-
-def sidebar_dates_re() -> re.Pattern[str]:
-    """What a teaser's time looks like in these pages (to tell a sidebar date in a result)."""
-    return re.compile(r"Updated \d+ \w{3}, \d{4}|\d+ hours? ago")

@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.scoring import text_score
-from benchmarks.template_sites import StoryPage, layouts, sidebar_dates_re, site_pages
+from benchmarks.template_sites import TIME_STYLES, StoryPage, layouts, site_pages
 from demo.replay import ReplayPage, ReplayWeb
 from pipelines.extraction import extract
 from pipelines.extraction.html import parse_document
@@ -54,23 +54,12 @@ def scores(results: list[tuple[StoryPage, str | None, str | None]]) -> str:
     return f"P {text.precision:.3f}  R {text.recall:.3f}  dates {exact}/{len(results)} right"
 
 
-def sidebar_dated(results, teaser_days: dict[str, set[str]]) -> int:
-    """Results whose date is none of the page's own but a day its sidebar shows."""
+def sidebar_dated(results) -> int:
+    """Results whose date is not the page's own but a day its sidebar shows."""
     return sum(
-        bool(published) and published[:10] != (page.published or "") and published[:10] in teaser_days[page.path]
+        bool(published) and published[:10] != (page.published or "") and published[:10] in page.teaser_days
         for page, _, published in results
     )
-
-
-def teaser_days(page: StoryPage) -> set[str]:
-    """The days the sidebar of a page shows (absolute dates only)."""
-    from datetime import datetime
-
-    days = set()
-    for found in sidebar_dates_re().findall(page.body.decode("utf-8")):
-        if found.startswith("Updated"):
-            days.add(datetime.strptime(found.removeprefix("Updated "), "%d %b, %Y").date().isoformat())
-    return days
 
 
 def stored(db: Path, web: ReplayWeb, pages: dict[str, list[StoryPage]]) -> list[tuple[StoryPage, str | None, str | None]]:
@@ -97,15 +86,15 @@ def main() -> None:
         sys.exit(f"no shared data at {args.shared / 'data'} (the real pages these sites are made of)")
     found, pool = layouts(args.shared, args.sites)
     sites = {
-        f"layout{n}": site_pages(layout, pool, PAGES, inside=n % 2 == 0, relative=n % 4 == 3, seed=n)
+        f"layout{n}": site_pages(layout, pool, PAGES, inside=n % 2 == 0, style=n // 2, seed=n)
         for n, layout in enumerate(found)
     }
-    days = {page.path: teaser_days(page) for pages in sites.values() for page in pages}
     first = {name: pages[:FIRST] for name, pages in sites.items()}
     second = {name: pages[FIRST:] for name, pages in sites.items()}
     print(f"{len(sites)} replay sites of {PAGES} story pages, each on one real page's layout "
           f"(sidebar inside the story's container on {sum(1 for n in range(len(sites)) if n % 2 == 0)}); "
-          f"{sum(p.published is None for ps in sites.values() for p in ps)} pages state no date")
+          f"{sum(p.published is None for ps in sites.values() for p in ps)} pages state no date; "
+          f"teasers' times as {', '.join(repr(s) for s in TIME_STYLES)} (two sites each)")
 
     def replay(pages: list[StoryPage]) -> list[ReplayPage]:
         return [ReplayPage(path=p.path, body=p.body, original_url=f"https://example.invalid{p.path}", title=p.title) for p in pages]
@@ -114,12 +103,12 @@ def main() -> None:
         tmp = Path(tmp)
         results = {}
         for label, minimum in (("without templates", 0), ("with templates", None)):
-            config = tmp / f"{label[:4]}.toml"
+            config = tmp / f"{label.split()[0]}.toml"
             text = web.sources_toml(sections=False, sitemaps=False)
             if minimum is not None:
                 text = text.replace("[crawl]\n", f"[crawl]\ntemplate_min_stories = {minimum}\n", 1)
             config.write_text(text)
-            db = tmp / f"{label[:4]}.db"
+            db = tmp / f"{label.split()[0]}.db"
             for name, site in web.sites.items():  # the first 12 stories only
                 site.pages = {p.path: p for p in replay(first[name])}
             run("crawl", "--config", config, "--db", db, "--no-revisit")
@@ -134,10 +123,10 @@ def main() -> None:
         print(f"templates: {learned.count('template v')} of {len(sites)} sites learned one after the first crawl")
         print("\ncrawled by newsarchive crawl (second crawl: 12 new stories a site)")
         for label, (new, old) in results.items():
-            print(f"  {label:<18} {scores(new)}, {sidebar_dated(new, days)} from the sidebar")
+            print(f"  {label:<18} {scores(new)}, {sidebar_dated(new)} from the sidebar")
         print("first crawl's stories after newsarchive reextract")
         for label, (new, old) in results.items():
-            print(f"  {label:<18} {scores(old)}, {sidebar_dated(old, days)} from the sidebar")
+            print(f"  {label:<18} {scores(old)}, {sidebar_dated(old)} from the sidebar")
 
     print("\nstories a site needs: template learned in process from the first k stories, "
           f"scored on the last {PAGES - FIRST} of each site")
@@ -152,7 +141,7 @@ def main() -> None:
                 e = extract(page.body, f"http://127.0.0.2{page.path}", template=template)
                 got.append((page, e.text, e.published.value if e.published else None))
         blocks = "generic extraction" if not k else "template"
-        print(f"  k = {k:>2} ({blocks:<18}) {scores(got)}, {sidebar_dated(got, days)} from the sidebar")
+        print(f"  k = {k:>2} ({blocks:<18}) {scores(got)}, {sidebar_dated(got)} from the sidebar")
 
 
 if __name__ == "__main__":
