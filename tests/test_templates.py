@@ -169,3 +169,53 @@ def test_learning_from_the_archive_counts_stories_and_saves_versions(tmp_path):
         # archive URL of a known site's page finds the site by the URL's host
         assert load_template(archive, "127.0.0.2", URL + "/story/new") == second
         assert load_template(archive, "127.0.0.9", "http://127.0.0.9/x") is None
+
+
+# -- in a crawl ---------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_crawl_learns_the_template_and_the_next_pages_lose_the_sidebar_and_its_dates(tmp_path):
+    from demo.replay import ReplayPage, ReplaySite
+    from tests.conftest import db_rows, run_cli
+
+    pages = site(2, 14, inside=True, style=1)
+    replay = [ReplayPage(path=p.path, body=p.body, original_url=f"https://example.invalid{p.path}", title=p.title) for p in pages]
+    db = tmp_path / "archive.db"
+    with ReplaySite("news", replay[:10], host="127.0.0.2") as web:
+        config = tmp_path / "sources.toml"
+        config.write_text(
+            "[crawl]\ndelay_secs = 0\n[[source]]\nname = \"news\"\nallow_private = true\n"
+            f'feeds = ["{web.url("/feed.xml")}"]\n'
+        )
+        first = run_cli("crawl", "--config", config, "--db", db, cwd=tmp_path)
+        assert first.returncode == 0, first.stderr
+        listed = run_cli("templates", "--db", db, cwd=tmp_path)
+        assert listed.stdout.startswith("news: 10 stories, template v1 learned "), listed.stdout
+        assert "from 10 stories" in listed.stdout
+        web.pages.update({p.path: p for p in replay[10:13]})
+        second = run_cli("crawl", "--config", config, "--db", db, "--no-revisit", cwd=tmp_path)
+        assert second.returncode == 0, second.stderr
+        # archive URL of a page of a site the archive knows uses its template too
+        web.pages[replay[13].path] = replay[13]
+        adhoc = run_cli("archive", web.url(replay[13].path), "--db", db, "--allow-private", cwd=tmp_path)
+        assert adhoc.returncode == 0, adhoc.stderr
+        urls = {web.url(p.path): p for p in pages}
+    rows = db_rows(db, "SELECT a.canonical_url, s.text, s.published, s.template, s.template_removed FROM articles a JOIN snapshots s ON s.article_id = a.id")
+    before, after = [r for r in rows if r["template"] is None], [r for r in rows if r["template"]]
+    assert len(before) == 10 and len(after) == 4
+    for row in after:
+        page = urls[row["canonical_url"]]
+        assert row["template"] == "news@1"
+        removed = json.loads(row["template_removed"])
+        assert any(b["kind"] == "links" and b["text"].startswith("Latest") for b in removed)
+        assert (row["published"] or "")[:10] not in page.teaser_days
+        if page.published:
+            assert row["published"][:10] == page.published
+        assert all(" ".join(p.split()) in " ".join(row["text"].split()) for p in page.text.split("\n"))
+    # the first crawl's undated pages took a teaser's day; the same kind of page no longer does
+    assert any((r["published"] or "")[:10] in urls[r["canonical_url"]].teaser_days for r in before)
+    settings = db_rows(db, "SELECT extract_settings FROM captures WHERE extract_settings IS NOT NULL")
+    assert sum('"template": "news@1"' in r["extract_settings"] for r in settings) == 4
+    shown = run_cli("templates", "news", "--db", db, cwd=tmp_path)
+    assert "news v1: learned " in shown.stdout and "links on   10 stories" in shown.stdout
