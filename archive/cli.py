@@ -716,9 +716,12 @@ def templates(site, learn, db, verbose, log_file) -> None:
         if learn:
             template = learn_site(archive, site, min_stories=1)
             if template is None:
-                click.echo(f"{site}: no template: its {_stories(known[site])} share no block")
+                click.echo(f"{site}: no template: none of its stories has a stored page")
                 return
-            click.echo(f"{site}: learned template v{template.version} from {_stories(template.stories)}")
+            click.echo(
+                f"{site}: learned template v{template.version} from {_stories(template.stories)}: "
+                f"{_plural(len(template.blocks), 'block')}"
+            )
         rows = archive.templates(site)
     if not site:
         for name, stories in sorted(known.items()):

@@ -48,7 +48,9 @@ def learn_site(archive: Archive, site: str, *, max_pages: int = MAX_PAGES, min_s
 
     Returns:
         the saved template, or ``None`` when the site has fewer than ``min_stories``
-        readable stories or its pages share no block (nothing is saved then).
+        readable stories (nothing is saved then). A template without blocks (the stories
+        share none) is saved too, so that the site is not learned again at the end of every
+        run until it has ``min_stories`` new stories; it changes no extraction.
     """
     pages = []
     for row in archive.story_pages(site, max_pages):
@@ -60,9 +62,6 @@ def learn_site(archive: Archive, site: str, *, max_pages: int = MAX_PAGES, min_s
     if len(pages) < max(1, min_stories):
         return None
     template = learn(pages, site=site)
-    if not template.blocks:
-        logger.info("template of %s: %d stories share no block", site, len(pages))
-        return None
     blocks = [{"path": b.path, "kind": b.kind, "stories": b.stories, "sample": b.sample} for b in template.blocks]
     stored = archive.save_template(site, template.to_json(), template.stories, blocks)
     logger.info("template of %s v%s: %d blocks from %d stories", site, stored["version"], len(blocks), template.stories)
