@@ -219,3 +219,28 @@ def test_a_crawl_learns_the_template_and_the_next_pages_lose_the_sidebar_and_its
     assert sum('"template": "news@1"' in r["extract_settings"] for r in settings) == 4
     shown = run_cli("templates", "news", "--db", db, cwd=tmp_path)
     assert "news v1: learned " in shown.stdout and "links on   10 stories" in shown.stdout
+
+
+def test_the_story_page_lists_the_blocks_removed(tmp_path):
+    import asyncio
+
+    from archive import web
+
+    db = tmp_path / "a.db"
+    removed = ({"path": "body/div[1]/aside.rail[1]/ul[1]", "kind": "links", "text": "Most read <b>Teaser one</b> 2 hours ago"},)
+    with Archive.open(db) as archive:
+        archive.record_capture(
+            archive.start_crawl("test"),
+            CaptureRecord(url=URL + "/a", final_url=URL + "/a", fetched_at="2026-01-01T00:00:00Z", status=200, body=b"<html></html>", site="news"),
+            SnapshotRecord(canonical_url=URL + "/a", content_hash="h", title="A story", text="Its text.", extractor="x", template="news@3", template_removed=removed),
+        )
+    ds = web.make_datasette(db)
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(ds.invoke_startup())
+        page = loop.run_until_complete(ds.client.get("/-/story/1")).text
+    finally:
+        loop.close()
+    assert "Site template" in page and "news@3" in page
+    assert "<code>body/div[1]/aside.rail[1]/ul[1]</code>" in page
+    assert "Most read &lt;b&gt;Teaser one&lt;/b&gt; 2 hours ago" in page  # escaped
