@@ -219,6 +219,10 @@ def test_a_crawl_learns_the_template_and_the_next_pages_lose_the_sidebar_and_its
     assert sum('"template": "news@1"' in r["extract_settings"] for r in settings) == 4
     shown = run_cli("templates", "news", "--db", db, cwd=tmp_path)
     assert "news v1: learned " in shown.stdout and "links on   10 stories" in shown.stdout
+    relearned = run_cli("templates", "--learn", "news", "--db", db, cwd=tmp_path)
+    assert relearned.stdout.startswith("news: learned template v2 from 14 stories: "), relearned.stdout
+    unknown = run_cli("templates", "--learn", "nowhere", "--db", db, cwd=tmp_path)
+    assert unknown.returncode == 2 and "no site 'nowhere'" in unknown.stderr
 
 
 def test_the_story_page_lists_the_blocks_removed(tmp_path):

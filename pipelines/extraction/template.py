@@ -238,7 +238,7 @@ def apply(tree: HtmlElement, template: Template | None) -> list[Removed]:
     if body is None or template is None or not template.blocks:
         return []
     blocks = {block.path: block for block in template.blocks}
-    view = _PageView(body, None, template.vocabulary, with_paragraphs=True)
+    view = _PageView(body, None, template.vocabulary)
     matched = [
         (el, key)
         for el, key in view.keys.items()
@@ -322,7 +322,7 @@ def _ancestors(key: str):
 class _PageView:
     """One page's elements with their structural keys, texts and prose paragraphs."""
 
-    def __init__(self, body: HtmlElement, url: str | None, vocabulary, with_paragraphs: bool = True) -> None:
+    def __init__(self, body: HtmlElement, url: str | None, vocabulary) -> None:
         self.body = body
         self.host = (urlsplit(url).hostname or "").lower() if url else None
         self.keys: dict[HtmlElement, str] = {}
@@ -338,13 +338,12 @@ class _PageView:
             self.keys[el] = key
         # prose paragraphs: (element, characters outside links, text digest)
         self.paragraphs = []
-        if with_paragraphs:
-            for el in self.keys:
-                if el.tag == "p" or (el.tag in BLOCK_TAGS and _direct_text(el) >= PROSE_CHARS):
-                    text = self.text(el)
-                    prose = len(text) - _link_chars(el)
-                    if prose >= PROSE_CHARS:
-                        self.paragraphs.append((el, prose, _digest(text)))
+        for el in self.keys:
+            if el.tag == "p" or (el.tag in BLOCK_TAGS and _direct_text(el) >= PROSE_CHARS):
+                text = self.text(el)
+                prose = len(text) - _link_chars(el)
+                if prose >= PROSE_CHARS:
+                    self.paragraphs.append((el, prose, _digest(text)))
 
     def text(self, el: HtmlElement) -> str:
         found = self._texts.get(el)
