@@ -134,6 +134,7 @@ def _sidebar(rng: random.Random, shape: int, style: int, pool: list[str], day: d
 
 
 ISO_DAY = re.compile(r"(?:19|20)\d\d[-/]\d\d[-/]\d\d")
+DAY_IN_URL = re.compile(r"(?:19|20)\d\d[-/_]?[01]\d[-/_]?[0-3]\d")
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
 VISIBLE_DAY = re.compile(
     rf"{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|\d{{1,2}}\.? {_MONTH},? \d{{4}}"
@@ -155,12 +156,18 @@ def _restate_dates(tree, stated: str) -> None:
 
 
 def _strip_dates(tree) -> None:
-    """Take the page's own date metadata out: meta tags naming a date or time, scripts and
-    attributes holding an ISO day (JSON-LD, microdata, ``datetime``)."""
+    """Take the page's own date metadata out: meta tags naming a date or time, links and
+    meta tags of the head holding a year, scripts and attributes holding an ISO day
+    (JSON-LD, microdata, ``datetime``)."""
     for meta in tree.xpath("//meta"):
         names = " ".join(meta.get(a) or "" for a in ("name", "property", "itemprop", "http-equiv")).lower()
         if "date" in names or "time" in names or "modified" in names or "published" in names or ISO_DAY.search(meta.get("content") or ""):
             meta.drop_tree()
+    head = tree.find("head")
+    for el in head.xpath(".//link | .//meta") if head is not None else []:
+        # dated URLs of the real story (its AMP page, images, oEmbed) date it too
+        if re.search(r"(?:19|20)\d\d", " ".join(el.attrib.values())):
+            el.drop_tree()
     for script in tree.xpath("//script"):
         if ISO_DAY.search(script.text or "") or "ld+json" in (script.get("type") or ""):
             script.drop_tree()
@@ -168,7 +175,8 @@ def _strip_dates(tree) -> None:
         if not isinstance(el.tag, str):
             continue
         for name, value in list(el.attrib.items()):
-            if name == "datetime" or (name not in ("href", "src") and ISO_DAY.search(value)):
+            # also the real story's dated links and image URLs (/2019/11/20/, d=20191120)
+            if name == "datetime" or ISO_DAY.search(value) or DAY_IN_URL.search(value):
                 del el.attrib[name]
 
 
