@@ -219,8 +219,11 @@ def test_a_crawl_learns_the_template_and_the_next_pages_lose_the_sidebar_and_its
     assert sum('"template": "news@1"' in r["extract_settings"] for r in settings) == 4
     shown = run_cli("templates", "news", "--db", db, cwd=tmp_path)
     assert "news v1: learned " in shown.stdout and "links on   10 stories" in shown.stdout
+    with Archive.open(db) as archive:
+        distinct = len(archive.story_pages("news", 100))  # near-duplicates count once
+    assert 12 <= distinct <= 14
     relearned = run_cli("templates", "--learn", "news", "--db", db, cwd=tmp_path)
-    assert relearned.stdout.startswith("news: learned template v2 from 14 stories: "), relearned.stdout
+    assert relearned.stdout.startswith(f"news: learned template v2 from {distinct} stories: "), relearned.stdout
     unknown = run_cli("templates", "--learn", "nowhere", "--db", db, cwd=tmp_path)
     assert unknown.returncode == 2 and "no site 'nowhere'" in unknown.stderr
 
