@@ -13,7 +13,8 @@ article extraction benchmark's 4-token shingles, benchmarks/scoring.py), dates d
 (no date where the page states none), and dates taken from the sidebar; the same for the
 first crawl's stories after ``newsarchive reextract``; then, in process, the same scores
 when the template is learned from the first k stories of each site: how many stories a site
-needs before its template helps.
+needs before its template helps; and the time extraction takes with a template against
+without one, and learning's time per story (same run, same pages).
 
 Usage: python -m benchmarks.templates [--sites 8] [--shared ../shared]
 """
@@ -25,6 +26,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from benchmarks.scoring import text_score
@@ -130,18 +132,29 @@ def main() -> None:
 
     print("\nstories a site needs: template learned in process from the first k stories, "
           f"scored on the last {PAGES - FIRST} of each site")
+    seconds = {}
     for k in CURVE:
         got = []
+        extracting = learning = 0.0
         for name, pages in sites.items():
             template = None
             if k:
+                started = time.perf_counter()
                 trees = [(parse_document(p.body)[0], f"http://127.0.0.2{p.path}") for p in pages[:k]]
                 template = learn(trees, site=name)
+                learning += time.perf_counter() - started
             for page in pages[FIRST:]:
+                started = time.perf_counter()
                 e = extract(page.body, f"http://127.0.0.2{page.path}", template=template)
+                extracting += time.perf_counter() - started
                 got.append((page, e.text, e.published.value if e.published else None))
+        seconds[k] = (extracting / len(got), learning / (k * len(sites)) if k else 0.0)
         blocks = "generic extraction" if not k else "template"
         print(f"  k = {k:>2} ({blocks:<18}) {scores(got)}, {sidebar_dated(got)} from the sidebar")
+    k = CURVE[-1]
+    print(f"\ntime: extraction with a template {seconds[k][0] / seconds[0][0]:.2f}x the generic extraction's "
+          f"({seconds[k][0] * 1000:.0f} vs {seconds[0][0] * 1000:.0f} ms a page); "
+          f"learning {seconds[k][1] * 1000:.0f} ms a story (parsing included)")
 
 
 if __name__ == "__main__":
