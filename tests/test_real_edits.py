@@ -29,7 +29,7 @@ def test_a_date_from_the_feed_then_from_the_page_is_not_an_edit(tmp_path):
     from benchmarks.template_sites import layouts, site_pages
 
     found, pool = layouts(SHARED, 1)
-    page = site_pages(found[0], pool, 1, inside=True, relative=False, seed=0)[0]
+    page = site_pages(found[0], pool, 1, inside=True, style=0, seed=0)[0]
     assert page.published  # the page states its own day, in its dateline only
     # the feed gives the same day with a time: a different `published`, from another source
     story = ReplayPage(path=page.path, body=page.body, original_url=f"https://example.invalid{page.path}", title=page.title, published=f"{page.published}T09:30:00+00:00")
