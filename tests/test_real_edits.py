@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from archive.records import Baseline, CaptureRecord, SnapshotRecord
+from archive.store import Archive
 from demo.replay import ReplayPage, ReplaySite
 from tests.conftest import ROOT, db_rows, requires_shared, run_cli
 from tests.pages import SHARED
-
-pytestmark = [pytest.mark.slow]
-
 
 def crawl(tmp_path: Path, text: str, *extra: str) -> str:
     (tmp_path / "sources.toml").write_text(text)
@@ -24,6 +23,7 @@ def crawl(tmp_path: Path, text: str, *extra: str) -> str:
     return result.stdout
 
 
+@pytest.mark.slow
 @requires_shared
 def test_a_date_from_the_feed_then_from_the_page_is_not_an_edit(tmp_path):
     from benchmarks.template_sites import layouts, site_pages
@@ -61,6 +61,7 @@ def test_a_date_from_the_feed_then_from_the_page_is_not_an_edit(tmp_path):
 V1_PAGES = {"bbc-1.html.gz": "bbc-1-edited.html", "lemonde-1.html.gz": None}
 
 
+@pytest.mark.slow
 def test_an_archive_of_an_older_release_upgraded_and_recrawled_unchanged_records_no_edit(tmp_path):
     """tests/data/archive-v1.db was made by the first release (extractor 1) from two demo
     pages; today's extraction reads them differently. Importing the very same pages again
@@ -91,3 +92,57 @@ def test_an_archive_of_an_older_release_upgraded_and_recrawled_unchanged_records
         result = run_cli("archive", "--html", tmp_path / name.removesuffix(".gz"), "--url", manifest[name]["url"], "--db", db, cwd=tmp_path)
         assert result.stdout.startswith("unchanged")
     assert db_rows(db, "SELECT count(*) AS n FROM snapshots")[0]["n"] == before + 2
+
+
+# -- the archive's side, in process ----------------------------------------------------
+
+
+def _capture(at: str, body: bytes) -> CaptureRecord:
+    return CaptureRecord(url="http://x.test/a", final_url="http://x.test/a", fetched_at=at, status=200, body=body, site="x")
+
+
+def _snapshot(text: str, published: str = "2026-01-01") -> SnapshotRecord:
+    return SnapshotRecord(canonical_url="http://x.test/a", content_hash=f"hash:{text}", title="T", text=text, extractor="e", published=published)
+
+
+@pytest.mark.parametrize(
+    "baseline_text, new_text, versions, outcome",
+    [
+        # all of the difference is ours: one reextract version, the capture is unchanged
+        ("Ours now.", "Ours now.", [("new", "Old reading."), ("reextract", "Ours now.")], "unchanged"),
+        # ours and the publisher's: reextract first, then the edit against it
+        ("Ours now.", "Ours now, edited.", [("new", "Old reading."), ("reextract", "Ours now."), ("edit", "Ours now, edited.")], "changed"),
+    ],
+)
+def test_a_baseline_is_stored_as_reextract_before_the_edit(tmp_path, baseline_text, new_text, versions, outcome):
+    with Archive.open(tmp_path / "a.db") as archive:
+        crawl = archive.start_crawl("test")
+        first = archive.record_capture(crawl, _capture("2026-01-01T00:00:00Z", b"<p>1</p>"), _snapshot("Old reading."))
+        result = archive.record_capture(
+            crawl,
+            _capture("2026-01-02T00:00:00Z", b"<p>2</p>"),
+            _snapshot(new_text),
+            baseline=Baseline(first.capture_id, "2026-01-01T00:00:00Z", _snapshot(baseline_text)),
+        )
+        rows = archive.db.execute("SELECT reason, text, capture_id FROM snapshots ORDER BY version").fetchall()
+        edits = archive.db.execute("SELECT count(*) FROM changes WHERE reason = 'edit'").fetchone()[0]
+    assert result.outcome == outcome
+    assert [(r[0], r[1]) for r in rows] == versions
+    assert rows[1][2] == first.capture_id  # the reextract version is the earlier body's
+    assert edits == (1 if outcome == "changed" else 0)
+
+
+def test_a_stale_baseline_is_ignored(tmp_path):
+    with Archive.open(tmp_path / "a.db") as archive:
+        crawl = archive.start_crawl("test")
+        archive.record_capture(crawl, _capture("2026-01-01T00:00:00Z", b"<p>1</p>"), _snapshot("One."))
+        second = archive.record_capture(crawl, _capture("2026-01-02T00:00:00Z", b"<p>2</p>"), _snapshot("Two."))
+        # made from the first capture, which is no longer the latest version's
+        archive.record_capture(
+            crawl,
+            _capture("2026-01-03T00:00:00Z", b"<p>3</p>"),
+            _snapshot("Three."),
+            baseline=Baseline(second.capture_id - 1, "2026-01-01T00:00:00Z", _snapshot("Ours.")),
+        )
+        reasons = [r[0] for r in archive.db.execute("SELECT reason FROM snapshots ORDER BY version")]
+    assert reasons == ["new", "edit", "edit"]
