@@ -9,8 +9,8 @@ One call, :func:`extract`, used by the crawl pipeline, ``newsarchive archive`` a
    title, authors, description, site name, tags and image with trafilatura's functions);
 2. remove the site's template (:mod:`~pipelines.extraction.template`: the blocks learned
    from the site's other stories), apply the site's extraction hints
-   (``[source.extract]``), and repair the page (:mod:`~pipelines.extraction.clean`: hidden copies of the story, embedded posts,
-   teaser-classed leads);
+   (``[source.extract]``), and repair the page (:mod:`~pipelines.extraction.clean`:
+   hidden copies of the story, embedded posts, teaser-classed leads);
 3. trafilatura separates the main content from boilerplate, comments excluded (its fast
    mode; its full mode as a second opinion when the fast one reads like a menu);
 4. the boilerplate trafilatura leaves is taken out of its content tree
