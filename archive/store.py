@@ -665,16 +665,17 @@ class Archive:
 
     def record_reextraction(self, article_id: int, capture_id: int, fetched_at: str, snapshot: SnapshotRecord) -> str:
         """Store what the current extraction makes of a stored body: a new version with
-        ``reason = reextract`` if its content differs from the article's latest version
-        (``changed``), else nothing (``unchanged``). The article's ``last_changed`` and
+        ``reason = reextract`` if its content or its dates differ from the article's latest
+        version (``changed``: a date that now leaves a template block out is ours to fix
+        too), else nothing (``unchanged``). The article's ``last_changed`` and
         revisit schedule are the publisher's and are left alone."""
         with self._write():
             latest = self.db.execute(
-                "SELECT s.version, s.content_hash FROM articles a JOIN snapshots s ON s.id = a.latest_snapshot_id "
-                "WHERE a.id = ?",
+                "SELECT s.version, s.content_hash, s.published, s.modified FROM articles a "
+                "JOIN snapshots s ON s.id = a.latest_snapshot_id WHERE a.id = ?",
                 [article_id],
             ).fetchone()
-            if latest is not None and latest[1] == snapshot.content_hash:
+            if latest is not None and tuple(latest[1:]) == (snapshot.content_hash, snapshot.published, snapshot.modified):
                 return "unchanged"
             version = (latest[0] + 1) if latest else 1
             self._insert_snapshot(article_id, version, capture_id, fetched_at, snapshot, "reextract")
