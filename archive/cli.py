@@ -724,6 +724,8 @@ def templates(site, learn, db, verbose, log_file) -> None:
             )
         rows = archive.templates(site)
     if not site:
+        if not known:
+            click.echo(f"no stories in {db} yet: templates are learned from them")
         for name, stories in sorted(known.items()):
             latest = next((r for r in rows if r["site"] == name), None)
             if latest is None:
