@@ -34,7 +34,7 @@ from sqlite_utils import Database
 from archive import bodies, cjk, queries
 from archive.diff import compare
 from archive.migrations import migrations
-from archive.records import CaptureRecord, SnapshotRecord, StoreResult
+from archive.records import Baseline, CaptureRecord, SnapshotRecord, StoreResult
 from archive.schedule import Steps, longest_interval, next_check
 from archive.timefmt import iso_utc, parse_utc, utc_now_iso
 
@@ -454,6 +454,7 @@ class Archive:
         article_id: int | None = None,
         steps: Steps | None = None,
         frontier_url: str | None = None,
+        baseline: Baseline | None = None,
     ) -> StoreResult:
         """Store one capture, and the article content it carried, in one transaction.
 
@@ -470,6 +471,11 @@ class Archive:
                 (:mod:`archive.schedule`; its defaults when ``None``).
             frontier_url: the frontier URL this capture answers: removed from the
                 frontier in the same transaction (a crash never loses it, nor fetches it twice).
+            baseline: the article's latest version extracted again with this capture's
+                options (pipelines/version.py). When it is still the latest version, it is
+                stored first as a version with ``reason = reextract`` (the difference is
+                ours), and this capture is compared with it: the same content is
+                ``unchanged``, not an edit.
 
         Returns:
             What was stored; ``outcome`` is ``new`` (first capture of this article),
@@ -517,6 +523,8 @@ class Archive:
                     self._seen(known, capture.fetched_at)
                     touched = known
             else:
+                if baseline is not None and known is not None:
+                    self._record_baseline(known, baseline)
                 article_id, outcome, version = self._touch_article(capture, snapshot)
                 touched = article_id
             warnings = list(capture.warnings) + self._clock_regression(article_id if article_id is not None else known, capture)
@@ -542,6 +550,17 @@ class Archive:
             return None
         row = self.db.execute("SELECT redacted_at FROM articles WHERE id = ? AND status = 'redacted'", [article_id]).fetchone()
         return (row[0] or "an earlier day") if row else None
+
+    def _record_baseline(self, article_id: int, baseline: Baseline) -> None:
+        """Store ``baseline`` as a ``reextract`` version if the version it was made from is
+        still the article's latest (else it is stale and ignored)."""
+        latest = self.db.execute(
+            "SELECT s.version, s.capture_id FROM articles a JOIN snapshots s ON s.id = a.latest_snapshot_id WHERE a.id = ?",
+            [article_id],
+        ).fetchone()
+        if latest is None or latest[1] != baseline.capture_id:
+            return
+        self._insert_snapshot(article_id, latest[0] + 1, baseline.capture_id, baseline.fetched_at, baseline.snapshot, "reextract")
 
     def _clock_regression(self, article_id: int | None, capture: CaptureRecord) -> list[str]:
         """``["clock_regression: ..."]`` when this capture's ``fetched_at`` (the local clock)
@@ -730,6 +749,8 @@ class Archive:
                 "image": s.image,
                 "extractor": s.extractor,
                 "reason": reason,
+                "template": s.template,
+                "template_removed": json.dumps(list(s.template_removed), ensure_ascii=False) if s.template_removed else None,
             }
         ).last_pk
         if grams := cjk.index_text(s.title, s.text):
@@ -824,14 +845,14 @@ class Archive:
     # -- re-extraction -------------------------------------------------------------
 
     def reextract_sources(self, since: str | None = None) -> list[dict[str, Any]]:
-        """For each article, what its current version was extracted from: the capture's
+        """For each article (its ``site``), what its current version was extracted from: the capture's
         ``capture_id``, ``final_url``, ``fetched_at``, ``content_type``, ``body_digest``,
         ``hints`` and ``extract_settings`` (decoded JSON), and the version's ``version``,
         ``content_hash`` and ``extractor``. Only captures fetched at or after ``since``
         (UTC, ``YYYY-MM-DD...``) when given."""
         rows = self.db.query(
             """
-            SELECT a.id AS article_id, a.canonical_url, s.version, s.content_hash, s.extractor,
+            SELECT a.id AS article_id, a.canonical_url, a.site, s.version, s.content_hash, s.extractor,
                    c.id AS capture_id, c.final_url, c.fetched_at, c.content_type, c.body_digest,
                    c.hints, c.extract_settings
             FROM articles a
@@ -851,20 +872,165 @@ class Archive:
 
     def record_reextraction(self, article_id: int, capture_id: int, fetched_at: str, snapshot: SnapshotRecord) -> str:
         """Store what the current extraction makes of a stored body: a new version with
-        ``reason = reextract`` if its content differs from the article's latest version
-        (``changed``), else nothing (``unchanged``). The article's ``last_changed`` and
+        ``reason = reextract`` if its content or its dates differ from the article's latest
+        version (``changed``: a date that now leaves a template block out is ours to fix
+        too), else nothing (``unchanged``). The article's ``last_changed`` and
         revisit schedule are the publisher's and are left alone."""
         with self._write():
             latest = self.db.execute(
-                "SELECT s.version, s.content_hash FROM articles a JOIN snapshots s ON s.id = a.latest_snapshot_id "
-                "WHERE a.id = ?",
+                "SELECT s.version, s.content_hash, s.published, s.modified FROM articles a "
+                "JOIN snapshots s ON s.id = a.latest_snapshot_id WHERE a.id = ?",
                 [article_id],
             ).fetchone()
-            if latest is not None and latest[1] == snapshot.content_hash:
+            if latest is not None and tuple(latest[1:]) == (snapshot.content_hash, snapshot.published, snapshot.modified):
                 return "unchanged"
             version = (latest[0] + 1) if latest else 1
             self._insert_snapshot(article_id, version, capture_id, fetched_at, snapshot, "reextract")
         return "changed"
+
+    def version_source(self, article_id: int) -> dict[str, Any] | None:
+        """The article's latest version and the capture it was extracted from:
+        ``canonical_url``, ``version``, ``content_hash``, ``published``, ``modified``,
+        ``capture_id``, ``fetched_at``, ``final_url``, ``content_type``, ``body_digest``,
+        ``hints`` and ``extract_settings`` (decoded JSON); ``None`` if it has no version."""
+        rows = list(
+            self.db.query(
+                """
+                SELECT a.canonical_url, s.version, s.content_hash, s.published, s.modified,
+                       c.id AS capture_id, c.fetched_at, c.final_url, c.content_type, c.body_digest,
+                       c.hints, c.extract_settings
+                FROM articles a
+                JOIN snapshots s ON s.id = a.latest_snapshot_id
+                JOIN captures c ON c.id = s.capture_id
+                WHERE a.id = ?
+                """,
+                [article_id],
+            )
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        row["hints"] = json.loads(row["hints"]) if row["hints"] else {}
+        row["extract_settings"] = json.loads(row["extract_settings"]) if row["extract_settings"] else {}
+        return row
+
+    # -- site templates ----------------------------------------------------------
+
+    def save_template(self, site: str, template: dict[str, Any], stories: int, blocks: list[dict[str, Any]]) -> dict[str, Any]:
+        """Store a newly learned template of ``site`` as its next version (1, 2, ...).
+
+        Args:
+            template: the JSON-able value extraction applies; its ``version`` and
+                ``learned_at`` are set here.
+            stories: how many distinct stories it was learned from.
+            blocks: its blocks, dicts with at least ``path``, ``kind`` and ``stories``.
+
+        Returns:
+            the ``template`` value as stored (with its ``version`` and ``learned_at``).
+        """
+        with self._write():
+            row = self.db.execute("SELECT max(version) FROM templates WHERE site = ?", [site]).fetchone()
+            version = (row[0] or 0) + 1
+            stored = {**template, "site": site, "version": version, "learned_at": utc_now_iso()}
+            self.db["templates"].insert(
+                {
+                    "site": site,
+                    "version": version,
+                    "learned_at": stored["learned_at"],
+                    "stories": stories,
+                    "blocks": json.dumps(blocks, ensure_ascii=False),
+                    "template": json.dumps(stored, ensure_ascii=False, sort_keys=True),
+                }
+            )
+        return stored
+
+    def template(self, site: str) -> dict[str, Any] | None:
+        """The latest template of ``site`` (the stored JSON value, decoded), or ``None``."""
+        row = self.db.execute(
+            "SELECT template FROM templates WHERE site = ? ORDER BY version DESC LIMIT 1", [site]
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def templates(self, site: str | None = None) -> list[dict[str, Any]]:
+        """``templates`` rows (``blocks`` decoded, without the full value): every version of
+        ``site``, newest first, or the latest version of every site, by site."""
+        if site is not None:
+            rows = self.db.query(
+                "SELECT site, version, learned_at, stories, blocks FROM templates WHERE site = ? ORDER BY version DESC",
+                [site],
+            )
+        else:
+            rows = self.db.query(
+                "SELECT site, version, learned_at, stories, blocks FROM templates t "
+                "WHERE version = (SELECT max(version) FROM templates WHERE site = t.site) ORDER BY site"
+            )
+        return [{**row, "blocks": json.loads(row["blocks"])} for row in rows]
+
+    def sites(self) -> list[dict[str, Any]]:
+        """Every site of the archive with its number of stories (``site``, ``stories``)."""
+        return list(
+            self.db.query("SELECT site, count(*) AS stories FROM articles WHERE site IS NOT NULL GROUP BY site ORDER BY site")
+        )
+
+    def new_stories(self, site: str) -> int:
+        """Stories of ``site`` first seen since its latest template was learned (all its
+        stories when it has none)."""
+        row = self.db.execute("SELECT max(learned_at) FROM templates WHERE site = ?", [site]).fetchone()
+        since = row[0] if row and row[0] else ""
+        return self.db.execute(
+            "SELECT count(*) FROM articles WHERE site = ? AND first_seen > ?", [site, since]
+        ).fetchone()[0]
+
+    def story_pages(self, site: str, limit: int) -> list[dict[str, Any]]:
+        """One stored page per distinct story of ``site``, the most recently seen first: the
+        body of each article's latest version (``final_url``, ``content_type``,
+        ``body_digest``, ``body``). An article flagged as a near-duplicate of one already
+        taken (a syndicated copy) is left out, so that no story counts twice."""
+        rows = self.db.query(
+            """
+            SELECT a.id AS article_id, c.final_url, c.content_type, c.body_digest
+            FROM articles a
+            JOIN snapshots s ON s.id = a.latest_snapshot_id
+            JOIN captures c ON c.id = s.capture_id
+            WHERE a.site = ? AND c.body_digest IS NOT NULL
+            ORDER BY a.last_seen DESC, a.id DESC
+            """,
+            [site],
+        )
+        pages: list[dict[str, Any]] = []
+        taken: set[int] = set()
+        for row in rows:
+            if len(pages) >= limit:
+                break
+            twins = self.db.execute(
+                "SELECT other_id FROM near_duplicates WHERE article_id = ? UNION SELECT article_id FROM near_duplicates WHERE other_id = ?",
+                [row["article_id"], row["article_id"]],
+            ).fetchall()
+            if any(t[0] in taken for t in twins):
+                continue
+            try:
+                row["body"] = self.read_body(row["body_digest"])
+            except KeyError:
+                continue
+            taken.add(row["article_id"])
+            pages.append(row)
+        return pages
+
+    def site_of_url(self, url: str) -> str | None:
+        """The site whose stories live on ``url``'s scheme and host (the one with the most
+        stories there), or ``None``: how ``archive URL`` finds a known site's template."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        if not parts.scheme or not parts.netloc:
+            return None
+        prefix = f"{parts.scheme.lower()}://{parts.netloc.lower()}/"
+        row = self.db.execute(
+            "SELECT site FROM articles WHERE canonical_url >= ? AND canonical_url < ? AND site IS NOT NULL "
+            "GROUP BY site ORDER BY count(*) DESC LIMIT 1",
+            [prefix, prefix[:-1] + "0"],
+        ).fetchone()
+        return row[0] if row else None
 
     # -- reading -----------------------------------------------------------------
 

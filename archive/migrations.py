@@ -261,6 +261,27 @@ def m005_snapshot_standfirst(db: Database) -> None:
 
 
 @migrations()
+def m006_templates(db: Database) -> None:
+    """Site templates learned from the archive (pipelines/extraction/template.py): one row per
+    site and version; and, on each snapshot, the template its extraction applied and the
+    blocks it removed."""
+    db["templates"].create(
+        {
+            "site": str,  # the source's name (the host for ad hoc archiving)
+            "version": int,  # 1, 2, ... per site
+            "learned_at": str,  # UTC, ISO 8601 with Z
+            "stories": int,  # distinct stories it was learned from
+            "blocks": str,  # JSON: [{"path", "kind", "stories", "sample"}, ...]
+            "template": str,  # JSON: the whole value extraction applies
+        },
+        pk=("site", "version"),
+        not_null={"site", "version", "learned_at", "stories", "blocks", "template"},
+    )
+    db["snapshots"].add_column("template", str)  # site@version, or null
+    db["snapshots"].add_column("template_removed", str)  # JSON: [{"path", "kind", "text"}, ...]
+
+
+@migrations()
 def m007_frontier(db: Database) -> None:
     """The crawl frontier: URLs discovered and not yet fetched (or whose failure was not
     final), kept across runs so that a killed or stopped crawl resumes them; the pid of

@@ -120,6 +120,8 @@ def story(conn: sqlite3.Connection, article_id: int, compare_from: int | None = 
     if a["latest"]:
         for key in ("authors", "tags"):
             a["latest"][key] = _json_list(a["latest"][key])
+        removed = a["latest"].get("template_removed")
+        a["latest"]["template_removed"] = json.loads(removed) if removed else []
     by_version = {
         s["version"]: s
         for s in rows(

@@ -72,6 +72,9 @@ class SnapshotRecord:
             ``sitemap``, ``feed``, ``url``).
         extractor: name and version of the extraction that produced this content.
         fingerprint: MinHash signature of the text (:mod:`archive.similarity`), or ``None``.
+        template: the site template the extraction applied (``site@version``), or ``None``.
+        template_removed: the template's blocks it removed, dicts with ``path``, ``kind``
+            and ``text`` (the beginning of the block's text).
     """
 
     canonical_url: str
@@ -94,6 +97,8 @@ class SnapshotRecord:
     image: str | None = None
     aliases: tuple[tuple[str, str], ...] = ()
     fingerprint: bytes | None = None
+    template: str | None = None
+    template_removed: tuple[dict, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,3 +122,19 @@ class StoreResult:
     snapshot_id: int | None = None
     version: int | None = None
     redacted: bool = False
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A story's latest version extracted again with the options of a newer capture
+    (pipelines/version.py): where it differs from the stored version, the difference is
+    ours (extractor, options, template, the source of a date), not the publisher's.
+
+    Attributes:
+        capture_id / fetched_at: the capture of that version, whose body was extracted again.
+        snapshot: what the extraction makes of it now.
+    """
+
+    capture_id: int
+    fetched_at: str
+    snapshot: SnapshotRecord

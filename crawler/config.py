@@ -36,7 +36,7 @@ from crawler.settings import URLLENGTH_LIMIT
 
 CRAWL_KEYS = {
     "user_agent", "contact", "revisit_steps", "warc", "delay_secs",
-    "max_new_urls_per_feed", "max_new_urls_per_sitemap", "max_new_urls_per_source",
+    "max_new_urls_per_feed", "max_new_urls_per_sitemap", "max_new_urls_per_source", "template_min_stories",
 }
 SOURCE_KEYS = {
     "name", "feeds", "sitemaps", "start_urls", "allow", "deny", "depth",
@@ -124,6 +124,9 @@ class CrawlConfig:
             on the new article URLs queued in one run from one feed, one sitemap, and one
             source's feeds and sitemaps together (0: no cap). What is over a cap is left
             for a later run, which finds it again (newest first where dates are known).
+        template_min_stories: stories a site needs (new since its latest template) before
+            its template is learned at the end of a run; 0 never learns; ``None``: the
+            default (``ARCHIVE_TEMPLATE_MIN_STORIES``).
         text: the file's text, kept with the crawl for provenance.
         path: where it was read from.
     """
@@ -137,6 +140,7 @@ class CrawlConfig:
     max_new_urls_per_feed: int = DEFAULT_MAX_NEW_URLS_PER_FEED
     max_new_urls_per_sitemap: int = DEFAULT_MAX_NEW_URLS_PER_SITEMAP
     max_new_urls_per_source: int = DEFAULT_MAX_NEW_URLS_PER_SOURCE
+    template_min_stories: int | None = None
     text: str = ""
     path: str | None = None
 
@@ -203,6 +207,7 @@ def parse_config(text: str, origin: str = "<config>") -> CrawlConfig:
         max_new_urls_per_feed=_count(crawl, "max_new_urls_per_feed", where, DEFAULT_MAX_NEW_URLS_PER_FEED),
         max_new_urls_per_sitemap=_count(crawl, "max_new_urls_per_sitemap", where, DEFAULT_MAX_NEW_URLS_PER_SITEMAP),
         max_new_urls_per_source=_count(crawl, "max_new_urls_per_source", where, DEFAULT_MAX_NEW_URLS_PER_SOURCE),
+        template_min_stories=_count(crawl, "template_min_stories", where, None),
         text=text,
         path=None if origin.startswith("<") else origin,
     )
@@ -301,10 +306,12 @@ def _number(data: dict, key: str, where: str, *, default, minimum: float):
     return float(value)
 
 
-def _count(data: dict, key: str, where: str, default: int) -> int:
+def _count(data: dict, key: str, where: str, default: int | None) -> int | None:
     value = data.get(key, default)
+    if value is None:
+        return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"{where}: {key} must be a whole number >= 0 (0: no cap) (got {value!r})")
+        raise ConfigError(f"{where}: {key} must be a whole number, 0 or more (got {value!r})")
     return value
 
 

@@ -30,7 +30,8 @@ class PageItem:
         origin: ``fetch`` or ``import``.
         hints: what discovery said of the page: ``published`` (date text) and
             ``published_source`` (``feed`` or ``sitemap``), ``title``.
-        options: how to extract the page (the source's :class:`crawler.options.ExtractOptions`).
+        options: how to extract the page (the source's :class:`crawler.options.ExtractOptions`;
+            the pipelines add the site's learned template).
         error: ``(kind, message)`` when the fetch itself failed (e.g. an HTTP error page).
         article_id: the known article a revisit re-checked (a 304 or a 404/410 needs it).
         flag: ``partial`` when the body ended with the connection and not with its
@@ -43,6 +44,8 @@ class PageItem:
         canonical_url, aliases: identity (pipelines/identify.py).
         content_hash, fingerprint, flag: version identity, MinHash signature, and why
             the capture may not be a version (pipelines/version.py).
+        baseline: the story's latest version extracted again with this item's options,
+            when that differs from what is stored (pipelines/version.py), else ``None``.
         outcome: what the archive did (``new``, ``changed``, ``unchanged``, ...).
     """
 
@@ -68,6 +71,7 @@ class PageItem:
     content_hash: str | None = None
     fingerprint: bytes | None = field(default=None, repr=False)
     flag: str | None = None
+    baseline: Any = field(default=None, repr=False)
     outcome: str | None = None
     warnings: list[str] = field(default_factory=list)
     encoding: str | None = None

@@ -8,7 +8,7 @@ are exactly the ones its extraction used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -23,21 +23,29 @@ class ExtractOptions:
             exclude``).
         timezone: IANA zone for dates the site states without an offset (the source's
             ``timezone``).
+        template: the site's learned template, a plain frozen value
+            (:class:`pipelines.extraction.template.Template`: JSON-able, versioned), or
+            ``None`` for the generic extraction. It is recorded with a capture by its label
+            (``site@version``); re-extraction applies the site's current template.
     """
 
     include: str | None = None
     exclude: tuple[str, ...] = ()
     timezone: str | None = None
+    template: Any = field(default=None, compare=False)
 
     def as_json(self) -> dict[str, Any] | None:
         """The options as stored with a capture (``captures.extract_settings``), or ``None``
         when every option has its default."""
         stored = {"timezone": self.timezone, "include": self.include, "exclude": list(self.exclude)}
+        if self.template is not None:
+            stored["template"] = self.template.label  # site@version
         return stored if any(stored.values()) else None
 
     @classmethod
     def from_json(cls, stored: dict[str, Any] | None) -> ExtractOptions:
-        """The options :meth:`as_json` stored (``None`` or ``{}``: the defaults)."""
+        """The options :meth:`as_json` stored (``None`` or ``{}``: the defaults), without the
+        template (the archive holds it: the caller adds the one to apply)."""
         stored = stored or {}
         return cls(
             include=stored.get("include"),

@@ -30,6 +30,9 @@ ARCHIVE_LOCK_HELD = False
 ARCHIVE_STOP_GRACE_SECS = 2.0
 #: The revisit schedule (the config's ``revisit_steps``; the news spider sets it).
 ARCHIVE_REVISIT_STEPS = list(DEFAULT_STEPS_TEXT)
+#: Learn a site's template at the end of a run once it has this many stories new since its
+#: latest template (the config's ``template_min_stories``; 0: never). pipelines/templates.py.
+ARCHIVE_TEMPLATE_MIN_STORIES = 8
 
 # -- identity and politeness -------------------------------------------------------
 USER_AGENT = user_agent()  # the config's [crawl] contact is added by the news spider
@@ -121,6 +124,7 @@ SPIDER_MIDDLEWARES = {
 }
 
 ITEM_PIPELINES = {
+    "pipelines.templates.TemplatePipeline": 50,
     "pipelines.extract.ExtractPipeline": 100,
     "pipelines.identify.IdentifyPipeline": 200,
     "pipelines.version.VersionPipeline": 300,

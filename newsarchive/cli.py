@@ -248,6 +248,10 @@ def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def _stories(n: int) -> str:
+    return f"{n} {'story' if n == 1 else 'stories'}"
+
+
 def exit_for(run) -> None:
     """Exit status for a finished run: 1 if it was interrupted or did not finish, 4 on a storage error."""
     if run.finish_reason == "interrupted":
@@ -951,6 +955,67 @@ def stats(db, verbose, log_file) -> None:
             f"last crawl: #{last['id']} {last['command']} {last['status']}, "
             f"started {last['started_at']}, finished {last['finished_at'] or '-'}"
         )
+
+
+@cli.command()
+@click.argument("site", required=False)
+@click.option("--learn", is_flag=True, help="Learn SITE's template now from the stories the archive holds.")
+@common_options
+def templates(site, learn, db, verbose, log_file) -> None:
+    """Show the site templates learned from the archive, or learn one.
+
+    A template is the blocks a site repeats around its stories (menus, share bars, teaser
+    lists, "most read", footers), learned from the stories the archive holds; extraction
+    removes them, and never takes a date from them. Without SITE: every site with its
+    latest template; with SITE: its versions and the latest one's blocks.
+
+    \b
+    Examples:
+      newsarchive templates
+      newsarchive templates example-news
+      newsarchive templates --learn example-news
+    """
+    from pipelines.templates import learn_site
+
+    configure_logging(verbose, log_file)
+    if learn and not site:
+        raise CliError("--learn needs a SITE (newsarchive templates lists them)", EXIT_USAGE)
+    with open_archive(db, create=False) as archive:
+        known = {row["site"]: row["stories"] for row in archive.sites()}
+        if site and site not in known:
+            raise CliError(f"no site {site!r} in {db} (sites: {', '.join(sorted(known)) or 'none'})", EXIT_USAGE)
+        if learn:
+            template = learn_site(archive, site, min_stories=1)
+            if template is None:
+                click.echo(f"{site}: no template: none of its stories has a stored page")
+                return
+            click.echo(
+                f"{site}: learned template v{template.version} from {_stories(template.stories)}: "
+                f"{_plural(len(template.blocks), 'block')}"
+            )
+        rows = archive.templates(site)
+    if not site:
+        if not known:
+            click.echo(f"no stories in {db} yet: templates are learned from them")
+        for name, stories in sorted(known.items()):
+            latest = next((r for r in rows if r["site"] == name), None)
+            if latest is None:
+                click.echo(f"{name}: {_stories(stories)}, no template (generic extraction)")
+            else:
+                click.echo(
+                    f"{name}: {_stories(stories)}, template v{latest['version']} learned {latest['learned_at']} "
+                    f"from {_stories(latest['stories'])}: {_plural(len(latest['blocks']), 'block')}"
+                )
+        return
+    if not rows:
+        click.echo(f"{site}: {_stories(known[site])}, no template (generic extraction)")
+        return
+    for row in rows:
+        click.echo(f"{site} v{row['version']}: learned {row['learned_at']} from {_stories(row['stories'])}, {_plural(len(row['blocks']), 'block')}")
+    for block in rows[0]["blocks"]:
+        click.echo(f"  {block['kind']:<5} on {block['stories']:>4} stories  {block['path']}")
+        if block.get("sample"):
+            click.echo(f"        {block['sample']}")
 
 
 @cli.command()

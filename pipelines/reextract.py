@@ -5,21 +5,23 @@ difference is ours, not the publisher's: it becomes a version with ``reason = re
 kept apart from the publisher's edits (``reason = edit``) in every count and view of
 changes. Each body is re-extracted with the inputs of its first extraction: its URL, its
 Content-Type, the discovery hints and source settings kept on its capture, and its fetch
-time (for date checks), so that an unchanged extractor finds nothing to add.
+time (for date checks), so that an unchanged extractor finds nothing to add; and with its
+site's latest template, so that a newly learned template reaches the stories already kept.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
+from dataclasses import replace
 
 from archive.database import Archive
 from archive.interrupt import Interrupted
 from crawler.options import ExtractOptions
-from pipelines.extract import extract_page
 from pipelines.extraction import ExtractionError
 from pipelines.store import snapshot_from
-from pipelines.version import version_identity
+from pipelines.templates import load_template
+from pipelines.version import extract_stored, version_identity
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +32,10 @@ def reextract(archive: Archive, since: str | None = None) -> Counter:
     Returns:
         counts: ``articles`` looked at, ``changed`` (new ``reextract`` versions),
         ``unchanged``, ``skipped`` (the body now yields no story) and ``failed``.
+
+    Raises:
+        archive.interrupt.Interrupted: a signal stopped it; the run is ``interrupted`` in
+            ``crawls`` and what was stored stays stored.
     """
     counts: Counter = Counter()
     crawl_id = archive.start_crawl("reextract", f"since {since}" if since else "all")
@@ -44,12 +50,16 @@ def reextract(archive: Archive, since: str | None = None) -> Counter:
 
 
 def _reextract_rows(archive: Archive, crawl_id: int, since: str | None, counts: Counter) -> None:
+    templates: dict = {}
     for row in archive.reextract_sources(since):
         counts["articles"] += 1
+        site = row["site"]
+        if site not in templates:
+            templates[site] = load_template(archive, site, row["canonical_url"])
         try:
-            body = archive.read_body(row["body_digest"])
-            options = ExtractOptions.from_json(row["extract_settings"])
-            e = extract_page(body, row["final_url"], row["content_type"], options, row["hints"], row["fetched_at"])
+            # the capture's own options, with the site's current template
+            options = replace(ExtractOptions.from_json(row["extract_settings"]), template=templates[site])
+            e = extract_stored(archive, row, options, row["hints"])
         except (KeyError, ExtractionError, ValueError) as exc:
             counts["failed"] += 1
             archive.record_failure(crawl_id, row["final_url"], "reextract", f"{type(exc).__name__}: {exc}")

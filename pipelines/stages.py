@@ -12,11 +12,13 @@ from crawler.items import PageItem
 from pipelines.extract import ExtractPipeline
 from pipelines.identify import IdentifyPipeline
 from pipelines.store import StorePipeline
+from pipelines.templates import TemplatePipeline
 from pipelines.version import VersionPipeline
 
 
 def run_stages(items: Iterable[PageItem], db_path: str) -> Iterator[PageItem]:
-    """Pass each item through extract, identify, version and store, as a crawl does.
+    """Pass each item through the site's template, extract, identify, version and store, as
+    a crawl does (no template is learned at the end: ``newsarchive templates --learn``).
 
     Args:
         items: pages, each with its body, URLs and ``fetched_at``.
@@ -29,13 +31,18 @@ def run_stages(items: Iterable[PageItem], db_path: str) -> Iterator[PageItem]:
     Raises:
         archive.database.StorageError: the archive could not be written.
     """
-    stages = (ExtractPipeline(), IdentifyPipeline(), VersionPipeline())
     store = StorePipeline(db_path)
-    store.open_spider()
+    store.open_spider()  # creates or upgrades the archive the other stages read
+    template, version = TemplatePipeline(db_path, min_stories=0), VersionPipeline(db_path)
+    template.open_spider()
+    version.open_spider()
+    stages = (template, ExtractPipeline(), IdentifyPipeline(), version)
     try:
         for item in items:
             for stage in stages:
                 item = stage.process_item(item)
             yield store.process_item(item)
     finally:
+        version.close_spider()
+        template.close_spider()
         store.spider_closed(None, "finished")

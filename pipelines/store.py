@@ -78,6 +78,8 @@ def snapshot_from(e, canonical_url: str, digest: str, aliases: tuple = (), finge
         image=e.image,
         aliases=aliases,
         fingerprint=fingerprint,
+        template=e.template,
+        template_removed=tuple({"path": r.path, "kind": r.kind, "text": r.text} for r in e.removed),
     )
 
 
@@ -172,6 +174,7 @@ class StorePipeline:
                 steps=self.steps,
                 # a host that asked for a long pause: the URL waits in the frontier for the next run
                 frontier_url=None if item.error and item.error[0] == "deferred" else item.url,
+                baseline=item.baseline,
             )
         except StorageError as exc:
             self._storage_failed(exc, item)

@@ -129,6 +129,8 @@ class NewsSpider(ArchivingSpider):
         settings.set("AUTOTHROTTLE_START_DELAY", max(config.delay_secs, 0.0), priority="spider")
         settings.set("ARCHIVE_CONFIG_TEXT", config.text, priority="spider")
         settings.set("ARCHIVE_REVISIT_STEPS", list(config.revisit_steps), priority="spider")
+        if config.template_min_stories is not None:
+            settings.set("ARCHIVE_TEMPLATE_MIN_STORIES", config.template_min_stories, priority="spider")
         if config.warc:
             settings.set("ARCHIVE_WARC", config.warc, priority="spider")
         # every robots.txt the crawl reads (the middleware's too) may list sitemaps

@@ -6,13 +6,14 @@ module each, run by :func:`extract`:
 
 1. decode (:mod:`~pipelines.extraction.html`): bytes to text (BOM, HTTP header, ``<meta>``,
    then detection) to an lxml tree;
+   then the site's template (:mod:`~pipelines.extraction.template`, when the options
+   carry one): the blocks learned from the site's other stories leave the page before
+   anything reads it, so that a date inside one is never the story's;
 2. metadata (:mod:`~pipelines.extraction.metadata`): what the page says of itself
    (JSON-LD, meta tags, canonical links, language, title, authors, tags, the dates its
    structured data state);
 3. cleaning (:mod:`~pipelines.extraction.clean`): the site's hints, ad slots, hidden
    copies, embedded posts;
-   (a site's learned template is removed here, between cleaning and main content:
-   :data:`STAGES` names the place);
 4. main content (:mod:`~pipelines.extraction.main`): trafilatura's full mode;
 5. body (:mod:`~pipelines.extraction.body`): the boilerplate trafilatura leaves taken
    out of its content tree, the standfirst kept apart, the text written out with the
@@ -36,6 +37,7 @@ import trafilatura
 
 from crawler.options import ExtractOptions
 from pipelines.extraction import body, clean, dating, html, main, metadata, text
+from pipelines.extraction import template as site_template
 from pipelines.extraction.dates import StatedDate
 from pipelines.extraction.html import ExtractionError
 
@@ -49,8 +51,8 @@ RULES = (*clean.RULES, *body.RULES, *dating.RULES)
 #: Rules switched off: for the benchmark's ablation only; empty in use.
 OFF: set[str] = set()
 
-#: The stages in the order a page passes through them. A site's template stage goes
-#: between ``clean`` and ``main`` (issue 13, "Site templates").
+#: The stages in the order a page passes through them (the site's template is applied with
+#: the decoding, before anything reads the page).
 STAGES = ("decode", "metadata", "clean", "main", "body", "dates", "language")
 
 
@@ -78,6 +80,9 @@ class Extraction:
             ``cp1252``, ``utf-16-le``, ...), ``None`` for text given decoded.
         warnings: what was refused on the way, for the record (``future_date: published
             2099-01-01 (jsonld) ignored``).
+        template: the site template applied (``site@version``), or ``None``.
+        removed: the template's blocks taken out of this page
+            (:class:`~pipelines.extraction.template.Removed`).
     """
 
     title: str | None = None
@@ -98,6 +103,8 @@ class Extraction:
     extractor: str = EXTRACTOR
     encoding: str | None = None
     warnings: list[str] = field(default_factory=list)
+    template: str | None = None
+    removed: list[site_template.Removed] = field(default_factory=list)
 
 
 def extract(
@@ -116,7 +123,7 @@ def extract(
         url: the page's URL (final URL after redirects); a last-resort date source.
         content_type: the ``Content-Type`` header, whose charset takes precedence over
             the page's ``<meta charset>`` (WHATWG encoding sniffing order).
-        options: the site's extraction options (CSS hints, time zone).
+        options: the site's extraction options (CSS hints, time zone, learned template).
         hint_published: a publication date from the discovery (news sitemap or feed).
         now: the fetch time (aware, UTC); dates after it are refused. Defaults to now.
             Pass the capture's ``fetched_at`` so that re-extraction gives the same result.
@@ -131,14 +138,15 @@ def extract(
     """
     now = now or datetime.now(timezone.utc)
     tree, encoding = html.parse_document(html_or_bytes, content_type)  # 1. decode
+    removed = site_template.apply(tree, options.template) if options.template is not None else []
     page = metadata.read(tree, url, tz=options.timezone, now=now)  # 2. metadata
     result = Extraction(
         title=page.title, authors=page.authors, description=page.description, sitename=page.sitename,
         tags=page.tags, image=page.image, canonical_candidates=page.canonical, is_amp=page.is_amp,
         encoding=encoding, warnings=page.warnings,
+        template=options.template.label if options.template is not None else None, removed=removed,
     )
     result.include_matched = clean.run(tree, options.include, options.exclude, OFF)  # 3. cleaning
-    # (a site's template stage goes here)
     document = main.run(tree, url)  # 4. main content
     story = body.run(document, tree, page.title, OFF)  # 5. body
     result.text, result.standfirst = story.text, story.standfirst

@@ -1,0 +1,405 @@
+"""Site templates: the blocks a site repeats around its stories, learned from its pages.
+
+A news site wraps every story in the same page: navigation, share bars, newsletter and app
+boxes, "most read" and teaser lists, footers. Seen on one page, such a block can pass for
+part of the story (and its teasers' dates for the story's date); seen on many pages of the
+same site, it is plainly the site's *template*. This module learns the template from pages
+of distinct stories and removes it from a page before the main content is looked for.
+
+A block is named by its place in the page's structure, never by its text (teasers change
+from day to day, the block stays): the path of tags from ``<body>``, each step with the
+``id`` and ``class`` tokens that the site uses on nearly every page (a story's own tokens,
+``post-1234``, ``tag-politics``, are left out) and its position among the siblings of the
+same step, e.g. ``body/div#page[1]/main[1]/article.post[1]/aside.sidebar[1]``.
+
+A recurring block is template when it is:
+
+- ``fixed``: the same text on most pages where it appears (share bars, newsletter boxes,
+  menus, footers); it is removed where it shows one of the texts it was learned with (a
+  place in a list whose length varies from story to story, a story's seventh paragraph,
+  holds different things on different pages), or
+- ``links``: a list of links into the site itself (teasers, "most read", tags) on most
+  pages where it appears;
+
+and never when it holds the page's own story: a block that contains most of a page's prose
+(paragraphs found on that page only) is a story container, whatever else it holds.
+
+Both functions are pure: :func:`learn` takes pages and returns a :class:`Template` (a frozen,
+JSON-able value), :func:`apply` takes an lxml tree and a template and removes the
+template's blocks from the tree in place, returning what it removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+__all__ = ["Block", "Removed", "Template", "apply", "learn"]
+
+FORMAT = 1
+# a class or id token names the structure when it is on this share of the stories' pages
+VOCABULARY_SHARE = 0.8
+# a block is a candidate when it is on this share of the stories (and on MIN_BLOCK_STORIES)
+BLOCK_SHARE = 0.5
+MIN_BLOCK_STORIES = 3
+# ``fixed``: its most common text is on this share of the pages where it appears
+FIXED_SHARE = 0.5
+# ``links``: on this share of its pages it holds LINKS_MIN links into the site, and links
+# make LINKS_TEXT_SHARE of its text
+LINKS_SHARE = 0.6
+LINKS_MIN = 3
+LINKS_TEXT_SHARE = 0.5
+# a paragraph of prose: at least this many characters outside links
+PROSE_CHARS = 100
+# a block that holds this share of a page's prose is a story container, never template;
+# learning allows it on HOLDER_SHARE of a block's pages at most (a page of another kind)
+HOLDS_STORY = 0.5
+HOLDER_SHARE = 0.1
+SAMPLE_CHARS = 80
+
+# elements that can be a block of the template (inline elements belong to their block)
+BLOCK_TAGS = frozenset(
+    "div section aside nav header footer ul ol dl form table p figure blockquote h2 h3 h4 h5 h6 article".split()
+)
+# not descended into: their content is no part of the page's structure
+OPAQUE_TAGS = frozenset("script style noscript template svg iframe object math".split())
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of a site's template.
+
+    Attributes:
+        path: its structural key (module docstring).
+        kind: ``fixed`` or ``links``.
+        stories: on how many of the stories learned from it was seen.
+        sample: the beginning of its text on one of those pages (for people; never matched).
+        texts: for a ``fixed`` block, the digests of its texts seen on at least
+            :data:`MIN_BLOCK_STORIES` stories (:func:`_digest`, SHA-1 of the white-space
+            folded text, 16 hex digits); only those are removed.
+    """
+
+    path: str
+    kind: str
+    stories: int
+    sample: str = ""
+    texts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Template:
+    """A site's template: a plain, versioned value that travels with the extraction options.
+
+    Attributes:
+        site: the site's name (the source's ``name``; the host for ad hoc archiving).
+        version: 1, 2, ... per site, given by the archive when it is saved (0: not saved).
+        stories: how many distinct stories it was learned from.
+        vocabulary: the ``.class`` and ``#id`` tokens that name structure on this site.
+        blocks: the template's blocks: a ``fixed`` block whole (nothing inside it is listed),
+            a ``links`` block as its innermost list of links.
+        learned_at: when, UTC ISO 8601 (set by whoever saves it; not used by :func:`apply`).
+    """
+
+    site: str
+    version: int = 0
+    stories: int = 0
+    vocabulary: frozenset[str] = field(default_factory=frozenset)
+    blocks: tuple[Block, ...] = ()
+    learned_at: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``site@version``: what a capture's extraction settings record."""
+        return f"{self.site}@{self.version}"
+
+    def to_json(self) -> dict:
+        """A JSON-able dict (:meth:`from_json` reads it back)."""
+        return {
+            "format": FORMAT,
+            "site": self.site,
+            "version": self.version,
+            "stories": self.stories,
+            "learned_at": self.learned_at,
+            "vocabulary": sorted(self.vocabulary),
+            "blocks": [
+                {"path": b.path, "kind": b.kind, "stories": b.stories, "sample": b.sample, "texts": list(b.texts)}
+                for b in self.blocks
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Template:
+        """The template a :meth:`to_json` dict describes.
+
+        Raises:
+            ValueError: not a template of a format this code reads.
+        """
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ValueError(f"not a site template of format {FORMAT}")
+        return cls(
+            site=data["site"],
+            version=int(data["version"]),
+            stories=int(data["stories"]),
+            vocabulary=frozenset(data.get("vocabulary") or ()),
+            blocks=tuple(
+                Block(b["path"], b["kind"], int(b["stories"]), b.get("sample") or "", tuple(b.get("texts") or ()))
+                for b in data["blocks"]
+            ),
+            learned_at=data.get("learned_at"),
+        )
+
+
+@dataclass(frozen=True)
+class Removed:
+    """A block :func:`apply` took out of a page: its ``path``, ``kind`` and ``text`` (the
+    beginning of it, at most 80 characters)."""
+
+    path: str
+    kind: str
+    text: str
+
+
+def learn(pages: Iterable[tuple[HtmlElement, str | None]], site: str = "") -> Template:
+    """Learn a site's template from pages of its stories.
+
+    Args:
+        pages: ``(tree, url)`` pairs, one page per distinct story (never two versions or two
+            copies of one story: their shared text would pass for template). ``tree`` is the
+            parsed document (:func:`pipelines.extraction.html.parse_document`), not modified.
+        site: the site's name, kept in the template.
+
+    Returns:
+        A :class:`Template` with ``version`` 0; it has no blocks when the pages share none
+        (or are fewer than :data:`MIN_BLOCK_STORIES`).
+    """
+    bodies = [(body, url) for tree, url in pages if (body := _body(tree)) is not None]
+    if not bodies:
+        return Template(site=site)
+    vocabulary = _vocabulary([body for body, _ in bodies])
+    prose_seen: Counter = Counter()
+    views = []
+    for body, url in bodies:
+        view = _PageView(body, url, vocabulary)
+        views.append(view)
+        prose_seen.update({digest for _, _, digest in view.paragraphs})
+    seen: Counter = Counter()
+    texts: dict[str, Counter] = defaultdict(Counter)
+    linked: Counter = Counter()
+    holders: Counter = Counter()
+    samples: dict[str, str] = {}
+    for view in views:
+        # the page's own story: prose found on no other page
+        held = view.prose_held(lambda digest: prose_seen[digest] == 1)
+        total = held.get(view.body, 0)
+        for el, key in view.keys.items():
+            if el.tag not in BLOCK_TAGS:
+                continue
+            seen[key] += 1
+            text = view.text(el)
+            texts[key][_digest(text)] += 1
+            samples.setdefault(key, text[:SAMPLE_CHARS])
+            if view.is_link_list(el, text):
+                linked[key] += 1
+            if total and held.get(el, 0) >= HOLDS_STORY * total:
+                holders[key] += 1
+    needed = max(MIN_BLOCK_STORIES, BLOCK_SHARE * len(views))
+    found: dict[str, Block] = {}
+    for key, count in seen.items():
+        if count < needed or holders[key] > HOLDER_SHARE * count:
+            continue
+        modal_digest, modal = texts[key].most_common(1)[0]
+        if modal >= FIXED_SHARE * count and modal_digest != _EMPTY:
+            known = tuple(sorted(d for d, n in texts[key].items() if n >= MIN_BLOCK_STORIES and d != _EMPTY))
+            found[key] = Block(key, "fixed", count, samples[key], known)
+        elif linked[key] >= LINKS_SHARE * count:
+            found[key] = Block(key, "links", count, samples[key])
+    # a fixed block goes whole; a list of links goes as its innermost list, so that a block
+    # that merely holds one (a header with its menu, the story's date and byline) stays
+    fixed = {key for key, block in found.items() if block.kind == "fixed"}
+    links = {key for key, block in found.items() if block.kind == "links"}
+    holding_lists = {a for key in links for a in _ancestors(key) if a in links}
+    keep = fixed | (links - holding_lists)
+    blocks = tuple(found[key] for key in sorted(keep) if not any(a in fixed for a in _ancestors(key)))
+    return Template(site=site, stories=len(views), vocabulary=frozenset(vocabulary), blocks=blocks)
+
+
+def apply(tree: HtmlElement, template: Template | None) -> list[Removed]:
+    """Remove the template's blocks from ``tree`` (in place); return what was removed, in
+    page order. A block that holds most of this page's prose (paragraphs of at least
+    :data:`PROSE_CHARS` characters outside links) is left in place: on this page it is the
+    story's container, whatever it was elsewhere."""
+    body = _body(tree)
+    if body is None or template is None or not template.blocks:
+        return []
+    blocks = {block.path: block for block in template.blocks}
+    view = _PageView(body, None, template.vocabulary)
+    matched = [
+        (el, key)
+        for el, key in view.keys.items()
+        if key in blocks and (blocks[key].kind != "fixed" or _digest(view.text(el)) in blocks[key].texts)
+    ]
+    if not matched:
+        return []
+    held = view.prose_held(lambda digest: True)
+    total = held.get(body, 0)
+    removed = []
+    for el, key in matched:
+        if total and held.get(el, 0) >= HOLDS_STORY * total:
+            continue
+        removed.append(Removed(key, blocks[key].kind, view.text(el)[:SAMPLE_CHARS]))
+        if el.getparent() is not None:
+            el.drop_tree()  # keeps the tail text, which belongs to the parent
+    return removed
+
+
+# -- the page as the template sees it ---------------------------------------------------
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+_EMPTY = _digest("")
+
+
+def _body(tree: HtmlElement | None) -> HtmlElement | None:
+    if tree is None:
+        return None
+    if tree.tag == "body":
+        return tree
+    return tree.find("body")
+
+
+def _tokens(el: HtmlElement) -> set[str]:
+    """``.class`` and ``#id`` tokens of an element, without those holding a digit (a story's
+    own: ``post-1234``)."""
+    tokens = {f".{c}" for c in (el.get("class") or "").split()}
+    if el.get("id"):
+        tokens.add(f"#{el.get('id').strip()}")
+    return {t for t in tokens if len(t) > 1 and not any(ch.isdigit() for ch in t)}
+
+
+def _elements(body: HtmlElement):
+    """The body's elements in document order (comments and processing instructions left
+    out), without the content of :data:`OPAQUE_TAGS`; iterative, so that deep trees do not
+    reach Python's recursion limit."""
+    stack = [iter(body)]
+    while stack:
+        for el in stack[-1]:
+            if not isinstance(el.tag, str):
+                continue
+            yield el
+            if el.tag not in OPAQUE_TAGS:
+                stack.append(iter(el))
+            break
+        else:
+            stack.pop()
+
+
+def _vocabulary(bodies: list[HtmlElement]) -> set[str]:
+    counts: Counter = Counter()
+    for body in bodies:
+        tokens: set[str] = set()
+        for el in _elements(body):
+            tokens |= _tokens(el)
+        counts.update(tokens)
+    needed = VOCABULARY_SHARE * len(bodies)
+    return {token for token, n in counts.items() if n >= needed}
+
+
+def _ancestors(key: str):
+    cut = key.rfind("/")
+    while cut > 0:
+        yield key[:cut]
+        cut = key.rfind("/", 0, cut)
+
+
+class _PageView:
+    """One page's elements with their structural keys, texts and prose paragraphs."""
+
+    def __init__(self, body: HtmlElement, url: str | None, vocabulary) -> None:
+        self.body = body
+        self.host = (urlsplit(url).hostname or "").lower() if url else None
+        self.keys: dict[HtmlElement, str] = {}
+        self._texts: dict[HtmlElement, str] = {}
+        counts: dict[HtmlElement, Counter] = defaultdict(Counter)
+        paths = {body: "body"}
+        for el in _elements(body):
+            parent = el.getparent()
+            step = el.tag + "".join(sorted(t for t in _tokens(el) if t in vocabulary))
+            counts[parent][step] += 1
+            key = f"{paths[parent]}/{step}[{counts[parent][step]}]"
+            paths[el] = key
+            self.keys[el] = key
+        # prose paragraphs: (element, characters outside links, text digest)
+        self.paragraphs = []
+        for el in self.keys:
+            if el.tag == "p" or (el.tag in BLOCK_TAGS and _direct_text(el) >= PROSE_CHARS):
+                text = self.text(el)
+                prose = len(text) - _link_chars(el)
+                if prose >= PROSE_CHARS:
+                    self.paragraphs.append((el, prose, _digest(text)))
+
+    def text(self, el: HtmlElement) -> str:
+        found = self._texts.get(el)
+        if found is None:
+            found = self._texts[el] = " ".join(" ".join(_itertext(el)).split())
+        return found
+
+    def prose_held(self, counts) -> dict[HtmlElement, int]:
+        """Characters of prose (of paragraphs for which ``counts(digest)`` holds) inside each
+        element, the body included."""
+        held: dict[HtmlElement, int] = defaultdict(int)
+        for el, prose, digest in self.paragraphs:
+            if not counts(digest):
+                continue
+            node = el
+            while node is not None:
+                held[node] += prose
+                if node is self.body:
+                    break
+                node = node.getparent()
+        return held
+
+    def is_link_list(self, el: HtmlElement, text: str) -> bool:
+        """Holds at least :data:`LINKS_MIN` links into the page's own site, and links make at
+        least :data:`LINKS_TEXT_SHARE` of its text."""
+        inside = 0
+        for a in el.iter("a"):
+            href = (a.get("href") or "").strip()
+            if not href or href.startswith(("#", "javascript:", "mailto:")):
+                continue
+            host = (urlsplit(href).hostname or "").lower()
+            if not host or host == self.host:
+                inside += 1
+        return inside >= LINKS_MIN and bool(text) and _link_chars(el) >= LINKS_TEXT_SHARE * len(text)
+
+
+def _itertext(el: HtmlElement):
+    """The element's text, without that of :data:`OPAQUE_TAGS` and comments (iterative: deep
+    trees do not reach Python's recursion limit)."""
+    walker = etree.iterwalk(el, events=("start", "end", "comment", "pi"))
+    for event, node in walker:
+        if event in ("comment", "pi"):  # only its tail is text
+            if node.tail:
+                yield node.tail
+        elif event == "start":
+            if node.tag in OPAQUE_TAGS:
+                walker.skip_subtree()
+            elif node.text:
+                yield node.text
+        elif node is not el and node.tail:
+            yield node.tail
+
+
+def _direct_text(el: HtmlElement) -> int:
+    return len((el.text or "").strip()) + sum(len((c.tail or "").strip()) for c in el)
+
+
+def _link_chars(el: HtmlElement) -> int:
+    return sum(len(" ".join(" ".join(_itertext(a)).split())) for a in el.iter("a"))

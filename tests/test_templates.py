@@ -1,0 +1,253 @@
+"""Site templates (issue 13, item 1): learned from a site's stories, removed before the main
+content is looked for, never a source of the story's date. Pages are built on real pages'
+layouts (benchmarks/template_sites.py over ../shared/data)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import pytest
+
+from archive.records import CaptureRecord, SnapshotRecord
+from archive.database import Archive
+from crawler.options import ExtractOptions
+from pipelines.extraction import extract
+from pipelines.extraction.html import parse_document
+from pipelines.extraction.template import Template, apply, learn
+from pipelines.templates import learn_site, load_template
+from tests.conftest import requires_shared
+from tests.pages import SHARED
+
+pytestmark = requires_shared
+
+URL = "http://127.0.0.2"
+
+
+@cache
+def _layouts():
+    from benchmarks.template_sites import layouts
+
+    return layouts(SHARED, 4)
+
+
+def site(n: int, count: int = 14, *, inside: bool = True, style: int = 0):
+    """Pages of a site on real layout ``n``; teasers' times in TIME_STYLES[style]."""
+    from benchmarks.template_sites import site_pages
+
+    found, pool = _layouts()
+    return site_pages(found[n], pool, count, inside=inside, style=style, seed=n)
+
+
+def trees(pages):
+    return [(parse_document(p.body)[0], URL + p.path) for p in pages]
+
+
+def text_of(tree) -> str:
+    return " ".join(tree.text_content().split())
+
+
+@pytest.mark.parametrize("n, inside", [(0, True), (1, False), (2, True), (3, False)])
+def test_the_teaser_sidebar_is_learned_and_removed_and_the_story_stays(n, inside):
+    pages = site(n, inside=inside, style=n)
+    template = learn(trees(pages[:12]), site="s")
+    sidebars = [b for b in template.blocks if b.kind == "links" and b.stories == 12]
+    assert len(sidebars) >= 1
+    for page in pages[12:]:
+        tree = parse_document(page.body)[0]
+        removed = apply(tree, template)
+        assert any(r.path == sidebars[0].path for r in removed)
+        left = text_of(tree)
+        # every paragraph of the story is still there; no teaser is
+        assert all(" ".join(p.split()) in left for p in page.text.split("\n"))
+        assert tree.xpath('//*[@class="teaser"]') == []
+
+
+def test_no_block_holds_the_story():
+    pages = site(0)
+    template = learn(trees(pages[:12]), site="s")
+    tree = parse_document(pages[13].body)[0]
+    story = [p for p in tree.iter("p") if p.text_content().strip() in pages[13].text]
+    from pipelines.extraction.template import _PageView
+
+    keys = _PageView(tree.find("body"), None, template.vocabulary).keys
+    paths = {b.path for b in template.blocks}
+    for p in story:
+        key = keys[p]
+        assert not any(key == path or key.startswith(path + "/") for path in paths)
+
+
+def test_copies_of_one_story_do_not_make_its_text_template():
+    """Learned from pages that are all the same story (versions, syndicated copies), the
+    story's paragraphs recur on every page: counted over captures they would be template.
+    Distinct stories are what the archive gives learn (tests below); here the guard holds:
+    a block holding the page's prose is never removed."""
+    pages = site(1)
+    same = [pages[0]] * 12
+    template = learn(trees(same), site="s")
+    tree = parse_document(pages[0].body)[0]
+    apply(tree, template)
+    left = text_of(tree)
+    assert sum(" ".join(p.split()) in left for p in pages[0].text.split("\n")) >= len(pages[0].text.split("\n")) // 2
+
+
+def test_too_few_stories_learn_nothing():
+    assert learn(trees(site(0, 2)), site="s").blocks == ()
+
+
+def test_template_is_a_plain_versioned_value():
+    template = learn(trees(site(0, 12)), site="s")
+    data = json.loads(json.dumps(template.to_json()))
+    again = Template.from_json(data)
+    assert again == template and again.label == "s@0"
+    with pytest.raises(ValueError):
+        Template.from_json({**data, "format": 99})
+
+
+def test_extraction_applies_it_and_says_what_it_removed():
+    pages = site(2, inside=True, style=2)
+    template = learn(trees(pages[:12]), site="s")
+    page = pages[12]
+    e = extract(page.body, URL + page.path, options=ExtractOptions(template=template))
+    plain = extract(page.body, URL + page.path)
+    assert e.template == "s@0" and plain.template is None and plain.removed == []
+    assert any(r.kind == "links" for r in e.removed)
+    assert "Latest" not in e.text.split("\n")
+    assert (e.published.value[:10] if e.published else None) == page.published
+
+
+@pytest.mark.parametrize("style", [1, 2])
+def test_a_date_inside_a_template_block_is_never_the_story_date(style):
+    """Pages stating no date of their own, with the dated sidebar inside the story's
+    container, teasers dated "December 18, 2024" or "18.12.2024": the generic extraction
+    takes a teaser's day; with the site's template, never."""
+    pages = site(2, 16, inside=True, style=style)
+    template = learn(trees(pages[:12]), site="s")
+    undated = [p for p in pages[12:] if p.published is None]
+    assert undated
+    for page in undated:
+        assert len(page.teaser_days) == 5
+        plain = extract(page.body, URL + page.path)
+        assert plain.published is not None and plain.published.value[:10] in page.teaser_days  # the trap is real
+        e = extract(page.body, URL + page.path, options=ExtractOptions(template=template))
+        # no teaser's day (what is left of the real page's own metadata may still date it)
+        assert e.published is None or e.published.value[:10] not in page.teaser_days, e.published
+        assert any(r.kind == "links" and "teaser" not in r.path and r.text.startswith("Latest") for r in e.removed)
+
+
+# -- the archive's side: distinct stories, versions ---------------------------------
+
+
+def _store(archive: Archive, pages, site_name="s", start=0):
+    crawl = archive.start_crawl("test")
+    for i, page in enumerate(pages, start):
+        e = extract(page.body, URL + page.path)
+        archive.record_capture(
+            crawl,
+            CaptureRecord(url=URL + page.path, final_url=URL + page.path, fetched_at=f"2026-01-01T00:00:{i:02d}Z", status=200, body=page.body, site=site_name, content_type="text/html"),
+            SnapshotRecord(canonical_url=URL + page.path, content_hash=f"h{i}", title=e.title, text=e.text, extractor="x"),
+        )
+
+
+def test_learning_from_the_archive_counts_stories_and_saves_versions(tmp_path):
+    pages = site(3, 12, inside=False, style=3)
+    with Archive.open(tmp_path / "a.db") as archive:
+        _store(archive, pages[:5])
+        assert learn_site(archive, "s", min_stories=8) is None  # too few stories
+        # the same five stories captured again (new versions): still five stories
+        _store(archive, pages[:5], start=10)
+        assert len(archive.story_pages("s", 100)) == 5
+        assert learn_site(archive, "s", min_stories=8) is None
+        _store(archive, pages[5:], start=20)
+        first = learn_site(archive, "s", min_stories=8)
+        second = learn_site(archive, "s", min_stories=8)
+        assert (first.version, second.version, first.stories) == (1, 2, 12)
+        assert load_template(archive, "s") == second
+        rows = archive.templates("s")
+        assert [r["version"] for r in rows] == [2, 1] and rows[0]["blocks"]
+        assert archive.new_stories("s") == 0
+        # archive URL of a known site's page finds the site by the URL's host
+        assert load_template(archive, "127.0.0.2", URL + "/story/new") == second
+        assert load_template(archive, "127.0.0.9", "http://127.0.0.9/x") is None
+
+
+# -- in a crawl ---------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_crawl_learns_the_template_and_the_next_pages_lose_the_sidebar_and_its_dates(tmp_path):
+    from demo.replay import ReplayPage, ReplaySite
+    from tests.conftest import db_rows, run_cli
+
+    pages = site(2, 14, inside=True, style=1)
+    replay = [ReplayPage(path=p.path, body=p.body, original_url=f"https://example.invalid{p.path}", title=p.title) for p in pages]
+    db = tmp_path / "archive.db"
+    with ReplaySite("news", replay[:10], host="127.0.0.2") as web:
+        config = tmp_path / "sources.toml"
+        config.write_text(
+            "[crawl]\ndelay_secs = 0\n[[source]]\nname = \"news\"\nallow_private = true\n"
+            f'feeds = ["{web.url("/feed.xml")}"]\n'
+        )
+        first = run_cli("crawl", "--config", config, "--db", db, cwd=tmp_path)
+        assert first.returncode == 0, first.stderr
+        listed = run_cli("templates", "--db", db, cwd=tmp_path)
+        assert listed.stdout.startswith("news: 10 stories, template v1 learned "), listed.stdout
+        assert "from 10 stories" in listed.stdout
+        web.pages.update({p.path: p for p in replay[10:13]})
+        second = run_cli("crawl", "--config", config, "--db", db, "--no-revisit", cwd=tmp_path)
+        assert second.returncode == 0, second.stderr
+        # archive URL of a page of a site the archive knows uses its template too
+        web.pages[replay[13].path] = replay[13]
+        adhoc = run_cli("archive", web.url(replay[13].path), "--db", db, "--allow-private", cwd=tmp_path)
+        assert adhoc.returncode == 0, adhoc.stderr
+        urls = {web.url(p.path): p for p in pages}
+    rows = db_rows(db, "SELECT a.canonical_url, s.text, s.published, s.template, s.template_removed FROM articles a JOIN snapshots s ON s.article_id = a.id")
+    before, after = [r for r in rows if r["template"] is None], [r for r in rows if r["template"]]
+    assert len(before) == 10 and len(after) == 4
+    for row in after:
+        page = urls[row["canonical_url"]]
+        assert row["template"] == "news@1"
+        removed = json.loads(row["template_removed"])
+        assert any(b["kind"] == "links" and b["text"].startswith("Latest") for b in removed)
+        assert (row["published"] or "")[:10] not in page.teaser_days
+        if page.published:
+            assert row["published"][:10] == page.published
+        assert all(" ".join(p.split()) in " ".join(row["text"].split()) for p in page.text.split("\n"))
+    # the first crawl's undated pages took a teaser's day; the same kind of page no longer does
+    assert any((r["published"] or "")[:10] in urls[r["canonical_url"]].teaser_days for r in before)
+    settings = db_rows(db, "SELECT extract_settings FROM captures WHERE extract_settings IS NOT NULL")
+    assert sum('"template": "news@1"' in r["extract_settings"] for r in settings) == 4
+    shown = run_cli("templates", "news", "--db", db, cwd=tmp_path)
+    assert "news v1: learned " in shown.stdout and "links on   10 stories" in shown.stdout
+    with Archive.open(db) as archive:
+        distinct = len(archive.story_pages("news", 100))  # near-duplicates count once
+    assert 12 <= distinct <= 14
+    relearned = run_cli("templates", "--learn", "news", "--db", db, cwd=tmp_path)
+    assert relearned.stdout.startswith(f"news: learned template v2 from {distinct} stories: "), relearned.stdout
+    unknown = run_cli("templates", "--learn", "nowhere", "--db", db, cwd=tmp_path)
+    assert unknown.returncode == 2 and "no site 'nowhere'" in unknown.stderr
+
+
+def test_the_story_page_lists_the_blocks_removed(tmp_path):
+    import asyncio
+
+    from archive import web
+
+    db = tmp_path / "a.db"
+    removed = ({"path": "body/div[1]/aside.rail[1]/ul[1]", "kind": "links", "text": "Most read <b>Teaser one</b> 2 hours ago"},)
+    with Archive.open(db) as archive:
+        archive.record_capture(
+            archive.start_crawl("test"),
+            CaptureRecord(url=URL + "/a", final_url=URL + "/a", fetched_at="2026-01-01T00:00:00Z", status=200, body=b"<html></html>", site="news"),
+            SnapshotRecord(canonical_url=URL + "/a", content_hash="h", title="A story", text="Its text.", extractor="x", template="news@3", template_removed=removed),
+        )
+    ds = web.make_datasette(db)
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(ds.invoke_startup())
+        page = loop.run_until_complete(ds.client.get("/-/story/1")).text
+    finally:
+        loop.close()
+    assert "Site template" in page and "news@3" in page
+    assert "<code>body/div[1]/aside.rail[1]/ul[1]</code>" in page
+    assert "Most read &lt;b&gt;Teaser one&lt;/b&gt; 2 hours ago" in page  # escaped
