@@ -25,6 +25,12 @@ ARCHIVE_CRAWL_ID = 0
 ARCHIVE_WARC = ""
 #: The revisit schedule (the config's ``revisit_steps``; the news spider sets it).
 ARCHIVE_REVISIT_STEPS = list(DEFAULT_STEPS_TEXT)
+#: Worker processes that extract pages (pipelines.workers): None = one per CPU core the
+#: crawl may use; 0 = extract in the crawl's own process (no time limit possible there).
+ARCHIVE_EXTRACT_WORKERS = None
+#: Time limit of one page's extraction in a worker, seconds; the page then fails as
+#: ``extract_timeout`` (the slowest of the 409 real pages of ../shared/data takes under 2 s).
+ARCHIVE_EXTRACT_TIMEOUT_SECS = 20
 
 # -- identity and politeness -------------------------------------------------------
 USER_AGENT = user_agent()  # the config's [crawl] contact is added by the news spider

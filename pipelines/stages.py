@@ -29,11 +29,13 @@ def run_stages(items: Iterable[PageItem], db_path: str) -> Iterator[PageItem]:
     Raises:
         archive.database.StorageError: the archive could not be written.
     """
-    stages = (ExtractPipeline(), IdentifyPipeline(), VersionPipeline())
+    extract = ExtractPipeline()
+    stages = (IdentifyPipeline(), VersionPipeline())
     store = StorePipeline(db_path)
     store.open_spider()
     try:
         for item in items:
+            item = extract.process_now(item)
             for stage in stages:
                 item = stage.process_item(item)
             yield store.process_item(item)
