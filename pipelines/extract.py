@@ -122,7 +122,7 @@ class ExtractPipeline:
 
     def open_spider(self, spider=None) -> None:
         if self.workers > 0:
-            self.pool = ExtractionPool(self.workers, self.timeout_secs, job=run_job).start()
+            self.pool = ExtractionPool(self.workers, self.timeout_secs, job=run_job).start()  # warming while robots.txt is fetched
             logger.info("extracting in %d worker processes (time limit %s s)", self.workers, self.timeout_secs)
         else:
             # before the first fetch: the first extraction would otherwise block the reactor

@@ -11,37 +11,56 @@ time (for date checks), so that an unchanged extractor finds nothing to add.
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, deque
 
 from archive.database import Archive
 from crawler.options import ExtractOptions
-from pipelines.extract import extract_page
-from pipelines.extraction import ExtractionError
+from pipelines.extract import map_jobs
 from pipelines.store import snapshot_from
 from pipelines.version import version_identity
+from pipelines.workers import ExtractJob
 
 logger = logging.getLogger(__name__)
 
 
-def reextract(archive: Archive, since: str | None = None) -> Counter:
+def reextract(archive: Archive, since: str | None = None, workers: int = 0, timeout_secs: float | None = None) -> Counter:
     """Re-extract every article's current version (captured at or after ``since``, UTC).
+
+    Args:
+        workers: extract in that many worker processes (pipelines.workers), each page with
+            the time limit ``timeout_secs``; 0: in this process.
 
     Returns:
         counts: ``articles`` looked at, ``changed`` (new ``reextract`` versions),
-        ``unchanged``, ``skipped`` (the body now yields no story) and ``failed``.
+        ``unchanged``, ``skipped`` (the body now yields no story) and ``failed`` (the
+        body could not be read or extracted: a ``failures`` row of kind ``reextract``).
     """
     counts: Counter = Counter()
     crawl_id = archive.start_crawl("reextract", f"since {since}" if since else "all")
-    for row in archive.reextract_sources(since):
-        counts["articles"] += 1
-        try:
-            body = archive.read_body(row["body_digest"])
-            options = ExtractOptions.from_json(row["extract_settings"])
-            e = extract_page(body, row["final_url"], row["content_type"], options, row["hints"], row["fetched_at"])
-        except (KeyError, ExtractionError, ValueError) as exc:
-            counts["failed"] += 1
-            archive.record_failure(crawl_id, row["final_url"], "reextract", f"{type(exc).__name__}: {exc}")
+    in_flight: deque = deque()
+
+    def failed(row, message: str) -> None:
+        counts["failed"] += 1
+        archive.record_failure(crawl_id, row["final_url"], "reextract", message)
+
+    def jobs():
+        for row in archive.reextract_sources(since):
+            counts["articles"] += 1
+            try:
+                body = archive.read_body(row["body_digest"])
+                options = ExtractOptions.from_json(row["extract_settings"])
+            except (KeyError, ValueError) as exc:
+                failed(row, f"{type(exc).__name__}: {exc}")
+                continue
+            in_flight.append(row)
+            yield ExtractJob(body, row["final_url"], row["content_type"], options, row["hints"], row["fetched_at"])
+
+    for result in map_jobs(jobs(), workers, timeout_secs):
+        row = in_flight.popleft()
+        if result.error is not None:
+            failed(row, f"{result.error[0]}: {result.error[1]}")
             continue
+        e = result.extraction
         identity = version_identity(e)
         if identity.flag:
             counts["skipped"] += 1

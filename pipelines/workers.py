@@ -37,6 +37,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
+from pebble import ProcessExpired, ProcessPool
+
 from crawler.options import ExtractOptions
 from pipelines.extraction import Extraction, warm_up
 
@@ -135,18 +137,22 @@ class ExtractionPool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def start(self) -> ExtractionPool:
-        """Start the workers and wait until one has loaded the models.
+    def start(self, wait: bool = False) -> ExtractionPool:
+        """Start the workers; each loads the models (the initializer) before its first job.
+
+        Args:
+            wait: also wait until one worker is ready.
 
         Raises:
-            RuntimeError: no worker became ready within ``START_TIMEOUT_SECS``.
+            RuntimeError: with ``wait``, no worker became ready within ``START_TIMEOUT_SECS``.
         """
         with self._lock:
-            pool = self._live_pool()
-        try:
-            pool.schedule(_ready).result(timeout=START_TIMEOUT_SECS)
-        except Exception as exc:
-            raise RuntimeError(f"the extraction workers did not start: {type(exc).__name__}: {exc}") from exc
+            ready = self._live_pool().schedule(_ready)  # pebble starts its workers on a first task
+        if wait:
+            try:
+                ready.result(timeout=START_TIMEOUT_SECS)
+            except Exception as exc:
+                raise RuntimeError(f"the extraction workers did not start: {type(exc).__name__}: {exc}") from exc
         return self
 
     def close(self) -> None:
@@ -167,8 +173,6 @@ class ExtractionPool:
 
     def _live_pool(self):
         """The pebble pool, (re)started if there is none or pebble gave up on it. Hold ``_lock``."""
-        from pebble import ProcessPool
-
         if self._pool is not None and not self._pool.active:
             broken, self._pool = self._pool, None
             self.restarts += 1
@@ -195,8 +199,6 @@ class ExtractionPool:
         task.add_done_callback(lambda done: self._finish(done, job, out, retry))
 
     def _finish(self, done: Future, job: Any, out: Future, retry: bool) -> None:
-        from pebble import ProcessExpired
-
         url = getattr(job, "url", "?")
         try:
             out.set_result(done.result())
