@@ -157,6 +157,17 @@ def profiled_stages(config: Path, db: Path, out: Path) -> tuple[dict[str, float]
     return found, stats.total_tt
 
 
+def article_requests(web: ReplayWeb, since: dict[str, int]) -> tuple[int, int]:
+    """(article requests, of which answered 304) after the request counts in ``since``."""
+    total = not_modified = 0
+    for name, site in web.sites.items():
+        for request in site.requests[since[name]:]:
+            if request["path"].startswith("/story/"):
+                total += 1
+                not_modified += "If-None-Match" in request["headers"]
+    return total, not_modified
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=1200)

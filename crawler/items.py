@@ -44,6 +44,9 @@ class PageItem:
         content_hash, fingerprint, flag: version identity, MinHash signature, and why
             the capture may not be a version (pipelines/version.py).
         outcome: what the archive did (``new``, ``changed``, ``unchanged``, ...).
+        identity, compressed: the version identity and the body compressed on its own,
+            made beside the extraction by a worker process (pipelines/workers.py), so
+            that the crawl's own process need not; ``None`` when extracted in-process.
     """
 
     url: str
@@ -71,6 +74,8 @@ class PageItem:
     outcome: str | None = None
     warnings: list[str] = field(default_factory=list)
     encoding: str | None = None
+    identity: Any = field(default=None, repr=False)
+    compressed: bytes | None = field(default=None, repr=False)
 
 
 @dataclass

@@ -10,10 +10,12 @@ from typing import Any
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import defer, reactor
 
+from archive import bodies
 from crawler.items import PageItem
 from crawler.options import ExtractOptions
 from pipelines.extraction import Extraction, ExtractionError, extract, warm_up
 from pipelines.extraction.dates import future_date, parse_stated_date
+from pipelines.version import version_identity
 from pipelines.workers import ExtractionPool, ExtractJob, ExtractResult, default_workers
 
 logger = logging.getLogger(__name__)
@@ -59,7 +61,10 @@ def run_job(job: ExtractJob) -> ExtractResult:
     this one); a page that is not HTML, or that makes the extractor raise, becomes an
     :class:`ExtractResult` with an ``error``: nothing is raised."""
     try:
-        return ExtractResult(extract_page(job.body, job.url, job.content_type, job.options, job.hints, job.fetched_at))
+        extraction = extract_page(job.body, job.url, job.content_type, job.options, job.hints, job.fetched_at)
+        if not job.precompute:
+            return ExtractResult(extraction)
+        return ExtractResult(extraction, identity=version_identity(extraction), compressed=bodies.compress_full(job.body))
     except ExtractionError as exc:
         return ExtractResult(error=(exc.kind, str(exc)))
     except Exception as exc:  # noqa: BLE001 - one bad page must not stop the run
@@ -143,10 +148,10 @@ class ExtractPipeline:
         """Whether the item is a page to extract (an article candidate with a body)."""
         return isinstance(item, PageItem) and item.role in EXTRACT_ROLES and not item.error and item.status != 304
 
-    @staticmethod
-    def job(item: PageItem) -> ExtractJob:
-        """The plain job that extracts ``item``."""
-        return ExtractJob(item.body, item.final_url, item.content_type, item.options, item.hints or None, item.fetched_at)
+    def job(self, item: PageItem) -> ExtractJob:
+        """The plain job that extracts ``item`` (with what comes next, in a worker)."""
+        return ExtractJob(item.body, item.final_url, item.content_type, item.options, item.hints or None, item.fetched_at,
+                          precompute=self.pool is not None)
 
     async def process_item(self, item):
         if not self.wants(item):
@@ -171,6 +176,7 @@ class ExtractPipeline:
             item.error = result.error
             return item
         item.extraction = result.extraction
+        item.identity, item.compressed = result.identity, result.compressed
         item.encoding = item.extraction.encoding
         item.warnings = [*item.warnings, *item.extraction.warnings]
         for warning in item.warnings:

@@ -51,7 +51,8 @@ class VersionPipeline:
 
     def process_item(self, item):
         if isinstance(item, PageItem) and item.canonical_url and item.extraction is not None and not item.error:
-            identity = version_identity(item.extraction)
+            # made by the extraction worker, or here
+            identity = item.identity if item.identity is not None else version_identity(item.extraction)
             item.content_hash = identity.content_hash
             item.fingerprint = identity.fingerprint
             # a flag the spider set (``partial``: the body may be cut short) stands

@@ -79,6 +79,9 @@ class ExtractJob:
     options: ExtractOptions
     hints: dict[str, Any] | None
     fetched_at: str
+    #: also make what the crawl's process would do next with the page (its version
+    #: identity, its body compressed): done in a worker, that work leaves the reactor
+    precompute: bool = False
 
 
 @dataclass
@@ -93,6 +96,10 @@ class ExtractResult:
 
     extraction: Extraction | None = None
     error: tuple[str, str] | None = None
+    #: with ``precompute``: the :class:`pipelines.version.VersionIdentity`, and the body
+    #: compressed on its own (:func:`archive.bodies.compress_full`)
+    identity: Any = None
+    compressed: bytes | None = None
 
 
 def _ready() -> int:

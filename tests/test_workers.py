@@ -95,3 +95,28 @@ def test_a_worker_killed_while_idle_is_replaced_and_nothing_is_lost(tmp_path):
 def test_a_pool_needs_a_worker():
     with pytest.raises(ValueError, match="at least 1"):
         ExtractionPool(0, None, job=run_job)
+
+
+def test_a_body_compressed_by_a_worker_is_used_only_for_that_body(archive):
+    from archive import bodies
+    from archive.records import CaptureRecord
+
+    page, other = story_html("Kept"), story_html("Another")
+    crawl = archive.start_crawl("test")
+    for n, compressed in enumerate([bodies.compress_full(page), bodies.compress_full(other), b"not zstd"]):
+        body = page + b" " * n  # three distinct bodies
+        url = f"http://news.example.com/{n}"
+        capture = CaptureRecord(url=url, final_url=url, fetched_at="2026-11-29T12:00:00Z", status=200, body=body,
+                                compressed=compressed if n else bodies.compress_full(body))
+        archive.record_capture(crawl, capture)
+        assert archive.read_body(bodies.digest(body)) == body  # exact, whatever it was given
+
+
+def test_a_worker_makes_the_version_identity_and_the_compressed_body():
+    from archive import bodies
+    from pipelines.version import version_identity
+
+    page = job(story_html("Precomputed"))
+    result = run_job(ExtractJob(page.body, page.url, page.content_type, page.options, None, page.fetched_at, precompute=True))
+    assert result.identity == version_identity(result.extraction)
+    assert bodies.decompress("zstd", result.compressed) == page.body
