@@ -33,9 +33,17 @@ def digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def compress(body: bytes, base: bytes | None = None) -> tuple[str, bytes]:
-    """``(codec, data)``: a delta against ``base`` when that saves at least half, else full zstd."""
-    full = zstandard.ZstdCompressor(level=LEVEL).compress(body)
+def compress_full(body: bytes) -> bytes:
+    """The body compressed on its own (codec ``zstd``)."""
+    return zstandard.ZstdCompressor(level=LEVEL).compress(body)
+
+
+def compress(body: bytes, base: bytes | None = None, full: bytes | None = None) -> tuple[str, bytes]:
+    """``(codec, data)``: a delta against ``base`` when that saves at least half, else full zstd.
+
+    ``full`` is :func:`compress_full` of ``body`` when the caller made it already (an
+    extraction worker does, off the crawl's own process); it is not checked here."""
+    full = full if full is not None else compress_full(body)
     if base:
         dictionary = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
         delta = zstandard.ZstdCompressor(level=LEVEL, dict_data=dictionary).compress(body)

@@ -498,10 +498,10 @@ class Archive:
             redacted = self._redaction(known)
             if redacted is not None:
                 # a redacted story is never archived again: no body, no version (archive/redaction.py)
-                capture = dataclasses.replace(capture, body=None, hints=None)
+                capture = dataclasses.replace(capture, body=None, hints=None, compressed=None)
                 snapshot, article_id = None, known
                 failure = ("redacted", f"the story was redacted on {redacted}: not archived again")
-            digest = self._store_body(capture.body, self._delta_base(known))
+            digest = self._store_body(capture.body, self._delta_base(known), capture.compressed)
             snapshot_id = version = None
             flag = capture.flag
             touched = None  # the article whose schedule this capture moves
@@ -628,14 +628,16 @@ class Archive:
             "UPDATE articles SET status = 'gone', next_check_at = ? WHERE id = ?", [iso_utc(due), article_id]
         )
 
-    def _store_body(self, body: bytes | None, base_digest: str | None = None) -> str | None:
+    def _store_body(self, body: bytes | None, base_digest: str | None = None, compressed: bytes | None = None) -> str | None:
         if body is None:
             return None
         digest = bodies.digest(body)
         if self.db.execute("SELECT 1 FROM bodies WHERE digest = ?", [digest]).fetchone():
             return digest
         base = self.read_body(base_digest) if base_digest else None
-        codec, data = bodies.compress(body, base)
+        if compressed is not None and not _decompresses_to(compressed, body):
+            compressed = None  # made for another body: compressed again here
+        codec, data = bodies.compress(body, base, compressed)
         self.db.execute(
             "INSERT INTO bodies (digest, codec, size, data, base_digest) VALUES (?, ?, ?, ?, ?)",
             [digest, codec, len(body), data, base_digest if codec == "zstd-delta" else None],
@@ -1182,3 +1184,12 @@ def _alive(pid: int) -> bool:
 
 def _json_or_none(value: dict[str, str] | None) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _decompresses_to(compressed: bytes, body: bytes) -> bool:
+    """Whether a ``zstd`` body made elsewhere gives back ``body`` exactly (decompressing is
+    some 10 times cheaper than compressing at level 10)."""
+    try:
+        return bodies.decompress("zstd", compressed) == body
+    except Exception:  # noqa: BLE001 - any damage means: not this body
+        return False

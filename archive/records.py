@@ -52,6 +52,9 @@ class CaptureRecord:
     flag: str | None = None
     encoding: str | None = None
     warnings: tuple[str, ...] = ()
+    #: the body compressed on its own (:func:`archive.bodies.compress_full`), made beforehand
+    #: by an extraction worker; used only once it decompresses to ``body`` exactly
+    compressed: bytes | None = None
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,15 @@ keeps a real page's layout and carries other real pages' paragraphs, with its ow
 URL and canonical link. They are served by four loopback sites (feed, sitemap, section
 pages, robots.txt, ETag/304), crawled by the real `newsarchive crawl`, then crawled again.
 
-Prints: pages/s and peak memory of the first run; for a second run, the share of known
-stories skipped as not due (default schedule), and the share of article requests
-answered 304 when every story is due.
+Prints, measured in one run: the baseline, bare ``trafilatura.extract`` on the same pages
+in one process (one core); the first crawl's pages/s with the default extraction workers
+(one per core) and with one worker, each as a ratio to the baseline; the crawl process's
+own CPU per page (its workers excluded) and, from a profiled run (cProfile, CPU time of
+the reactor thread), how it splits by stage; peak memory. Then, for a second run, the
+share of known stories skipped as not due (default schedule), and the share of article
+requests answered 304 when every story is due.
 
-Usage: python -m benchmarks.crawl [--pages 1200] [--shared ../shared]
+Usage: python -m benchmarks.crawl [--pages 1200] [--shared ../shared] [--no-profile]
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
+import pstats
 import resource
 import sqlite3
 import subprocess
@@ -74,15 +80,81 @@ def make_pages(shared: Path, count: int) -> list[ReplayPage]:
     return pages
 
 
-def crawl(config: Path, db: Path) -> tuple[float, str]:
+def crawl(config: Path, db: Path, *options: str) -> tuple[float, str]:
+    seconds, line, _ = crawl_cpu(config, db, *options)
+    return seconds, line
+
+
+def cpu_secs(pid: int) -> float | None:
+    """User + system CPU seconds of one process so far (/proc; None where it is missing)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def crawl_cpu(config: Path, db: Path, *options: str, command: list[str] | None = None) -> tuple[float, str, float | None]:
+    """(wall seconds, summary line, CPU seconds of the crawl process itself: not its workers)."""
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "newsarchive", "crawl", "--config", str(config), "--db", str(db)],
-        capture_output=True, text=True, cwd=ROOT,
+    run = subprocess.Popen(
+        command or [sys.executable, "-m", "newsarchive", "crawl", "--config", str(config), "--db", str(db), *options],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )
-    if result.returncode != 0:
-        sys.exit(result.stderr)
-    return time.monotonic() - started, result.stdout.strip()
+    cpu = None
+    while run.poll() is None:  # the last reading before it exits (it is reaped after)
+        cpu = cpu_secs(run.pid) or cpu
+        time.sleep(0.05)
+    stdout, stderr = run.communicate()
+    if run.returncode != 0:
+        sys.exit(stderr)
+    return time.monotonic() - started, stdout.strip(), cpu
+
+
+def bare_rate(pages: list[ReplayPage]) -> float:
+    """Pages/s (wall time, as the crawls are timed) of bare ``trafilatura.extract`` on the
+    pages' bytes, in this one process."""
+    import trafilatura
+
+    trafilatura.extract(pages[0].body)  # load what trafilatura loads lazily
+    started = time.monotonic()
+    for page in pages:
+        trafilatura.extract(page.body)
+    return len(pages) / (time.monotonic() - started)
+
+
+#: The crawl process's functions whose CPU time is a stage (cumulative: with what they call).
+STAGES = {
+    "extract (hand-off to a worker and back)": ("pipelines/extract.py", "process_item"),
+    "identify": ("pipelines/identify.py", "process_item"),
+    "version (hash, near-duplicate signature)": ("pipelines/version.py", "process_item"),
+    "store (SHA-256, zstd, SQLite)": ("pipelines/store.py", "process_item"),
+    "  of which body compression (zstd)": ("archive/bodies.py", "compress"),
+}
+
+#: Runs the newsarchive command under cProfile, timing CPU of the reactor thread.
+PROFILED = """
+import cProfile, sys, time
+from newsarchive.cli import cli
+out, sys.argv = sys.argv[1], ["newsarchive", *sys.argv[2:]]
+profile = cProfile.Profile(time.thread_time)
+try:
+    profile.runcall(cli, standalone_mode=False)
+finally:
+    profile.dump_stats(out)
+"""
+
+
+def profiled_stages(config: Path, db: Path, out: Path) -> tuple[dict[str, float], float]:
+    """CPU seconds of the reactor thread per stage, and in all, from a crawl under cProfile."""
+    crawl_cpu(config, db, command=[sys.executable, "-c", PROFILED, str(out), "crawl", "--config", str(config), "--db", str(db)])
+    stats = pstats.Stats(str(out))
+    where = {(str(ROOT / file), function): name for name, (file, function) in STAGES.items()}
+    found = {name: 0.0 for name in STAGES}
+    for (file, _line, function), (_cc, _nc, _tt, cumulative, _callers) in stats.stats.items():
+        if (file, function) in where:
+            found[where[(file, function)]] += cumulative
+    return found, stats.total_tt
 
 
 def article_requests(web: ReplayWeb, since: dict[str, int]) -> tuple[int, int]:
@@ -100,6 +172,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=1200)
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    parser.add_argument("--no-profile", action="store_true", help="skip the profiled run (stages' CPU)")
     args = parser.parse_args()
     if not (args.shared / "data").is_dir():
         sys.exit(f"no shared data at {args.shared / 'data'} (the real pages this benchmark serves)")
@@ -110,12 +183,29 @@ def main() -> None:
         default = tmp / "default.toml"
         default.write_text(web.sources_toml(sections=False, revisit_steps=("3h=15m", "1d=30m", "7d=2h", "30d=1d", "*=7d")))
         db = tmp / "bench.db"
+        print(f"{len(pages)} distinct article pages on {SITES} loopback sites; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+        bare = bare_rate(pages)
+        print(f"baseline: bare trafilatura.extract, one process: {bare:.1f} pages/s")
 
-        seconds, line = crawl(default, db)
+        one_db = tmp / "one-worker.db"
+        one_seconds, _, one_cpu = crawl_cpu(default, one_db, "--workers", "1")
+        one_db.unlink()
+        seconds, line, cpu = crawl_cpu(default, db)
         peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(f"{len(pages)} distinct article pages on {SITES} loopback sites")
         print(f"first run: {line}")
-        print(f"  {len(pages) / seconds:.1f} pages/s ({seconds:.1f} s wall, extraction included); peak RSS {peak_mib:.0f} MiB")
+        print(f"  default workers ({os.cpu_count()}): {len(pages) / seconds:.1f} pages/s = {len(pages) / seconds / bare:.2f} x bare "
+              f"({seconds:.1f} s wall, start-up included); peak RSS of one process {peak_mib:.0f} MiB")
+        print(f"  1 worker: {len(pages) / one_seconds:.1f} pages/s = {len(pages) / one_seconds / bare:.2f} x bare ({one_seconds:.1f} s wall)")
+        if cpu is not None:
+            print(f"  the crawl process's own CPU (workers excluded): {cpu * 1000 / len(pages):.1f} ms per page "
+                  f"({one_cpu * 1000 / len(pages):.1f} with 1 worker)")
+        if not args.no_profile:
+            stages, total = profiled_stages(default, tmp / "profiled.db", tmp / "crawl.prof")
+            print(f"  profiled run (cProfile on the reactor thread, CPU time; profiling adds its own cost): {total * 1000 / len(pages):.1f} ms per page")
+            for name, secs in stages.items():
+                print(f"    {name:<42} {secs * 1000 / len(pages):6.2f} ms per page")
+            rest = total - sum(v for k, v in stages.items() if not k.startswith("  "))
+            print(f"    {'Scrapy (fetch, parse links, schedule) and the rest':<42} {rest * 1000 / len(pages):6.2f} ms per page")
 
         since = {name: len(site.requests) for name, site in web.sites.items()}
         seconds, line = crawl(default, db)

@@ -47,6 +47,9 @@ class PageItem:
         baseline: the story's latest version extracted again with this item's options,
             when that differs from what is stored (pipelines/version.py), else ``None``.
         outcome: what the archive did (``new``, ``changed``, ``unchanged``, ...).
+        identity, compressed: the version identity and the body compressed on its own,
+            made beside the extraction by a worker process (pipelines/workers.py), so
+            that the crawl's own process need not; ``None`` when extracted in-process.
     """
 
     url: str
@@ -75,6 +78,8 @@ class PageItem:
     outcome: str | None = None
     warnings: list[str] = field(default_factory=list)
     encoding: str | None = None
+    identity: Any = field(default=None, repr=False)
+    compressed: bytes | None = field(default=None, repr=False)
 
 
 @dataclass

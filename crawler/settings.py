@@ -33,6 +33,12 @@ ARCHIVE_REVISIT_STEPS = list(DEFAULT_STEPS_TEXT)
 #: Learn a site's template at the end of a run once it has this many stories new since its
 #: latest template (the config's ``template_min_stories``; 0: never). pipelines/templates.py.
 ARCHIVE_TEMPLATE_MIN_STORIES = 8
+#: Worker processes that extract pages (pipelines.workers): None = one per CPU core the
+#: crawl may use; 0 = extract in the crawl's own process (no time limit possible there).
+ARCHIVE_EXTRACT_WORKERS = None
+#: Time limit of one page's extraction in a worker, seconds; the page then fails as
+#: ``extract_timeout`` (the slowest of the 409 real pages of ../shared/data takes under 2 s).
+ARCHIVE_EXTRACT_TIMEOUT_SECS = 20
 
 # -- identity and politeness -------------------------------------------------------
 USER_AGENT = user_agent()  # the config's [crawl] contact is added by the news spider

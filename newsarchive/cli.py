@@ -77,6 +77,50 @@ def common_options(command):
     return wrapper
 
 
+def worker_options(command):
+    """``--workers`` and ``--extract-timeout``: how pages are extracted (pipelines.workers)."""
+
+    @click.option(
+        "--workers",
+        type=click.IntRange(0, 256),
+        envvar="NEWSARCHIVE_WORKERS",
+        help="Worker processes that extract pages (default: one per CPU core; 0: in this process, no time limit). Also $NEWSARCHIVE_WORKERS.",
+    )
+    @click.option(
+        "--extract-timeout",
+        "extract_timeout",
+        type=click.FloatRange(min=0.1),
+        help="Time limit of one page's extraction in a worker, seconds (default 20); the page then fails as extract_timeout.",
+    )
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        return command(*args, **kwargs)
+
+    return wrapper
+
+
+def worker_settings(workers: int | None, extract_timeout: float | None) -> dict:
+    """The Scrapy settings ``--workers`` and ``--extract-timeout`` override (none when not given)."""
+    settings = {}
+    if workers is not None:
+        settings["ARCHIVE_EXTRACT_WORKERS"] = workers
+    if extract_timeout is not None:
+        settings["ARCHIVE_EXTRACT_TIMEOUT_SECS"] = extract_timeout
+    return settings
+
+
+def extraction_pool_size(workers: int | None, extract_timeout: float | None) -> tuple[int, float]:
+    """(workers, time limit in seconds) for runs outside Scrapy: the options, else the
+    crawl's defaults (crawler.settings)."""
+    from crawler import settings
+    from pipelines.workers import default_workers
+
+    return (
+        default_workers() if workers is None else workers,
+        extract_timeout if extract_timeout is not None else float(settings.ARCHIVE_EXTRACT_TIMEOUT_SECS),
+    )
+
+
 def open_archive(db: str, *, create: bool = True) -> Archive:
     """Open the archive or exit with status 4 and a one-line reason."""
     try:
@@ -134,8 +178,9 @@ def cli() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing when the run completes and every source could be read (for cron).")
 @click.option("--recheck", "recheck", multiple=True, metavar="TARGET", help="Make stories due now: 'all', a source's name, or a story's URL (canonical or alias). Repeatable.")
 @click.option("--strict", is_flag=True, help="Exit 5 when a source could not be read at all (none of its feeds, sitemaps, start pages).")
+@worker_options
 @common_options
-def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, recheck, strict, db, verbose, log_file) -> None:
+def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, recheck, strict, workers, extract_timeout, db, verbose, log_file) -> None:
     """Crawl the sources of a config file into the archive.
 
     Re-checks the known articles that are due (conditional GETs) and discovers new ones
@@ -196,6 +241,7 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, recheck, 
             ARCHIVE_CRAWL_ID=crawl_id,
             ARCHIVE_LOCK_HELD=True,
             ARCHIVE_ALLOW_PRIVATE=allow_private,
+            **worker_settings(workers, extract_timeout),
         )
         revisit = "only" if revisit_only else "no" if no_revisit else "yes"
         run = run_spider("news", settings, config=config_path, revisit=revisit)
@@ -283,8 +329,9 @@ OUTCOME_WORDS = {
 @click.option("--html", "html_file", type=click.Path(exists=True, dir_okay=False), help="Import a page saved by a browser (.html or .html.gz).")
 @click.option("--url", "page_url", help="With --html: the address the page was saved from.")
 @click.option("--allow-private", is_flag=True, help="Let these URLs reach loopback/private addresses.")
+@worker_options
 @common_options
-def archive_cmd(urls, from_file, html_file, page_url, allow_private, db, verbose, log_file) -> None:
+def archive_cmd(urls, from_file, html_file, page_url, allow_private, workers, extract_timeout, db, verbose, log_file) -> None:
     """Archive URLs now, or import a saved page.
 
     Prints one line per URL: new article, new version, unchanged, not an article, or
@@ -328,6 +375,7 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, db, verbose
         ARCHIVE_COMMAND="archive",
         ARCHIVE_CRAWL_ID=crawl_id,
         ARCHIVE_ALLOW_PRIVATE=allow_private,
+        **worker_settings(workers, extract_timeout),
     )  # the crawl's politeness: robots.txt, one request at a time per host, its delay, AutoThrottle
     run = run_spider("urls", settings, urls=url_list, html_file=html_file, url=page_url, allow_private=allow_private)
     if run.crawl_id is None:
@@ -407,8 +455,9 @@ def import_warc(files, site, db, verbose, log_file) -> None:
 @click.option("--include", help="CSS selector of the story container (as [source.extract] include).")
 @click.option("--exclude", multiple=True, help="CSS selector of elements to drop (repeatable).")
 @click.option("--timezone", "timezone_name", help="IANA zone for dates stated without offset.")
+@worker_options
 @common_options
-def extract(files, url, include, exclude, timezone_name, db, verbose, log_file) -> None:
+def extract(files, url, include, exclude, timezone_name, workers, extract_timeout, db, verbose, log_file) -> None:
     """Show what extraction keeps of saved pages, as JSON Lines; writes nothing.
 
     One JSON object per file, with keys file, url, canonical_url, title, text,
@@ -423,8 +472,12 @@ def extract(files, url, include, exclude, timezone_name, db, verbose, log_file) 
     """
     from crawler.config import ConfigError, check_css
     from crawler.options import ExtractOptions
+    from collections import deque
+    from datetime import datetime, timezone
+
+    from pipelines.extract import map_jobs
     from pipelines.extraction import ExtractionError
-    from pipelines.extraction import extract as run_extract
+    from pipelines.workers import ExtractJob
     from crawler.sniff import read_saved_page
     from archive.urls import canonical_url
 
@@ -448,15 +501,32 @@ def extract(files, url, include, exclude, timezone_name, db, verbose, log_file) 
             ZoneInfo(timezone_name)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise CliError(f"unknown timezone {timezone_name!r}", EXIT_USAGE) from exc
+    options = ExtractOptions(include=include, exclude=tuple(exclude), timezone=timezone_name)
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    in_flight: deque[str] = deque()
     failed = 0
-    for name in files:
-        try:
-            body = read_saved_page(name)
-            e = run_extract(body, url, options=ExtractOptions(include=include, exclude=tuple(exclude), timezone=timezone_name))
-        except (OSError, EOFError, gzip.BadGzipFile, ExtractionError) as exc:
+
+    def jobs():
+        nonlocal failed
+        for name in files:
+            try:
+                body = read_saved_page(name)
+            except (OSError, EOFError, gzip.BadGzipFile, ExtractionError) as exc:
+                failed += 1
+                click.echo(f"error: {name}: {exc}", err=True)
+                continue
+            in_flight.append(name)
+            yield ExtractJob(body, url, None, options, None, now)
+
+    # one file is extracted here; several in worker processes (one per core by default)
+    pool_size = extraction_pool_size(workers, extract_timeout) if len(files) > 1 else (0, None)
+    for result in map_jobs(jobs(), *pool_size):
+        name = in_flight.popleft()
+        if result.error is not None:
             failed += 1
-            click.echo(f"error: {name}: {exc}", err=True)
+            click.echo(f"error: {name}: {result.error[1]}", err=True)
             continue
+        e = result.extraction
         if include and not e.include_matched:
             click.echo(f"note: {name}: --include {include!r} matched nothing; the whole page was used", err=True)
         page_url = url or (e.canonical_candidates[0] if e.canonical_candidates else None)
@@ -572,8 +642,9 @@ def history(url, from_version, to_version, db, verbose, log_file) -> None:
 
 @cli.command()
 @click.option("--since", help="Only stories captured since this date (UTC), e.g. 2026-11-01.")
+@worker_options
 @common_options
-def reextract(since, db, verbose, log_file) -> None:
+def reextract(since, workers, extract_timeout, db, verbose, log_file) -> None:
     """Run the current extraction again on stored bodies; fetches nothing.
 
     A story whose content now extracts differently gets a new version with reason
@@ -589,7 +660,7 @@ def reextract(since, db, verbose, log_file) -> None:
     since_utc = _since(since)
     with open_archive(db, create=False) as archive:
         try:
-            counts = run(archive, since_utc)
+            counts = run(archive, since_utc, *extraction_pool_size(workers, extract_timeout))
         except ArchiveError as exc:
             raise CliError(str(exc), EXIT_STORAGE) from exc
     click.echo(

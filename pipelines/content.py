@@ -1,9 +1,17 @@
-"""Content identity: when two captures of an article hold the same version (design.md, Versions)."""
+"""Content identity: when two captures of an article hold the same version (design.md, Versions).
+
+:func:`version_identity` is the one place a version's identity is computed: crawls
+(pipelines/version.py), the extraction workers and re-extraction use it."""
 
 from __future__ import annotations
 
 import hashlib
 import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from archive.similarity import signature
+from pipelines.quality import capture_flag
 
 
 def normalise(text: str | None) -> str:
@@ -27,3 +35,29 @@ def content_hash(title: str | None, text: str | None, standfirst: str | None = N
     if normalise(standfirst):
         payload += "\n" + normalise(standfirst)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class VersionIdentity:
+    """What makes a version (design.md, Versions).
+
+    Attributes:
+        content_hash: SHA-256 (hex) of the normalised title, text and standfirst
+            (:func:`pipelines.content.content_hash`).
+        fingerprint: the text's MinHash signature, for near-duplicates (bytes).
+        flag: why the capture may not be a version (:func:`pipelines.quality.capture_flag`:
+            ``soft_404``, ``consent_wall``, ...), or ``None``.
+    """
+
+    content_hash: str
+    fingerprint: bytes
+    flag: str | None
+
+
+def version_identity(extraction: Any) -> VersionIdentity:
+    """The version identity of an extraction (a :class:`pipelines.extraction.Extraction`)."""
+    return VersionIdentity(
+        content_hash=content_hash(extraction.title, extraction.text, extraction.standfirst),
+        fingerprint=signature(extraction.text),
+        flag=capture_flag(extraction.title, extraction.text),
+    )

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet import defer, reactor
+
+from archive import bodies
 from crawler.items import PageItem
 from crawler.options import ExtractOptions
 from pipelines.extraction import Extraction, ExtractionError, extract, warm_up
 from pipelines.extraction.dates import future_date, parse_stated_date
+from pipelines.content import version_identity
+from pipelines.workers import ExtractionPool, ExtractJob, ExtractResult, default_workers
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +56,33 @@ def extract_page(
     return extraction
 
 
+def run_job(job: ExtractJob) -> ExtractResult:
+    """:func:`extract_page` on one job, in whichever process calls it (a pool's worker, or
+    this one); a page that is not HTML, or that makes the extractor raise, becomes an
+    :class:`ExtractResult` with an ``error``: nothing is raised."""
+    try:
+        extraction = extract_page(job.body, job.url, job.content_type, job.options, job.hints, job.fetched_at)
+        if not job.precompute:
+            return ExtractResult(extraction)
+        return ExtractResult(extraction, identity=version_identity(extraction), compressed=bodies.compress_full(job.body))
+    except ExtractionError as exc:
+        return ExtractResult(error=(exc.kind, str(exc)))
+    except Exception as exc:  # noqa: BLE001 - one bad page must not stop the run
+        logger.exception("extraction failed for %s", job.url)
+        return ExtractResult(error=("extract_error", f"{type(exc).__name__}: {exc}"))
+
+
+def map_jobs(jobs: Iterable[ExtractJob], workers: int, timeout_secs: float | None) -> Iterator[ExtractResult]:
+    """:func:`run_job` on each job, results in order: in this process when ``workers`` is 0
+    (no time limit can be kept there), else in a pool of ``workers`` warmed processes
+    (:class:`~pipelines.workers.ExtractionPool`) started for the run and stopped after it."""
+    if workers <= 0:
+        yield from (run_job(job) for job in jobs)
+        return
+    with ExtractionPool(workers, timeout_secs, job=run_job) as pool:
+        yield from pool.map(jobs)
+
+
 class ExtractPipeline:
     """Set ``item.extraction`` on article candidates (roles ``article`` and ``url``).
 
@@ -56,45 +90,93 @@ class ExtractPipeline:
     :class:`~pipelines.extraction.ExtractionError` (``empty``, ``content_type_mismatch``,
     ``not_html``); an unexpected extraction error sets ``("extract_error", ...)``; either
     way the item goes on to be stored as a failed capture: a crawl never dies on one page.
+
+    With ``ARCHIVE_EXTRACT_WORKERS`` > 0 (default: the machine's cores) pages are extracted
+    in that many worker processes (:class:`~pipelines.workers.ExtractionPool`), started and
+    warmed when the spider opens, and ``process_item`` awaits the worker's result, so the
+    reactor keeps downloading meanwhile. Each extraction then has a time limit
+    (``ARCHIVE_EXTRACT_TIMEOUT_SECS``): a page that overruns it is the failure
+    ``extract_timeout``, one whose worker dies ``extract_crash``; the worker is replaced.
+    Back-pressure is Scrapy's own: responses whose items are still in the pipelines count
+    towards ``SCRAPER_SLOT_MAX_ACTIVE_SIZE`` (5 MB), beyond which no further response is
+    handed to the spider. ``ARCHIVE_EXTRACT_WORKERS = 0`` extracts in the reactor's thread,
+    without a time limit.
     The encoding the page was decoded with and the extraction's warnings (dates refused
     for lying in the future, also a feed's or sitemap's) go to ``item.encoding`` and
     ``item.warnings``.
 
     Stats: ``extract/pages``, ``extract/articles``, ``extract/not_html``, ``extract/error``,
-    ``extract/future_date``.
+    ``extract/timeout``, ``extract/crash``, ``extract/future_date``.
     """
 
-    def __init__(self, stats=None) -> None:
+    def __init__(self, stats=None, workers: int = 0, timeout_secs: float | None = None) -> None:
         self.stats = stats
+        self.workers = workers
+        self.timeout_secs = timeout_secs
+        self.pool: ExtractionPool | None = None
 
     @classmethod
     def from_crawler(cls, crawler) -> ExtractPipeline:
-        return cls(stats=crawler.stats)
+        settings = crawler.settings
+        workers = settings.get("ARCHIVE_EXTRACT_WORKERS")
+        return cls(
+            stats=crawler.stats,
+            workers=default_workers() if workers is None else int(workers),
+            timeout_secs=settings.getfloat("ARCHIVE_EXTRACT_TIMEOUT_SECS") or None,
+        )
 
     def open_spider(self, spider=None) -> None:
-        # before the first fetch: the first extraction would otherwise block the reactor
-        # for about 0.5 s while the language model loads
-        warm_up()
+        if self.workers > 0:
+            self.pool = ExtractionPool(self.workers, self.timeout_secs, job=run_job).start()  # warming while robots.txt is fetched
+            logger.info("extracting in %d worker processes (time limit %s s)", self.workers, self.timeout_secs)
+        else:
+            # before the first fetch: the first extraction would otherwise block the reactor
+            # for about 0.5 s while the language model loads
+            warm_up()
+
+    def close_spider(self, spider=None) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
 
     def _inc(self, key: str) -> None:
         if self.stats is not None:
             self.stats.inc_value(key)
 
-    def process_item(self, item):
-        if not isinstance(item, PageItem) or item.role not in EXTRACT_ROLES or item.error or item.status == 304:
+    @staticmethod
+    def wants(item) -> bool:
+        """Whether the item is a page to extract (an article candidate with a body)."""
+        return isinstance(item, PageItem) and item.role in EXTRACT_ROLES and not item.error and item.status != 304
+
+    def job(self, item: PageItem) -> ExtractJob:
+        """The plain job that extracts ``item`` (with what comes next, in a worker)."""
+        return ExtractJob(item.body, item.final_url, item.content_type, item.options, item.hints or None, item.fetched_at,
+                          precompute=self.pool is not None)
+
+    async def process_item(self, item):
+        if not self.wants(item):
             return item
+        if self.pool is None:
+            return self.apply(item, run_job(self.job(item)))
+        future = self.pool.submit(self.job(item))
+        done: defer.Deferred = defer.Deferred()
+        future.add_done_callback(lambda f: reactor.callFromThread(done.callback, f.result()))
+        return self.apply(item, await maybe_deferred_to_future(done))
+
+    def process_now(self, item):
+        """``process_item`` in this process, for callers outside Scrapy (``run_stages``)."""
+        return self.apply(item, run_job(self.job(item))) if self.wants(item) else item
+
+    def apply(self, item: PageItem, result: ExtractResult) -> PageItem:
+        """Set what the extraction ``result`` says on ``item`` and count it in the stats."""
         self._inc("extract/pages")
-        try:
-            item.extraction = extract_page(item.body, item.final_url, item.content_type, item.options, item.hints, item.fetched_at)
-        except ExtractionError as exc:
-            self._inc("extract/not_html")
-            item.error = (exc.kind, str(exc))
+        if result.error is not None:
+            kind = result.error[0]
+            self._inc({"extract_error": "extract/error", "extract_timeout": "extract/timeout", "extract_crash": "extract/crash"}.get(kind, "extract/not_html"))
+            item.error = result.error
             return item
-        except Exception as exc:  # noqa: BLE001 - one bad page must not stop the crawl
-            self._inc("extract/error")
-            logger.exception("extraction failed for %s", item.final_url)
-            item.error = ("extract_error", f"{type(exc).__name__}: {exc}")
-            return item
+        item.extraction = result.extraction
+        item.identity, item.compressed = result.identity, result.compressed
         item.encoding = item.extraction.encoding
         item.warnings = [*item.warnings, *item.extraction.warnings]
         for warning in item.warnings:

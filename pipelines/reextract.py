@@ -12,26 +12,32 @@ site's latest template, so that a newly learned template reaches the stories alr
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import replace
 
 from archive.database import Archive
 from archive.interrupt import Interrupted
 from crawler.options import ExtractOptions
-from pipelines.extraction import ExtractionError
+from pipelines.extract import map_jobs
 from pipelines.store import snapshot_from
 from pipelines.templates import load_template
-from pipelines.version import extract_stored, version_identity
+from pipelines.content import version_identity
+from pipelines.workers import ExtractJob
 
 logger = logging.getLogger(__name__)
 
 
-def reextract(archive: Archive, since: str | None = None) -> Counter:
+def reextract(archive: Archive, since: str | None = None, workers: int = 0, timeout_secs: float | None = None) -> Counter:
     """Re-extract every article's current version (captured at or after ``since``, UTC).
+
+    Args:
+        workers: extract in that many worker processes (pipelines.workers), each page with
+            the time limit ``timeout_secs``; 0: in this process.
 
     Returns:
         counts: ``articles`` looked at, ``changed`` (new ``reextract`` versions),
-        ``unchanged``, ``skipped`` (the body now yields no story) and ``failed``.
+        ``unchanged``, ``skipped`` (the body now yields no story) and ``failed`` (the
+        body could not be read or extracted: a ``failures`` row of kind ``reextract``).
 
     Raises:
         archive.interrupt.Interrupted: a signal stopped it; the run is ``interrupted`` in
@@ -40,7 +46,7 @@ def reextract(archive: Archive, since: str | None = None) -> Counter:
     counts: Counter = Counter()
     crawl_id = archive.start_crawl("reextract", f"since {since}" if since else "all")
     try:
-        _reextract_rows(archive, crawl_id, since, counts)
+        _reextract_rows(archive, crawl_id, since, counts, workers, timeout_secs)
     except Interrupted:
         # each article is one transaction: what was stored stays stored
         archive.finish_crawl(crawl_id, "interrupted", {f"reextract/{k}": v for k, v in counts.items()})
@@ -49,21 +55,36 @@ def reextract(archive: Archive, since: str | None = None) -> Counter:
     return counts
 
 
-def _reextract_rows(archive: Archive, crawl_id: int, since: str | None, counts: Counter) -> None:
+def _reextract_rows(archive: Archive, crawl_id: int, since: str | None, counts: Counter, workers: int, timeout_secs: float | None) -> None:
+    in_flight: deque = deque()
     templates: dict = {}
-    for row in archive.reextract_sources(since):
-        counts["articles"] += 1
-        site = row["site"]
-        if site not in templates:
-            templates[site] = load_template(archive, site, row["canonical_url"])
-        try:
-            # the capture's own options, with the site's current template
-            options = replace(ExtractOptions.from_json(row["extract_settings"]), template=templates[site])
-            e = extract_stored(archive, row, options, row["hints"])
-        except (KeyError, ExtractionError, ValueError) as exc:
-            counts["failed"] += 1
-            archive.record_failure(crawl_id, row["final_url"], "reextract", f"{type(exc).__name__}: {exc}")
+
+    def failed(row, message: str) -> None:
+        counts["failed"] += 1
+        archive.record_failure(crawl_id, row["final_url"], "reextract", message)
+
+    def jobs():
+        for row in archive.reextract_sources(since):
+            counts["articles"] += 1
+            site = row["site"]
+            if site not in templates:
+                templates[site] = load_template(archive, site, row["canonical_url"])
+            try:
+                body = archive.read_body(row["body_digest"])
+                # the capture's own options, with the site's current template
+                options = replace(ExtractOptions.from_json(row["extract_settings"]), template=templates[site])
+            except (KeyError, ValueError) as exc:
+                failed(row, f"{type(exc).__name__}: {exc}")
+                continue
+            in_flight.append(row)
+            yield ExtractJob(body, row["final_url"], row["content_type"], options, row["hints"], row["fetched_at"])
+
+    for result in map_jobs(jobs(), workers, timeout_secs):
+        row = in_flight.popleft()
+        if result.error is not None:
+            failed(row, f"{result.error[0]}: {result.error[1]}")
             continue
+        e = result.extraction
         identity = version_identity(e)
         if identity.flag:
             counts["skipped"] += 1

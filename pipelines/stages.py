@@ -36,9 +36,10 @@ def run_stages(items: Iterable[PageItem], db_path: str) -> Iterator[PageItem]:
     template, version = TemplatePipeline(db_path, min_stories=0), VersionPipeline(db_path)
     template.open_spider()
     version.open_spider()
-    stages = (template, ExtractPipeline(), IdentifyPipeline(), version)
+    extract, stages = ExtractPipeline(), (IdentifyPipeline(), version)
     try:
         for item in items:
+            item = extract.process_now(template.process_item(item))
             for stage in stages:
                 item = stage.process_item(item)
             yield store.process_item(item)

@@ -44,6 +44,7 @@ def capture_record(item: PageItem) -> CaptureRecord:
         flag=item.flag,
         encoding=item.encoding,
         warnings=tuple(item.warnings),
+        compressed=None if item.status == 304 else item.compressed,
     )
 
 

@@ -19,49 +19,19 @@ where a stored body is extracted again.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from archive.database import Archive, ArchiveError
 from archive.records import Baseline
-from archive.similarity import signature
 from crawler.items import PageItem
 from crawler.options import ExtractOptions
-from pipelines.content import content_hash
+from pipelines.content import version_identity
 from pipelines.extract import extract_page
 from pipelines.extraction import Extraction
 from pipelines.extraction.html import ExtractionError
-from pipelines.quality import capture_flag
 from pipelines.store import snapshot_from
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class VersionIdentity:
-    """What makes a version (design.md, Versions).
-
-    Attributes:
-        content_hash: SHA-256 (hex) of the normalised title, text and standfirst
-            (:func:`pipelines.content.content_hash`).
-        fingerprint: the text's MinHash signature, for near-duplicates (bytes).
-        flag: why the capture may not be a version (:func:`pipelines.quality.capture_flag`:
-            ``soft_404``, ``consent_wall``, ...), or ``None``.
-    """
-
-    content_hash: str
-    fingerprint: bytes
-    flag: str | None
-
-
-def version_identity(extraction: Extraction) -> VersionIdentity:
-    """The version identity of an extraction: the one place it is computed, for a crawl
-    (:class:`VersionPipeline`) and for re-extraction (:mod:`pipelines.reextract`)."""
-    return VersionIdentity(
-        content_hash=content_hash(extraction.title, extraction.text, extraction.standfirst),
-        fingerprint=signature(extraction.text),
-        flag=capture_flag(extraction.title, extraction.text),
-    )
 
 
 def extract_stored(archive: Archive, source: dict[str, Any], options: ExtractOptions, hints: dict[str, Any] | None) -> Extraction:
@@ -115,7 +85,8 @@ class VersionPipeline:
 
     def process_item(self, item):
         if isinstance(item, PageItem) and item.canonical_url and item.extraction is not None and not item.error:
-            identity = version_identity(item.extraction)
+            # made by the extraction worker, or here
+            identity = item.identity if item.identity is not None else version_identity(item.extraction)
             item.content_hash = identity.content_hash
             item.fingerprint = identity.fingerprint
             # a flag the spider set (``partial``: the body may be cut short) stands

@@ -95,6 +95,14 @@ def story_html(title: str, text: str = STORY, head: str = "", body_extra: str = 
     ).encode()
 
 
+def many_attributes_page(count: int) -> bytes:
+    """A page whose story container carries ``count`` attributes: small on the wire (about
+    11 bytes an attribute), slow to extract (the time grows with the square of ``count``:
+    about 20 s at 20,000 and 9 minutes at 100,000 on one core of the test machine)."""
+    attributes = " ".join(f'data-a{n}="v"' for n in range(count))
+    return story_html("Many attributes").replace(b"<article>", f"<article {attributes}>".encode(), 1)
+
+
 # -- compression bombs, made by streaming compressors (cached per process) ------------------
 
 _BOMBS: dict[tuple[str, int], bytes] = {}

@@ -39,7 +39,8 @@ def crawler(tmp_path):
 
 
 def through_stages(crawler, page):
-    for cls in (ExtractPipeline, IdentifyPipeline, VersionPipeline):
+    page = build_from_crawler(ExtractPipeline, crawler).process_now(page)
+    for cls in (IdentifyPipeline, VersionPipeline):
         page = build_from_crawler(cls, crawler).process_item(page)
     return page
 

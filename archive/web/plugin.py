@@ -346,16 +346,24 @@ def extra_template_vars(template, view_name, datasette, request):
 
 def _home_figures(conn) -> dict[str, Any]:
     count = lambda table: conn.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0]  # noqa: E731
+    # The stories are picked from the base tables first and only then read through the
+    # ``stories`` view, whose per-row counts (versions, edits) would otherwise be computed
+    # for every article before the sort.
     latest = queries.rows(
         conn,
-        "SELECT id, title, site, published, first_seen, versions FROM stories "
-        "ORDER BY coalesce(published_utc, published, first_seen) DESC LIMIT ?",
-        [HOME_STORIES],
+        "SELECT id, title, site, published, first_seen, versions FROM stories WHERE id IN ("
+        " SELECT a.id FROM articles a LEFT JOIN snapshots s ON s.id = a.latest_snapshot_id"
+        " ORDER BY coalesce(s.published_utc, s.published, a.first_seen) DESC LIMIT :n) "
+        "ORDER BY coalesce(published_utc, published, first_seen) DESC",
+        {"n": HOME_STORIES},
     )
     changed = queries.rows(
         conn,
-        "SELECT id, title, site, edits, last_changed FROM stories WHERE edits > 0 ORDER BY last_changed DESC LIMIT ?",
-        [HOME_STORIES],
+        "SELECT id, title, site, edits, last_changed FROM stories WHERE id IN ("
+        " SELECT a.id FROM articles a WHERE a.id IN (SELECT article_id FROM changes WHERE reason = 'edit')"
+        " ORDER BY a.last_changed DESC LIMIT :n) "
+        "ORDER BY last_changed DESC",
+        {"n": HOME_STORIES},
     )
     crawl = queries.rows(conn, "SELECT id, status, started_at, finished_at FROM crawls ORDER BY id DESC LIMIT 1")
     return {

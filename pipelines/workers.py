@@ -1,0 +1,245 @@
+"""Extraction in a pool of worker processes, off the crawl's reactor thread.
+
+The seam is plain and serialisable: an :class:`ExtractJob` (body bytes, URL, Content-Type,
+discovery hints, fetch time and the :class:`~crawler.options.ExtractOptions`) goes to a
+worker, an :class:`ExtractResult` (the :class:`~pipelines.extraction.Extraction`, or a
+failure kind and message) comes back. Both pickle, so the same seam serves a pool on one
+machine and, later, workers on other machines.
+
+The pool is `pebble <https://pypi.org/project/Pebble/>`_'s ``ProcessPool`` (documented:
+a task that overruns its timeout has its worker terminated and replaced; a worker that
+dies fails the one task it held with ``ProcessExpired``), started with multiprocessing's
+``forkserver`` method (never a ``fork`` of the crawl process, whose reactor and threads a
+child must not inherit). Each worker loads the extraction models once, when it starts
+(:func:`pipelines.extraction.warm_up` as pebble's initializer). What this module adds:
+
+- every way a job can end is an :class:`ExtractResult`: a timeout is the failure kind
+  ``extract_timeout``, a worker that died ``extract_crash``, an exception of the
+  extractor ``extract_error`` (an :class:`~pipelines.extraction.ExtractionError` keeps its
+  own kind); nothing is raised to the caller, so one page never stops a run;
+- a pool pebble gave up on (pebble 5 breaks the whole pool when a worker dies while no
+  task is running) is replaced, and the jobs it aborted, which no worker had started, are
+  scheduled once more on the new one;
+- :meth:`ExtractionPool.map` for runs outside Scrapy (``reextract``, ``extract`` with many
+  files), with a bounded number of jobs in flight so that memory stays flat.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from typing import Any
+
+from pebble import ProcessExpired, ProcessPool
+
+from crawler.options import ExtractOptions
+from pipelines.extraction import Extraction, warm_up
+
+logger = logging.getLogger(__name__)
+
+#: Jobs kept in flight per worker by :meth:`ExtractionPool.map`: enough that no worker
+#: waits for the next job, few enough that memory does not grow with the run.
+IN_FLIGHT_PER_WORKER = 2
+#: How long :meth:`ExtractionPool.start` waits for a first worker to be ready, seconds.
+START_TIMEOUT_SECS = 120.0
+
+
+def default_workers() -> int:
+    """The CPU cores this process may run on (``os.sched_getaffinity`` where the platform
+    has it, else ``os.cpu_count()``), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class ExtractJob:
+    """One page to extract: the arguments of :func:`pipelines.extract.extract_page`.
+
+    Attributes:
+        body: the body bytes, after Content-Encoding was decoded.
+        url: the final URL.
+        content_type: the ``Content-Type`` header value, or ``None``.
+        options: the source's extraction options.
+        hints: what discovery said of the page (``published``, ``published_source``), or ``None``.
+        fetched_at: the fetch time, UTC ``YYYY-MM-DDTHH:MM:SSZ``.
+    """
+
+    body: bytes = field(repr=False)
+    url: str
+    content_type: str | None
+    options: ExtractOptions
+    hints: dict[str, Any] | None
+    fetched_at: str
+    #: also make what the crawl's process would do next with the page (its version
+    #: identity, its body compressed): done in a worker, that work leaves the reactor
+    precompute: bool = False
+
+
+@dataclass
+class ExtractResult:
+    """How one job ended: ``extraction`` set, or ``error`` as ``(kind, message)``.
+
+    Kinds: an :class:`~pipelines.extraction.ExtractionError`'s own (``empty``,
+    ``not_html``, ``content_type_mismatch``, ``too_complex``), ``extract_error`` (the
+    extractor raised anything else), ``extract_timeout`` (cut off at the time limit),
+    ``extract_crash`` (the worker process died).
+    """
+
+    extraction: Extraction | None = None
+    error: tuple[str, str] | None = None
+    #: with ``precompute``: the :class:`pipelines.version.VersionIdentity`, and the body
+    #: compressed on its own (:func:`archive.bodies.compress_full`)
+    identity: Any = None
+    compressed: bytes | None = None
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+class ExtractionPool:
+    """A bounded pool of warmed worker processes that extract pages with a time limit.
+
+    Args:
+        workers: number of worker processes (>= 1).
+        timeout_secs: the time limit of one extraction, seconds (``None``: none).
+        job: the function a worker runs on each job, importable by name
+            (:func:`pipelines.extract.run_job`, taking an :class:`ExtractJob`).
+        initializer: run once in each worker as it starts (:func:`~pipelines.extraction.warm_up`).
+
+    Use as a context manager, or call :meth:`start` and :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        workers: int,
+        timeout_secs: float | None,
+        *,
+        job: Callable[[Any], Any],
+        initializer: Callable[[], None] | None = warm_up,
+    ) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, not {workers}")
+        self.workers = workers
+        self.timeout_secs = timeout_secs
+        self.job = job
+        self.initializer = initializer
+        self._context = multiprocessing.get_context("forkserver")
+        self._lock = threading.Lock()
+        self._pool = None
+        self.restarts = 0
+
+    def __enter__(self) -> ExtractionPool:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self, wait: bool = False) -> ExtractionPool:
+        """Start the workers; each loads the models (the initializer) before its first job.
+
+        Args:
+            wait: also wait until one worker is ready.
+
+        Raises:
+            RuntimeError: with ``wait``, no worker became ready within ``START_TIMEOUT_SECS``.
+        """
+        with self._lock:
+            ready = self._live_pool().schedule(_ready)  # pebble starts its workers on a first task
+        if wait:
+            try:
+                ready.result(timeout=START_TIMEOUT_SECS)
+            except Exception as exc:
+                raise RuntimeError(f"the extraction workers did not start: {type(exc).__name__}: {exc}") from exc
+        return self
+
+    def close(self) -> None:
+        """Stop the workers (jobs still running are cut off) and wait for them to end."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.stop()
+            pool.join()
+
+    def pids(self) -> list[int]:
+        """The ids of this pool's worker processes alive now (for tests and memory figures).
+        Read from pebble's worker table (``_pool_manager.worker_manager.workers``, pebble 5):
+        pebble has no public way to list them."""
+        manager = getattr(getattr(self._pool, "_pool_manager", None), "worker_manager", None)
+        workers = dict(getattr(manager, "workers", None) or {})
+        return [pid for pid, process in workers.items() if process.is_alive()]
+
+    def _live_pool(self):
+        """The pebble pool, (re)started if there is none or pebble gave up on it. Hold ``_lock``."""
+        if self._pool is not None and not self._pool.active:
+            broken, self._pool = self._pool, None
+            self.restarts += 1
+            logger.warning("extraction pool broken: starting a new one")
+            # never joined from pebble's own threads (this may run in one of them)
+            threading.Thread(target=_dispose, args=(broken,), daemon=True).start()
+        if self._pool is None:
+            self._pool = ProcessPool(max_workers=self.workers, initializer=self.initializer, context=self._context)
+        return self._pool
+
+    def submit(self, job: Any) -> Future:
+        """Schedule one job; the returned future's result is always an :class:`ExtractResult`
+        (or what ``self.job`` returns), never an exception."""
+        out: Future = Future()
+        self._schedule(job, out, retry=True)
+        return out
+
+    def _schedule(self, job: Any, out: Future, retry: bool) -> None:
+        with self._lock:
+            try:
+                task = self._live_pool().schedule(self.job, (job,), timeout=self.timeout_secs)
+            except RuntimeError:  # pebble's "Unexpected error within the Pool": broken since
+                task = self._live_pool().schedule(self.job, (job,), timeout=self.timeout_secs)
+        task.add_done_callback(lambda done: self._finish(done, job, out, retry))
+
+    def _finish(self, done: Future, job: Any, out: Future, retry: bool) -> None:
+        url = getattr(job, "url", "?")
+        try:
+            out.set_result(done.result())
+            return
+        except FutureTimeout:
+            message = f"extraction cut off after {self.timeout_secs:g} s"
+            kind = "extract_timeout"
+        except ProcessExpired as exc:
+            message = f"the extraction worker died (exit code {exc.exitcode})"
+            kind = "extract_crash"
+        except Exception as exc:  # noqa: BLE001 - the pool itself failed: once more on a new one
+            if retry:
+                self._schedule(job, out, retry=False)
+                return
+            kind, message = "extract_error", f"{type(exc).__name__}: {exc}"
+        logger.warning("%s: %s", url, message)
+        out.set_result(ExtractResult(error=(kind, message)))
+
+    def map(self, jobs: Iterable[Any]) -> Iterator[Any]:
+        """The results of ``jobs``, in order, with at most ``IN_FLIGHT_PER_WORKER`` jobs
+        per worker scheduled ahead of the one being returned."""
+        pending: deque[Future] = deque()
+        limit = self.workers * IN_FLIGHT_PER_WORKER
+        for job in jobs:
+            pending.append(self.submit(job))
+            if len(pending) >= limit:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _dispose(pool) -> None:
+    try:
+        pool.stop()
+        pool.join()
+    except Exception:  # noqa: BLE001 - a broken pool may fail to stop cleanly; its workers are gone
+        logger.debug("stopping a broken extraction pool failed", exc_info=True)
