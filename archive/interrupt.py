@@ -28,8 +28,11 @@ EXIT_INTERRUPTED = 1
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-class Interrupted(Exception):  # noqa: N818 - a signal, not an error
-    """Raised in the main thread by the first SIGINT or SIGTERM; ``signum`` says which."""
+class Interrupted(BaseException):  # noqa: N818 - a signal, not an error
+    """Raised in the main thread by the first SIGINT or SIGTERM; ``signum`` says which.
+
+    A ``BaseException``, as ``KeyboardInterrupt`` is: code that guards one page with
+    ``except Exception`` (an extraction, a record) must not swallow the request to stop."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(f"interrupted by {signal_name(signum)}")

@@ -1,8 +1,9 @@
 """``newsarchive import-warc``: WARC records through the crawl's pipeline stages.
 
 The records (:class:`crawler.warcread.WarcReader`) go through the same stages, in the
-same order, as a crawled page: extract -> identify -> version -> store. They are fed to
-the stages directly rather than through Scrapy's engine: nothing is fetched, and Scrapy
+same order, as a crawled page (:func:`pipelines.stages.run_stages`: the site's template,
+extract -> identify -> version -> store). They are fed to the stages directly rather than
+through Scrapy's engine: nothing is fetched, and Scrapy
 2.14's engine, stopped (Ctrl-C) while an item yielded by a spider's ``start()`` is in the
 item pipeline, waits for ever (see :meth:`pipelines.store.StorePipeline._close_when_idle`).
 Ctrl-C here stops between two records, or rolls back the one being stored (one
@@ -17,11 +18,9 @@ from typing import Any
 
 from scrapy.exceptions import DropItem
 
+from archive.interrupt import Interrupted
 from crawler.warcread import WarcReader
-from pipelines.extract import ExtractPipeline
-from pipelines.identify import IdentifyPipeline
-from pipelines.store import StorePipeline
-from pipelines.version import VersionPipeline
+from pipelines.stages import run_stages
 
 logger = logging.getLogger(__name__)
 
@@ -67,25 +66,14 @@ def import_warc(db: str, files: list[str], site: str | None = None, crawl_id: in
     """
     run = ImportRun()
     reader = WarcReader(files, site=site)
-    extract = ExtractPipeline(stats=run.stats)
-    stages = [extract, IdentifyPipeline(), VersionPipeline(stats=run.stats)]
-    store = StorePipeline(db, command="import-warc", crawl_id=crawl_id)
-    store.stats = run.stats
-    store.open_spider()
     try:
-        extract.open_spider()
-        for item in reader.items():
-            for stage in stages:
-                item = stage.process_item(item)
-            try:
-                store.process_item(item)
-            except DropItem:  # a storage error: nothing of this capture was written
-                run.status = "storage_error"
-                break
-    except KeyboardInterrupt:
+        for _ in run_stages(reader.items(), db, command="import-warc", crawl_id=crawl_id, stats=run.stats):
+            pass
+    except DropItem:  # a storage error: nothing of that capture was written
+        run.status = "storage_error"
+    except (KeyboardInterrupt, Interrupted):
         run.status = "interrupted"
         logger.warning("import interrupted: the captures stored so far are kept")
     finally:
         run.records = dict(reader.counts)
-        store.spider_closed(None, run.status)
     return run

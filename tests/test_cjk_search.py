@@ -13,10 +13,7 @@ from archive import cjk, web
 from archive.database import Archive
 from archive.web.plugin import cjk_excerpt, cjk_query, fts_query, text_direction
 from crawler.items import PageItem
-from pipelines.extract import ExtractPipeline
-from pipelines.identify import IdentifyPipeline
-from pipelines.store import StorePipeline
-from pipelines.version import VersionPipeline
+from pipelines.stages import run_stages
 from tests.conftest import requires_shared
 from tests.pages import DATA
 from tests.webarchive import COUNCIL, HARBOUR_V1, page
@@ -33,17 +30,12 @@ PAGES = {
 
 
 def store(db, fetches) -> None:
-    stages = [ExtractPipeline(), IdentifyPipeline(), VersionPipeline()]
-    pipeline = StorePipeline(str(db))
-    pipeline.open_spider()
-    try:
-        for url, body, fetched_at in fetches:
-            item = PageItem(url=url, final_url=url, status=200, body=body, fetched_at=fetched_at, site="example", role="url", content_type="text/html")
-            for stage in stages:
-                item = stage.process_item(item)
-            pipeline.process_item(item)
-    finally:
-        pipeline.spider_closed(None, "finished")
+    items = (
+        PageItem(url=url, final_url=url, status=200, body=body, fetched_at=fetched_at, site="example", role="url", content_type="text/html")
+        for url, body, fetched_at in fetches
+    )
+    for _ in run_stages(items, str(db)):
+        pass
 
 
 @pytest.fixture(scope="module")
