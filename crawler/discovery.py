@@ -3,7 +3,8 @@
 Sitemaps follow the sitemaps.org protocol (https://www.sitemaps.org/protocol.html):
 
 - **XML**, after white space and a byte order mark before ``<?xml`` are stripped, is parsed
-  *strictly* (lxml, ``recover=False``): a sitemap that is not well-formed XML is refused
+  *strictly* (lxml's ``iterparse``, one entry at a time, without recovery): a sitemap that
+  is not well-formed XML is refused
   (:class:`SitemapError`), never "repaired" by a lenient parser that rewrites its URLs
   (libxml2's recovery drops a ``&amp;`` from every ``<loc>``). lxml's protections stay on:
   no entity expansion, no network, no DTD loading.
@@ -41,16 +42,16 @@ from lxml import etree
 MAX_SITEMAP_URLS = 50_000
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024
 
-_PARSER = etree.XMLParser(
-    recover=False,
-    remove_comments=True,
-    remove_pis=True,
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    huge_tree=False,
-    collect_ids=False,
-)
+#: lxml's protections: no entity expansion, no DTD, no network, no huge trees; strict (no
+#: recovery: a sitemap is well-formed XML or refused)
+_PARSE_OPTIONS = {
+    "remove_comments": True,
+    "remove_pis": True,
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "huge_tree": False,
+}
 
 #: what may stand before a sitemap's first ``<``: white space and a UTF-8 byte order mark
 _LEADING = b" \t\r\n\xef\xbb\xbf"
@@ -133,25 +134,35 @@ def read_sitemap(body: bytes) -> Sitemap:
         raise SitemapError(f"sitemap over {MAX_SITEMAP_BYTES // (1024 * 1024)} MB")
     if not body.startswith(b"<"):
         return _read_text(body)
+    # one <url> or <sitemap> at a time, each freed once read: a 50 MB sitemap is never one tree
+    events = etree.iterparse(io.BytesIO(body), events=("start", "end"), **_PARSE_OPTIONS)
+    sitemap: Sitemap | None = None
+    child_tag = ""
     try:
-        root = etree.fromstring(body, parser=_PARSER)
+        for event, el in events:
+            if sitemap is None:  # the root's start
+                kind = _local(el.tag)
+                if kind in FEED_ROOTS:
+                    return Sitemap("feed")
+                if kind not in ("urlset", "sitemapindex"):
+                    raise SitemapError(f"not a sitemap (root element <{kind or '?'}>)")
+                sitemap, child_tag, root = Sitemap(kind), ("url" if kind == "urlset" else "sitemap"), el
+                continue
+            if event != "end" or el.getparent() is not root:
+                continue
+            if _local(el.tag) == child_tag:
+                if len(sitemap.entries) >= MAX_SITEMAP_URLS:
+                    sitemap.truncated = True
+                    break
+                _read_entry(el, sitemap)
+                del sitemap.entries[MAX_SITEMAP_URLS:]
+            el.clear()
+            while el.getprevious() is not None:
+                del root[0]
     except etree.XMLSyntaxError as exc:
         raise SitemapError(f"not well-formed XML: {exc}") from exc
-    kind = _local(root.tag)
-    if kind in FEED_ROOTS:
-        return Sitemap("feed")
-    if kind not in ("urlset", "sitemapindex"):
-        raise SitemapError(f"not a sitemap (root element <{kind or '?'}>)")
-    child_tag = "url" if kind == "urlset" else "sitemap"
-    sitemap = Sitemap(kind)
-    for el in root:
-        if _local(el.tag) != child_tag:
-            continue
-        if len(sitemap.entries) >= MAX_SITEMAP_URLS:
-            sitemap.truncated = True
-            break
-        _read_entry(el, sitemap)
-        del sitemap.entries[MAX_SITEMAP_URLS:]
+    if sitemap is None:
+        raise SitemapError("not XML")
     return sitemap
 
 
@@ -295,10 +306,7 @@ def stream_feed(body: bytes, problems: list[str]) -> Iterator[dict[str, Any]]:
     entries (``link``, ``title``, ``published``, ``updated``; an Atom entry's first
     ``rel="alternate"`` link). Why reading stopped early (not well-formed XML) is appended
     to ``problems``. lxml's protections are on, as for sitemaps."""
-    parser = etree.iterparse(
-        io.BytesIO(body.lstrip(_LEADING)), events=("end",), remove_comments=True, remove_pis=True,
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-    )
+    parser = etree.iterparse(io.BytesIO(body.lstrip(_LEADING)), events=("end",), **_PARSE_OPTIONS)
     try:
         for _, el in parser:
             if _local(el.tag) not in _FEED_ENTRIES:

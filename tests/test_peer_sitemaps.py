@@ -9,6 +9,7 @@ URLs its Java test says the sitemap yields, or, where newsarchive differs, what 
 
 from __future__ import annotations
 
+import gzip
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
@@ -35,8 +36,6 @@ class Served:
             self.servers[origin] = HostileServer(f"127.2.{index}.{n + 1}", name=f"cc-{index}-{n}").start()
         body = self.local(plain)
         if case.body[:2] == b"\x1f\x8b":
-            import gzip
-
             body = gzip.compress(body)
         parts = urlsplit(case.url)
         self.target = parts.path + (f"?{parts.query}" if parts.query else "")

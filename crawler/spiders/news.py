@@ -492,12 +492,13 @@ class NewsSpider(ArchivingSpider):
         via: str, cap: int, bad: list[str], notes: list[str], location: Callable[[str], bool] | None = None,
     ) -> Iterator[Any]:
         """Request the new article URLs a feed or sitemap listed (``found``: URL, title and
-        publication date as stated or ``None``, date as a UTC timestamp or ``None``), newest first where dates are known (undated ones after, in
-        document order), that pass ``location`` (a sitemap's location rule), up to ``cap``
-        new URLs from this document and the config's
-        ``max_new_urls_per_source`` from the source in this run (0: no cap). URLs the
-        archive knows (revisits handle those) or this run queued already do not count.
-        The rest go to :meth:`over_cap`, whose note joins ``notes``."""
+        publication date as stated or ``None``, date as a UTC timestamp or ``None``),
+        newest first where dates are known (undated ones after, in document order), that
+        pass ``location`` (a sitemap's location rule), up to ``cap`` new URLs from this
+        document and the config's ``max_new_urls_per_source`` from the source in this run
+        (0: no cap). URLs the archive knows (revisits handle those) or this run queued
+        already do not count. The rest go to :meth:`over_cap`; the notes for the
+        document's failure row join ``notes``, bad URLs ``bad``."""
         found.sort(key=lambda f: -f[3] if f[3] is not None else float("inf"))
         source_cap = self.crawl_config.max_new_urls_per_source
         queued = outside = 0
@@ -541,7 +542,7 @@ class NewsSpider(ArchivingSpider):
 
     def over_cap(self, document: str, source: Source, urls: Iterator[tuple[str, dict[str, Any]]], count: int, via: str, cap: int) -> str:
         """The one place where URLs over a cap are handed off: ``urls`` (``count`` of them:
-        URL, discovery hints as :meth:`hints_for` gives them), newest first, listed by
+        URL, discovery hints ``title``, ``published``, ``published_source``), newest first, listed by
         ``document`` (a feed or sitemap) but not queued in this run. Today they are counted
         (stats ``discovery/over_cap``, the document's failure row) and written to the
         archive's ``frontier``, where a later run takes them up first (crawler/frontier.py).
