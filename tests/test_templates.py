@@ -251,3 +251,14 @@ def test_the_story_page_lists_the_blocks_removed(tmp_path):
     assert "Site template" in page and "news@3" in page
     assert "<code>body/div[1]/aside.rail[1]/ul[1]</code>" in page
     assert "Most read &lt;b&gt;Teaser one&lt;/b&gt; 2 hours ago" in page  # escaped
+
+
+def test_template_min_stories_is_a_whole_number():
+    from crawler.config import ConfigError, parse_config
+
+    base = '[[source]]\nname = "x"\nfeeds = ["https://example.org/feed"]\n'
+    assert parse_config(base).template_min_stories is None
+    assert parse_config("[crawl]\ntemplate_min_stories = 0\n" + base).template_min_stories == 0
+    for bad in ("-1", "2.5", "true", '"8"'):
+        with pytest.raises(ConfigError, match="template_min_stories must be a whole number"):
+            parse_config(f"[crawl]\ntemplate_min_stories = {bad}\n" + base)
