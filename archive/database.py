@@ -847,8 +847,8 @@ class Archive:
     # -- re-extraction -------------------------------------------------------------
 
     def reextract_sources(self, since: str | None = None) -> list[dict[str, Any]]:
-        """For each article (its ``site``), what its current version was extracted from: the capture's
-        ``capture_id``, ``final_url``, ``fetched_at``, ``content_type``, ``body_digest``,
+        """For each article (and its ``site``), what its current version was extracted from:
+        the capture's ``capture_id``, ``final_url``, ``fetched_at``, ``content_type``, ``body_digest``,
         ``hints`` and ``extract_settings`` (decoded JSON), and the version's ``version``,
         ``content_hash`` and ``extractor``. Only captures fetched at or after ``since``
         (UTC, ``YYYY-MM-DD...``) when given."""

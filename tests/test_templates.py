@@ -251,3 +251,35 @@ def test_the_story_page_lists_the_blocks_removed(tmp_path):
     assert "Site template" in page and "news@3" in page
     assert "<code>body/div[1]/aside.rail[1]/ul[1]</code>" in page
     assert "Most read &lt;b&gt;Teaser one&lt;/b&gt; 2 hours ago" in page  # escaped
+
+
+def test_template_min_stories_is_a_whole_number():
+    from crawler.config import ConfigError, parse_config
+
+    base = '[[source]]\nname = "x"\nfeeds = ["https://example.org/feed"]\n'
+    assert parse_config(base).template_min_stories is None
+    assert parse_config("[crawl]\ntemplate_min_stories = 0\n" + base).template_min_stories == 0
+    for bad in ("-1", "2.5", "true", '"8"'):
+        with pytest.raises(ConfigError, match="template_min_stories must be a whole number"):
+            parse_config(f"[crawl]\ntemplate_min_stories = {bad}\n" + base)
+
+
+def test_a_byline_with_three_links_and_the_date_stays():
+    """A byline linking its author, section and topic, with the story's own date, is on every
+    page: no list of links, and its date stays the story's."""
+    pages = []
+    for i in range(10):
+        day = 10 + i
+        html = (
+            "<html><body><div class='page'><article>"
+            f"<div class='meta'>By <a href='/author/ann'>Ann Lee-Whitfield</a> in <a href='/world'>World news</a>, "
+            f"<a href='/topic/trade'>Trade and tariffs</a> · {day} March 2025</div>"
+            + "".join(f"<p>Story {i} paragraph {n}: " + "words of this story alone " * 8 + "</p>" for n in range(4))
+            + "</article><ul class='nav'>" + "".join(f"<li><a href='/s{n}'>Section {n}</a></li>" for n in range(6))
+            + "</ul></div></body></html>"
+        )
+        pages.append((parse_document(html)[0], f"{URL}/story/{i}"))
+    template = learn(pages, site="s")
+    paths = [b.path for b in template.blocks]
+    assert any(p.endswith("ul.nav[1]") for p in paths)
+    assert not any("div.meta" in p for p in paths)

@@ -18,8 +18,8 @@ A recurring block is template when it is:
   menus, footers); it is removed where it shows one of the texts it was learned with (a
   place in a list whose length varies from story to story, a story's seventh paragraph,
   holds different things on different pages), or
-- ``links``: a list of links into the site itself (teasers, "most read", tags) on most
-  pages where it appears;
+- ``links``: a list of at least four links into the site itself (teasers, "most read",
+  tags) on most pages where it appears;
 
 and never when it holds the page's own story: a block that contains most of a page's prose
 (paragraphs found on that page only) is a story container, whatever else it holds.
@@ -51,9 +51,10 @@ MIN_BLOCK_STORIES = 3
 # ``fixed``: its most common text is on this share of the pages where it appears
 FIXED_SHARE = 0.5
 # ``links``: on this share of its pages it holds LINKS_MIN links into the site, and links
-# make LINKS_TEXT_SHARE of its text
+# make LINKS_TEXT_SHARE of its text (a byline with its author's, section's and topic's links
+# and the story's date is no list: three links are not enough)
 LINKS_SHARE = 0.6
-LINKS_MIN = 3
+LINKS_MIN = 4
 LINKS_TEXT_SHARE = 0.5
 # a paragraph of prose: at least this many characters outside links
 PROSE_CHARS = 100
