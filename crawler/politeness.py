@@ -158,7 +158,7 @@ def _cause(exc: Exception) -> tuple[str, str]:
     if "Refused" in name:
         return "connection", "connection refused"
     if "Resolve" in name or "DNS" in name:
-        return "dns", "cannot resolve host"
+        return "dns", "host not found"
     if "Timeout" in name or "TimedOut" in name:
         return "timeout", "timed out"
     if "DownloadFailed" in name or "Lost" in name:
