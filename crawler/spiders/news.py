@@ -36,8 +36,8 @@ from archive.schedule import parse_revisit_steps
 from archive.store import Archive, ArchiveError
 from archive.timefmt import utc_now_iso
 from crawler.config import ConfigError, CrawlConfig, Source, load_config, url_problem
-from crawler.frontier import MAX_ATTEMPTS
 from crawler.discovery import MAX_SITEMAP_BYTES, SitemapError, read_json_feed, read_sitemap
+from crawler.frontier import MAX_ATTEMPTS
 from crawler.items import FailureItem
 from crawler.spiders.base import ArchivingSpider
 from crawler.traps import SITEMAPS_MAX_PER_SOURCE, redact_credentials, strip_credentials
