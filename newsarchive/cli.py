@@ -1124,9 +1124,19 @@ def serve(port, db, verbose, log_file) -> None:
             metadata = Path(tmp) / "metadata.json"
             metadata.write_text(json.dumps(web.metadata(web.database_name(db))), encoding="utf-8")
             click.echo(f"serving {db} at http://127.0.0.1:{port}/ (Ctrl-C to stop)")
+            web.watch_replaced(db, _stop_serving)
             datasette_cli.main(args=web.serve_args(db, port, metadata), prog_name="newsarchive serve", standalone_mode=False)
     except Interrupted:
         return  # stopping is how serve ends: exit status 0
+
+
+def _stop_serving(reason: str) -> None:
+    """Stop ``serve`` (as SIGTERM does: uvicorn shuts down, the temporary files go) when its
+    archive file is removed or replaced: it would go on showing the old, deleted file."""
+    import signal
+
+    click.echo(f"{reason}: stopping; start serve again to browse the new archive", err=True)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _any_free_port() -> int:

@@ -199,3 +199,45 @@ def test_archive_v1_upgrades_with_rows_and_hashes_intact(tmp_path):
     with Archive.open(copy) as a:  # a second open is a no-op
         assert [m.name for m in migrations.applied(a.db)] == applied
 
+
+
+# -- the frontier and schedules (issue 15) -----------------------------------------------------
+
+
+def test_frontier_keeps_a_url_until_its_capture_or_final_failure_and_gives_up_after_max_attempts(archive):
+    crawl = archive.start_crawl("crawl")
+    other = "http://news.example.com/other"
+    held = "http://news.example.com/held"
+    rows = [{"url": u, "source": "example", "hints": {"title": "T"}, "via": "feed", "link_depth": 1} for u in (URL, other)]
+    assert archive.frontier_add([*rows, {"url": held, "source": "example", "fetch": False}]) == 3
+    assert archive.frontier_add(rows) == 0  # already there
+    archive.record_failure(crawl, other, "deferred", "host asked for a pause")  # not final: stays
+    archive.record_capture(crawl, capture(), snapshot(), frontier_url=URL)  # stored: leaves
+    assert archive.frontier_count(["example"]) == 2
+    to_fetch, given_up = archive.frontier_leftovers(["example"], max_attempts=3)
+    assert [(r["url"], r["attempts"], r["hints"]) for r in to_fetch] == [(other, 2, {"title": "T"}), (held, 1, {})]
+    assert given_up == []
+    archive.frontier_leftovers(["example"], max_attempts=3)
+    to_fetch, given_up = archive.frontier_leftovers(["example"], max_attempts=3)
+    assert [r["url"] for r in given_up] == [other] and [r["url"] for r in to_fetch] == [held]
+    archive.record_failure(crawl, held, "http_error", "HTTP 404", frontier_url=held)
+    assert archive.frontier_count() == 0
+    assert archive.frontier_leftovers(["elsewhere"], max_attempts=3) == ([], [])
+
+
+def test_changed_revisit_steps_reschedule_live_articles_and_the_same_steps_change_nothing(archive):
+    from archive.schedule import parse_revisit_steps
+
+    crawl = archive.start_crawl("crawl")
+    daily = ["*=1d"]
+    assert archive.apply_revisit_steps(daily, parse_revisit_steps(daily)) == 0  # first steps: remembered
+    archive.record_capture(crawl, capture(at="2026-01-01T10:00:00Z"), snapshot(), steps=parse_revisit_steps(daily))
+    assert archive.db.execute("SELECT next_check_at FROM articles").fetchone()[0] == "2026-01-02T10:00:00Z"
+    archive.db.execute("UPDATE articles SET next_check_at = '2026-01-05T00:00:00Z'")  # by hand
+    assert archive.apply_revisit_steps(daily, parse_revisit_steps(daily)) == 0
+    assert archive.db.execute("SELECT next_check_at FROM articles").fetchone()[0] == "2026-01-05T00:00:00Z"
+    stepped = ["1h=10m", "*=3h"]  # changed 0 s before its last check: the first step
+    assert archive.apply_revisit_steps(stepped, parse_revisit_steps(stepped)) == 1
+    assert archive.db.execute("SELECT next_check_at FROM articles").fetchone()[0] == "2026-01-01T10:10:00Z"
+    assert archive.recheck_now(sites=["example"], now="2026-01-01T10:01:00Z") == 1
+    assert [r["url"] for r in archive.due_articles(["example"], "2026-01-01T10:01:00Z")] == [URL]

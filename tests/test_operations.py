@@ -461,3 +461,23 @@ def test_stats_loads_no_crawler_or_extraction_library_and_never_waits_for_a_writ
         writer.close()
     assert result.returncode == 0, result.stderr
     assert "crawls:    1" in result.stdout
+
+
+def test_serve_stops_when_its_archive_file_is_replaced(tmp_path):
+    from tests.servers import free_port, wait_for
+
+    db = tmp_path / "demo.db"
+    assert run_cli("archive", "not-a-url", "--db", db, cwd=tmp_path).returncode == 1
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    port = free_port()
+    process = subprocess.Popen(newsarchive("serve", "--db", db, "--port", port), cwd=tmp_path, env={**child_env(), "TMPDIR": str(temp)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    wait_for(f"http://127.0.0.1:{port}/-/versions.json", process)
+    for name in ("demo.db", "demo.db-wal", "demo.db-shm"):  # as `make demo` remakes it
+        (tmp_path / name).unlink(missing_ok=True)
+    assert run_cli("archive", "not-a-url", "--db", db, cwd=tmp_path).returncode == 1
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert f"{db} was re" in err and "start serve again" in err
+    assert list(temp.iterdir()) == []

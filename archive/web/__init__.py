@@ -80,3 +80,38 @@ def make_datasette(db_path: str | Path):
         static_mounts=[(STATIC_MOUNT, str(STATIC))],
         settings={name: int(value) for name, value in SETTINGS.items()},
     )
+
+
+#: how often ``serve`` checks that its archive file is still the one it opened, seconds
+WATCH_INTERVAL_SECS = 1.0
+
+
+def watch_replaced(db_path: str | Path, on_replaced, interval: float = WATCH_INTERVAL_SECS):
+    """Call ``on_replaced(reason)`` once if the file at ``db_path`` is removed or replaced by
+    another file (another inode, as ``make demo`` does when it remakes ``demo.db``): an open
+    SQLite connection would go on reading the old, deleted file. Checks every ``interval``
+    seconds in a daemon thread; returns the thread.
+    """
+    import os
+    import threading
+
+    path = Path(db_path)
+    first = os.stat(path)
+
+    def watch() -> None:
+        import time
+
+        while True:
+            time.sleep(interval)
+            try:
+                now = os.stat(path)
+            except FileNotFoundError:
+                on_replaced(f"{path} was removed")
+                return
+            if (now.st_dev, now.st_ino) != (first.st_dev, first.st_ino):
+                on_replaced(f"{path} was replaced by another file")
+                return
+
+    thread = threading.Thread(target=watch, name="archive-watch", daemon=True)
+    thread.start()
+    return thread
