@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -96,6 +97,8 @@ class WarcReader:
             of the record's metadata, else the URL's host.
 
     Attributes:
+        done_bytes: how far reading has got, in bytes of the files as stored (for a
+            progress bar over their total size).
         counts: records by what became of them: ``pages`` (responses and resources),
             ``not_modified`` (304 revisits), ``revisits`` (resolved identical-payload
             revisits), ``skipped`` (other records), ``failed``.
@@ -107,6 +110,7 @@ class WarcReader:
         self.counts: Counter = Counter()
         self.by_digest: dict[str, tuple[str, int]] = {}  # payload digest -> (path, offset)
         self.by_uri_date: dict[tuple[str, str], tuple[str, int]] = {}  # (uri, WARC-Date) -> (path, offset)
+        self.done_bytes = 0  # bytes of the files read so far (compressed, as on disk)
 
     def items(self) -> Iterator[PageItem | FailureItem]:
         for path in self.paths:
@@ -117,10 +121,12 @@ class WarcReader:
     def _file(self, path: str) -> Iterator[PageItem | FailureItem]:
         pending: _Pending | None = None
         requests: dict[str, dict[str, str]] = {}
+        before = self.done_bytes
         try:
             with open(path, "rb") as stream:
                 records = ArchiveIterator(stream, no_record_parse=False, arc2warc=True)
                 for record in records:
+                    self.done_bytes = before + stream.tell()
                     kind = record.rec_type
                     concurrent = record.rec_headers.get_header("WARC-Concurrent-To")
                     if kind == "metadata" and pending is not None and concurrent == pending.record_id:
@@ -154,6 +160,10 @@ class WarcReader:
             yield FailureItem(url=str(path), kind=FAILURE_KIND, message=f"cannot read {path} further: {type(exc).__name__}: {exc}")
         if pending is not None:
             yield self._item(pending)
+        try:
+            self.done_bytes = before + os.path.getsize(path)
+        except OSError:
+            pass
 
     def _read(self, path: str, records: ArchiveIterator, record) -> _Pending | None:
         """The record as a :class:`_Pending`, or ``None`` when it is not an HTML page."""

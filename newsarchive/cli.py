@@ -432,7 +432,12 @@ def import_warc(files, site, db, verbose, log_file) -> None:
             raise CliError(f"{name}: {problem}", EXIT_USAGE)
     crawl_id = start_run(db, "import-warc", "\n".join(str(Path(f).resolve()) for f in files))
     started = time.monotonic()
-    run = run_import(db, list(files), site=site, crawl_id=crawl_id)
+    if sys.stderr.isatty():  # a progress bar over the files' bytes, on a terminal only
+        total = sum(Path(f).stat().st_size for f in files)
+        with click.progressbar(length=total, label="importing", file=sys.stderr) as bar:
+            run = run_import(db, list(files), site=site, crawl_id=crawl_id, progress=lambda done: bar.update(done - bar.pos))
+    else:
+        run = run_import(db, list(files), site=site, crawl_id=crawl_id)
     click.echo(
         f"imported {_plural(len(files), 'file')} in {time.monotonic() - started:.1f} s: "
         f"{_plural(run.count('archive/new'), 'new article')}, {_plural(run.count('archive/changed'), 'new version')}, "

@@ -13,6 +13,7 @@ transaction per capture), and the run is recorded ``interrupted``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,7 +56,9 @@ class ImportRun:
         return int(self.stats.get(key, 0) or 0)
 
 
-def import_warc(db: str, files: list[str], site: str | None = None, crawl_id: int | None = None) -> ImportRun:
+def import_warc(
+    db: str, files: list[str], site: str | None = None, crawl_id: int | None = None, progress: Callable[[int], None] | None = None
+) -> ImportRun:
     """Import WARC files into the archive at ``db``; returns what it did.
 
     Args:
@@ -63,12 +66,16 @@ def import_warc(db: str, files: list[str], site: str | None = None, crawl_id: in
         files: WARC files, read in order.
         site: ``articles.site`` for every page (see :class:`~crawler.warcread.WarcReader`).
         crawl_id: a ``crawls`` row the caller started (else the store starts one).
+        progress: called after each record with the bytes of the files read so far.
     """
     run = ImportRun()
     reader = WarcReader(files, site=site)
     try:
         for _ in run_stages(reader.items(), db, command="import-warc", crawl_id=crawl_id, stats=run.stats):
-            pass
+            if progress is not None:
+                progress(reader.done_bytes)
+        if progress is not None:
+            progress(reader.done_bytes)  # the end of the last file
     except DropItem:  # a storage error: nothing of that capture was written
         run.status = "storage_error"
     except (KeyboardInterrupt, Interrupted):

@@ -99,3 +99,11 @@ def test_home_and_story_pages_link_the_feed(client):
 
 def test_text_that_xml_cannot_hold_is_dropped():
     assert clean("a\x00b\x0bc\ufffe d") == "abc d"
+
+
+def test_a_404_page_offers_a_way_on(client):
+    response = client.get("/-/story/999999")
+    assert response.status_code == 404
+    assert "There is no story 999999 in this archive." in response.text
+    assert """<a href="/">the archive's home page</a>""" in response.text
+    assert 'href="/-/search"' in response.text and 'action="/-/story"' in response.text

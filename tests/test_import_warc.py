@@ -214,3 +214,14 @@ def test_import_warc_stops_cleanly_on_sigint(tmp_path):
     assert 5 <= stored["n"] < 400 and stored["n"] == stored["urls"]
     assert db_rows(db, "SELECT count(*) AS n FROM snapshots")[0]["n"] == stored["n"]
     assert db_rows(db, "SELECT status FROM crawls")[0]["status"] == "interrupted"
+
+
+def test_progress_reaches_the_files_size(tmp_path):
+    from pipelines.warcimport import import_warc
+
+    warc = tmp_path / "crawl.warc.gz"
+    write_warc(warc, True)
+    seen = []
+    run = import_warc(str(tmp_path / "a.db"), [str(warc)], progress=seen.append)
+    assert run.status == "finished" and run.count("archive/new") == 2
+    assert seen == sorted(seen) and seen[-1] == warc.stat().st_size and 0 < seen[0] < seen[-1]
