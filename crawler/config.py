@@ -311,7 +311,7 @@ def _count(data: dict, key: str, where: str, default: int | None) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"{where}: {key} must be a whole number, 0 or more (got {value!r})")
+        raise ConfigError(f"{where}: {key} must be a whole number >= 0 (got {value!r})")
     return value
 
 

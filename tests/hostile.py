@@ -109,6 +109,15 @@ _BOMBS: dict[tuple[str, int], bytes] = {}
 _BOMB_LOCK = threading.Lock()
 
 
+def slow_story_page(paragraphs: int = 9_000) -> bytes:
+    """A story page within every markup limit (crawler/markup.py) that still takes seconds to
+    extract: ``paragraphs`` long paragraphs (9,000: about 12 MiB, 5 to 10 s of extraction on
+    this machine's cores), each with its own number so that nothing is folded as repeated."""
+    sentence = "The council met again on a long evening to discuss the harbour plan and its costs. "
+    body = "".join(f"<p>{n}. {sentence * 18}</p>" for n in range(paragraphs))
+    return story_html("Slow to extract").replace(b"</article>", body.encode() + b"</article>", 1)
+
+
 def attributes_bomb(attributes: int = 200_000) -> bytes:
     """A story page whose ``<body>`` carries ``attributes`` attributes (200,000: 2.6 MB, the
     page of issue 14 that lxml took about 60 s to parse)."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import child_env, db_rows, run_cli
-from tests.hostile import HostileServer, many_attributes_page
+from tests.hostile import HostileServer, slow_story_page
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,7 @@ def failure_kinds(db: Path) -> dict[str, str]:
 def test_a_page_over_the_time_limit_is_cut_off_while_other_hosts_go_on(tmp_path):
     db = tmp_path / "archive.db"
     with HostileServer("127.0.0.2", name="slow") as slow, HostileServer("127.0.0.3", name="quick") as quick:
-        hostile = slow.fixture("/slow", many_attributes_page(100_000))  # about 9 minutes of parsing
+        hostile = slow.fixture("/slow", slow_story_page())  # seconds of extraction, over the time limit
         others = quick_urls(quick, delay=1.0)  # answered while the hostile page is extracted
         started = time.monotonic()
         result = run_cli("archive", "--allow-private", "--workers", "2", "--extract-timeout", "3", "--db", db, hostile, *others, cwd=tmp_path)
@@ -45,9 +45,10 @@ def test_a_page_over_the_time_limit_is_cut_off_while_other_hosts_go_on(tmp_path)
     assert failure_kinds(db) == {hostile: "extract_timeout"}
     assert "extraction cut off after 3 s" in result.stdout
     assert {outcomes(db)[u] for u in others} == {"new"}
-    # the other host's pages were stored while the hostile page was being extracted
+    # the other host's pages were stored while the hostile page was being extracted (the
+    # rest of them later: archive keeps the crawl's delay between two requests to a host)
     order = [r["url"] for r in db_rows(db, "SELECT url FROM captures ORDER BY id")]
-    assert order[-1] == hostile
+    assert order.index(hostile) > 0
     assert seconds < 60
 
 
@@ -94,7 +95,7 @@ def busy_worker(pid: int, cpu_secs: float, timeout: float = 180.0) -> int:
 def test_a_worker_killed_mid_crawl_costs_exactly_the_page_it_held(tmp_path):
     db = tmp_path / "archive.db"
     with HostileServer("127.0.0.2", name="slow") as slow, HostileServer("127.0.0.3", name="quick") as quick:
-        hostile = slow.fixture("/slow", many_attributes_page(100_000))
+        hostile = slow.fixture("/slow", slow_story_page(12_000))  # about 17 MiB (under DOWNLOAD_MAXSIZE): many seconds of CPU
         # answered after the hostile page: queued behind it for the only worker
         others = quick_urls(quick, delay=1.0)
         command = [sys.executable, "-m", "newsarchive", "archive", "--allow-private", "--workers", "1",
