@@ -9,9 +9,8 @@ the next run takes the frontier's URLs up first (``news`` spider, ``start``). Th
 Scrapy's JOBDIR (which keeps a queue per job directory, beside the archive), is how a
 crawl resumes.
 
-A spider may hold URLs back for a later run (per-run caps): its ``hold_back(request,
-response)`` returns True for a URL that is to wait in the frontier instead of being
-requested now.
+URLs over a run's caps are written there by the spider (``NewsSpider.over_cap``) without
+being requested: the next run takes them up.
 """
 
 from __future__ import annotations
@@ -39,12 +38,12 @@ class FrontierMiddleware:
     """Spider middleware: write the article URLs a callback discovered to the frontier, in
     one transaction per response, before they are scheduled.
 
-    Active for spiders with a ``frontier_archive`` attribute (the ``news`` spider): the
-    :class:`archive.database.Archive` to write to, or ``None`` (a dry run, no archive yet).
-    Raises :class:`NotConfigured` for other spiders.
+    Active for spiders whose ``uses_frontier`` is true (the ``news`` spider), which write to
+    their ``frontier_archive`` (an :class:`archive.database.Archive`, or ``None`` when there
+    is no archive yet); :class:`NotConfigured` for the others. URLs over a run's caps are
+    written by the spider itself (``NewsSpider.over_cap``), not requested.
 
-    Stats: ``frontier/added`` (new URLs written), ``frontier/held_back`` (written, not
-    requested in this run).
+    Stats: ``frontier/added`` (new URLs written).
     """
 
     def __init__(self, crawler) -> None:
@@ -52,7 +51,7 @@ class FrontierMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler) -> FrontierMiddleware:
-        if not hasattr(crawler.spider, "frontier_archive"):
+        if not crawler.spider.uses_frontier:
             raise NotConfigured()  # without a message: Scrapy would log it as a warning
         return cls(crawler)
 
@@ -68,10 +67,9 @@ class FrontierMiddleware:
         archive = spider.frontier_archive
         if archive is None:
             return output
-        rows, kept = [], []
+        rows = []
         for o in output:
             if isinstance(o, Request) and is_discovery(o):
-                hold = spider.hold_back(o, response)
                 rows.append(
                     {
                         "url": o.url,
@@ -79,17 +77,9 @@ class FrontierMiddleware:
                         "hints": o.meta.get("hints") or None,
                         "via": response.meta.get("role") if response is not None else None,
                         "link_depth": o.meta.get("link_depth"),
-                        "fetch": not hold,
+                        "fetch": True,
                     }
                 )
                 o.meta["frontier"] = True
-                if hold:
-                    continue
-            kept.append(o)
-        stats = self.crawler.stats
-        added = archive.frontier_add(rows)
-        stats.inc_value("frontier/added", added)
-        held = sum(1 for r in rows if not r["fetch"])
-        if held:
-            stats.inc_value("frontier/held_back", held)
-        return kept
+        self.crawler.stats.inc_value("frontier/added", archive.frontier_add(rows))
+        return output

@@ -107,6 +107,8 @@ class ArchivingSpider(scrapy.Spider):
     allow_private: bool = False
     #: host names that sources allow to be private addresses (PrivateAddressGuard)
     private_hosts: frozenset[str] | set[str] = frozenset()
+    #: discovered URLs are written to the archive's frontier first (crawler.frontier)
+    uses_frontier: bool = False
 
     def redirect_allowed(self, url: str, request: scrapy.Request) -> bool:
         """Whether a redirect (HTTP or meta refresh) of ``request`` to ``url`` may be

@@ -32,6 +32,7 @@ class CheckSpider(NewsSpider):
     name = "check"
     custom_settings = {"ITEM_PIPELINES": {}}
     takes_lock = False
+    uses_frontier = False
 
     @property
     def frontier_archive(self) -> None:

@@ -83,6 +83,7 @@ class NewsSpider(ArchivingSpider):
     name = "news"
     #: takes the archive's crawl lock (``newsarchive check`` reads, and takes none)
     takes_lock = True
+    uses_frontier = True
     #: sitemaps (indexes, urlsets, robots.txt) read per source and run (crawler/traps.py)
     sitemaps_max_per_source: int = SITEMAPS_MAX_PER_SOURCE
 
@@ -211,15 +212,10 @@ class NewsSpider(ArchivingSpider):
         (``None`` for ``newsarchive check``, which writes nothing)."""
         return self.archive
 
-    def hold_back(self, request: scrapy.Request, response: Response | None) -> bool:
-        """Whether a discovered URL waits in the frontier for a later run instead of being
-        requested now (the place for per-run caps). ``response`` is the feed, sitemap or page
-        that listed it. Here: never."""
-        return False
-
     def leftovers(self) -> Iterator[Any]:
         """Requests for the frontier's URLs of these sources (found by earlier runs, not yet
-        fetched), oldest first; a URL requested by :data:`crawler.frontier.MAX_ATTEMPTS`
+        fetched), oldest first, at most ``max_new_urls_per_source`` of a source (they count
+        against that cap in this run); a URL requested by :data:`crawler.frontier.MAX_ATTEMPTS`
         runs is given up with a ``frontier`` failure; one that names a known article
         by now leaves the frontier (the revisit schedule decides when it is fetched)."""
         archive = self.frontier_archive
@@ -238,6 +234,9 @@ class NewsSpider(ArchivingSpider):
                 archive.frontier_remove(row["url"])
                 continue
             source = self.sources[row["source"]]
+            # counted against the run's max_new_urls_per_source, before anything discovered now
+            self._queued.add(row["url"])
+            self._queued_per_source[source.name] = self._queued_per_source.get(source.name, 0) + 1
             self.discovered.setdefault(row["url"], row["hints"])
             depth = row["link_depth"] if row["link_depth"] is not None else source.depth
             yield self.request(row["url"], self.parse_article, source, "article", link_depth=depth, frontier=True)
