@@ -193,6 +193,10 @@ def main() -> None:
         seconds, line, cpu = crawl_cpu(default, db)
         peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"first run: {line}")
+        with sqlite3.connect(db) as conn:
+            failures = conn.execute("SELECT kind, count(*), min(message) FROM failures GROUP BY kind").fetchall()
+        for kind, count, message in failures:
+            print(f"  failures: {count} {kind} (e.g. {message})")
         print(f"  default workers ({os.cpu_count()}): {len(pages) / seconds:.1f} pages/s = {len(pages) / seconds / bare:.2f} x bare "
               f"({seconds:.1f} s wall, start-up included); peak RSS of one process {peak_mib:.0f} MiB")
         print(f"  1 worker: {len(pages) / one_seconds:.1f} pages/s = {len(pages) / one_seconds / bare:.2f} x bare ({one_seconds:.1f} s wall)")

@@ -45,7 +45,8 @@ def paragraphs(shared: Path) -> list[str]:
 
 def name(rng: random.Random) -> str:
     syllables = SYLLABLES.split()
-    return " ".join("".join(rng.choice(syllables) for _ in range(3)).capitalize() for _ in range(2))
+    # 16**4 = 65,536 spellings per name: each in a handful of 100,000 stories
+    return " ".join("".join(rng.choice(syllables) for _ in range(4)).capitalize() for _ in range(2))
 
 
 def build(db: Path, count: int, pool: list[str]) -> None:
@@ -83,7 +84,8 @@ def pick_words(db: Path) -> dict[str, tuple[str, int]]:
     total = conn.execute("SELECT count(*) FROM snapshots").fetchone()[0]
     rows = conn.execute("SELECT term, doc FROM temp.vocab WHERE term GLOB '[a-z]*'").fetchall()
     conn.close()
-    rare = min((r for r in rows if r[1] <= 10), key=lambda r: (-r[1], r[0]))
+    # the most frequent word still in at most 10 snapshots (else the rarest there is)
+    rare = min((r for r in rows if r[1] <= 10), key=lambda r: (-r[1], r[0]), default=min(rows, key=lambda r: (r[1], r[0])))
     common = min(rows, key=lambda r: abs(r[1] - total / 10))
     very = max(rows, key=lambda r: r[1])
     return {"rare": rare, "common": common, "very common": very, "total": ("", total)}

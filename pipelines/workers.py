@@ -136,6 +136,7 @@ class ExtractionPool:
         self._context = multiprocessing.get_context("forkserver")
         self._lock = threading.Lock()
         self._pool = None
+        self._closed = False
         self.restarts = 0
 
     def __enter__(self) -> ExtractionPool:
@@ -165,7 +166,7 @@ class ExtractionPool:
     def close(self) -> None:
         """Stop the workers (jobs still running are cut off) and wait for them to end."""
         with self._lock:
-            pool, self._pool = self._pool, None
+            pool, self._pool, self._closed = self._pool, None, True
         if pool is not None:
             pool.stop()
             pool.join()
@@ -179,7 +180,13 @@ class ExtractionPool:
         return [pid for pid, process in workers.items() if process.is_alive()]
 
     def _live_pool(self):
-        """The pebble pool, (re)started if there is none or pebble gave up on it. Hold ``_lock``."""
+        """The pebble pool, (re)started if there is none or pebble gave up on it. Hold ``_lock``.
+
+        Raises:
+            RuntimeError: the pool was closed.
+        """
+        if self._closed:
+            raise RuntimeError("the extraction pool is closed")
         if self._pool is not None and not self._pool.active:
             broken, self._pool = self._pool, None
             self.restarts += 1
@@ -200,9 +207,13 @@ class ExtractionPool:
     def _schedule(self, job: Any, out: Future, retry: bool) -> None:
         with self._lock:
             try:
-                task = self._live_pool().schedule(self.job, (job,), timeout=self.timeout_secs)
-            except RuntimeError:  # pebble's "Unexpected error within the Pool": broken since
-                task = self._live_pool().schedule(self.job, (job,), timeout=self.timeout_secs)
+                try:
+                    task = self._live_pool().schedule(self.job, (job,), timeout=self.timeout_secs)
+                except RuntimeError:  # pebble's "Unexpected error within the Pool": broken since
+                    task = self._live_pool().schedule(self.job, (job,), timeout=self.timeout_secs)
+            except RuntimeError as exc:  # closed (the run is ending), or broken again at once
+                out.set_result(ExtractResult(error=("extract_error", str(exc))))
+                return
         task.add_done_callback(lambda done: self._finish(done, job, out, retry))
 
     def _finish(self, done: Future, job: Any, out: Future, retry: bool) -> None:

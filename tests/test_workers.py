@@ -120,3 +120,10 @@ def test_a_worker_makes_the_version_identity_and_the_compressed_body():
     result = run_job(ExtractJob(page.body, page.url, page.content_type, page.options, None, page.fetched_at, precompute=True))
     assert result.identity == version_identity(result.extraction)
     assert bodies.decompress("zstd", result.compressed) == page.body
+
+
+def test_a_closed_pool_starts_no_new_workers():
+    pool = ExtractionPool(1, None, job=run_job, initializer=None)
+    pool.close()
+    assert pool.submit(job(story_html("Late"))).result(timeout=5).error == ("extract_error", "the extraction pool is closed")
+    assert pool.pids() == []
