@@ -33,6 +33,7 @@ from pathlib import Path
 
 from lxml import html as lxml_html
 
+from benchmarks.template_sites import retitle
 from demo.replay import ReplayPage, ReplayWeb
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,17 +66,8 @@ def make_pages(shared: Path, count: int) -> list[ReplayPage]:
                 p.remove(child)
             p.text = f"{text} (story {i}, paragraph {n})"
         title = f"Story {i}: {pool[i % len(pool)][:60]}"
-        for el in tree.iter("title", "h1"):
-            for child in list(el):
-                el.remove(child)
-            el.text = title
-        for el in tree.xpath('//link[@rel="canonical"] | //meta[@property="og:url"]'):
-            el.getparent().remove(el)
         path = f"/story/{i}"
-        head = tree.find("head")
-        if head is not None:
-            link = lxml_html.Element("link", rel="canonical", href=f"https://example.invalid{path}")
-            head.append(link)
+        retitle(tree, title, path)
         pages.append(ReplayPage(path=path, body=lxml_html.tostring(tree), original_url=f"https://example.invalid{path}", title=title))
     return pages
 

@@ -63,6 +63,20 @@ class Layout:
     full: str = ""
 
 
+
+def retitle(tree, title: str, path: str) -> None:
+    """Give a real page's tree (in place) the ``<title>`` and ``<h1>`` ``title`` and one
+    canonical link, ``https://example.invalid<path>`` (its own canonical and ``og:url`` go)."""
+    for el in tree.iter("title", "h1"):
+        for child in list(el):
+            el.remove(child)
+        el.text = title
+    for el in tree.xpath('//link[@rel="canonical"] | //meta[@property="og:url"]'):
+        el.getparent().remove(el)
+    head = tree.find("head")
+    if head is not None:
+        head.append(lxml_html.Element("link", rel="canonical", href=f"https://example.invalid{path}"))
+
 def _norm(text: str) -> str:
     return " ".join(text.split())
 
@@ -220,16 +234,8 @@ def site_pages(layout: Layout, pool: list[str], count: int, *, inside: bool, sty
             container.insert(at + len(blocks) - len(paragraphs) // 2, sidebar)
         else:
             container.addnext(sidebar)
-        for el in tree.iter("title", "h1"):
-            for child in list(el):
-                el.remove(child)
-            el.text = title
-        for el in tree.xpath('//link[@rel="canonical"] | //meta[@property="og:url"]'):
-            el.getparent().remove(el)
         path = f"/story/{seed}-{i}"
-        head = tree.find("head")
-        if head is not None:
-            head.append(lxml_html.Element("link", rel="canonical", href=f"https://example.invalid{path}"))
+        retitle(tree, title, path)
         pages.append(
             StoryPage(
                 path=path,
