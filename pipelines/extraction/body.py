@@ -126,6 +126,7 @@ SHARE_WORDS = re.compile(
     r"^(?:(?:tweet|share|link|digg|email|e-mail|mail|print|pin|save|copy(?: link)?|post|like|reprints?|comment|whatsapp|"
     r"facebook|twitter|linkedin|reddit|telegram|messenger|flipboard|pinterest|x)(?: (?:this|it|on|via|the|story|article|link|\w+ this))*)$"
 )
+NOT_STANDFIRST = re.compile(r"caption|credit|photo|image|media|video|gallery", re.IGNORECASE)
 MIN_STANDFIRST_CHARS = 40
 MAX_STANDFIRST_CHARS = 600
 # class, id or itemprop words of a standfirst (summary, dek, chapô, Vorspann, entradilla ...)
@@ -299,7 +300,7 @@ def standfirst(tree: etree._Element, title: str | None, body: etree._Element) ->
     first paragraph, the first element marked as a summary (:data:`STANDFIRST_MARKS` in its
     class, id or itemprop) or the first ``<h2>`` there, when it reads as a sentence or two
     (40 to 600 characters, under 30% link text) and is no byline, date or notice; else
-    ``None``. (A ``<head>`` kept by trafilatura before the first paragraph is no standfirst
+    ``None``; never a picture's caption or credit. (A ``<head>`` kept by trafilatura before the first paragraph is no standfirst
     unless the page marks it so: it may be the story's first heading.)"""
     headlines = tree.xpath("//body//h1")
     if not headlines:
@@ -315,6 +316,8 @@ def standfirst(tree: etree._Element, title: str | None, body: etree._Element) ->
         if snippet and snippet in text:
             return None  # the story has begun
         marks = f"{el.get('class', '')} {el.get('id', '')} {el.get('itemprop', '')}"
+        if NOT_STANDFIRST.search(marks) or any(a.tag in ("figure", "figcaption") for a in el.iterancestors()):
+            continue  # a picture's caption or credit
         if el.tag == "h2" or (el.tag in ("p", "div", "h2", "h3", "span", "section") and STANDFIRST_MARKS.search(marks)):
             if not MIN_STANDFIRST_CHARS <= len(text) <= MAX_STANDFIRST_CHARS:
                 continue

@@ -38,7 +38,9 @@ logger = logging.getLogger(__name__)
 RULES = ("dateline", "opening_line", "closing_line", "og_title", "htmldate")
 
 SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "button", "select", "option"}
-BOILERPLATE_TAGS = {"aside", "nav", "footer", "form"}
+# (an <aside> or a <footer> is a box only by its name or its links: a post's own metadata
+# and its closing publication line sit in them too)
+BOILERPLATE_TAGS = {"nav", "form"}
 # class/id words of boxes that hold other stories or page furniture
 BOILERPLATE_WORDS = re.compile(
     r"(?:^|[-_\s])(?:related|sidebar|side-bar|rail|promo|recommend\w*|most-?read|popular|trending|"
@@ -152,8 +154,8 @@ def _htmldate(tree: HtmlElement, url: str | None, now: datetime, located=(None, 
     stated = stated_day(day, tree, url, now=now) if day else None
     if stated is None or stated.source != "text":
         return stated
-    body = tree.find("body")
-    lines = _lines(body, body, None, None, story=located[0]) if body is not None else []
+    body = tree.find("body") if tree.find("body") is not None else tree
+    lines = _lines(body, body, None, None, story=located[0])
     places = [(line, o) for line in lines for o, d in find_text_dates(line, now=now) if d.day == stated.day]
     if any(_dateline_at(line, o) or PUBLISHED_LABEL.search(line[max(0, o - 30) : o]) for line, o in places):
         return stated
