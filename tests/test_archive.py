@@ -199,3 +199,16 @@ def test_archive_v1_upgrades_with_rows_and_hashes_intact(tmp_path):
     with Archive.open(copy) as a:  # a second open is a no-op
         assert [m.name for m in migrations.applied(a.db)] == applied
 
+
+
+def test_standfirst_is_stored_searched_and_hashed_only_when_present(archive):
+    from pipelines.content import content_hash
+
+    # a story without a standfirst keeps the hash of the release before standfirsts
+    assert content_hash("Story", "The story.") == content_hash("Story", "The story.", None) == content_hash("Story", "The story.", " ")
+    assert content_hash("Story", "The story.", "A summary.") != content_hash("Story", "The story.")
+    crawl = archive.start_crawl("test", "")
+    record = snapshot(standfirst="Harbour board summary of the vote")
+    archive.record_capture(crawl, capture(), record)
+    rows = list(archive.db.query("SELECT s.standfirst FROM snapshots_fts f JOIN snapshots s ON s.id = f.rowid WHERE snapshots_fts MATCH 'harbour'"))
+    assert rows == [{"standfirst": "Harbour board summary of the vote"}]
