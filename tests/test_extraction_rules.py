@@ -5,8 +5,6 @@ from __future__ import annotations
 from lxml import etree
 
 from pipelines.extraction import body, extract
-from pipelines.extraction.clean import drop_hidden_copies
-from pipelines.extraction.html import parse_html
 
 STORY = [
     "The harbour board voted on Tuesday to extend the north pier by forty metres, ending a dispute that had lasted years.",
@@ -69,13 +67,6 @@ def test_hidden_copy_of_the_story_is_not_doubled():
     hidden_copy = f"<div style='display:none' itemprop='articleBody'>{' '.join(STORY)}</div>"
     e = extract(page(paragraphs() + hidden_copy))
     assert e.text.count(STORY[0]) == 1
-
-
-def test_hidden_elements_with_text_of_their_own_are_left_alone():
-    slide = "A second slide, shown by the page's script, holds a further paragraph of the story about the pier. " * 3
-    tree = parse_html(page(paragraphs() + f"<div id='s2' style='display: none;'><p>{slide}</p></div>"))
-    assert drop_hidden_copies(tree) == 0
-    assert tree.get_element_by_id("s2") is not None
 
 
 def test_embedded_post_belongs_to_the_story():
