@@ -312,13 +312,15 @@ def standfirst(tree: etree._Element, title: str | None, body: etree._Element) ->
     for el in h1.xpath("following::*[position() <= 80]"):
         if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript"):
             continue
-        text = " ".join(el.text_content().split())
-        if snippet and snippet in text:
-            return None  # the story has begun
+        if snippet and (snippet[:20] in " ".join((el.text or "").split()) or (el.tag == "p" and snippet in " ".join(el.text_content().split()))):
+            return None  # the story has begun (its first paragraph, or a block whose own text starts it)
         marks = f"{el.get('class', '')} {el.get('id', '')} {el.get('itemprop', '')}"
-        if NOT_STANDFIRST.search(marks) or any(a.tag in ("figure", "figcaption") for a in el.iterancestors()):
-            continue  # a picture's caption or credit
-        if el.tag == "h2" or (el.tag in ("p", "div", "h2", "h3", "span", "section") and STANDFIRST_MARKS.search(marks)):
+        if el.tag == "h2" or (el.tag in ("p", "div", "h3", "span", "section") and STANDFIRST_MARKS.search(marks)):
+            if NOT_STANDFIRST.search(marks) or any(a.tag in ("figure", "figcaption") for a in el.iterancestors()):
+                continue  # a picture's caption or credit
+            text = " ".join(el.text_content().split())
+            if snippet and snippet in text:
+                return None  # the story has begun
             if not MIN_STANDFIRST_CHARS <= len(text) <= MAX_STANDFIRST_CHARS:
                 continue
             links = sum(len(" ".join(a.text_content().split())) for a in el.iter("a"))

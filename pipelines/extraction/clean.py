@@ -61,14 +61,18 @@ def drop_ad_slots(tree: HtmlElement) -> int:
 
 
 def keep_leads(tree: HtmlElement) -> int:
-    """Unmark "teaser"/"lead" blocks that hold prose paragraphs with few links."""
+    """Unmark "teaser"/"lead" blocks that hold prose paragraphs with few links and no linked
+    headline (a link of 4+ words: a teaser of another story links to it, issue 13), outside
+    asides and navigation."""
     kept = 0
     for el in tree.iter("div", "section", "p"):
         marks = f"{el.get('class', '')} {el.get('id', '')}"
         if not LEAD_MARKS.search(marks):
             continue
         paragraphs = [p for p in ([el] if el.tag == "p" else el.iter("p")) if _text_len(p) >= PROSE_CHARS]
-        if paragraphs and _link_share(el) <= MAX_LINK_SHARE:
+        headline_links = [a for a in el.iter("a") if len(a.text_content().split()) >= 4]
+        boxed = any(a.tag in ("aside", "nav", "footer") for a in el.iterancestors())
+        if paragraphs and not headline_links and not boxed and _link_share(el) <= MAX_LINK_SHARE:
             el.attrib.pop("class", None)
             el.attrib.pop("id", None)
             kept += 1
