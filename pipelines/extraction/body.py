@@ -15,8 +15,6 @@ work on that structure, in every language the patterns list, and name no site:
   newsletter", "Follow us on", "Click here to get the app", reprint and copyright notices,
   "Write to the author at ...", cookie notices;
 - label lines: "Category: ...", "Tags: ...", "Photo credit: ...";
-- an "About <organisation>" box at the end of a press release, and the author's bio with
-  contact details closing a post;
 - paragraphs cut off with an ellipsis, two or more: excerpts of other stories;
 - a bar of share buttons ("Tweet this / Link this / Share this"), and a short line
   repeated as the start of the next paragraph (a wire story's "JAKARTA" above
@@ -103,11 +101,6 @@ UI_WORDS = {
 # "By", in the languages of the patterns above
 BYLINE_WORDS = ("by", "par", "von", "por", "di", "door", "av", "af")
 BYLINE = re.compile(rf"^(?:{'|'.join(BYLINE_WORDS)})\s+[\w.'’ -]{{2,60}}$")
-ABOUT_BOX = re.compile(r"^about (?:the )?[\w&.' -]{2,50}$")
-# "Jane Roe is the founder of ... Follow her on ...": the author's bio closing a post
-AUTHOR_BIO = re.compile(r"^(?:[A-Z][\w'’.-]+ ){1,3}(?:is|was) (?:a|an|the)\b")
-CONTACT = re.compile(r"\bfollow (?:us|me|him|her|them)\b|[\w.+-]+@[\w-]+\.\w|(?<![\w@])@\w|\bwww\.|https?://", re.IGNORECASE)
-MAX_BIO_CHARS = 600
 URL_TOKEN = re.compile(r"(?:https?://|www\.)\S+")
 URL_ONLY = re.compile(r"^(?:https?://|www\.)\S+$")
 # "2 hours ago", "il y a 3 heures", "vor 5 Minuten", "hace 2 horas" (on lower-cased text)
@@ -118,7 +111,7 @@ TIME_AGO = re.compile(
 TIME_OF_DAY = re.compile(r"\b\d{1,2}[:.h]\d{2}\b|\b\d{1,2} ?[ap]\.?m\.?", re.IGNORECASE)
 
 #: the rules that may be switched off (benchmarks.extraction, ablation)
-RULES = ("lead", "link_boxes", "promo", "about", "share_bar", "repeated_lead", "excerpts")
+RULES = ("lead", "link_boxes", "promo", "share_bar", "repeated_lead", "excerpts")
 # the end of a teaser's excerpt of another story: "... a plan for …", "... the work [...]"
 EXCERPT_END = re.compile(r"(?:…|\[(?:…|\.\.\.)\])\s*$")
 # "Tweet this", "Share on Facebook", "Link this", "Reprints": the words of a bar of share buttons
@@ -274,8 +267,6 @@ def clean_body(body: etree._Element, title: str | None, off: set[str] = frozense
     _drop_boxes(body, off)
     if "excerpts" not in off:
         _drop_excerpts(body)
-    if "about" not in off:
-        _drop_about_box(body)
     return body
 
 
@@ -424,26 +415,6 @@ def _drop_boxes(body: etree._Element, off: set[str]) -> None:
             low = lower(text)
             if READ_MORE.match(low) or LABEL_LINE.match(low) or CALL_TO_ACTION.search(low) or COOKIE.search(low):
                 _remove(el)
-
-
-def _drop_about_box(body: etree._Element) -> None:
-    """A heading "About X" among the last blocks, and the paragraphs that follow it; or, in
-    the last two blocks, the author's bio ("Jane Roe is the founder of ... Follow her on")."""
-    children = list(body)
-    for el in children[-2:]:
-        text = block_text(el)
-        if el.tag == "p" and len(text) <= MAX_BIO_CHARS and AUTHOR_BIO.match(text) and CONTACT.search(text):
-            _remove(el)
-    start = max(1, len(children) - 4)
-    for i in range(start, len(children)):
-        text = block_text(children[i])
-        if children[i].tag in ("head", "p") and ABOUT_BOX.match(lower(text)):
-            _remove(children[i])
-            for el in children[i + 1 :]:
-                if el.tag != "p":
-                    break
-                _remove(el)
-            return
 
 
 def to_text(body: etree._Element) -> str:
