@@ -9,8 +9,7 @@ From the most to the least reliable source:
    just above its headline, or a publication line closing it ("Published in <paper>,
    <date>", "First published on <date>", "A version of this article appears in print on
    <date>", in the languages of :data:`CLOSING_LINE`);
-4. a day in the page's own ``og:title``; htmldate (a day the page spells out in its
-   markup, not one it infers); the URL.
+4. htmldate (a day the page spells out, not one it infers); the URL.
 
 A visible date counts only on a short line of its own (a dateline or a byline, not a
 sentence of the story that mentions a day), or after a publication label. Dates are never
@@ -35,7 +34,7 @@ from pipelines.extraction.dates import UPDATED_LABEL, StatedDate, date_from_url,
 logger = logging.getLogger(__name__)
 
 #: the rules that may be switched off (benchmarks.extraction, ablation)
-RULES = ("dateline", "opening_line", "closing_line", "og_title", "htmldate")
+RULES = ("dateline", "opening_line", "closing_line", "htmldate")
 
 SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "button", "select", "option"}
 # (an <aside> or a <footer> is a box only by its name or its links: a post's own metadata
@@ -94,11 +93,6 @@ def run(tree: HtmlElement, page, story, url: str | None, hint: StatedDate | None
         published = opening_line(story.text, now=now, dayfirst=day_first(page.locale))
     if published is None and "closing_line" not in off:
         published = closing_line(story.text, now=now, dayfirst=day_first(page.locale))
-    if published is None and "og_title" not in off:
-        # a day written into the page's own og:title: "... (Notizia del 14 Gennaio 2020)"
-        # (descriptions are not used: they name the days of the events they summarise)
-        found = find_text_dates(page.meta.get("og:title") or "", now=now)
-        published = StatedDate(found[0][1].value, None, "meta") if found else None
     if published is None and "htmldate" not in off:
         published = _htmldate(tree, url, now, located)
     if published is None and url:
