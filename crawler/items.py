@@ -40,7 +40,8 @@ class PageItem:
         encoding: the character encoding the page was decoded with (set by extraction).
 
     Set by the pipelines:
-        extraction: the :class:`pipelines.extraction.Extraction`.
+        extraction: the :class:`pipelines.extraction.Extraction` (title, standfirst, text,
+            dates, ...).
         canonical_url, aliases: identity (pipelines/identify.py).
         content_hash, fingerprint, flag: version identity, MinHash signature, and why
             the capture may not be a version (pipelines/version.py).

@@ -241,3 +241,14 @@ def test_changed_revisit_steps_reschedule_live_articles_and_the_same_steps_chang
     assert archive.db.execute("SELECT next_check_at FROM articles").fetchone()[0] == "2026-01-01T10:10:00Z"
     assert archive.recheck_now(sites=["example"], now="2026-01-01T10:01:00Z") == 1
     assert [r["url"] for r in archive.due_articles(["example"], "2026-01-01T10:01:00Z")] == [URL]
+def test_standfirst_is_stored_searched_and_hashed_only_when_present(archive):
+    from pipelines.content import content_hash
+
+    # a story without a standfirst keeps the hash of the release before standfirsts
+    assert content_hash("Story", "The story.") == content_hash("Story", "The story.", None) == content_hash("Story", "The story.", " ")
+    assert content_hash("Story", "The story.", "A summary.") != content_hash("Story", "The story.")
+    crawl = archive.start_crawl("test", "")
+    record = snapshot(standfirst="Harbour board summary of the vote")
+    archive.record_capture(crawl, capture(), record)
+    rows = list(archive.db.query("SELECT s.standfirst FROM snapshots_fts f JOIN snapshots s ON s.id = f.rowid WHERE snapshots_fts MATCH 'harbour'"))
+    assert rows == [{"standfirst": "Harbour board summary of the vote"}]

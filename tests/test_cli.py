@@ -20,7 +20,7 @@ from tests.pages import DATA
 from tests.servers import free_port
 
 EXTRACT_KEYS = {
-    "file", "url", "canonical_url", "title", "text", "authors", "published", "modified", "published_source",
+    "file", "url", "canonical_url", "title", "standfirst", "text", "authors", "published", "modified", "published_source",
     "modified_source", "language", "description", "sitename", "tags", "image", "is_article",
 }
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from lxml import etree
 
 from pipelines.extraction import body, extract
-from pipelines.extraction.clean import drop_hidden_copies
-from pipelines.extraction.html import parse_html
 
 STORY = [
     "The harbour board voted on Tuesday to extend the north pier by forty metres, ending a dispute that had lasted years.",
@@ -59,23 +57,10 @@ def test_read_more_newsletter_and_reprint_lines_go_in_several_languages():
     assert all(line in e.text for line in STORY)
 
 
-def test_about_box_of_a_press_release_goes():
-    about = "<h2>About Harbour Group</h2><p>Harbour Group is a leading operator of ports in the region, with over a thousand employees in six countries.</p>"
-    e = extract(page(paragraphs() + about))
-    assert "Harbour Group is a leading operator" not in e.text and STORY[-1] in e.text
-
-
 def test_hidden_copy_of_the_story_is_not_doubled():
     hidden_copy = f"<div style='display:none' itemprop='articleBody'>{' '.join(STORY)}</div>"
     e = extract(page(paragraphs() + hidden_copy))
     assert e.text.count(STORY[0]) == 1
-
-
-def test_hidden_elements_with_text_of_their_own_are_left_alone():
-    slide = "A second slide, shown by the page's script, holds a further paragraph of the story about the pier. " * 3
-    tree = parse_html(page(paragraphs() + f"<div id='s2' style='display: none;'><p>{slide}</p></div>"))
-    assert drop_hidden_copies(tree) == 0
-    assert tree.get_element_by_id("s2") is not None
 
 
 def test_embedded_post_belongs_to_the_story():
@@ -188,15 +173,6 @@ def test_linked_headlines_with_timestamps_go_but_linked_section_headings_stay():
     text = body.to_text(tree)
     assert "Other story number" not in text and "February 2, 2021" not in text
     assert "The work" in text and text.count(STORY[-1]) == 2
-
-
-def test_the_authors_bio_closing_a_post_goes():
-    bio = (
-        "<p><em>Jane Reporter is the founder of Harbour Media, a consultancy for port towns. "
-        "Follow us on Facebook and Instagram, or email jane@example.com.</em></p>"
-    )
-    e = extract(page(paragraphs() + bio))
-    assert "founder of Harbour Media" not in e.text and STORY[-1] in e.text
 
 
 def test_a_story_about_cookie_law_keeps_its_paragraphs():

@@ -15,8 +15,7 @@ work on that structure, in every language the patterns list, and name no site:
   newsletter", "Follow us on", "Click here to get the app", reprint and copyright notices,
   "Write to the author at ...", cookie notices;
 - label lines: "Category: ...", "Tags: ...", "Photo credit: ...";
-- an "About <organisation>" box at the end of a press release, and the author's bio with
-  contact details closing a post;
+- paragraphs cut off with an ellipsis, two or more: excerpts of other stories;
 - a bar of share buttons ("Tweet this / Link this / Share this"), and a short line
   repeated as the start of the next paragraph (a wire story's "JAKARTA" above
   "JAKARTA (Reuters) - ...").
@@ -102,11 +101,6 @@ UI_WORDS = {
 # "By", in the languages of the patterns above
 BYLINE_WORDS = ("by", "par", "von", "por", "di", "door", "av", "af")
 BYLINE = re.compile(rf"^(?:{'|'.join(BYLINE_WORDS)})\s+[\w.'’ -]{{2,60}}$")
-ABOUT_BOX = re.compile(r"^about (?:the )?[\w&.' -]{2,50}$")
-# "Jane Roe is the founder of ... Follow her on ...": the author's bio closing a post
-AUTHOR_BIO = re.compile(r"^(?:[A-Z][\w'’.-]+ ){1,3}(?:is|was) (?:a|an|the)\b")
-CONTACT = re.compile(r"\bfollow (?:us|me|him|her|them)\b|[\w.+-]+@[\w-]+\.\w|(?<![\w@])@\w|\bwww\.|https?://", re.IGNORECASE)
-MAX_BIO_CHARS = 600
 URL_TOKEN = re.compile(r"(?:https?://|www\.)\S+")
 URL_ONLY = re.compile(r"^(?:https?://|www\.)\S+$")
 # "2 hours ago", "il y a 3 heures", "vor 5 Minuten", "hace 2 horas" (on lower-cased text)
@@ -117,12 +111,15 @@ TIME_AGO = re.compile(
 TIME_OF_DAY = re.compile(r"\b\d{1,2}[:.h]\d{2}\b|\b\d{1,2} ?[ap]\.?m\.?", re.IGNORECASE)
 
 #: the rules that may be switched off (benchmarks.extraction, ablation)
-RULES = ("lead", "link_boxes", "promo", "about", "share_bar", "repeated_lead")
+RULES = ("lead", "link_boxes", "promo", "share_bar", "repeated_lead", "excerpts")
+# the end of a teaser's excerpt of another story: "... a plan for …", "... the work [...]"
+EXCERPT_END = re.compile(r"(?:…|\[(?:…|\.\.\.)\])\s*$")
 # "Tweet this", "Share on Facebook", "Link this", "Reprints": the words of a bar of share buttons
 SHARE_WORDS = re.compile(
     r"^(?:(?:tweet|share|link|digg|email|e-mail|mail|print|pin|save|copy(?: link)?|post|like|reprints?|comment|whatsapp|"
     r"facebook|twitter|linkedin|reddit|telegram|messenger|flipboard|pinterest|x)(?: (?:this|it|on|via|the|story|article|link|\w+ this))*)$"
 )
+NOT_STANDFIRST = re.compile(r"caption|credit|photo|image|media|video|gallery", re.IGNORECASE)
 MIN_STANDFIRST_CHARS = 40
 MAX_STANDFIRST_CHARS = 600
 # class, id or itemprop words of a standfirst (summary, dek, chapô, Vorspann, entradilla ...)
@@ -268,8 +265,8 @@ def clean_body(body: etree._Element, title: str | None, off: set[str] = frozense
     if "repeated_lead" not in off:
         _drop_repeated_lead(body)
     _drop_boxes(body, off)
-    if "about" not in off:
-        _drop_about_box(body)
+    if "excerpts" not in off:
+        _drop_excerpts(body)
     return body
 
 
@@ -294,7 +291,7 @@ def standfirst(tree: etree._Element, title: str | None, body: etree._Element) ->
     first paragraph, the first element marked as a summary (:data:`STANDFIRST_MARKS` in its
     class, id or itemprop) or the first ``<h2>`` there, when it reads as a sentence or two
     (40 to 600 characters, under 30% link text) and is no byline, date or notice; else
-    ``None``. (A ``<head>`` kept by trafilatura before the first paragraph is no standfirst
+    ``None``; never a picture's caption or credit. (A ``<head>`` kept by trafilatura before the first paragraph is no standfirst
     unless the page marks it so: it may be the story's first heading.)"""
     headlines = tree.xpath("//body//h1")
     if not headlines:
@@ -306,11 +303,15 @@ def standfirst(tree: etree._Element, title: str | None, body: etree._Element) ->
     for el in h1.xpath("following::*[position() <= 80]"):
         if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript"):
             continue
-        text = " ".join(el.text_content().split())
-        if snippet and snippet in text:
-            return None  # the story has begun
+        if snippet and (snippet[:20] in " ".join((el.text or "").split()) or (el.tag == "p" and snippet in " ".join(el.text_content().split()))):
+            return None  # the story has begun (its first paragraph, or a block whose own text starts it)
         marks = f"{el.get('class', '')} {el.get('id', '')} {el.get('itemprop', '')}"
-        if el.tag == "h2" or (el.tag in ("p", "div", "h2", "h3", "span", "section") and STANDFIRST_MARKS.search(marks)):
+        if el.tag == "h2" or (el.tag in ("p", "div", "h3", "span", "section") and STANDFIRST_MARKS.search(marks)):
+            if NOT_STANDFIRST.search(marks) or any(a.tag in ("figure", "figcaption") for a in el.iterancestors()):
+                continue  # a picture's caption or credit
+            text = " ".join(el.text_content().split())
+            if snippet and snippet in text:
+                return None  # the story has begun
             if not MIN_STANDFIRST_CHARS <= len(text) <= MAX_STANDFIRST_CHARS:
                 continue
             links = sum(len(" ".join(a.text_content().split())) for a in el.iter("a"))
@@ -329,6 +330,15 @@ def _drop_repeated_lead(body: etree._Element) -> None:
         if text and len(text) <= MAX_DATELINE_CHARS and block_text(following).startswith(text) and len(block_text(following)) > len(text):
             _remove(el)
             return
+
+
+def _drop_excerpts(body: etree._Element) -> None:
+    """Paragraphs cut off with an ellipsis ("…", "[…]"), when there are two or more: the
+    excerpts of a list of other stories, not the story's own paragraphs."""
+    cut = [el for el in body.iter("p", "item") if EXCERPT_END.search(block_text(el))]
+    if len(cut) >= 2:
+        for el in cut:
+            _remove(el)
 
 
 def is_share_bar(el: etree._Element) -> bool:
@@ -405,26 +415,6 @@ def _drop_boxes(body: etree._Element, off: set[str]) -> None:
             low = lower(text)
             if READ_MORE.match(low) or LABEL_LINE.match(low) or CALL_TO_ACTION.search(low) or COOKIE.search(low):
                 _remove(el)
-
-
-def _drop_about_box(body: etree._Element) -> None:
-    """A heading "About X" among the last blocks, and the paragraphs that follow it; or, in
-    the last two blocks, the author's bio ("Jane Roe is the founder of ... Follow her on")."""
-    children = list(body)
-    for el in children[-2:]:
-        text = block_text(el)
-        if el.tag == "p" and len(text) <= MAX_BIO_CHARS and AUTHOR_BIO.match(text) and CONTACT.search(text):
-            _remove(el)
-    start = max(1, len(children) - 4)
-    for i in range(start, len(children)):
-        text = block_text(children[i])
-        if children[i].tag in ("head", "p") and ABOUT_BOX.match(lower(text)):
-            _remove(children[i])
-            for el in children[i + 1 :]:
-                if el.tag != "p":
-                    break
-                _remove(el)
-            return
 
 
 def to_text(body: etree._Element) -> str:

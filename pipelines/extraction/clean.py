@@ -6,12 +6,6 @@ general repairs, none naming a site:
 - an ad slot (class or id ``ad``, ``ads``, ``ad-slot``, ``advert...``, ``dfp``,
   ``gpt-ad``) with little text goes: its label and the tokens some sites print in it
   change on every fetch, and must not reach the story's text (a false new version);
-- a hidden element (``hidden``, ``display:none``, ``visibility:hidden``) whose text is a
-  copy of text shown elsewhere on the page goes: a second copy of the story kept for
-  schema.org markup must not double it (hidden elements with text of their own stay:
-  galleries and tabs reveal them with scripts);
-- embedded posts that belong to the story (tweets, Instagram, Facebook, TikTok
-  blockquotes) lose the class names that make trafilatura drop them as social widgets;
 - a block marked "teaser"/"intro"/"lead" that holds real paragraphs (prose, few links)
   keeps them: on a story page such a block is the lead, not a link to another story
   (``shared/cases/01-*``: trafilatura discards anything classed "teaser").
@@ -19,31 +13,22 @@ general repairs, none naming a site:
 
 from __future__ import annotations
 
-import re
-
 import logging
+import re
 from copy import deepcopy
 
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 
-HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
-EMBED_CLASSES = re.compile(r"twitter-tweet|instagram-media|tiktok-embed|fb-post|bluesky-embed|mastodon-embed", re.IGNORECASE)
 LEAD_MARKS = re.compile(r"teaser|intro|lead|summary|standfirst|abstract|chapo|kicker", re.IGNORECASE)
 AD_MARKS = re.compile(r"(?:^|[-_\s])(?:ads?|ad-?slot|ad-?unit|ad-?container|advert\w*|dfp|gpt-ad)(?:$|[-_\s\d])", re.IGNORECASE)
 MAX_AD_CHARS = 200
 #: the rules that may be switched off (benchmarks.extraction, ablation); ad slots always go
-RULES = ("hidden", "embeds", "leads")
+RULES = ("leads",)
 # XPath preselection (fast, in C); the regular expressions above decide. Written on the
 # attribute axis (//@class[...]/..): about twice as fast as testing every element.
 AD_XPATH = XPath("//@class[contains(., 'ad') or contains(., 'dfp')]/.. | //@id[contains(., 'ad') or contains(., 'dfp')]/..")
-HIDDEN_XPATH = XPath("//@hidden/.. | //@style[contains(., 'none') or contains(., 'hidden')]/..")
-EMBED_XPATH = XPath(
-    "//blockquote[@class] | //div/@class[contains(., 'tweet') or contains(., 'instagram') or "
-    "contains(., 'tiktok') or contains(., 'fb-post') or contains(., '-embed')]/.."
-)
 PROSE_CHARS = 80
-MIN_COPY_CHARS = 200
 MAX_LINK_SHARE = 0.3
 
 logger = logging.getLogger(__name__)
@@ -61,10 +46,6 @@ def _link_share(el: HtmlElement) -> float:
     return linked / total
 
 
-def _norm(text: str) -> str:
-    return " ".join(text.split())
-
-
 def drop_ad_slots(tree: HtmlElement) -> int:
     """Remove ad slots: elements marked as ads whose text is short and holds no prose paragraph."""
     slots = []
@@ -79,53 +60,19 @@ def drop_ad_slots(tree: HtmlElement) -> int:
     return len(slots)
 
 
-def drop_hidden_copies(tree: HtmlElement) -> int:
-    """Remove hidden elements whose text also appears, visible, elsewhere; returns how many."""
-    hidden = [
-        el
-        for el in HIDDEN_XPATH(tree)
-        if el.tag not in ("html", "body", "head") and (el.get("hidden") is not None or HIDDEN_STYLE.search(el.get("style") or ""))
-    ]
-    hidden = [el for el in hidden if not any(a in hidden for a in el.iterancestors())]
-    texts = [_norm(el.text_content()) for el in hidden]
-    if not any(len(t) >= MIN_COPY_CHARS for t in texts):
-        return 0
-    # the visible text: the page with every hidden element taken out, once
-    places = [(el, el.getparent(), el.getparent().index(el), el.tail) for el in hidden]
-    for el, parent, _, _ in places:
-        parent.remove(el)
-    visible = _norm(tree.text_content())
-    for el, parent, index, tail in places:  # in document order, so each index is right again
-        parent.insert(index, el)
-        el.tail = tail
-    copies = [el for el, text in zip(hidden, texts, strict=True) if len(text) >= MIN_COPY_CHARS and text[: 2 * MIN_COPY_CHARS] in visible]
-    for el in copies:
-        el.drop_tree()
-    return len(copies)
-
-
-def keep_embeds(tree: HtmlElement) -> int:
-    """Strip the widget class names from embedded posts so that they are kept as quotes."""
-    kept = 0
-    for el in EMBED_XPATH(tree):
-        if EMBED_CLASSES.search(el.get("class") or ""):
-            el.attrib.pop("class", None)
-            el.attrib.pop("id", None)
-            if el.tag == "div":
-                el.tag = "blockquote"
-            kept += 1
-    return kept
-
-
 def keep_leads(tree: HtmlElement) -> int:
-    """Unmark "teaser"/"lead" blocks that hold prose paragraphs with few links."""
+    """Unmark "teaser"/"lead" blocks that hold prose paragraphs with few links and no linked
+    headline (a link of 4+ words: a teaser of another story links to it, issue 13), outside
+    asides and navigation."""
     kept = 0
     for el in tree.iter("div", "section", "p"):
         marks = f"{el.get('class', '')} {el.get('id', '')}"
         if not LEAD_MARKS.search(marks):
             continue
         paragraphs = [p for p in ([el] if el.tag == "p" else el.iter("p")) if _text_len(p) >= PROSE_CHARS]
-        if paragraphs and _link_share(el) <= MAX_LINK_SHARE:
+        headline_links = [a for a in el.iter("a") if len(a.text_content().split()) >= 4]
+        boxed = any(a.tag in ("aside", "nav", "footer") for a in el.iterancestors())
+        if paragraphs and not headline_links and not boxed and _link_share(el) <= MAX_LINK_SHARE:
             el.attrib.pop("class", None)
             el.attrib.pop("id", None)
             kept += 1
@@ -140,9 +87,8 @@ def run(tree: HtmlElement, include: str | None, exclude, off: set[str] = frozens
     """
     matched = apply_hints(tree, include, exclude)
     drop_ad_slots(tree)
-    for name, repair in (("hidden", drop_hidden_copies), ("embeds", keep_embeds), ("leads", keep_leads)):
-        if name not in off:
-            repair(tree)
+    if "leads" not in off:
+        keep_leads(tree)
     return matched
 
 

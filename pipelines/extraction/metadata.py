@@ -1,9 +1,10 @@
-"""Page metadata read straight from the HTML: JSON-LD, meta tags, canonical links, language.
+"""Stage 2, metadata: what the page says of itself, read once (:func:`read`).
 
-trafilatura reads most metadata itself; this module reads what an archive needs and
-trafilatura does not keep: dates with their time and offset (trafilatura's htmldate
-gives days only), where each date came from, the declared canonical URL candidates and
-the declared language.
+Title, authors, description, site name, tags and image with trafilatura's own metadata
+functions; and what an archive needs that trafilatura does not keep: the dates the
+structured data state (JSON-LD wherever the article object nests, meta tags, date
+elements) with their time and offset, where each came from, the declared canonical URL
+candidates and the declared language.
 """
 
 from __future__ import annotations
