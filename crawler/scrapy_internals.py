@@ -9,6 +9,8 @@ releases where ``tests/test_scrapy_internals.py`` proves every one of them is th
 | ``RedirectMiddleware._redirect`` (overridden) | :mod:`crawler.middlewares` | a redirect's source is kept as an alias, and a redirect off the site is refused |
 | ``Downloader.slots`` and ``Slot.queue`` | :mod:`crawler.politeness` | Crawl-delay floors a host's slot delay; a host deferred by Retry-After drops its queued requests |
 | ``Scraper.slot`` (``engine.scraper.slot.is_idle()``) | :mod:`pipelines.store` | the spider is closed on a storage error only once no item is being processed (Scrapy 2.19 waits for ever otherwise) |
+| ``Slot.transferring``, ``Slot.latercall``, ``Slot.queue`` | :mod:`crawler.stopping` | on a signal, the downloads in flight are counted and the queued requests dropped at once (Scrapy's own shutdown fetches every queued request first) |
+| ``http11._ScrapyAgent._cb_timeout`` (overridden), ``http11._ResponseReader`` (``_bodybuf``, ``_certificate``, ``_ip_address``), Twisted's ``_IdentityTransferDecoder`` | :mod:`crawler.download` | a close-delimited body that arrived whole on a connection left open is kept when the download times out (Scrapy drops it); without them the handler warns once and behaves as Scrapy's |
 """
 
 from __future__ import annotations

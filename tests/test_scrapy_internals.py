@@ -29,3 +29,20 @@ def test_private_state_is_where_newsarchive_reads_it():
 
     assert "self.slot" in inspect.getsource(Scraper.open_spider_async if hasattr(Scraper, "open_spider_async") else Scraper.open_spider)
     assert callable(ScraperSlot.is_idle)
+
+
+def test_the_http_handler_internals_that_keep_a_timed_out_body_exist():
+    from scrapy.core.downloader.handlers import http11
+    from twisted.web.http import _IdentityTransferDecoder
+
+    from crawler.download import _INTERNALS
+
+    assert _INTERNALS, "crawler.download fell back to Scrapy's handler"
+    assert callable(http11._ScrapyAgent._cb_timeout) and isinstance(_IdentityTransferDecoder, type)
+    source = inspect.getsource(http11._ResponseReader)
+    assert all(f"self.{name}" in source for name in ("_bodybuf", "_certificate", "_ip_address"))
+
+
+def test_the_download_slot_state_that_stopping_reads_exists():
+    slot = Slot(concurrency=1, delay=0, randomize_delay=False)
+    assert slot.transferring == set() and slot.latercall is None
