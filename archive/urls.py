@@ -148,7 +148,10 @@ def canonical_url(final_url: str, declared: list[str]) -> tuple[str, bool]:
     Args:
         final_url: the URL of the final response (after redirects).
         declared: the page's ``rel=canonical`` / ``og:url`` values, raw, in order of
-            authority (relative URLs are resolved against ``final_url``).
+            authority (relative URLs are resolved against ``final_url``, RFC 3986 5.2).
+            An absolute declaration is tried before a relative one: a relative canonical
+            is where publishers err (``href="8003098"`` resolves into the page's folder,
+            to a URL that answers 404), which is why search engines ask for absolute ones.
 
     Returns:
         ``(canonical_url, declared_used)``: the normalised canonical URL, and whether it
@@ -157,7 +160,8 @@ def canonical_url(final_url: str, declared: list[str]) -> tuple[str, bool]:
     Raises:
         ValueError: ``final_url`` is not an http(s) URL.
     """
-    for candidate in declared:
+    absolute_first = sorted(declared, key=lambda c: not urlsplit(c.strip()).scheme)  # stable: authority kept
+    for candidate in absolute_first:
         absolute = urljoin(final_url, candidate.strip())
         try:
             normalised = normalize_url(absolute)

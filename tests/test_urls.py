@@ -56,6 +56,13 @@ def test_declared_canonical_within_site_is_used():
     assert (url, declared) == ("https://www.example.com/story", True)
 
 
+def test_an_absolute_declaration_wins_over_a_relative_canonical():
+    # a real page: <link rel="canonical" href="8003098"> beside an og:url naming the story
+    page = "http://www.cleveland.com/food/index.ssf/2014/12/the_story.html"
+    assert canonical_url(page, ["8003098", page])[0] == page
+    assert canonical_url(page, ["8003098"])[0] == "http://www.cleveland.com/food/index.ssf/2014/12/8003098"
+
+
 def test_relative_canonical_is_resolved():
     assert canonical_url("https://example.com/a/b?x=1", ["/a/b"])[0] == "https://example.com/a/b"
 
