@@ -218,6 +218,12 @@ class Battery:
         path = url[len(server.base_url):]
         return [h for h in server.hits if h.path == path]
 
+    def downloads(self, key: str) -> list:
+        """The :meth:`hits` that received body bytes: a request whose connection the client
+        dropped before the first byte (Twisted's persistent-connection pool sends it again on
+        a fresh connection, invisibly to Scrapy's retries) is no download of its own."""
+        return [h for h in self.hits(key) if h.sent > 0]
+
 
 class _Web:
     """Servers started for one battery, on loopback addresses from ``first``."""

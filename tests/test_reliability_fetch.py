@@ -111,7 +111,7 @@ def test_r04_close_delimited_whole_document_is_a_normal_capture(battery):
 def test_r05_200_mb_body_is_abandoned_at_the_20_mib_cap(battery, key):
     run, url = battery.run, battery.urls[key]
     assert run.failures()[url] == ["too_large"]
-    (hit,) = battery.hits(key)
+    (hit,) = battery.downloads(key)
     assert hit.sent < CAP + 8 * MIB  # the client hung up at the cap (plus socket buffers), not at 200 MB
     no_capture_no_snapshot(run, url)
 
@@ -121,7 +121,7 @@ def test_r05_200_mb_body_is_abandoned_at_the_20_mib_cap(battery, key):
 def test_r06_compression_bombs_are_refused_at_the_cap(battery, encodings):
     run, url = battery.run, battery.urls[f"bomb_{encodings}"]
     assert run.failures()[url] == ["too_large"]
-    assert len(battery.hits(f"bomb_{encodings}")) == 1  # not retried
+    assert len(battery.downloads(f"bomb_{encodings}")) == 1  # not retried
     no_capture_no_snapshot(run, url)
 
 
