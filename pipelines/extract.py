@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -16,7 +17,7 @@ from crawler.options import ExtractOptions
 from pipelines.extraction import Extraction, ExtractionError, extract, warm_up
 from pipelines.extraction.dates import future_date, parse_stated_date
 from pipelines.content import version_identity
-from pipelines.workers import ExtractionPool, ExtractJob, ExtractResult, default_workers
+from pipelines.workers import ExtractionPool, ExtractJob, ExtractResult, default_workers, start_worker
 
 logger = logging.getLogger(__name__)
 
@@ -109,8 +110,9 @@ class ExtractPipeline:
     ``extract/timeout``, ``extract/crash``, ``extract/future_date``.
     """
 
-    def __init__(self, stats=None, workers: int = 0, timeout_secs: float | None = None) -> None:
+    def __init__(self, stats=None, workers: int = 0, timeout_secs: float | None = None, log_level: str = "WARNING") -> None:
         self.stats = stats
+        self.log_level = log_level
         self.workers = workers
         self.timeout_secs = timeout_secs
         self.pool: ExtractionPool | None = None
@@ -123,11 +125,14 @@ class ExtractPipeline:
             stats=crawler.stats,
             workers=default_workers() if workers is None else int(workers),
             timeout_secs=settings.getfloat("ARCHIVE_EXTRACT_TIMEOUT_SECS") or None,
+            log_level=settings.get("LOG_LEVEL", "WARNING"),
         )
 
     def open_spider(self, spider=None) -> None:
         if self.workers > 0:
-            self.pool = ExtractionPool(self.workers, self.timeout_secs, job=run_job).start()  # warming while robots.txt is fetched
+            # the workers log at the crawl's LOG_LEVEL, and warm up while robots.txt is fetched
+            start = functools.partial(start_worker, logging.getLevelName(str(self.log_level).upper()))
+            self.pool = ExtractionPool(self.workers, self.timeout_secs, job=run_job, initializer=start).start()
             logger.info("extracting in %d worker processes (time limit %s s)", self.workers, self.timeout_secs)
         else:
             # before the first fetch: the first extraction would otherwise block the reactor

@@ -39,6 +39,7 @@ from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
 
+from archive.runlog import REPEATED_ERROR_LOGGERS
 from crawler.options import ExtractOptions
 from pipelines.extraction import Extraction, warm_up
 
@@ -106,6 +107,18 @@ def _ready() -> int:
     return os.getpid()
 
 
+def start_worker(level: int = logging.WARNING) -> None:
+    """Each worker's start: log as the crawl's process does (its ``level``; to standard
+    error, with Scrapy's line format), so that the extraction libraries' own lines are not
+    lost with ``-v``/``-vv``, and stay quiet without (:data:`archive.runlog.REPEATED_ERROR_LOGGERS`);
+    then load the models (:func:`pipelines.extraction.warm_up`)."""
+    logging.basicConfig(level=level, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s")
+    if level > logging.INFO:
+        for name in REPEATED_ERROR_LOGGERS:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+    warm_up()
+
+
 class ExtractionPool:
     """A bounded pool of warmed worker processes that extract pages with a time limit.
 
@@ -114,7 +127,7 @@ class ExtractionPool:
         timeout_secs: the time limit of one extraction, seconds (``None``: none).
         job: the function a worker runs on each job, importable by name
             (:func:`pipelines.extract.run_job`, taking an :class:`ExtractJob`).
-        initializer: run once in each worker as it starts (:func:`~pipelines.extraction.warm_up`).
+        initializer: run once in each worker as it starts (:func:`start_worker`).
 
     Use as a context manager, or call :meth:`start` and :meth:`close`.
     """
@@ -125,7 +138,7 @@ class ExtractionPool:
         timeout_secs: float | None,
         *,
         job: Callable[[Any], Any],
-        initializer: Callable[[], None] | None = warm_up,
+        initializer: Callable[[], None] | None = start_worker,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
