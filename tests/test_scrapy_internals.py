@@ -23,7 +23,7 @@ def test_private_state_is_where_newsarchive_reads_it():
     crawler = get_crawler(scrapy.Spider, {"ROBOTSTXT_OBEY": True})
     assert isinstance(RobotsTxtMiddleware(crawler)._parsers, dict)
     assert hasattr(Downloader(crawler), "slots")
-    slot = Slot(concurrency=1, delay=0, randomize_delay=False)
+    slot = Slot(concurrency=1, delay=0, jitter=0)
     assert len(slot.queue) == 0 and hasattr(slot.queue, "popleft")
     from scrapy.core.scraper import Slot as ScraperSlot
 
@@ -44,5 +44,5 @@ def test_the_http_handler_internals_that_keep_a_timed_out_body_exist():
 
 
 def test_the_download_slot_state_that_stopping_reads_exists():
-    slot = Slot(concurrency=1, delay=0, randomize_delay=False)
+    slot = Slot(concurrency=1, delay=0, jitter=0)
     assert slot.transferring == set() and slot.latercall is None
