@@ -8,7 +8,7 @@ are exactly the ones its extraction used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -32,7 +32,7 @@ class ExtractOptions:
     include: str | None = None
     exclude: tuple[str, ...] = ()
     timezone: str | None = None
-    template: Any = field(default=None, compare=False)
+    template: Any = None
 
     def as_json(self) -> dict[str, Any] | None:
         """The options as stored with a capture (``captures.extract_settings``), or ``None``
