@@ -9,12 +9,13 @@ from urllib.parse import urldefrag, urlsplit
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Response
 from scrapy.resolver import dnscache
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
-from scrapy.utils.response import get_meta_refresh
+from scrapy.utils.response import get_meta_refresh, response_status_message
 from twisted.internet.defer import DeferredLock
 from twisted.internet.error import DNSLookupError
 
@@ -297,3 +298,36 @@ class TruncatedEncodingMiddleware:
                 self.stats.inc_value("httpcompression/truncated")
             logger.warning("%s: the %s stream of the body ends early (truncated)", response.url, encodings[-1])
         return response
+
+
+class LoggedRetryMiddleware(RetryMiddleware):
+    """Scrapy's ``RetryMiddleware``, with each retry logged at INFO (Scrapy logs it at DEBUG).
+
+    A cron log at the default level then says which URL was fetched again and why: a
+    fetch that timed out and then succeeded is a failure too, and otherwise only the
+    ``retry/count`` stats would show it. What is retried, how often and with what
+    priority stays Scrapy's (``RETRY_TIMES``, ``RETRY_HTTP_CODES``, ``RETRY_EXCEPTIONS``);
+    giving up is logged by Scrapy (``RETRY_GIVE_UP_LOG_LEVEL``).
+
+    Log line: ``Retrying <GET url> (attempt 2 of 3): reason``; ``reason`` is the HTTP
+    status line or the exception.
+    """
+
+    def process_response(self, request: Request, response: Response, spider: Any = None) -> Request | Response:
+        result = super().process_response(request, response)
+        if isinstance(result, Request):
+            self._log_retry(result, response_status_message(response.status))
+        return result
+
+    def process_exception(self, request: Request, exception: Exception, spider: Any = None) -> Request | Response | None:
+        result = super().process_exception(request, exception)
+        if isinstance(result, Request):
+            self._log_retry(result, exception)
+        return result
+
+    def _log_retry(self, retry: Request, reason: object) -> None:
+        attempts = retry.meta.get("max_retry_times", self.max_retry_times) + 1
+        logger.info(
+            "Retrying %(request)s (attempt %(attempt)d of %(attempts)d): %(reason)s",
+            {"request": retry, "attempt": retry.meta["retry_times"] + 1, "attempts": attempts, "reason": reason},
+        )

@@ -117,6 +117,9 @@ DOWNLOADER_MIDDLEWARES = {
     # The same rules for <meta http-equiv=refresh> (same budget, offsite, no self-refresh).
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "crawler.middlewares.ArchiveMetaRefreshMiddleware": 580,
+    # Scrapy's retries, each logged at INFO (which URL was fetched again, and why).
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.LoggedRetryMiddleware": 550,
     # Sees 429/503 answers before RetryMiddleware (550) schedules their retry.
     "crawler.politeness.HostPacing": 560,
     # Sees the raw body before HttpCompressionMiddleware (590) decodes it: a compressed

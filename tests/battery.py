@@ -89,6 +89,13 @@ class Run:
             "SELECT s.* FROM snapshots s JOIN captures c ON c.id = s.capture_id WHERE c.url = ? ORDER BY s.id", [url]
         )
 
+    def retries(self, url: str) -> list[str]:
+        """The reasons of the retries of ``url``, in order, from the log's INFO lines
+        (:class:`crawler.middlewares.LoggedRetryMiddleware`). Under load a 1 s timeout can
+        fire on any fetch; its retry is a second request the test must not take for a bug."""
+        marker = f"Retrying <GET {url}> (attempt "
+        return [line.split("): ", 1)[1] for line in self.log.splitlines() if marker in line]
+
     def tracebacks(self) -> int:
         """Unhandled exceptions: tracebacks in the log and on standard error."""
         return (self.log + self.stderr).count("Traceback (most recent call last)")

@@ -18,6 +18,7 @@ import pytest
 import twisted.internet
 from scrapy import Request, signals
 from scrapy.core.downloader import Slot
+from scrapy.exceptions import DownloadTimeoutError
 from scrapy.http import HtmlResponse, Response
 from scrapy.resolver import dnscache
 from scrapy.robotstxt import ProtegoRobotParser
@@ -31,6 +32,7 @@ from crawler.errors import HostDeferred, OffsiteRedirect, PrivateAddressRefused
 from crawler.middlewares import (
     AliasKeepingRedirectMiddleware,
     ArchiveMetaRefreshMiddleware,
+    LoggedRetryMiddleware,
     PrivateAddressGuard,
     TruncatedEncodingMiddleware,
     encoded_stream_complete,
@@ -359,3 +361,34 @@ def test_encoded_stream_complete_cannot_tell():
     assert encoded_stream_complete(b"\xff" * 8, "deflate", 0) is None  # corrupt: HttpCompressionMiddleware reports it
     assert encoded_stream_complete(ENCODED["gzip"], "compress", 0) is None  # unknown
     assert encoded_stream_complete(gzip.compress(b"0" * 300_000), "gzip", 1000) is None  # over the limit
+
+
+# -- LoggedRetryMiddleware ---------------------------------------------------------------------
+
+
+def test_each_retry_is_logged_at_info_with_the_url_attempt_and_reason(caplog):
+    crawler = get_crawler(UrlsSpider, {"RETRY_TIMES": 2})
+    crawler.spider = UrlsSpider.from_crawler(crawler)  # retries count in the spider's crawler's stats
+    middleware = build_from_crawler(LoggedRetryMiddleware, crawler)
+    request = Request("http://a.example/story")
+    caplog.set_level("INFO", logger="crawler.middlewares")
+    first = middleware.process_exception(request, DownloadTimeoutError("took too long"))
+    second = middleware.process_response(first, Response(request.url, status=503))
+    assert isinstance(second, Request) and second.meta["retry_times"] == 2
+    logged = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "crawler.middlewares"]
+    assert logged == [
+        ("INFO", "Retrying <GET http://a.example/story> (attempt 2 of 3): took too long"),
+        ("INFO", "Retrying <GET http://a.example/story> (attempt 3 of 3): 503 Service Unavailable"),
+    ]
+    assert middleware.process_response(second, Response(request.url, status=503)).status == 503  # gave up
+    assert len([r for r in caplog.records if r.name == "crawler.middlewares"]) == 2
+    assert crawler.stats.get_value("retry/count") == 2
+
+
+def test_a_response_that_is_not_retried_logs_nothing(caplog):
+    middleware = build_from_crawler(LoggedRetryMiddleware, crawler_for(UrlsSpider))
+    caplog.set_level("INFO", logger="crawler.middlewares")
+    response = Response("http://a.example/", status=404)
+    assert middleware.process_response(Request("http://a.example/"), response) is response
+    assert middleware.process_exception(Request("http://a.example/"), ValueError("not a network error")) is None
+    assert [r for r in caplog.records if r.name == "crawler.middlewares"] == []

@@ -13,6 +13,7 @@ import io
 import json
 import sqlite3
 import xml.sax
+from collections import Counter
 from datetime import datetime, timezone
 
 import feedparser
@@ -138,7 +139,8 @@ def test_r16_spider_traps_end_within_depth_repetition_url_length_and_session_rul
     assert len([p for p in paths if p.startswith("/session")]) == 1  # new session ids are the same page
     calendar = [p for p in paths if p.startswith("/cal/")]
     assert 10 <= len(calendar) <= 2 * 10 + 1  # depth 10 both ways from the start month
-    assert len(paths) == len(set(paths))
+    fetched_again = {p: n - 1 for p, n in Counter(paths).items() if n > 1}
+    assert not [p for p, n in fetched_again.items() if n > len(battery.run.retries(server.url(p)))]  # only retries (1 s timeouts)
     stats = battery.run.stats()
     assert stats["traps/repeated_segment"] >= 1 and stats["urllength/request_ignored_count"] >= 1
 
