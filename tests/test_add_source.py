@@ -61,7 +61,7 @@ def test_bad_input_and_unreachable_home_pages(tmp_path):
     for args, code, message in [
         (["not-a-url"], 2, "not an http(s) URL"),
         (["http://127.0.0.1:9/", "--allow-private"], 1, "could not read the home page"),
-        (["http://127.0.0.1:9/"], 1, "refused"),
+        (["http://127.0.0.1:9/"], 1, "could not read the home page http://127.0.0.1:9/: refused: 127.0.0.1 is a loopback"),
         (["https://news.example/", "--name", "a b"], 2, "--name 'a b'"),
     ]:
         result = run_cli("add-source", *args, cwd=tmp_path)

@@ -67,7 +67,8 @@ class DiscoverSpider(ArchivingSpider):
 
     def home_failed(self, failure) -> None:
         kind, message = failure_kind(failure)
-        self.home_error = f"{kind}: {message}"
+        # the guard's own message already starts "refused: ..."
+        self.home_error = message if message.startswith(f"{kind}:") else f"{kind}: {message}"
 
     def _candidate(self, url: str, callback) -> scrapy.Request:
         # found[...] keep the order candidates were asked for (link tags first, then the
