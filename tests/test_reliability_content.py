@@ -136,8 +136,8 @@ def test_r16_spider_traps_end_within_depth_repetition_url_length_and_session_rul
     assert not [p for p in paths if trap_reason("http://x" + p)]  # no /a/a/a/
     assert "/a/a/" in paths and "/a/a/a/" not in paths
     assert not [p for p in paths if len(p) > 2000]  # the 10,000-character link was not followed
-    assert len([p for p in paths if p.startswith("/session")]) == 1  # new session ids are the same page
-    calendar = [p for p in paths if p.startswith("/cal/")]
+    assert len({p for p in paths if p.startswith("/session")}) == 1  # new session ids are the same page
+    calendar = {p for p in paths if p.startswith("/cal/")}
     assert 10 <= len(calendar) <= 2 * 10 + 1  # depth 10 both ways from the start month
     fetched_again = {p: n - 1 for p, n in Counter(paths).items() if n > 1}
     assert not [p for p, n in fetched_again.items() if n > len(battery.run.retries(server.url(p)))]  # only retries (1 s timeouts)
