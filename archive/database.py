@@ -1091,14 +1091,16 @@ class Archive:
 
     def export_rows(self, since: str | None = None):
         """Captures with a response, oldest first (fetched at or after ``since`` when given), with
-        the article's canonical URL and the version they wrote, for WARC export."""
+        the article's canonical URL and the version they wrote, for WARC export; and the
+        captures whose body a redaction removed (``flag = 'redacted'``, no body), which are
+        not written but end what a later 304 of the URL can refer to."""
         return self.db.query(
             """
             SELECT c.*, a.canonical_url, s.version
             FROM captures c
             LEFT JOIN articles a ON a.id = c.article_id
             LEFT JOIN snapshots s ON s.capture_id = c.id AND s.reason != 'reextract'
-            WHERE (c.body_digest IS NOT NULL OR c.status = 304) AND (:since IS NULL OR c.fetched_at >= :since)
+            WHERE (c.body_digest IS NOT NULL OR c.status = 304 OR c.flag = 'redacted') AND (:since IS NULL OR c.fetched_at >= :since)
               AND (a.status IS NULL OR a.status != 'redacted')
             ORDER BY c.id
             """,
@@ -1107,17 +1109,19 @@ class Archive:
 
     def last_response(self, url: str, before: str) -> tuple[str, bytes] | None:
         """The last capture of ``url`` (its final URL) with a body, fetched at or before
-        ``before`` (UTC text), as ``(fetched_at, body bytes)``; ``None`` if there is none.
+        ``before`` (UTC text), as ``(fetched_at, body bytes)``; ``None`` if there is none, or
+        if a redaction removed that body (``flag = 'redacted'``: no older body stands in).
         What a ``304 Not Modified`` at ``before`` confirmed (WARC revisits refer to it)."""
         row = self.db.execute(
             """
             SELECT fetched_at, body_digest FROM captures
-            WHERE final_url = ? AND body_digest IS NOT NULL AND status BETWEEN 200 AND 299 AND fetched_at <= ?
+            WHERE final_url = ? AND (body_digest IS NOT NULL OR flag = 'redacted') AND status BETWEEN 200 AND 299
+              AND fetched_at <= ?
             ORDER BY id DESC LIMIT 1
             """,
             [url, before],
         ).fetchone()
-        return (row[0], self.read_body(row[1])) if row else None
+        return (row[0], self.read_body(row[1])) if row and row[1] else None
 
     def counts(self) -> dict[str, int]:
         """Row counts: articles, snapshots, captures, bodies, aliases, failures, crawls."""

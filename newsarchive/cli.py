@@ -816,6 +816,8 @@ def redact(url, site, reason, db, verbose, log_file) -> None:
     click.echo(
         f"{stories} redacted: {_plural(done.versions, 'version')} and {done.bodies} raw "
         f"{'body' if done.bodies == 1 else 'bodies'} removed, {_plural(done.captures, 'capture')} emptied"
+        + (f", {_plural(done.mentions, 'other capture')} emptied (feeds, sitemaps or pages that named it)"
+           if done.mentions else "")
         + (f", {done.shared_bodies} raw bodies kept (another story's capture has the same bytes)" if done.shared_bodies else "")
         + ("; file vacuumed, WAL truncated" if done.wal_clear else "; file vacuumed, but a reader kept the WAL open: run again when it has closed")
     )

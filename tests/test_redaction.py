@@ -145,3 +145,81 @@ def test_the_story_page_of_a_redacted_story_is_a_tombstone(tmp_path):
     assert "was redacted" in story.text and "court order &lt;17&gt;" in story.text and "Quillfeather" not in story.text
     assert search.status_code == 200 and search.json() == []
     assert kept.status_code == 200 and "harbour reopened" in kept.text
+
+
+C = "http://news.example.com/2026/01/03/budget"
+FEED = "http://news.example.com/feed.xml"
+
+
+def listing_pages() -> dict[str, bytes]:
+    """Pages that name story A without being it: a feed, a gzipped sitemap, a section page
+    (relative link, headline in entities), and one that names only B."""
+    import random
+
+    words = random.Random(17).choices(["budget", "council", "vote", "tax", "school", "road", "plan", "year"], k=600)
+    filler = " ".join(words)
+    return {
+        "feed": (
+            f'<?xml version="1.0"?><rss><channel><item><title>{TITLE}</title><link>{A}?ref=rss&amp;x=1</link>'
+            f"<description>{SECRET} on Monday.</description></item>"
+            f"<item><title>Harbour</title><link>{B}</link></item></channel></rss>"
+        ).encode(),
+        "sitemap": gzip.compress(f"<urlset><url><loc>{A}</loc></url><url><loc>{B}</loc></url></urlset>".encode()),
+        "section": (
+            '<html><body><ul><li><a href="/2026/01/01/inquiry">Zanzibrook&#32;inquiry\n names witness</a></li>'
+            f'<li><a href="{B}">Harbour</a></li></ul></body></html>'
+        ).encode(),
+        "other": f'<html><body><a href="{B}">Harbour</a><p>{filler}</p></body></html>'.encode(),
+        "c1": page(f"{filler} Related: Zanzibrook inquiry names witness", "Budget").replace(b"Related", f'<a href="{A}">Related</a>'.encode()),
+        "c2": page(f"{filler} and more", "Budget"),
+    }
+
+
+def test_redact_removes_every_body_that_names_the_story(tmp_path):
+    db = tmp_path / "archive.db"
+    pages = listing_pages()
+    with Archive.open(db) as archive:
+        fill(archive)
+        crawl = archive.start_crawl("crawl")
+
+        def listing(url, at, body, status=200):
+            record = CaptureRecord(url=url, final_url=url, fetched_at=at, status=status, body=body, site="example")
+            archive.record_capture(crawl, record, None)
+
+        listing(FEED, "2026-01-01T09:00:00Z", pages["other"])  # before the story: kept
+        listing(FEED, "2026-01-01T11:00:00Z", pages["feed"])
+        listing(FEED, "2026-01-01T14:00:00Z", None, status=304)  # confirms the feed that named A
+        listing("http://news.example.com/sitemap.xml.gz", "2026-01-01T11:00:00Z", pages["sitemap"])
+        listing("http://news.example.com/world/", "2026-01-01T11:00:00Z", pages["section"])
+        for at, body, text in [("2026-01-03T10:00:00Z", pages["c1"], "Budget day."), ("2026-01-03T12:00:00Z", pages["c2"], "Budget day, edited.")]:
+            record = CaptureRecord(url=C, final_url=C, fetched_at=at, status=200, body=body, site="example")
+            archive.record_capture(crawl, record, snapshot(text, "Budget", canonical_url=C))
+        c2 = archive.db.execute("SELECT codec, base_digest FROM bodies WHERE digest = (SELECT body_digest FROM captures WHERE fetched_at = '2026-01-03T12:00:00Z')").fetchone()
+        assert c2[0] == "zstd-delta"  # the control: C's second page is kept as a delta against the first
+    result = run_cli("redact", A, "--reason", "court order 2026/17", "--db", db, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "3 captures emptied, 4 other captures emptied (feeds, sitemaps or pages that named it)" in result.stdout
+    assert traces(db) == []
+    conn = sqlite3.connect(db)
+    emptied = conn.execute("SELECT url, fetched_at FROM captures WHERE flag = 'redacted' AND body_digest IS NULL AND warnings LIKE '%named a redacted story%' ORDER BY id").fetchall()
+    assert emptied == [(FEED, "2026-01-01T11:00:00Z"), ("http://news.example.com/sitemap.xml.gz", "2026-01-01T11:00:00Z"),
+                       ("http://news.example.com/world/", "2026-01-01T11:00:00Z"), (C, "2026-01-03T10:00:00Z")]
+    with Archive.open(db, create=False) as archive:
+        kept = {url: archive.read_body(d) for url, d in archive.db.execute("SELECT url, body_digest FROM captures WHERE body_digest IS NOT NULL")}
+        assert kept[FEED] == pages["other"] and kept[C] == pages["c2"] and kept[B] == page(KEPT, "Harbour")
+        assert archive.db.execute("SELECT count(*) FROM bodies WHERE base_digest IS NOT NULL").fetchone() == (0,)  # c2 stored whole
+        assert [r["version"] for r in archive.db.query("SELECT version FROM snapshots WHERE article_id = 3")] == [1, 2]  # C's versions stay
+    warc = tmp_path / "all.warc.gz"
+    assert run_cli("export-warc", "--db", db, "--out", warc, cwd=tmp_path).returncode == 0
+    unpacked = gzip.decompress(warc.read_bytes())
+    for word in (b"Zanzibrook", b"Quillfeather", b"/2026/01/01/inquiry"):
+        assert word not in unpacked, word
+    from warcio.archiveiterator import ArchiveIterator
+
+    with warc.open("rb") as stream:
+        records = [(r.rec_type, r.rec_headers.get_header("WARC-Target-URI"), r.rec_headers.get_header("WARC-Date"), r.http_headers and r.http_headers.get_statuscode())
+                   for r in ArchiveIterator(stream) if r.rec_type in ("response", "revisit")]
+    feed = [r for r in records if r[1] == FEED]
+    # the 304 that confirmed the removed feed is the plain 304 it was, not a revisit of the older feed
+    assert feed == [("response", FEED, "2026-01-01T09:00:00Z", "200"), ("response", FEED, "2026-01-01T14:00:00Z", "304")]
+    assert ("response", C, "2026-01-03T12:00:00Z", "200") in records and all(r[2] != "2026-01-03T10:00:00Z" for r in records)
