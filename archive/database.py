@@ -94,6 +94,7 @@ class Archive:
     def __init__(self, db: Database, path: str = ":memory:") -> None:
         self.db = db
         self.path = path
+        self._redacted_names: dict[str | None, Any] = {}  # site -> pattern of its redacted stories' URLs
 
     # -- opening -----------------------------------------------------------------
 
@@ -501,6 +502,14 @@ class Archive:
                 capture = dataclasses.replace(capture, body=None, hints=None, compressed=None)
                 snapshot, article_id = None, known
                 failure = ("redacted", f"the story was redacted on {redacted}: not archived again")
+            names_redacted = (
+                snapshot is None and failure is None and known is None and capture.body is not None
+                and self._names_redacted(capture)
+            )
+            if names_redacted:
+                # a listing that still names a redacted story: its body is not kept (archive/redaction.py)
+                note = "body not kept: it named a redacted story"
+                capture = dataclasses.replace(capture, body=None, compressed=None, flag="redacted", warnings=(*capture.warnings, note))
             digest = self._store_body(capture.body, self._delta_base(known), capture.compressed)
             snapshot_id = version = None
             flag = capture.flag
@@ -542,7 +551,25 @@ class Archive:
                 self._record_aliases(article_id, snapshot, capture.fetched_at)
             if touched is not None:
                 self._schedule(touched, capture.fetched_at, steps)
-        return StoreResult(outcome, capture_id, article_id, snapshot_id, version, redacted=redacted is not None)
+        return StoreResult(
+            outcome, capture_id, article_id, snapshot_id, version, redacted=redacted is not None, names_redacted=names_redacted
+        )
+
+    def _names_redacted(self, capture: CaptureRecord) -> bool:
+        """Whether a body names (by URL: :func:`archive.redaction.mentions`) a redacted story of
+        the capture's site. The URLs are read once per site and ``Archive``: a redaction
+        takes the crawl lock, and :func:`archive.redaction.redact` calls
+        :meth:`forget_redactions`."""
+        from archive import redaction
+
+        if capture.site not in self._redacted_names:
+            self._redacted_names[capture.site] = redaction.url_pattern(self.db, capture.site)
+        pattern = self._redacted_names[capture.site]
+        return pattern is not None and redaction.mentions(capture.body, pattern, capture.encoding)
+
+    def forget_redactions(self) -> None:
+        """Read the redacted stories' URLs again on the next capture (after a redaction)."""
+        self._redacted_names.clear()
 
     def _redaction(self, article_id: int | None) -> str | None:
         """When the article was redacted (UTC text), or ``None`` if it was not."""

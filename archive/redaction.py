@@ -153,6 +153,7 @@ def redact(archive, articles: list[tuple[int, str, str]], reason: str, at: str |
             done.bodies += db.execute("DELETE FROM bodies WHERE digest = ?", [digest]).rowcount
         if needles:
             done.mentions = _remove_mentions(archive, needles, at)
+    archive.forget_redactions()
     done.wal_clear = purge(archive)
     return done
 
@@ -196,6 +197,23 @@ def story_needles(db, article_id: int) -> set[str]:
         if isinstance(title, str) and title.strip():
             needles.add(_fold(title))
     return {n for n in needles if n}
+
+
+def url_pattern(db, site: str | None) -> re.Pattern[str] | None:
+    """A pattern of the URLs (:func:`_url_needles`) of ``site``'s redacted stories, which
+    their tombstones keep (canonical URL, aliases, captures' URLs); ``None`` if the site
+    has none. Headlines and text are gone: a page fetched after the redaction is matched
+    by URL only."""
+    ids = [r[0] for r in db.execute("SELECT id FROM articles WHERE site IS ? AND status = ?", [site, STATUS])]
+    needles: set[str] = set()
+    for article_id in ids:
+        urls = {r[0] for r in db.execute("SELECT canonical_url FROM articles WHERE id = ?", [article_id])}
+        urls |= {r[0] for r in db.execute("SELECT url FROM aliases WHERE article_id = ?", [article_id])}
+        for row in db.execute("SELECT url, final_url FROM captures WHERE article_id = ?", [article_id]):
+            urls |= set(row)
+        for url in urls - {None}:
+            needles |= _url_needles(url)
+    return _pattern(needles) if needles else None
 
 
 def mentions(body: bytes, pattern: re.Pattern[str], encoding: str | None = None) -> bool:

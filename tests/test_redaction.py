@@ -223,3 +223,64 @@ def test_redact_removes_every_body_that_names_the_story(tmp_path):
     # the 304 that confirmed the removed feed is the plain 304 it was, not a revisit of the older feed
     assert feed == [("response", FEED, "2026-01-01T09:00:00Z", "200"), ("response", FEED, "2026-01-01T14:00:00Z", "304")]
     assert ("response", C, "2026-01-03T12:00:00Z", "200") in records and all(r[2] != "2026-01-03T10:00:00Z" for r in records)
+
+
+def test_a_page_fetched_after_the_redaction_that_names_the_story_keeps_no_body(tmp_path):
+    db = tmp_path / "archive.db"
+    with Archive.open(db) as archive:
+        fill(archive)
+    assert run_cli("redact", A, "--reason", "erasure request", "--db", db, cwd=tmp_path).returncode == 0
+    pages = listing_pages()
+    with Archive.open(db) as archive:
+        crawl = archive.start_crawl("crawl")
+        results = {}
+        for name in ("feed", "section", "other"):
+            record = CaptureRecord(url=f"{FEED}?{name}", final_url=f"{FEED}?{name}", fetched_at="2026-02-01T10:00:00Z", status=200,
+                                   body=pages[name], site="example")
+            results[name] = archive.record_capture(crawl, record, None)
+        rows = {r["id"]: r for r in archive.db.query("SELECT id, body_digest, flag, warnings, outcome FROM captures")}
+    for name in ("feed", "section"):  # named by its URL (absolute, or a path): the headline is gone from the archive
+        row = rows[results[name].capture_id]
+        assert results[name].names_redacted and (row["body_digest"], row["flag"], row["outcome"]) == (None, "redacted", "not_article")
+        assert "named a redacted story" in row["warnings"]
+    assert not results["other"].names_redacted and rows[results["other"].capture_id]["body_digest"] is not None
+    assert traces(db) == []
+
+
+def test_a_crawl_keeps_a_listing_that_names_a_redacted_story_out_of_its_warc(tmp_path):
+    from scrapy.utils.misc import build_from_crawler
+    from scrapy.utils.test import get_crawler
+
+    from archive.redaction import find_articles, redact
+    from crawler.items import PageItem
+    from crawler.spiders.news import NewsSpider
+    from pipelines.store import StorePipeline
+    from pipelines.warc import WarcPipeline
+
+    db, warc = tmp_path / "archive.db", tmp_path / "crawl.warc.gz"
+    with Archive.open(db) as archive:
+        fill(archive)
+        redact(archive, find_articles(archive, url=A), "erasure request")
+    crawler = get_crawler(NewsSpider, {"ARCHIVE_DB": str(db), "ARCHIVE_WARC": str(warc)})
+    store, writer = build_from_crawler(StorePipeline, crawler), build_from_crawler(WarcPipeline, crawler)
+    store.open_spider()
+    writer.open_spider()
+    try:
+        for n, (name, status) in enumerate([("other", 200), ("feed", 200), ("feed", 304)]):
+            body = b"" if status == 304 else listing_pages()[name]
+            feed = PageItem(url=FEED, final_url=FEED, status=status, body=body, fetched_at=f"2026-02-01T1{n}:00:00Z", site="example",
+                            content_type="application/rss+xml", role="feed")
+            writer.process_item(store.process_item(feed))
+    finally:
+        writer.close_spider()
+        store.spider_closed(None, "finished")
+    assert feed.flag is None and crawler.stats.get_value("archive/not_article") == 3
+    from warcio.archiveiterator import ArchiveIterator
+
+    with warc.open("rb") as stream:
+        records = [(r.rec_type, r.http_headers and r.http_headers.get_statuscode(), r.content_stream().read())
+                   for r in ArchiveIterator(stream) if r.rec_type in ("response", "revisit")]
+    # the feed that named the story is not written; the 304 confirming it is a plain 304, not a revisit
+    assert [(t, s) for t, s, _ in records] == [("response", "200"), ("response", "304")]
+    assert b"Zanzibrook" not in gzip.decompress(warc.read_bytes()) and records[0][2] == listing_pages()["other"]
+    assert traces(db) == []
