@@ -69,7 +69,13 @@ def _add(wacz: zipfile.ZipFile, name: str, source: BinaryIO, resources: list[dic
     digest, size = hashlib.sha256(), 0
     info = zipfile.ZipInfo(name, date_time=_zip_time())
     info.compress_type = zipfile.ZIP_STORED
-    with wacz.open(info, "w", force_zip64=True) as out:
+    # the size known in advance: a ZIP64 extra field only where the size needs one. Replay
+    # tools find an entry's data through the central directory's extra length, so a
+    # local ZIP64 field that the central directory lacks (zipfile's force_zip64) makes
+    # ReplayWeb.page read 20 bytes early (found by loading an export in it)
+    info.file_size = source.seek(0, io.SEEK_END)
+    source.seek(0)
+    with wacz.open(info, "w") as out:
         while chunk := source.read(COPY_CHUNK):
             digest.update(chunk)
             size += len(chunk)

@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import io
 import json
+import struct
 import subprocess
 import zipfile
 from pathlib import Path
@@ -70,6 +71,12 @@ def test_export_warc_wacz_is_a_valid_wacz_with_pages_index_and_digests(tmp_path)
         assert names == ["archive/data.warc.gz", "indexes/index.cdx.gz", "indexes/index.idx", "pages/pages.jsonl",
                          "datapackage.json", "datapackage-digest.json"]
         assert all(info.compress_type == zipfile.ZIP_STORED for info in wacz.infolist())
+        # each entry's local header has the central directory's extra field length: replay
+        # tools (ReplayWeb.page) find an entry's data with the central directory's
+        raw = out.read_bytes()
+        for info in wacz.infolist():
+            name_length, extra_length = struct.unpack("<HH", raw[info.header_offset + 26:info.header_offset + 30])
+            assert (name_length, extra_length) == (len(info.filename.encode()), len(info.extra)), info.filename
         package = json.loads(wacz.read("datapackage.json"))
         assert (package["profile"], package["wacz_version"]) == ("data-package", "1.1.1")
         assert [r["path"] for r in package["resources"]] == names[:4]
