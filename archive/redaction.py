@@ -51,6 +51,9 @@ STATUS = "redacted"
 LEAD_CHARS = 60
 # a URL path shorter than this is matched only with its host (``/news`` names too much)
 SHORTEST_PATH = 12
+# a headline shorter than this, or of one word, is not searched for: it could name
+# anything (``Obituaries``, ``Live``); the story's URLs still are
+SHORTEST_HEADLINE = 12
 # a gzip body (a sitemap.xml.gz) is searched decompressed up to this many bytes
 GUNZIP_LIMIT = 64 * 1024 * 1024
 
@@ -168,6 +171,8 @@ def _url_needles(url: str) -> set[str]:
     query) when that is long enough to name one page."""
     parts = urlsplit(url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if path == "/":
+        return set()  # a site's home page: every page of the site names it
     found = {f"//{parts.netloc}{path}".rstrip("/")} if parts.netloc else set()
     if len(path) >= SHORTEST_PATH:
         found.add(path.rstrip("/"))
@@ -176,9 +181,10 @@ def _url_needles(url: str) -> set[str]:
 
 def story_needles(db, article_id: int) -> set[str]:
     """What names a story in another page, folded (:func:`_fold`): its URLs (canonical,
-    aliases, requested and final URLs of its captures), each version's headline, the first
-    :data:`LEAD_CHARS` characters of each version's text, and the headlines discovery saw
-    (captures' ``hints``). Read before the story's rows are removed."""
+    aliases, requested and final URLs of its captures; never a site's home page), each
+    version's headline and the headlines discovery saw (captures' ``hints``) of at least
+    :data:`SHORTEST_HEADLINE` characters and two words, and the first :data:`LEAD_CHARS`
+    characters of each version's text. Read before the story's rows are removed."""
     urls = {r[0] for r in db.execute("SELECT canonical_url FROM articles WHERE id = ?", [article_id])}
     urls |= {r[0] for r in db.execute("SELECT url FROM aliases WHERE article_id = ?", [article_id])}
     for url, final_url in db.execute("SELECT url, final_url FROM captures WHERE article_id = ?", [article_id]):
@@ -186,16 +192,18 @@ def story_needles(db, article_id: int) -> set[str]:
     needles: set[str] = set()
     for url in urls - {None}:
         needles |= _url_needles(url)
+    titles = []
     for title, text in db.execute("SELECT title, text FROM snapshots WHERE article_id = ?", [article_id]):
-        if title and title.strip():
-            needles.add(_fold(title))
+        titles.append(title)
         lead = _fold(text or "")[:LEAD_CHARS]
         if len(lead) == LEAD_CHARS:
             needles.add(lead)
     for (hints,) in db.execute("SELECT hints FROM captures WHERE article_id = ? AND hints IS NOT NULL", [article_id]):
-        title = (json.loads(hints) or {}).get("title")
-        if isinstance(title, str) and title.strip():
-            needles.add(_fold(title))
+        titles.append((json.loads(hints) or {}).get("title"))
+    for title in titles:
+        folded = _fold(title) if isinstance(title, str) else ""
+        if len(folded) >= SHORTEST_HEADLINE and " " in folded:
+            needles.add(folded)
     return {n for n in needles if n}
 
 

@@ -284,3 +284,17 @@ def test_a_crawl_keeps_a_listing_that_names_a_redacted_story_out_of_its_warc(tmp
     assert [(t, s) for t, s, _ in records] == [("response", "200"), ("response", "304")]
     assert b"Zanzibrook" not in gzip.decompress(warc.read_bytes()) and records[0][2] == listing_pages()["other"]
     assert traces(db) == []
+
+
+def test_what_names_a_story_is_never_so_short_that_it_names_every_page(tmp_path):
+    from archive.redaction import story_needles
+
+    with Archive.open(tmp_path / "archive.db") as archive:
+        crawl = archive.start_crawl("crawl")
+        for url, title in [("http://news.example.com/", "Live"), ("http://news.example.com/2026/obituaries/today", "Obituaries")]:
+            record = CaptureRecord(url=url, final_url=url, fetched_at="2026-01-01T10:00:00Z", status=200, body=page("Short.", title),
+                                   site="example", hints={"title": "News"})
+            archive.record_capture(crawl, record, snapshot("Short.", title, canonical_url=url))
+        home, obituaries = story_needles(archive.db, 1), story_needles(archive.db, 2)
+    assert home == set()  # a home page and one-word headlines: nothing that would match every page
+    assert obituaries == {"//news.example.com/2026/obituaries/today", "/2026/obituaries/today"}
