@@ -97,7 +97,7 @@ async def story_page(datasette, request) -> Response:
         page = Markup(
             "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>Story {id} redacted</title></head>"
             "<body><h1>Story {id} was redacted</h1><p>On {at}: {reason}.</p><p><a href=\"{home}\">Back to the archive</a></p></body></html>"
-        ).format(id=article_id, at=story["redacted_at"] or "", reason=story["redaction_reason"] or "", home=datasette.urls.instance())
+        ).format(id=article_id, at=dates.readable(story["redacted_at"]), reason=story["redaction_reason"] or "", home=datasette.urls.instance())
         return Response.html(str(page), status=410)
     compare_error = _compare_error(request, len(story["versions"]), story["comparison"])
     latest = story["latest"] or {}
