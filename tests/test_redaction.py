@@ -175,6 +175,17 @@ def listing_pages() -> dict[str, bytes]:
     }
 
 
+def bodies_naming_a(archive: Archive) -> list[str]:
+    """Digests of the stored bodies (decompressed, gunzipped) that hold a word or the path of story A."""
+    found = []
+    for (digest,) in archive.db.execute("SELECT digest FROM bodies"):
+        body = archive.read_body(digest)
+        body = gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
+        if any(word in body for word in (b"Zanzibrook", b"Quillfeather", b"/2026/01/01/inquiry")):
+            found.append(digest)
+    return found
+
+
 def test_redact_removes_every_body_that_names_the_story(tmp_path):
     db = tmp_path / "archive.db"
     pages = listing_pages()
@@ -196,6 +207,7 @@ def test_redact_removes_every_body_that_names_the_story(tmp_path):
             archive.record_capture(crawl, record, snapshot(text, "Budget", canonical_url=C))
         c2 = archive.db.execute("SELECT codec, base_digest FROM bodies WHERE digest = (SELECT body_digest FROM captures WHERE fetched_at = '2026-01-03T12:00:00Z')").fetchone()
         assert c2[0] == "zstd-delta"  # the control: C's second page is kept as a delta against the first
+        assert len(bodies_naming_a(archive)) == 6  # the control: the story's 2 pages, and 4 others name it
     result = run_cli("redact", A, "--reason", "court order 2026/17", "--db", db, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "3 captures emptied, 4 other captures emptied (feeds, sitemaps or pages that named it)" in result.stdout
@@ -205,6 +217,7 @@ def test_redact_removes_every_body_that_names_the_story(tmp_path):
     assert emptied == [(FEED, "2026-01-01T11:00:00Z"), ("http://news.example.com/sitemap.xml.gz", "2026-01-01T11:00:00Z"),
                        ("http://news.example.com/world/", "2026-01-01T11:00:00Z"), (C, "2026-01-03T10:00:00Z")]
     with Archive.open(db, create=False) as archive:
+        assert bodies_naming_a(archive) == []  # traces() cannot see into compressed bodies: decompressed here
         kept = {url: archive.read_body(d) for url, d in archive.db.execute("SELECT url, body_digest FROM captures WHERE body_digest IS NOT NULL")}
         assert kept[FEED] == pages["other"] and kept[C] == pages["c2"] and kept[B] == page(KEPT, "Harbour")
         assert archive.db.execute("SELECT count(*) FROM bodies WHERE base_digest IS NOT NULL").fetchone() == (0,)  # c2 stored whole
@@ -239,6 +252,7 @@ def test_a_page_fetched_after_the_redaction_that_names_the_story_keeps_no_body(t
                                    body=pages[name], site="example")
             results[name] = archive.record_capture(crawl, record, None)
         rows = {r["id"]: r for r in archive.db.query("SELECT id, body_digest, flag, warnings, outcome FROM captures")}
+        assert bodies_naming_a(archive) == []
     for name in ("feed", "section"):  # named by its URL (absolute, or a path): the headline is gone from the archive
         row = rows[results[name].capture_id]
         assert results[name].names_redacted and (row["body_digest"], row["flag"], row["outcome"]) == (None, "redacted", "not_article")
