@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 PYWB_STAMP := .venv-pywb/.installed
+# py-wacz's validator checks the WACZ files export-warc --wacz writes (its frictionless
+# and chardet stay out of the crawler's environment)
+WACZ_STAMP := .venv-pywb/.wacz-installed
 
 .PHONY: venv demo test test-fast reliability serve screenshots clean
 
@@ -27,12 +30,16 @@ $(PYWB_STAMP):
 	.venv-pywb/bin/python -m pip install --quiet 'pywb>=2.8,<3'
 	touch $(PYWB_STAMP)
 
+$(WACZ_STAMP): $(PYWB_STAMP)
+	.venv-pywb/bin/python -m pip install --quiet 'wacz>=0.5,<1'
+	touch $(WACZ_STAMP)
+
 ## Crawl the bundled real pages (served offline on 127.0.0.x) into demo.db, twice.
 demo: venv
 	$(BIN)/python -m demo.run --db demo.db
 
 ## The whole test suite (crawls through the real Scrapy engine against loopback servers).
-test: venv $(PYWB_STAMP)
+test: venv $(PYWB_STAMP) $(WACZ_STAMP)
 	$(BIN)/python -m pytest
 
 ## The inner loop: everything but the whole-crawl tests, stop at the first failure.

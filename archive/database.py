@@ -94,6 +94,7 @@ class Archive:
     def __init__(self, db: Database, path: str = ":memory:") -> None:
         self.db = db
         self.path = path
+        self._redacted_names: dict[str | None, Any] = {}  # site -> pattern of its redacted stories' URLs
 
     # -- opening -----------------------------------------------------------------
 
@@ -501,6 +502,14 @@ class Archive:
                 capture = dataclasses.replace(capture, body=None, hints=None, compressed=None)
                 snapshot, article_id = None, known
                 failure = ("redacted", f"the story was redacted on {redacted}: not archived again")
+            names_redacted = (
+                snapshot is None and failure is None and known is None and capture.body is not None
+                and self._names_redacted(capture)
+            )
+            if names_redacted:
+                # a listing that still names a redacted story: its body is not kept (archive/redaction.py)
+                note = "body not kept: it named a redacted story"
+                capture = dataclasses.replace(capture, body=None, compressed=None, flag="redacted", warnings=(*capture.warnings, note))
             digest = self._store_body(capture.body, self._delta_base(known), capture.compressed)
             snapshot_id = version = None
             flag = capture.flag
@@ -542,7 +551,25 @@ class Archive:
                 self._record_aliases(article_id, snapshot, capture.fetched_at)
             if touched is not None:
                 self._schedule(touched, capture.fetched_at, steps)
-        return StoreResult(outcome, capture_id, article_id, snapshot_id, version, redacted=redacted is not None)
+        return StoreResult(
+            outcome, capture_id, article_id, snapshot_id, version, redacted=redacted is not None, names_redacted=names_redacted
+        )
+
+    def _names_redacted(self, capture: CaptureRecord) -> bool:
+        """Whether a body names (by URL: :func:`archive.redaction.mentions`) a redacted story of
+        the capture's site. The URLs are read once per site and ``Archive``: a redaction
+        takes the crawl lock, and :func:`archive.redaction.redact` calls
+        :meth:`forget_redactions`."""
+        from archive import redaction
+
+        if capture.site not in self._redacted_names:
+            self._redacted_names[capture.site] = redaction.url_pattern(self.db, capture.site)
+        pattern = self._redacted_names[capture.site]
+        return pattern is not None and redaction.mentions(capture.body, pattern, capture.encoding)
+
+    def forget_redactions(self) -> None:
+        """Read the redacted stories' URLs again on the next capture (after a redaction)."""
+        self._redacted_names.clear()
 
     def _redaction(self, article_id: int | None) -> str | None:
         """When the article was redacted (UTC text), or ``None`` if it was not."""
@@ -1091,14 +1118,16 @@ class Archive:
 
     def export_rows(self, since: str | None = None):
         """Captures with a response, oldest first (fetched at or after ``since`` when given), with
-        the article's canonical URL and the version they wrote, for WARC export."""
+        the article's canonical URL and the version they wrote, for WARC export; and the
+        captures whose body a redaction removed (``flag = 'redacted'``, no body), which are
+        not written but end what a later 304 of the URL can refer to."""
         return self.db.query(
             """
             SELECT c.*, a.canonical_url, s.version
             FROM captures c
             LEFT JOIN articles a ON a.id = c.article_id
             LEFT JOIN snapshots s ON s.capture_id = c.id AND s.reason != 'reextract'
-            WHERE (c.body_digest IS NOT NULL OR c.status = 304) AND (:since IS NULL OR c.fetched_at >= :since)
+            WHERE (c.body_digest IS NOT NULL OR c.status = 304 OR c.flag = 'redacted') AND (:since IS NULL OR c.fetched_at >= :since)
               AND (a.status IS NULL OR a.status != 'redacted')
             ORDER BY c.id
             """,
@@ -1107,17 +1136,19 @@ class Archive:
 
     def last_response(self, url: str, before: str) -> tuple[str, bytes] | None:
         """The last capture of ``url`` (its final URL) with a body, fetched at or before
-        ``before`` (UTC text), as ``(fetched_at, body bytes)``; ``None`` if there is none.
+        ``before`` (UTC text), as ``(fetched_at, body bytes)``; ``None`` if there is none, or
+        if a redaction removed that body (``flag = 'redacted'``: no older body stands in).
         What a ``304 Not Modified`` at ``before`` confirmed (WARC revisits refer to it)."""
         row = self.db.execute(
             """
             SELECT fetched_at, body_digest FROM captures
-            WHERE final_url = ? AND body_digest IS NOT NULL AND status BETWEEN 200 AND 299 AND fetched_at <= ?
+            WHERE final_url = ? AND (body_digest IS NOT NULL OR flag = 'redacted') AND status BETWEEN 200 AND 299
+              AND fetched_at <= ?
             ORDER BY id DESC LIMIT 1
             """,
             [url, before],
         ).fetchone()
-        return (row[0], self.read_body(row[1])) if row else None
+        return (row[0], self.read_body(row[1])) if row and row[1] else None
 
     def counts(self) -> dict[str, int]:
         """Row counts: articles, snapshots, captures, bodies, aliases, failures, crawls."""

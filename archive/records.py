@@ -117,6 +117,8 @@ class StoreResult:
             (``None`` when no snapshot was written).
         redacted: the capture is of a redacted story: nothing of its body was kept (and
             nothing of it may be written elsewhere, such as a WARC file).
+        names_redacted: the capture is a page (a feed, a sitemap, a section page) that
+            names a redacted story by URL: its body was not kept, nor may be written elsewhere.
     """
 
     outcome: str
@@ -125,6 +127,7 @@ class StoreResult:
     snapshot_id: int | None = None
     version: int | None = None
     redacted: bool = False
+    names_redacted: bool = False
 
 
 @dataclass(frozen=True)

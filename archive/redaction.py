@@ -10,6 +10,21 @@ discovery hints (a feed's headline). What stays: the ``articles`` row as a tombs
 of it is a ``redacted`` failure, see :meth:`archive.database.Archive.record_capture`), and its
 captures' times, URLs, statuses and headers.
 
+Other captures name the story too: a feed, a sitemap or a section page that listed it, or
+another story's page linking to it (a "related" box), carry its URL, headline and often its
+first lines in their raw bodies. Every stored body other than the story's own is searched
+(:func:`mentions`) for the story's URLs (canonical, aliases, as fetched; absolute or as a
+path), each version's headline and the first words of each version's text, after HTML
+entities are decoded and white space and case are folded. A body that names the story is
+removed whole: its captures keep their times, URLs, statuses and headers, with ``flag =
+'redacted'`` and a warning saying why, and are left out of ``export-warc`` (a later ``304``
+of the same URL is then written as the plain 304 it was, never as a revisit of an older
+body). Bodies are never edited: an archive does not keep bytes a server did not send.
+Other stories' versions (their extracted text) stay; only their raw page goes. The same
+search clears the discovery hints of not-yet-fetched URLs (``frontier``) and the removed
+boilerplate noted on other versions (``snapshots.template_removed``) and site templates
+(``templates.blocks``) where they name the story.
+
 Deleted rows leave their bytes in free pages, in the FTS5 index's old segments and in the
 write-ahead log until they are overwritten. So after the deletion the FTS5 index is
 merged (``optimize``: SQLite FTS5 docs, "The 'optimize' Command"), the file is rebuilt
@@ -20,11 +35,27 @@ serving the archive) can keep the checkpoint from completing: :func:`purge` repo
 
 from __future__ import annotations
 
+import gzip
+import html
+import io
+import json
+import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
+from archive import bodies as codecs
 from archive.timefmt import utc_now_iso
 
 STATUS = "redacted"
+# the first characters of a version's text that count as naming it (a feed's summary)
+LEAD_CHARS = 60
+# a URL path shorter than this is matched only with its host (``/news`` names too much)
+SHORTEST_PATH = 12
+# a headline shorter than this, or of one word, is not searched for: it could name
+# anything (``Obituaries``, ``Live``); the story's URLs still are
+SHORTEST_HEADLINE = 12
+# a gzip body (a sitemap.xml.gz) is searched decompressed up to this many bytes
+GUNZIP_LIMIT = 64 * 1024 * 1024
 
 
 class RedactionError(Exception):
@@ -39,6 +70,8 @@ class Redacted:
         articles: ``(id, canonical URL)`` of each story redacted now.
         already: canonical URLs that were redacted before (left as they were).
         versions, bodies, captures: rows removed or emptied.
+        mentions: other captures whose body named a redacted story and was removed
+            (feeds, sitemaps, section pages, other stories' pages).
         shared_bodies: bodies kept because another story's capture uses them too.
         wal_clear: the WAL was checkpointed to zero bytes (``False``: a reader kept it).
     """
@@ -48,6 +81,7 @@ class Redacted:
     versions: int = 0
     bodies: int = 0
     captures: int = 0
+    mentions: int = 0
     shared_bodies: int = 0
     wal_clear: bool = True
 
@@ -91,10 +125,12 @@ def redact(archive, articles: list[tuple[int, str, str]], reason: str, at: str |
     db = archive.db
     with archive._write():
         gone: set[str] = set()
+        needles: set[str] = set()
         for article_id, canonical_url, status in articles:
             if status == STATUS:
                 done.already.append(canonical_url)
                 continue
+            needles |= story_needles(db, article_id)
             gone |= {r[0] for r in db.execute("SELECT body_digest FROM captures WHERE article_id = ? AND body_digest IS NOT NULL", [article_id])}
             db.execute("DELETE FROM changes WHERE article_id = ?", [article_id])
             db.execute("DELETE FROM snapshots_cjk WHERE rowid IN (SELECT id FROM snapshots WHERE article_id = ?)", [article_id])
@@ -118,8 +154,149 @@ def redact(archive, articles: list[tuple[int, str, str]], reason: str, at: str |
             # no kept body is a delta against this one: a body's base is the body of its own
             # story's latest version (archive.database), which that story's capture uses
             done.bodies += db.execute("DELETE FROM bodies WHERE digest = ?", [digest]).rowcount
+        if needles:
+            done.mentions = _remove_mentions(archive, needles, at)
+    archive.forget_redactions()
     done.wal_clear = purge(archive)
     return done
+
+
+def _fold(text: str) -> str:
+    """HTML entities decoded, white space collapsed, case folded: how bodies and needles compare."""
+    return " ".join(html.unescape(text).split()).casefold()
+
+
+def _url_needles(url: str) -> set[str]:
+    """A URL as a page may write it: absolute without the scheme, and its path (with the
+    query) when that is long enough to name one page."""
+    parts = urlsplit(url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if path == "/":
+        return set()  # a site's home page: every page of the site names it
+    found = {f"//{parts.netloc}{path}".rstrip("/")} if parts.netloc else set()
+    if len(path) >= SHORTEST_PATH:
+        found.add(path.rstrip("/"))
+    return {_fold(n) for n in found if n}
+
+
+def story_needles(db, article_id: int) -> set[str]:
+    """What names a story in another page, folded (:func:`_fold`): its URLs (canonical,
+    aliases, requested and final URLs of its captures; never a site's home page), each
+    version's headline and the headlines discovery saw (captures' ``hints``) of at least
+    :data:`SHORTEST_HEADLINE` characters and two words, and the first :data:`LEAD_CHARS`
+    characters of each version's text. Read before the story's rows are removed."""
+    urls = {r[0] for r in db.execute("SELECT canonical_url FROM articles WHERE id = ?", [article_id])}
+    urls |= {r[0] for r in db.execute("SELECT url FROM aliases WHERE article_id = ?", [article_id])}
+    for url, final_url in db.execute("SELECT url, final_url FROM captures WHERE article_id = ?", [article_id]):
+        urls |= {url, final_url}
+    needles: set[str] = set()
+    for url in urls - {None}:
+        needles |= _url_needles(url)
+    titles = []
+    for title, text in db.execute("SELECT title, text FROM snapshots WHERE article_id = ?", [article_id]):
+        titles.append(title)
+        lead = _fold(text or "")[:LEAD_CHARS]
+        if len(lead) == LEAD_CHARS:
+            needles.add(lead)
+    for (hints,) in db.execute("SELECT hints FROM captures WHERE article_id = ? AND hints IS NOT NULL", [article_id]):
+        titles.append((json.loads(hints) or {}).get("title"))
+    for title in titles:
+        folded = _fold(title) if isinstance(title, str) else ""
+        if len(folded) >= SHORTEST_HEADLINE and " " in folded:
+            needles.add(folded)
+    return {n for n in needles if n}
+
+
+def url_pattern(db, site: str | None) -> re.Pattern[str] | None:
+    """A pattern of the URLs (:func:`_url_needles`) of ``site``'s redacted stories, which
+    their tombstones keep (canonical URL, aliases, captures' URLs); ``None`` if the site
+    has none. Headlines and text are gone: a page fetched after the redaction is matched
+    by URL only."""
+    ids = [r[0] for r in db.execute("SELECT id FROM articles WHERE site IS ? AND status = ?", [site, STATUS])]
+    needles: set[str] = set()
+    for article_id in ids:
+        urls = {r[0] for r in db.execute("SELECT canonical_url FROM articles WHERE id = ?", [article_id])}
+        urls |= {r[0] for r in db.execute("SELECT url FROM aliases WHERE article_id = ?", [article_id])}
+        for row in db.execute("SELECT url, final_url FROM captures WHERE article_id = ?", [article_id]):
+            urls |= set(row)
+        for url in urls - {None}:
+            needles |= _url_needles(url)
+    return _pattern(needles) if needles else None
+
+
+def mentions(body: bytes, pattern: re.Pattern[str], encoding: str | None = None) -> bool:
+    """Whether a raw body names a story: ``pattern`` (of folded needles) found in the body
+    decoded (its stored ``encoding``, else UTF-8, undecodable bytes replaced; a gzip body,
+    such as a ``sitemap.xml.gz``, decompressed first) and folded."""
+    if body[:2] == b"\x1f\x8b":
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(body)) as unzipped:
+                body = unzipped.read(GUNZIP_LIMIT)
+        except (OSError, EOFError):
+            pass  # not gzip after all: searched as it is
+    try:
+        text = body.decode(encoding or "utf-8", errors="replace")
+    except LookupError:
+        text = body.decode("utf-8", errors="replace")
+    return pattern.search(_fold(text)) is not None
+
+
+def _pattern(needles: set[str]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True)))
+
+
+def _remove_mentions(archive, needles: set[str], at: str) -> int:
+    """Remove every stored body, other than a redacted story's own, that names one of the
+    stories (``needles``, :func:`story_needles`): its captures get ``flag = 'redacted'``
+    and a warning; a body compressed against it as a delta is stored whole first. Clears
+    the frontier's hints and the removed-boilerplate notes that name it. Returns the
+    captures emptied."""
+    db = archive.db
+    pattern = _pattern(needles)
+    rows = db.execute(
+        """
+        SELECT c.body_digest, max(c.encoding) FROM captures c LEFT JOIN articles a ON a.id = c.article_id
+        WHERE c.body_digest IS NOT NULL AND (a.status IS NULL OR a.status != ?)
+        GROUP BY c.body_digest
+        """,
+        [STATUS],
+    ).fetchall()
+    named = [digest for digest, encoding in rows if mentions(archive.read_body(digest), pattern, encoding)]
+    note = f"body removed on {at}: it named a redacted story"
+    emptied = 0
+    for digest in named:
+        for capture_id, warnings in db.execute("SELECT id, warnings FROM captures WHERE body_digest = ?", [digest]).fetchall():
+            kept = (json.loads(warnings) if warnings else []) + [note]
+            db.execute(
+                "UPDATE captures SET body_digest = NULL, flag = ?, warnings = ? WHERE id = ?",
+                [STATUS, json.dumps(kept, ensure_ascii=False), capture_id],
+            )
+            emptied += 1
+        for (other,) in db.execute("SELECT digest FROM bodies WHERE base_digest = ?", [digest]).fetchall():
+            whole = archive.read_body(other)  # a delta against this body: kept whole from now on
+            db.execute(
+                "UPDATE bodies SET codec = 'zstd', data = ?, base_digest = NULL WHERE digest = ?",
+                [codecs.compress_full(whole), other],
+            )
+        db.execute("DELETE FROM bodies WHERE digest = ?", [digest])
+    for url, hints in db.execute("SELECT url, hints FROM frontier WHERE hints IS NOT NULL").fetchall():
+        if pattern.search(_fold(url)) or pattern.search(_fold(hints)):
+            db.execute("UPDATE frontier SET hints = NULL WHERE url = ?", [url])
+    for snapshot_id, removed in db.execute("SELECT id, template_removed FROM snapshots WHERE template_removed IS NOT NULL").fetchall():
+        if pattern.search(_fold(removed)):
+            blocks = [b for b in json.loads(removed) if not pattern.search(_fold(json.dumps(b, ensure_ascii=False)))]
+            db.execute("UPDATE snapshots SET template_removed = ? WHERE id = ?", [json.dumps(blocks, ensure_ascii=False), snapshot_id])
+    for site, version, blocks_text, template_text in db.execute("SELECT site, version, blocks, template FROM templates").fetchall():
+        if pattern.search(_fold(blocks_text)) or pattern.search(_fold(template_text)):
+            blocks, template = json.loads(blocks_text), json.loads(template_text)
+            for block in blocks + list(template.get("blocks") or []):
+                if pattern.search(_fold(str(block.get("sample") or ""))):
+                    block["sample"] = "[redacted]"  # for people only: never matched (pipelines/extraction/template.py)
+            db.execute(
+                "UPDATE templates SET blocks = ?, template = ? WHERE site = ? AND version = ?",
+                [json.dumps(blocks, ensure_ascii=False), json.dumps(template, ensure_ascii=False, sort_keys=True), site, version],
+            )
+    return emptied
 
 
 def purge(archive) -> bool:

@@ -92,6 +92,7 @@ class WarcExporter:
         self.first: dict[str, tuple[str, str]] = {}  # body digest -> (uri, WARC-Date) of its response record
         self.last_response: dict[str, tuple[str, str]] = {}  # uri -> (WARC-Date, payload digest) of its last response
         self.records = 0
+        self.redacted: set[str] = set()  # URLs whose last response's body a redaction removed
         info = {"software": f"newsarchive/{__version__} (warcio)", "format": "WARC File Format 1.1", "isPartOf": "newsarchive"}
         self._write(self.writer.create_warcinfo_record(filename, info))
 
@@ -106,10 +107,18 @@ class WarcExporter:
             capture: a ``captures`` row (``final_url``, ``fetched_at``, ``status``,
                 ``request_headers``/``response_headers`` as dicts or JSON text,
                 ``body_digest``, ``origin``, ``content_type``).
-            body: the stored body bytes, or ``None`` (a 304).
+            body: the stored body bytes, or ``None`` (a 304, or a body a redaction removed:
+                ``flag = 'redacted'``, nothing written).
             metadata: fields for the ``metadata`` record (outcome, article, ...).
         """
         uri = capture["final_url"] or capture["url"]
+        if capture.get("flag") == "redacted" and body is None and capture.get("status") != 304:
+            # a redaction removed this body (archive/redaction.py): nothing is written, and a
+            # later 304 of the URL is written as the plain 304 it was, not as a revisit of an
+            # older body the server did not confirm
+            self.last_response.pop(uri, None)
+            self.redacted.add(uri)
+            return
         date = warc_date(capture["fetched_at"])
         dated = {"WARC-Date": date}
         if capture.get("origin") == "import":
@@ -144,7 +153,7 @@ class WarcExporter:
             f"{status} {_reason(status)}", _response_headers(_decoded(capture.get("response_headers")), len(body)), protocol="HTTP/1.1"
         )
         digest = capture.get("body_digest")
-        if status == 304 and uri not in self.last_response and self.previous is not None:
+        if status == 304 and uri not in self.last_response and uri not in self.redacted and self.previous is not None:
             found = self.previous(uri, capture["fetched_at"])
             if found is not None:
                 self.last_response[uri] = (warc_date(found[0]), payload_digest(found[1]))
@@ -209,8 +218,9 @@ def export_archive(archive: Any, stream: BinaryIO, filename: str, *, gzip: bool 
             "newsarchive-crawl": row["crawl_id"],
             "newsarchive-site": row["site"],
         }
+        written = exporter.records
         exporter.write_capture(row, body, metadata)
-        captures += 1
+        captures += exporter.records > written
     return captures, exporter.records
 
 

@@ -1,7 +1,8 @@
 """Screenshots of the archive in Datasette for the README: ``make screenshots``.
 
 Serves ``demo.db`` (made by ``make demo``) with ``newsarchive serve`` and saves the home
-page, a search and the story page of the demo's edited story under ``docs/``, taken in
+page, the search page, the story page of the demo's edited story and the stories table
+(its main columns, as the home page links it) under ``docs/``, taken in
 headless Chromium (Debian's chromium and chromium-driver, as in the browser tests).
 
 Usage: python -m docs.screenshots [--db demo.db]
@@ -13,6 +14,7 @@ import argparse
 import sqlite3
 from pathlib import Path
 
+from archive.web.plugin import stories_main_columns
 from tests.browser import browser_or_skip, quit_browser
 from tests.servers import serving
 
@@ -29,8 +31,9 @@ def main() -> None:
     conn.close()
     views = {
         "home": ("/", 1100),
-        "search": (f"/{name}/search?q=government&from_day=&to_day=", 1000),
+        "search": ("/-/search?q=government", 1000),
         "story": (f"/-/story/{story}", 1000),
+        "stories": (f"/{name}/stories?{stories_main_columns()}", 1000),
     }
     with serving(args.db) as base:
         browser = browser_or_skip()

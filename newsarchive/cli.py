@@ -675,26 +675,36 @@ def reextract(since, workers, extract_timeout, db, verbose, log_file) -> None:
 
 
 @cli.command("export-warc")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The WARC file to write: .warc.gz (or .warc, uncompressed); must not exist.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The WARC file to write: .warc.gz (or .warc, uncompressed; .wacz with --wacz); must not exist.")
 @click.option("--since", help="Only captures since this date (UTC), e.g. 2026-11-01.")
+@click.option("--wacz", "wacz", is_flag=True, help="Write a WACZ 1.1.1 file (the WARC, its CDXJ index and a page list, zipped) for ReplayWeb.page.")
 @common_options
-def export_warc(out, since, db, verbose, log_file) -> None:
+def export_warc(out, since, wacz, db, verbose, log_file) -> None:
     """Write the archive's captures as a WARC/1.1 file (request, response, revisit and metadata records).
 
     \b
-    Example:
+    Examples:
       newsarchive export-warc --db archive.db --out archive.warc.gz --since 2026-11-01
+      newsarchive export-warc --wacz --db archive.db --out archive.wacz
     """
     from archive.warcwriter import export_archive
 
     configure_logging(verbose, log_file)
     since_utc = _since(since)
-    if not out.endswith((".warc.gz", ".warc")):
-        raise CliError(f"--out must name a .warc.gz file (or .warc, uncompressed): {out}", EXIT_USAGE)
+    if wacz and not out.endswith(".wacz"):
+        raise CliError(f"--out must name a .wacz file with --wacz: {out}", EXIT_USAGE)
+    if not wacz and not out.endswith((".warc.gz", ".warc")):
+        hint = " (add --wacz for a WACZ file)" if out.endswith(".wacz") else ""
+        raise CliError(f"--out must name a .warc.gz file (or .warc, uncompressed): {out}{hint}", EXIT_USAGE)
     _check_new_file(out)
     with open_archive(db, create=False) as archive, _create_new(out) as stream, _removed_if_interrupted(out):
-        captures, records = export_archive(archive, stream, Path(out).name, gzip=out.endswith(".gz"), since=since_utc)
-    click.echo(f"wrote {out}: {_plural(captures, 'capture')} in {_plural(records, 'record')}")
+        if wacz:
+            from archive.wacz import export_wacz
+
+            captures, records, pages = export_wacz(archive, stream, title=f"newsarchive {Path(db).name}", since=since_utc)
+        else:
+            captures, records = export_archive(archive, stream, Path(out).name, gzip=out.endswith(".gz"), since=since_utc)
+    click.echo(f"wrote {out}: {_plural(captures, 'capture')} in {_plural(records, 'record')}" + (f", {_plural(pages, 'page')}" if wacz else ""))
 
 
 @contextlib.contextmanager
@@ -816,6 +826,8 @@ def redact(url, site, reason, db, verbose, log_file) -> None:
     click.echo(
         f"{stories} redacted: {_plural(done.versions, 'version')} and {done.bodies} raw "
         f"{'body' if done.bodies == 1 else 'bodies'} removed, {_plural(done.captures, 'capture')} emptied"
+        + (f", {_plural(done.mentions, 'other capture')} emptied (feeds, sitemaps or pages that named it)"
+           if done.mentions else "")
         + (f", {done.shared_bodies} raw bodies kept (another story's capture has the same bytes)" if done.shared_bodies else "")
         + ("; file vacuumed, WAL truncated" if done.wal_clear else "; file vacuumed, but a reader kept the WAL open: run again when it has closed")
     )

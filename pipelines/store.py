@@ -184,6 +184,9 @@ class StorePipeline:
         if result.redacted:  # the story was redacted: its page goes nowhere else either
             item.body, item.extraction, item.flag = b"", None, "redacted"
             item.error = item.error or ("redacted", "the story was redacted: not archived again")
+        elif result.names_redacted:  # a feed or a page naming a redacted story: its body goes nowhere else
+            item.body, item.flag = b"", "redacted"
+            logger.info("%s names a redacted story: its body is not kept", item.final_url)
         self._inc(f"archive/{result.outcome}")
         if item.error:
             self._inc(f"archive/failure/{item.error[0]}")

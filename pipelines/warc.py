@@ -51,6 +51,9 @@ class WarcPipeline:
         logger.info("writing WARC records to %s", self.path)
 
     def process_item(self, item):
+        if isinstance(item, PageItem) and item.flag == "redacted" and item.status != 304 and self.exporter is not None:
+            # nothing written; a later 304 of this URL is then the plain 304 it was (archive/warcwriter.py)
+            self.exporter.write_capture({"url": item.url, "final_url": item.final_url, "status": item.status, "flag": "redacted"}, None)
         if isinstance(item, PageItem) and item.outcome and item.flag != "redacted" and self.exporter is not None:
             body = None if item.status == 304 else item.body
             capture = {

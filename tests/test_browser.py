@@ -1,6 +1,8 @@
 """The archive in a real browser (issue 6): headless Chromium over ``newsarchive serve``.
 
-Opens the home page, searches for a word of an archived story and finds it, opens a story
+Opens the home page, searches for a word of an archived story and finds it on the search
+page, is told what is wrong with a bad filter, sees the stories table's rows first within
+the window, goes home from a 404, opens a story
 with two versions and sees the highlighted diff, and loads every view of a story whose
 archived text, title and HTML carry script payloads: none runs. The positive control
 loads the same payloads as a page of their own, where they do run, so that a zero means
@@ -61,14 +63,66 @@ def test_search_finds_a_story_and_opens_it(served, browser):
     box = browser.find_element("id", "q")
     box.send_keys("library")
     box.submit()
-    shown(browser, "table.rows-and-columns")
-    rows = browser.find_elements("css selector", "table.rows-and-columns tbody tr")
-    assert len(rows) == 1
-    assert "Council approves library budget" in rows[0].text
-    assert rows[0].find_element("tag name", "mark").text == "library"
+    shown(browser, "ol.search-results")
+    assert browser.current_url.startswith(base + "/-/search?q=library")
+    results = browser.find_elements("css selector", "ol.search-results li")
+    assert len(results) == 1
+    assert "1 story matches “library”" in browser.find_element("css selector", ".search-count").text
+    assert results[0].find_element("tag name", "mark").text == "library"
+    assert "SQL" not in browser.find_element("tag name", "body").text
     browser.save_screenshot(str(folder / "search.png"))
-    rows[0].find_element("link text", "story 3").click()
+    results[0].find_element("link text", "Council approves library budget").click()
     assert shown(browser, "h1.story-title").text == "Council approves library budget"
+
+
+def test_the_search_page_says_what_is_wrong_with_a_filter(served, browser):
+    base, _, folder = served
+    browser.get(base + "/-/search")
+    assert "Type a word or a phrase" in browser.find_element("tag name", "body").text
+    browser.find_element("id", "q").send_keys("library")
+    day = browser.find_element("id", "from")
+    day.send_keys("2024/13/01")
+    day.submit()
+    errors = shown(browser, "ul.search-errors")
+    assert errors.text == "from '2024/13/01' is not a day: write it as 2015-07-01"
+    field = browser.find_element("id", "from")
+    assert field.get_attribute("aria-invalid") == "true" and field.get_attribute("value") == "2024/13/01"
+    assert field.value_of_css_property("border-top-color") == "rgba(187, 0, 0, 1)"  # marked in red
+    browser.save_screenshot(str(folder / "search-error.png"))
+    field.clear()
+    field.send_keys("2024/03/01")  # slashes read as a day
+    field.submit()
+    assert "1 story matches “library”, published from 1 Mar 2024." in shown(browser, ".search-count").text
+    browser.find_element("id", "q").clear()
+    browser.find_element("id", "q").submit()
+    assert shown(browser, "ul.search-errors").text.startswith("give words to search for")
+
+
+def test_the_stories_table_shows_its_rows_first_within_the_window(served, browser):
+    base, _, folder = served
+    browser.get(base + "/")
+    browser.find_element("link text", "All stories").click()
+    first = shown(browser, "table.rows-and-columns tbody tr")
+    height, width = browser.execute_script("return [window.innerHeight, window.innerWidth]")
+    assert first.rect["y"] + first.rect["height"] < height  # above the fold
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= width  # no sideways scrolling
+    help_ = browser.find_element("css selector", "details.column-help")
+    assert help_.get_attribute("open") is None and not browser.find_element("css selector", "details.column-help dl").is_displayed()
+    title = first.find_element("css selector", "td.col-title")
+    assert title.rect["width"] >= 200  # a headline is not squeezed into a narrow column
+    assert "UTC" in first.find_element("css selector", "td.col-first_seen").text
+    browser.save_screenshot(str(folder / "stories.png"))
+    help_.find_element("tag name", "summary").click()
+    assert browser.find_element("css selector", "details.column-help dl").is_displayed()
+
+
+def test_the_404_page_leads_home(served, browser):
+    base, _, _ = served
+    browser.get(base + "/news/no-such-table")
+    assert browser.find_element("tag name", "h1").text == "Not found (404)"
+    browser.find_element("css selector", ".crumbs a").click()
+    shown(browser, ".archive-columns")
+    assert browser.title == "newsarchive"
 
 
 def test_a_story_with_two_versions_shows_the_diff(served, browser):

@@ -151,7 +151,7 @@ def test_search_page_lists_linked_headlines_with_site_day_and_excerpt(client):
     assert "1 story matches “library”" in page
     story_id = sqlite3.connect(client.path).execute("SELECT id FROM articles WHERE canonical_url = 'http://news.example/council'").fetchone()[0]
     assert f'<a class="search-title" href="/-/story/{story_id}">Council approves library budget</a>' in page
-    assert "<mark>library</mark>" in page and "example · 2024-03-06" in page
+    assert "<mark>library</mark>" in page and 'example · <time datetime="2024-03-06" title="2024-03-06">6 Mar 2024</time>' in page
     assert "SQL" not in page.replace("sqlite", "")
     chinese = client.get("/-/search", q="香港").text
     assert "1 story matches “香港”" in chinese and "<mark>香港</mark>" in chinese
@@ -159,7 +159,8 @@ def test_search_page_lists_linked_headlines_with_site_day_and_excerpt(client):
 
 @requires_shared
 def test_search_page_filters_say_what_is_wrong(client):
-    assert "1 story matches" in client.get("/-/search", q="library", **{"from": "2024/03/01", "to": "2024-03-31"}).text
+    slashed = client.get("/-/search", q="library", **{"from": "2024/03/01", "to": "2024-03-31"}).text
+    assert "1 story matches" in slashed and "published from" in slashed and ">1 Mar 2024</time> to " in slashed  # 2024/03/01 read as a day
     assert "No story matches “library”" in client.get("/-/search", q="library", **{"from": "2024-04-01"}).text
     for params, message in [
         ({"from": "01.2024"}, "from &#39;01.2024&#39; is not a day: write it as 2015-07-01"),
@@ -172,3 +173,8 @@ def test_search_page_filters_say_what_is_wrong(client):
     empty = client.get("/-/search")
     assert empty.status_code == 200 and "Type a word or a phrase" in empty.text
     assert "nothing to search for" in client.get("/-/search", q="港").text
+    filters_only = client.get("/-/search", site="example", **{"from": "2024-03-01"})
+    assert filters_only.status_code == 400 and "give words to search for" in filters_only.text
+    assert 'id="q" name="q" value="" placeholder="words or a phrase" aria-invalid="true"' in filters_only.text
+    bad_day = client.get("/-/search", q="library", **{"from": "2015/13/01"}).text
+    assert 'name="from" value="2015/13/01" placeholder="YYYY-MM-DD" size="10" aria-invalid="true"' in bad_day

@@ -7,8 +7,10 @@ Hooks (Datasette's plugin hooks, https://docs.datasette.io/en/0.65.x/plugin_hook
   its canonical URL or any alias), ``/-/capture/<id>/source`` (a capture's archived HTML
   as plain text, never rendered);
 - ``render_cell``: a ``story`` column (canned queries) and the ``stories`` view's ``id``
-  link to story pages; search excerpts and word diffs are highlighted; everything else
-  Datasette escapes as usual;
+  link to story pages; search excerpts and word diffs are highlighted; dates are written
+  for people (:mod:`archive.web.dates`: as the page stated them, then UTC); everything
+  else Datasette escapes as usual;
+- ``prepare_jinja2_environment``: the same date forms for the templates;
 - ``prepare_connection``: ``newsarchive_fts(q)`` quotes each word of a search for FTS5
   (Datasette's ``escape_fts``), so that any text typed in the search box is a valid query,
   and bounds its length; ``newsarchive_url(u)`` normalises a URL as the archive keys it;
@@ -37,6 +39,7 @@ from w3lib.encoding import html_to_unicode
 
 from archive import cjk, queries
 from archive.urls import normalize_url
+from archive.web import dates
 
 # Datasette's own pages use inline scripts and styles; nothing may load from elsewhere,
 # so an archived page's images, scripts or forms can never reach the publisher or a third party.
@@ -94,7 +97,7 @@ async def story_page(datasette, request) -> Response:
         page = Markup(
             "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>Story {id} redacted</title></head>"
             "<body><h1>Story {id} was redacted</h1><p>On {at}: {reason}.</p><p><a href=\"{home}\">Back to the archive</a></p></body></html>"
-        ).format(id=article_id, at=story["redacted_at"] or "", reason=story["redaction_reason"] or "", home=datasette.urls.instance())
+        ).format(id=article_id, at=dates.readable(story["redacted_at"]), reason=story["redaction_reason"] or "", home=datasette.urls.instance())
         return Response.html(str(page), status=410)
     compare_error = _compare_error(request, len(story["versions"]), story["comparison"])
     latest = story["latest"] or {}
@@ -139,15 +142,22 @@ async def search_page(datasette, request) -> Response:
     db = datasette.get_database()
     sites = await db.execute_fn(queries.sites)
     errors = [e for e in (from_error, to_error) if e]
+    invalid = {name for name, e in (("from", from_error), ("to", to_error)) if e}  # the fields the messages are about
     if site and site not in sites:
         errors.append(f"site {site!r} has no stories here" + (f"; sites: {', '.join(sites)}" if sites else ""))
+        invalid.add("site")
     if from_day and to_day and from_day > to_day:
         errors.append(f"from {from_day} is after to {to_day}")
+        invalid |= {"from", "to"}
+    if not q and (site or args.get("from") or args.get("to")):
+        errors.append("give words to search for: site, from and to narrow a search, they do not make one")
+        invalid.add("q")
     results = None
     if q and not errors:
         fts, cjk_fts = fts_query(q), cjk_query(q)
         if fts == '""' and cjk_fts == '""':
             errors.append("nothing to search for: one-character Chinese, Japanese or Korean words are not looked up (give two characters or more)")
+            invalid.add("q")
         else:
             results = await db.execute_fn(
                 lambda conn: queries.search(conn, fts, cjk_fts, q[:MAX_SEARCH_CHARS], site=site, from_day=from_day, to_day=to_day)
@@ -156,7 +166,8 @@ async def search_page(datasette, request) -> Response:
                 r["excerpt_html"] = highlight_excerpt(r["excerpt"] or "")
     context = {
         "q": q, "site": site or "", "from_day": args.get("from") or "", "to_day": args.get("to") or "",
-        "sites": sites, "errors": errors, "results": results, "limit": queries.SEARCH_RESULTS,
+        "from_read": from_day, "to_read": to_day,
+        "sites": sites, "errors": errors, "invalid": invalid, "results": results, "limit": queries.SEARCH_RESULTS,
     }
     return Response.html(await datasette.render_template("search.html", context, request=request, view_name="search"), status=400 if errors else 200)
 
@@ -249,8 +260,28 @@ async def capture_source(datasette, request) -> Response:
 # -- cells, search, home page -------------------------------------------------------------
 
 
+# archive times and UTC instants (design.md: UTC text), and dates as a page stated them
+UTC_COLUMNS = {
+    "published_utc", "modified_utc", "first_seen", "last_seen", "last_changed", "fetched_at", "at", "started_at",
+    "finished_at", "redacted_at", "discovered_at", "learned_at", "next_check_at",
+}  # fmt: skip
+STATED_COLUMNS = {"published": "published_utc", "modified": "modified_utc"}
+
+
 @hookimpl
-def render_cell(value, column, table, database, datasette):
+def prepare_jinja2_environment(env):
+    env.filters["readable_date"] = dates.readable
+    env.filters["time_html"] = dates.time_html
+    env.globals["stated_then_utc"] = lambda stated, utc: dates.time_html(stated or utc, dates.stated_then_utc(stated, utc))
+
+
+@hookimpl
+def render_cell(row, value, column, table, database, datasette):
+    if isinstance(value, str) and value and (column in UTC_COLUMNS or column in STATED_COLUMNS):
+        # one readable form for every date (archive/web/dates.py); the ISO value in the tooltip
+        utc = STATED_COLUMNS.get(column)
+        keys = row.keys() if hasattr(row, "keys") else ()
+        return dates.time_html(value, dates.stated_then_utc(value, row[utc] if utc in keys else None))
     if isinstance(value, int) and (column == "story" and table is None or column == "id" and table == "stories"):
         href = datasette.urls.path(f"/-/story/{value}")
         return Markup(f'<a href="{escape(href)}">story {value}</a>')
@@ -332,14 +363,26 @@ def normalized_url(url: str | None) -> str | None:
         return url
 
 
+# the stories view's columns a reader needs first (the home page links to them; the table
+# page links to every column): ?_col=, Datasette's column selection
+STORIES_MAIN_COLUMNS = ("id", "title", "site", "language", "published", "versions", "edits", "first_seen")
+
+
+def stories_main_columns() -> str:
+    """The query string that shows the stories view's main columns."""
+    return "&".join(f"_col={c}" for c in STORIES_MAIN_COLUMNS)
+
+
 @hookimpl
 def extra_template_vars(template, view_name, datasette, request):
+    if view_name == "table":
+        return {"stories_main_columns": stories_main_columns()}
     if view_name != "index":
         return {}
 
     async def home() -> dict[str, Any]:
         db = datasette.get_database()
-        return {"archive_home": await db.execute_fn(_home_figures) | {"database": db.name}}
+        return {"archive_home": await db.execute_fn(_home_figures) | {"database": db.name, "stories_main_columns": stories_main_columns()}}
 
     return home
 

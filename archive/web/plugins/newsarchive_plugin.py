@@ -5,6 +5,7 @@ from archive.web.plugin import (  # noqa: F401
     asgi_wrapper,
     extra_template_vars,
     permission_allowed,
+    prepare_jinja2_environment,
     prepare_connection,
     register_routes,
     render_cell,
