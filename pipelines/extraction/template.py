@@ -35,6 +35,7 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -276,13 +277,19 @@ def _body(tree: HtmlElement | None) -> HtmlElement | None:
     return tree.find("body")
 
 
-def _tokens(el: HtmlElement) -> set[str]:
+def _tokens(el: HtmlElement) -> frozenset[str]:
     """``.class`` and ``#id`` tokens of an element, without those holding a digit (a story's
     own: ``post-1234``)."""
-    tokens = {f".{c}" for c in (el.get("class") or "").split()}
-    if el.get("id"):
-        tokens.add(f"#{el.get('id').strip()}")
-    return {t for t in tokens if len(t) > 1 and not any(ch.isdigit() for ch in t)}
+    return _attribute_tokens(el.get("class"), el.get("id"))
+
+
+@lru_cache(maxsize=4096)
+def _attribute_tokens(classes: str | None, id_: str | None) -> frozenset[str]:
+    # cached: a site's pages repeat the same few hundred class and id values
+    tokens = {f".{c}" for c in (classes or "").split()}
+    if id_ and id_.strip():
+        tokens.add(f"#{id_.strip()}")
+    return frozenset(t for t in tokens if len(t) > 1 and not any(ch.isdigit() for ch in t))
 
 
 def _elements(body: HtmlElement):
@@ -337,12 +344,13 @@ class _PageView:
             key = f"{paths[parent]}/{step}[{counts[parent][step]}]"
             paths[el] = key
             self.keys[el] = key
+        self._texts = _texts(list(self.keys))
         # prose paragraphs: (element, characters outside links, text digest)
         self.paragraphs = []
         for el in self.keys:
             if el.tag == "p" or (el.tag in BLOCK_TAGS and _direct_text(el) >= PROSE_CHARS):
                 text = self.text(el)
-                prose = len(text) - _link_chars(el)
+                prose = len(text) - self.link_chars(el)
                 if prose >= PROSE_CHARS:
                     self.paragraphs.append((el, prose, _digest(text)))
 
@@ -375,10 +383,14 @@ class _PageView:
             href = (a.get("href") or "").strip()
             if not href or href.startswith(("#", "javascript:", "mailto:")):
                 continue
-            host = (urlsplit(href).hostname or "").lower()
+            host = _host(href)
             if not host or host == self.host:
                 inside += 1
-        return inside >= LINKS_MIN and bool(text) and _link_chars(el) >= LINKS_TEXT_SHARE * len(text)
+        return inside >= LINKS_MIN and bool(text) and self.link_chars(el) >= LINKS_TEXT_SHARE * len(text)
+
+    def link_chars(self, el: HtmlElement) -> int:
+        """Characters of link text inside ``el``."""
+        return sum(len(self.text(a)) for a in el.iter("a"))
 
 
 def _itertext(el: HtmlElement):
@@ -398,9 +410,35 @@ def _itertext(el: HtmlElement):
             yield node.tail
 
 
+def _texts(elements: list[HtmlElement]) -> dict[HtmlElement, str]:
+    """The text of each of ``elements`` (a subtree's elements in document order), white space
+    folded, as ``" ".join(_itertext(el))`` folded gives it, built from its children's texts
+    (children come after their parent in document order, so the list is read backwards):
+    one pass over the tree instead of one walk of each element's subtree."""
+    texts: dict[HtmlElement, str] = {}
+    for el in reversed(elements):
+        if el.tag in OPAQUE_TAGS:
+            texts[el] = ""
+            continue
+        parts = [el.text] if el.text else []
+        for child in el:
+            if isinstance(child.tag, str) and child.tag not in OPAQUE_TAGS:
+                inner = texts.get(child)
+                parts.append(inner if inner is not None else " ".join(_itertext(child)))
+            if child.tail:
+                parts.append(child.tail)
+        texts[el] = " ".join(" ".join(parts).split())
+    return texts
+
+
 def _direct_text(el: HtmlElement) -> int:
     return len((el.text or "").strip()) + sum(len((c.tail or "").strip()) for c in el)
 
 
-def _link_chars(el: HtmlElement) -> int:
-    return sum(len(" ".join(" ".join(_itertext(a)).split())) for a in el.iter("a"))
+@lru_cache(maxsize=4096)
+def _host(href: str) -> str:
+    # cached: a page's menus and lists link to the same URLs on every page of the site
+    try:
+        return (urlsplit(href).hostname or "").lower()
+    except ValueError:  # a malformed URL (an unclosed IPv6 bracket) names no host
+        return ""
