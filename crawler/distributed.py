@@ -170,6 +170,13 @@ return 0
 """
 
 
+# KEYS: host key; ARGV: token, ms. The holder's lease extended while its request is in flight.
+_HOST_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+
 class Leases:
     """The requests this worker leased from the queue, and when each is finished.
 
@@ -281,7 +288,11 @@ class LeasedScheduler(Scheduler):
         return instance
 
     def open(self, spider) -> None:
-        super().open(spider)
+        # scrapy-redis's open, without its log line through the deprecated Spider.log()
+        self.spider = spider
+        self.queue = queue(self.server, spider, self.keys)
+        if not self.df:
+            self.df = seen_filter(self.server, self.keys)
         spider.leases = self.leases
         self._renewal.start(max(self.leases.lease_ms / 3000, 0.1), now=False)
 
@@ -371,8 +382,9 @@ class HostLeaseMiddleware:
     waiting while another worker holds it); when the answer (or the error) comes back the
     lease is kept for the host's delay, then expires: the host's download slot delay,
     which Scrapy, AutoThrottle and :class:`crawler.politeness.HostPacing` keep at least the
-    crawl's delay, the robots.txt Crawl-delay and a Retry-After. A lease whose worker died
-    expires after ``DOWNLOAD_TIMEOUT`` plus a minute.
+    crawl's delay, the robots.txt Crawl-delay and a Retry-After. A lease lasts
+    ``ARCHIVE_REDIS_LEASE_SECS`` and its worker renews it while the request is in flight:
+    a dead worker's lease expires after that.
 
     Settings: ``REDIS_URL``, ``ARCHIVE_REDIS_PREFIX``; off (:class:`NotConfigured`) without ``REDIS_URL``.
     Stats: ``distributed/host_waits`` (requests that waited for another worker's lease).
@@ -382,8 +394,20 @@ class HostLeaseMiddleware:
         self.crawler = crawler
         self.server = server
         self.keys = keys
-        self.hold_ms = int((crawler.settings.getfloat("DOWNLOAD_TIMEOUT") + 60) * 1000)
+        self.hold_ms = int(crawler.settings.getfloat("ARCHIVE_REDIS_LEASE_SECS") * 1000)
         self._release = server.register_script(_HOST_RELEASE)
+        self._renew = server.register_script(_HOST_RENEW)
+        #: host key -> this worker's token, for the requests in flight
+        self.held: dict[str, str] = {}
+        self._renewal = task.LoopingCall(self.renew)
+
+    def renew(self) -> None:
+        """Keep this worker's host leases while their requests are in flight."""
+        for key, token in list(self.held.items()):
+            try:
+                self._renew(keys=[key], args=[token, self.hold_ms])
+            except redis.RedisError as exc:
+                logger.warning("cannot renew the lease of %s: %s", key, exc)
 
     @classmethod
     def from_crawler(cls, crawler) -> HostLeaseMiddleware:
@@ -405,6 +429,9 @@ class HostLeaseMiddleware:
         if waited:
             self.crawler.stats.inc_value("distributed/host_waits")
         request.meta["host_lease"] = token
+        self.held[key] = token
+        if not self._renewal.running:
+            self._renewal.start(max(self.hold_ms / 3000, 0.1), now=False)
         return None
 
     def _done(self, request: Request, wait: float = 0.0) -> None:
@@ -412,6 +439,7 @@ class HostLeaseMiddleware:
         if token is None:
             return
         host = self._host(request)
+        self.held.pop(self.keys.host(host), None)
         slot = download_slot(self.crawler, host)
         delay = max(slot.delay if slot is not None else 0.0, self.crawler.settings.getfloat("DOWNLOAD_DELAY"), wait)
         self._release(keys=[self.keys.host(host)], args=[token, int(delay * 1000)])

@@ -1,0 +1,189 @@
+"""A crawl shared by workers over Redis (crawler/distributed.py, pipelines/distributed.py),
+with a real ``redis-server`` started on a free loopback port: the same archive as one
+process, one request at a time per host, robots.txt once per host, a worker killed
+mid-crawl losing nothing, Redis unreachable refused with exit 2.
+
+``redis-server`` is a system package (Debian: ``apt-get install redis-server``); without
+it these tests skip, unless ``NEWSARCHIVE_REQUIRE_REDIS=1`` (CI) makes them fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from archive import __version__
+from demo.replay import ReplayWeb, page_from_folder
+from tests.conftest import NEWS_SITES, child_env, db_rows, run_cli
+from tests.pages import DATA
+from tests.servers import free_port
+
+REDIS_SERVER = shutil.which("redis-server")
+INSTALL_HINT = "needs redis-server (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis)"
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[str]:
+    """A ``redis-server`` on a free loopback port, without persistence; its URL."""
+    if REDIS_SERVER is None:
+        if os.environ.get("NEWSARCHIVE_REQUIRE_REDIS"):
+            pytest.fail(INSTALL_HINT + " (NEWSARCHIVE_REQUIRE_REDIS is set)")
+        pytest.skip(INSTALL_HINT)
+    port = free_port()
+    process = subprocess.Popen(
+        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise
+            time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> str:
+    """The module's Redis, emptied."""
+    redis.Redis.from_url(redis_server).flushall()
+    return redis_server
+
+
+def newsarchive(*args: object, cwd: Path, log: Path) -> subprocess.Popen:
+    """``newsarchive ARGS`` started in its own process group (so that a kill reaches its
+    extraction workers too), logging to ``log``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "newsarchive", *map(str, args)], cwd=cwd, env=child_env(),
+        stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+
+def wait(process: subprocess.Popen, log: Path, timeout: float = 120) -> int:
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise AssertionError(f"{process.args} did not end:\n{log.read_text()[-3000:]}") from None
+
+
+def worker(redis_url: str, tmp_path: Path, n: int, *extra: object) -> subprocess.Popen:
+    return newsarchive("worker", "--redis", redis_url, "--workers", "1", "--allow-private", "-v", *extra,
+                       cwd=tmp_path, log=tmp_path / f"worker{n}.log")
+
+
+def summary(db: Path) -> dict:
+    """What a crawl left in the archive, free of times and ids: articles with their titles
+    and version counts, captures' (URL, outcome) counts, failures' (URL, kind)."""
+    articles = db_rows(db, "SELECT a.canonical_url, s.title, (SELECT count(*) FROM snapshots WHERE article_id = a.id) AS versions "
+                           "FROM articles a JOIN snapshots s ON s.id = a.latest_snapshot_id")
+    return {
+        "articles": sorted((r["canonical_url"], r["title"], r["versions"]) for r in articles),
+        "captures": Counter((r["url"], r["outcome"]) for r in db_rows(db, "SELECT url, outcome FROM captures")),
+        "failures": sorted((r["url"], r["kind"]) for r in db_rows(db, "SELECT url, kind FROM failures")),
+    }
+
+
+@pytest.fixture
+def web() -> Iterator[ReplayWeb]:
+    """Two replay sites of real news pages whose answers take 50 ms (overlaps would show)."""
+    if not DATA.is_dir():
+        pytest.skip(f"needs the shared real pages at {DATA}")
+    sites = {name: [page_from_folder(DATA / f) for f in folders] for name, folders in NEWS_SITES.items()}
+    with ReplayWeb(sites) as replay:
+        for site in replay.sites.values():
+            site.latency = 0.05
+        yield replay
+
+
+def test_redis_unreachable_at_the_start_exits_2_with_the_reason(tmp_path):
+    (tmp_path / "sources.toml").write_text('[[source]]\nname = "x"\nfeeds = ["http://127.0.0.1:9/feed"]\n')
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    crawl = run_cli("crawl", "--redis", url, "--config", "sources.toml", "--db", "archive.db", cwd=tmp_path)
+    assert crawl.returncode == 2, crawl.stderr
+    assert f"cannot reach Redis at {url}" in crawl.stderr
+    assert not (tmp_path / "archive.db").exists()  # refused before the archive was touched
+    work = run_cli("worker", "--redis", url, cwd=tmp_path)
+    assert work.returncode == 2, work.stderr
+    assert f"cannot reach Redis at {url}" in work.stderr
+
+
+def test_a_worker_on_another_code_version_is_refused(tmp_path, redis_url):
+    redis.Redis.from_url(redis_url).hset("newsarchive:run", mapping={"state": "running", "code_version": "0.0.1", "config": ""})
+    work = run_cli("worker", "--redis", redis_url, "--wait", "1", cwd=tmp_path)
+    assert work.returncode == 2, work.stderr
+    assert f"refused: the writer runs newsarchive 0.0.1, this worker {__version__}" in work.stderr
+
+
+@pytest.mark.slow
+def test_two_workers_and_a_writer_archive_what_one_process_does(tmp_path, web, redis_url):
+    (tmp_path / "sources.toml").write_text(web.sources_toml())
+    single = run_cli("crawl", "--config", "sources.toml", "--db", "single.db", cwd=tmp_path)
+    assert single.returncode == 0, single.stderr
+    for site in web.sites.values():
+        site.requests.clear()
+        site.max_in_flight = 0
+
+    writer = newsarchive("crawl", "--redis", redis_url, "--config", "sources.toml", "--db", "dist.db", cwd=tmp_path, log=tmp_path / "writer.log")
+    workers = [worker(redis_url, tmp_path, n) for n in range(2)]
+    assert wait(writer, tmp_path / "writer.log") == 0, (tmp_path / "writer.log").read_text()[-3000:]
+    for n, w in enumerate(workers):
+        assert wait(w, tmp_path / f"worker{n}.log", timeout=30) == 0, (tmp_path / f"worker{n}.log").read_text()[-3000:]
+
+    expected = summary(tmp_path / "single.db")
+    assert len(expected["articles"]) == 5
+    assert summary(tmp_path / "dist.db") == expected
+    both = [(tmp_path / f"worker{n}.log").read_text() for n in range(2)]
+    assert all("items handed to the writer" in log for log in both)
+    for site in web.sites.values():
+        assert site.max_in_flight == 1, site.name  # one request at a time per host, cluster-wide
+        assert site.request_paths().count("/robots.txt") == 1, site.name  # once per host per run
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_crawl_loses_nothing(tmp_path, web, redis_url):
+    # a delay between requests to a host: the crawl takes a few seconds, time to kill a worker
+    (tmp_path / "sources.toml").write_text(web.sources_toml(delay_secs=0.25))
+    writer = newsarchive("crawl", "--redis", redis_url, "--config", "sources.toml", "--db", "dist.db", cwd=tmp_path, log=tmp_path / "writer.log")
+    doomed = worker(redis_url, tmp_path, 0, "--lease-secs", "2")
+    client = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + 60
+    while not client.zcard("newsarchive:leases") or not client.hget("newsarchive:run", "state") == b"running":
+        assert time.monotonic() < deadline and doomed.poll() is None, (tmp_path / "worker0.log").read_text()[-3000:]
+        time.sleep(0.02)
+    time.sleep(1.0)  # mid-crawl: some pages stored, some leased
+    held = client.zcard("newsarchive:leases")
+    os.killpg(doomed.pid, signal.SIGKILL)
+    doomed.wait()
+    survivor = worker(redis_url, tmp_path, 1)
+    assert wait(writer, tmp_path / "writer.log") == 0, (tmp_path / "writer.log").read_text()[-3000:]
+    assert wait(survivor, tmp_path / "worker1.log", timeout=30) == 0
+
+    got = summary(tmp_path / "dist.db")
+    assert held >= 1
+    assert len(got["articles"]) == 5
+    assert {v for _, _, v in got["articles"]} == {1}
+    assert got["failures"] == []
+    # every page stored once: nothing lost, nothing twice
+    assert all(n == 1 for n in got["captures"].values()), got["captures"]
+    assert len(got["captures"]) == 13  # 5 articles, 2 x (home, section, feed, sitemap) ... as one process
