@@ -1036,6 +1036,11 @@ class Archive:
 
     # -- reading -----------------------------------------------------------------
 
+    def known_urls(self) -> Iterator[str]:
+        """Every URL that names an article: canonical URLs and aliases (as stored)."""
+        for row in self.db.execute("SELECT canonical_url FROM articles UNION SELECT url FROM aliases"):
+            yield row[0]
+
     def has_capture(self, url: str, final_url: str, fetched_at: str) -> bool:
         """Whether a capture of ``url`` (requested) answered by ``final_url`` at ``fetched_at``
         (UTC, seconds) is stored: the key by which a distributed crawl's writer stores each

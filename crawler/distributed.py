@@ -19,6 +19,9 @@ What lives in Redis, under one key prefix (``ARCHIVE_REDIS_PREFIX``, default ``n
   the host, from any worker, waits for it.
 - ``P:robots:<host:port>``: the robots.txt answer of a host, fetched by one worker per run
   (``P:robots-lock:<host:port>`` while it does) and read by the others.
+- ``P:known``: every URL naming an article of the archive (canonical URLs, aliases),
+  published by the writer and kept up to date as it stores: a worker does not fetch a
+  discovered URL the archive knows (revisits handle those), as a single process does not.
 - ``P:items``: the stream of items (pickled) and frontier rows, read by the writer's
   consumer group ``writer``; ``P:run``: the run (code version, config text, state);
   ``P:templates``: the sites' templates, published by the writer.
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import time
 import uuid
 from typing import Any
 
@@ -72,6 +76,30 @@ class RedisUnavailable(Exception):
     """Redis could not be reached (the message names the URL, without its password)."""
 
 
+class RedisOutage:
+    """How long Redis has been failing, against the wait allowed (``ARCHIVE_REDIS_WAIT_SECS``).
+
+    Call :meth:`failed` on each error and :meth:`ok` on each success; :meth:`failed` is
+    true once Redis has failed for longer than the wait (give up then).
+    """
+
+    def __init__(self, wait_secs: float) -> None:
+        self.wait_secs = wait_secs
+        self.since: float | None = None
+
+    def failed(self, exc: Exception) -> bool:
+        now = time.monotonic()
+        if self.since is None:
+            self.since = now
+            logger.warning("Redis is not answering (%s): waiting up to %g s", exc, self.wait_secs)
+        return now - self.since > self.wait_secs
+
+    def ok(self) -> None:
+        if self.since is not None:
+            logger.warning("Redis answers again after %.1f s", time.monotonic() - self.since)
+        self.since = None
+
+
 def connect(url: str, timeout_secs: float = 5.0) -> redis.Redis:
     """A Redis client for ``url`` (``redis://host:port/db``), checked with ``PING``.
 
@@ -98,6 +126,7 @@ class Keys:
         self.items = f"{prefix}:items"
         self.run = f"{prefix}:run"
         self.templates = f"{prefix}:templates"
+        self.known = f"{prefix}:known"
 
     def host(self, host: str) -> str:
         return f"{self.prefix}:host:{host}"
@@ -110,7 +139,7 @@ class Keys:
 
     def working(self) -> list[str]:
         """The keys a new run starts without (its queue, seen-set and leases)."""
-        return [self.queue, self.seen, self.leases, self.lease_priority]
+        return [self.queue, self.seen, self.leases, self.lease_priority, self.known]
 
 
 def queue(server: redis.Redis, spider: Any, keys: Keys) -> PriorityQueue:
@@ -285,6 +314,7 @@ class LeasedScheduler(Scheduler):
         instance.queue_key, instance.dupefilter_key = instance.keys.queue, instance.keys.seen
         instance.leases = Leases(instance.server, instance.keys, settings.getfloat("ARCHIVE_REDIS_LEASE_SECS"))
         instance._renewal = task.LoopingCall(instance._renew)
+        instance.outage = RedisOutage(settings.getfloat("ARCHIVE_REDIS_WAIT_SECS"))
         return instance
 
     def open(self, spider) -> None:
@@ -306,7 +336,11 @@ class LeasedScheduler(Scheduler):
     def close(self, reason) -> None:
         if self._renewal.running:
             self._renewal.stop()
-        returned = self.leases.release()
+        try:
+            returned = self.leases.release()
+        except redis.RedisError as exc:
+            logger.warning("cannot return this worker's leases (%s): they return when they expire", exc)
+            return
         if returned:
             logger.info("%d leased request(s) returned to the queue", returned)
 
@@ -324,7 +358,13 @@ class LeasedScheduler(Scheduler):
                 self.leases.ack(replaced)
 
     def next_request(self) -> Request | None:
-        member = self.leases.pop()
+        try:
+            member = self.leases.pop()
+        except redis.RedisError as exc:
+            if self.outage.failed(exc):
+                self.spider.redis_lost = True  # the spider closes at its next idle
+            return None
+        self.outage.ok()
         if member is None:
             return None
         request = self.queue._decode_request(member)

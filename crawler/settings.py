@@ -49,6 +49,9 @@ ARCHIVE_REDIS_PREFIX = "newsarchive"
 ARCHIVE_REDIS_LEASE_SECS = 60.0
 #: Items in the stream not yet stored by the writer beyond which workers wait (back-pressure).
 ARCHIVE_REDIS_STREAM_MAX_ITEMS = 1000
+#: How long workers and the writer wait for a lost Redis to answer again, seconds; then they
+#: stop, the run recorded ``interrupted`` (exit 1), the archive intact.
+ARCHIVE_REDIS_WAIT_SECS = 30.0
 
 # -- identity and politeness -------------------------------------------------------
 USER_AGENT = user_agent()  # the config's [crawl] contact is added by the news spider

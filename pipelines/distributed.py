@@ -30,7 +30,7 @@ from archive import __version__
 from archive.database import Archive
 from archive.schedule import parse_revisit_steps
 from crawler.config import CrawlConfig
-from crawler.distributed import WRITER_GROUP, Keys, Leases, pause, queue, seen_filter
+from crawler.distributed import WRITER_GROUP, Keys, Leases, RedisOutage, pause, queue, seen_filter
 from crawler.items import FailureItem, PageItem
 from crawler.scrapy_internals import crawler_for
 from crawler.spiders.news import NewsSpider
@@ -63,6 +63,8 @@ class StreamPipeline:
         self.server = server
         self.keys = keys
         self.max_items = max_items
+        self.outage = RedisOutage(crawler.settings.getfloat("ARCHIVE_REDIS_WAIT_SECS"))
+        self._undelivered: set[int] = set()
 
     @classmethod
     def from_crawler(cls, crawler) -> StreamPipeline:
@@ -81,15 +83,31 @@ class StreamPipeline:
         return getattr(self.crawler.spider, "leases", None)
 
     def item_lost(self, item, *args: Any, **kwargs: Any) -> None:
-        """An earlier stage dropped the item or raised (logged by Scrapy): it will not come."""
+        """An earlier stage dropped the item or raised (logged by Scrapy): it will not come.
+        One this stage could not hand over (Redis lost) keeps its request leased: another
+        worker fetches it again once the lease expires."""
+        if id(item) in self._undelivered:
+            self._undelivered.discard(id(item))
+            return
         if (leases := self._leases()) is not None:
             leases.item_done(item)
 
     async def process_item(self, item, spider=None):
-        while self.server.xlen(self.keys.items) >= self.max_items:
-            self.crawler.stats.inc_value("distributed/backpressure_waits")
-            await pause(0.1)
-        self.server.xadd(self.keys.items, {"kind": "item", "data": pickle.dumps(item, protocol=5)})
+        data = pickle.dumps(item, protocol=5)
+        while True:
+            try:
+                if self.server.xlen(self.keys.items) >= self.max_items:
+                    self.crawler.stats.inc_value("distributed/backpressure_waits")
+                    await pause(0.1)
+                    continue
+                self.server.xadd(self.keys.items, {"kind": "item", "data": data})
+                break
+            except redis.RedisError as exc:
+                if self.outage.failed(exc):
+                    self._undelivered.add(id(item))
+                    raise DropItem(f"Redis lost for over {self.outage.wait_secs:g} s: not handed to the writer (its request stays leased)") from exc
+                await pause(0.5)
+        self.outage.ok()
         self.crawler.stats.inc_value("distributed/streamed")
         if (leases := self._leases()) is not None:
             leases.item_done(item)
@@ -192,9 +210,18 @@ class Writer:
             self.publish()
             self.seed()
             self.server.hset(self.keys.run, "state", "running")
-            while not self._all_done():
-                self.drain()
-                self.stats.inc_value("distributed/reaped", self.leases.reap())
+            outage = RedisOutage(self.settings.getfloat("ARCHIVE_REDIS_WAIT_SECS"))
+            while True:
+                try:
+                    if self._all_done():
+                        break
+                    self.drain()
+                    self.stats.inc_value("distributed/reaped", self.leases.reap())
+                    outage.ok()
+                except redis.RedisError as exc:
+                    if outage.failed(exc):
+                        raise
+                    time.sleep(0.5)
             self.server.hset(self.keys.run, "state", "done")
             learned = learn_due(self.store.archive, self.settings.getint("ARCHIVE_TEMPLATE_MIN_STORIES"))
             self.stats.set_value("template/learned", len(learned))
@@ -223,13 +250,22 @@ class Writer:
                 self.server.delete(key)
 
     def publish(self) -> None:
-        """The run for the workers: code version, config text and its version, templates."""
+        """The run for the workers: code version, config text and its version, templates,
+        the URLs that name known articles."""
         archive = self.store.archive
         templates = {}
         for source in self.config.sources:
             data = archive.template(source.name)
             if data is not None:
                 templates[source.name] = pickle.dumps(data)
+        batch: list[str] = []
+        for url in archive.known_urls():
+            batch.append(url)
+            if len(batch) >= 10_000:
+                self.server.sadd(self.keys.known, *batch)
+                batch = []
+        if batch:
+            self.server.sadd(self.keys.known, *batch)
         self.server.delete(self.keys.templates)
         if templates:
             self.server.hset(self.keys.templates, mapping=templates)
@@ -305,4 +341,8 @@ class Writer:
             return item  # stored before a writer stopped without acknowledging it
         for stage in (self.identify, self.version):
             item = stage.process_item(item)
-        return self.store.process_item(item)
+        item = self.store.process_item(item)
+        if isinstance(item, PageItem) and item.canonical_url and item.outcome in ("new", "changed", "unchanged"):
+            # known from now on, as in one process (a URL discovered later is not fetched again)
+            self.server.sadd(self.keys.known, item.canonical_url, *(url for url, _ in item.aliases))
+        return item

@@ -135,29 +135,38 @@ def test_a_worker_on_another_code_version_is_refused(tmp_path, redis_url):
     assert f"refused: the writer runs newsarchive 0.0.1, this worker {__version__}" in work.stderr
 
 
-@pytest.mark.slow
-def test_two_workers_and_a_writer_archive_what_one_process_does(tmp_path, web, redis_url):
-    (tmp_path / "sources.toml").write_text(web.sources_toml())
-    single = run_cli("crawl", "--config", "sources.toml", "--db", "single.db", cwd=tmp_path)
-    assert single.returncode == 0, single.stderr
+def distributed_crawl(tmp_path: Path, redis_url: str, workers: int = 2) -> list[str]:
+    """``crawl --redis`` into dist.db with ``workers`` workers; the workers' logs."""
+    writer = newsarchive("crawl", "--redis", redis_url, "--config", "sources.toml", "--db", "dist.db", cwd=tmp_path, log=tmp_path / "writer.log")
+    processes = [worker(redis_url, tmp_path, n) for n in range(workers)]
+    assert wait(writer, tmp_path / "writer.log") == 0, (tmp_path / "writer.log").read_text()[-3000:]
+    for n, w in enumerate(processes):
+        assert wait(w, tmp_path / f"worker{n}.log", timeout=30) == 0, (tmp_path / f"worker{n}.log").read_text()[-3000:]
+    return [(tmp_path / f"worker{n}.log").read_text() for n in range(workers)]
+
+
+def forget_requests(web: ReplayWeb) -> None:
     for site in web.sites.values():
         site.requests.clear()
         site.max_in_flight = 0
 
-    writer = newsarchive("crawl", "--redis", redis_url, "--config", "sources.toml", "--db", "dist.db", cwd=tmp_path, log=tmp_path / "writer.log")
-    workers = [worker(redis_url, tmp_path, n) for n in range(2)]
-    assert wait(writer, tmp_path / "writer.log") == 0, (tmp_path / "writer.log").read_text()[-3000:]
-    for n, w in enumerate(workers):
-        assert wait(w, tmp_path / f"worker{n}.log", timeout=30) == 0, (tmp_path / f"worker{n}.log").read_text()[-3000:]
 
-    expected = summary(tmp_path / "single.db")
-    assert len(expected["articles"]) == 5
-    assert summary(tmp_path / "dist.db") == expected
-    both = [(tmp_path / f"worker{n}.log").read_text() for n in range(2)]
-    assert all("items handed to the writer" in log for log in both)
-    for site in web.sites.values():
-        assert site.max_in_flight == 1, site.name  # one request at a time per host, cluster-wide
-        assert site.request_paths().count("/robots.txt") == 1, site.name  # once per host per run
+@pytest.mark.slow
+def test_two_workers_and_a_writer_archive_what_one_process_does(tmp_path, web, redis_url):
+    (tmp_path / "sources.toml").write_text(web.sources_toml())
+    for run in (1, 2):  # a first crawl, then one that re-checks every known story and skips known URLs
+        single = run_cli("crawl", "--config", "sources.toml", "--db", "single.db", cwd=tmp_path)
+        assert single.returncode == 0, single.stderr
+        forget_requests(web)
+        logs = distributed_crawl(tmp_path, redis_url)
+        expected = summary(tmp_path / "single.db")
+        assert len(expected["articles"]) == 5
+        assert sum(expected["captures"].values()) == 13 * run
+        assert summary(tmp_path / "dist.db") == expected, run
+        assert all("items handed to the writer" in log for log in logs)
+        for site in web.sites.values():
+            assert site.max_in_flight == 1, site.name  # one request at a time per host, cluster-wide
+            assert site.request_paths().count("/robots.txt") == 1, site.name  # once per host per run
 
 
 @pytest.mark.slow

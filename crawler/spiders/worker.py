@@ -16,10 +16,11 @@ from typing import Any
 
 import redis
 from scrapy import Request, signals
-from scrapy.exceptions import DontCloseSpider
+from scrapy.exceptions import CloseSpider, DontCloseSpider
 from scrapy.http import Response
 from twisted.internet import task
 
+from archive.urls import normalize_url
 from crawler.config import CrawlConfig, parse_config
 from crawler.distributed import LEASE, Keys, RedisFrontier
 from crawler.scrapy_internals import wake_engine
@@ -44,6 +45,8 @@ class WorkerSpider(NewsSpider):
         self.redis_frontier = RedisFrontier(self.server, self.keys)
         #: set by crawler.distributed.LeasedScheduler when it opens
         self.leases = None
+        #: set by the scheduler when Redis failed for longer than ARCHIVE_REDIS_WAIT_SECS
+        self.redis_lost = False
         self._poll = None
 
     def load_crawl_config(self, config: str) -> CrawlConfig:
@@ -61,12 +64,33 @@ class WorkerSpider(NewsSpider):
         self._poll.start(IDLE_POLL_SECS, now=False)
 
     def spider_idle(self, spider: Any = None) -> None:
-        """Close once the writer marked the run done and nothing is left; else wait."""
-        if self.server.hget(self.keys.run, "state") == b"done" and not self.server.zcard(self.keys.queue):
+        """Close once the writer marked the run done and nothing is left (reason
+        ``finished``), or once Redis has been lost longer than ``ARCHIVE_REDIS_WAIT_SECS``
+        (reason ``redis_lost``); else wait."""
+        if self.redis_lost:
+            raise CloseSpider("redis_lost")
+        try:
+            done = self.server.hget(self.keys.run, "state") == b"done" and not self.server.zcard(self.keys.queue)
+        except redis.RedisError:
+            done = False  # the scheduler counts the outage
+        if done:
             if self._poll is not None and self._poll.running:
                 self._poll.stop()
             return
         raise DontCloseSpider()
+
+    def is_known(self, url: str, source: Any) -> bool:
+        """Whether ``url`` names an article of the archive, as the writer published them
+        (``P:known``), as given or normalised (:func:`archive.urls.normalize_url`)."""
+        spellings = [url]
+        try:
+            spellings.append(normalize_url(url))
+        except ValueError:
+            pass
+        if not any(self.server.smismember(self.keys.known, spellings)):
+            return False
+        self.crawler.stats.inc_value("discovery/known")
+        return True
 
     @property
     def archive(self):
