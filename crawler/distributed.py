@@ -47,6 +47,7 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
+from twisted.internet.defer import DeferredLock
 
 from archive.urls import redact_credentials
 from crawler.politeness import RobotsTxtRFC9309Middleware, retry_after_secs
@@ -325,6 +326,19 @@ class LeasedScheduler(Scheduler):
             self.df = seen_filter(self.server, self.keys)
         spider.leases = self.leases
         self._renewal.start(max(self.leases.lease_ms / 3000, 0.1), now=False)
+        from twisted.internet import reactor
+
+        # also when a stop abandons downloads under way (crawler.stopping): the spider does not close then
+        reactor.addSystemEventTrigger("before", "shutdown", self._return_leases)
+
+    def _return_leases(self) -> None:
+        try:
+            returned = self.leases.release()
+        except redis.RedisError as exc:
+            logger.warning("cannot return this worker's leases (%s): they return when they expire", exc)
+            return
+        if returned:
+            logger.info("%d leased request(s) returned to the queue", returned)
 
     def _renew(self) -> None:
         try:
@@ -336,13 +350,7 @@ class LeasedScheduler(Scheduler):
     def close(self, reason) -> None:
         if self._renewal.running:
             self._renewal.stop()
-        try:
-            returned = self.leases.release()
-        except redis.RedisError as exc:
-            logger.warning("cannot return this worker's leases (%s): they return when they expire", exc)
-            return
-        if returned:
-            logger.info("%d leased request(s) returned to the queue", returned)
+        self._return_leases()
 
     def enqueue_request(self, request: Request) -> bool:
         # a redirect or a retry replaces the leased request it came from
@@ -439,6 +447,8 @@ class HostLeaseMiddleware:
         self._renew = server.register_script(_HOST_RENEW)
         #: host key -> this worker's token, for the requests in flight
         self.held: dict[str, str] = {}
+        #: host key -> the lock this worker's requests to the host take in turn
+        self._local: dict[str, DeferredLock] = {}
         self._renewal = task.LoopingCall(self.renew)
 
     def renew(self) -> None:
@@ -462,17 +472,36 @@ class HostLeaseMiddleware:
     async def process_request(self, request: Request) -> None:
         token = uuid.uuid4().hex
         key = self.keys.host(self._host(request))
+        # this worker's requests to the host queue here, one of them asking Redis at a time
+        local = self._local.setdefault(key, DeferredLock())
+        await maybe_deferred_to_future(local.acquire())
         waited = False
-        while not self.server.set(key, token, nx=True, px=self.hold_ms):
-            waited = True
-            await pause(POLL_SECS)
+        try:
+            while not self.server.set(key, token, nx=True, px=self.hold_ms):
+                waited = True
+                await pause(POLL_SECS)
+        except BaseException:
+            local.release()
+            raise
         if waited:
             self.crawler.stats.inc_value("distributed/host_waits")
         request.meta["host_lease"] = token
         self.held[key] = token
         if not self._renewal.running:
             self._renewal.start(max(self.hold_ms / 3000, 0.1), now=False)
+            from twisted.internet import reactor
+
+            reactor.addSystemEventTrigger("before", "shutdown", self.drop_all)
         return None
+
+    def drop_all(self) -> None:
+        """Give up this worker's host leases now (it stops with requests in flight)."""
+        for key, token in list(self.held.items()):
+            try:
+                self._release(keys=[key], args=[token, 0])
+            except redis.RedisError:
+                pass  # it expires by itself
+        self.held.clear()
 
     def _done(self, request: Request, wait: float = 0.0) -> None:
         token = request.meta.pop("host_lease", None)
@@ -480,9 +509,15 @@ class HostLeaseMiddleware:
             return
         host = self._host(request)
         self.held.pop(self.keys.host(host), None)
+        local = self._local.get(self.keys.host(host))
+        if local is not None and local.locked:
+            local.release()
         slot = download_slot(self.crawler, host)
         delay = max(slot.delay if slot is not None else 0.0, self.crawler.settings.getfloat("DOWNLOAD_DELAY"), wait)
-        self._release(keys=[self.keys.host(host)], args=[token, int(delay * 1000)])
+        try:
+            self._release(keys=[self.keys.host(host)], args=[token, int(delay * 1000)])
+        except redis.RedisError as exc:
+            logger.warning("cannot release the lease of %s (%s): it expires by itself", host, exc)
 
     def process_response(self, request: Request, response: Response) -> Response:
         wait = 0.0

@@ -169,30 +169,44 @@ def test_two_workers_and_a_writer_archive_what_one_process_does(tmp_path, web, r
             assert site.request_paths().count("/robots.txt") == 1, site.name  # once per host per run
 
 
+def wait_mid_crawl(client: redis.Redis, process: subprocess.Popen, log: Path) -> None:
+    """Until ``process`` (a worker) has started on a running crawl that has leases, then a
+    little more (it holds some then)."""
+    deadline = time.monotonic() + 60
+    while "Spider opened" not in log.read_text() or not client.zcard("newsarchive:leases") or client.hget("newsarchive:run", "state") != b"running":
+        assert time.monotonic() < deadline and process.poll() is None, log.read_text()[-3000:]
+        time.sleep(0.02)
+    time.sleep(0.7)  # mid-crawl: some pages stored, some leased
+
+
 @pytest.mark.slow
-def test_a_worker_killed_mid_crawl_loses_nothing(tmp_path, web, redis_url):
-    # a delay between requests to a host: the crawl takes a few seconds, time to kill a worker
+def test_a_worker_killed_or_stopped_mid_crawl_loses_nothing(tmp_path, web, redis_url):
+    # a delay between requests to a host: the crawl takes seconds, time to stop two workers
     (tmp_path / "sources.toml").write_text(web.sources_toml(delay_secs=0.25))
     writer = newsarchive("crawl", "--redis", redis_url, "--config", "sources.toml", "--db", "dist.db", cwd=tmp_path, log=tmp_path / "writer.log")
-    doomed = worker(redis_url, tmp_path, 0, "--lease-secs", "2")
     client = redis.Redis.from_url(redis_url)
-    deadline = time.monotonic() + 60
-    while not client.zcard("newsarchive:leases") or not client.hget("newsarchive:run", "state") == b"running":
-        assert time.monotonic() < deadline and doomed.poll() is None, (tmp_path / "worker0.log").read_text()[-3000:]
-        time.sleep(0.02)
-    time.sleep(1.0)  # mid-crawl: some pages stored, some leased
-    held = client.zcard("newsarchive:leases")
-    os.killpg(doomed.pid, signal.SIGKILL)
-    doomed.wait()
-    survivor = worker(redis_url, tmp_path, 1)
+    killed = worker(redis_url, tmp_path, 0, "--lease-secs", "2")
+    wait_mid_crawl(client, killed, tmp_path / "worker0.log")
+    os.killpg(killed.pid, signal.SIGKILL)  # with its extraction process
+    killed.wait()
+    assert client.zcard("newsarchive:leases") >= 1  # its requests, until their leases run out
+
+    stopped = worker(redis_url, tmp_path, 1)
+    wait_mid_crawl(client, stopped, tmp_path / "worker1.log")
+    stopped.send_signal(signal.SIGTERM)
+    assert wait(stopped, tmp_path / "worker1.log", timeout=30) == 1
+    assert "worker stopped: SIGTERM; its unfinished requests return to the queue" in (tmp_path / "worker1.log").read_text()
+    assert client.zcard("newsarchive:leases") == 0  # returned at once (the killed worker's had run out)
+
+    survivor = worker(redis_url, tmp_path, 2)
     assert wait(writer, tmp_path / "writer.log") == 0, (tmp_path / "writer.log").read_text()[-3000:]
-    assert wait(survivor, tmp_path / "worker1.log", timeout=30) == 0
+    assert wait(survivor, tmp_path / "worker2.log", timeout=30) == 0
 
     got = summary(tmp_path / "dist.db")
-    assert held >= 1
     assert len(got["articles"]) == 5
     assert {v for _, _, v in got["articles"]} == {1}
     assert got["failures"] == []
-    # every page stored once: nothing lost, nothing twice
+    # every page stored once: nothing lost, nothing twice (5 articles; per site its home
+    # page, section page, feed and sitemap)
     assert all(n == 1 for n in got["captures"].values()), got["captures"]
-    assert len(got["captures"]) == 13  # 5 articles, 2 x (home, section, feed, sitemap) ... as one process
+    assert len(got["captures"]) == 13
