@@ -232,6 +232,7 @@ class Writer:
             status = "interrupted"
             raise
         finally:
+            self.spider.closed(status)  # its own reading connection to the archive
             self.version.close_spider()
             self.stats.set_value("finish_reason", status)
             self.store.spider_closed(None, status)
