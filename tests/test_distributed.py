@@ -9,6 +9,7 @@ it these tests skip, unless ``NEWSARCHIVE_REQUIRE_REDIS=1`` (CI) makes them fail
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -210,3 +211,37 @@ def test_a_worker_killed_or_stopped_mid_crawl_loses_nothing(tmp_path, web, redis
     # page, section page, feed and sitemap)
     assert all(n == 1 for n in got["captures"].values()), got["captures"]
     assert len(got["captures"]) == 13
+
+
+@pytest.mark.slow
+def test_a_writer_killed_mid_stream_loses_nothing_and_stores_nothing_twice(tmp_path, web, redis_url):
+    (tmp_path / "sources.toml").write_text(web.sources_toml(delay_secs=0.25))
+    client = redis.Redis.from_url(redis_url)
+    first = newsarchive("crawl", "--redis", redis_url, "--config", "sources.toml", "--db", "dist.db", cwd=tmp_path, log=tmp_path / "writer.log")
+    work = worker(redis_url, tmp_path, 0)
+    wait_mid_crawl(client, work, tmp_path / "worker0.log")
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    # the worker goes on; what it streams waits for the next writer. Each item entry is
+    # also added a second time, as if a writer had stored it and died before acknowledging it.
+    deadline = time.monotonic() + 30
+    while not client.xlen("newsarchive:items"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    entries = [fields for _, fields in client.xrange("newsarchive:items") if fields[b"kind"] == b"item"]
+    for fields in entries:
+        client.xadd("newsarchive:items", fields)
+
+    second = newsarchive("crawl", "--redis", redis_url, "--config", "sources.toml", "--db", "dist.db", cwd=tmp_path, log=tmp_path / "writer2.log")
+    assert wait(second, tmp_path / "writer2.log") == 0, (tmp_path / "writer2.log").read_text()[-3000:]
+    assert wait(work, tmp_path / "worker0.log", timeout=30) == 0
+
+    runs = db_rows(tmp_path / "dist.db", "SELECT status, stats FROM crawls ORDER BY id")
+    assert [r["status"] for r in runs] == ["interrupted", "finished"]
+    assert json.loads(runs[1]["stats"])["distributed/duplicates"] == len(entries) > 0
+    got = summary(tmp_path / "dist.db")
+    assert len(got["articles"]) == 5
+    assert {v for _, _, v in got["articles"]} == {1}
+    assert got["failures"] == []
+    keys = db_rows(tmp_path / "dist.db", "SELECT url, final_url, fetched_at, count(*) AS n FROM captures GROUP BY 1, 2, 3")
+    assert all(r["n"] == 1 for r in keys)
