@@ -52,6 +52,7 @@ from twisted.internet.defer import DeferredLock
 from archive.urls import redact_credentials
 from crawler.politeness import RobotsTxtRFC9309Middleware, retry_after_secs
 from crawler.scrapy_internals import download_slot
+from crawler.stopping import RunStopped
 
 logger = logging.getLogger(__name__)
 
@@ -274,7 +275,11 @@ class Leases:
         pipe = self.server.pipeline()
         pipe.zrem(self.keys.leases, lease)
         pipe.hdel(self.keys.lease_priority, lease)
-        pipe.execute()
+        try:
+            pipe.execute()
+        except redis.RedisError as exc:
+            # the lease runs out and another worker fetches the request again: once more, never lost
+            logger.warning("cannot acknowledge a finished request (%s): it will be fetched again", exc)
 
     def release(self, leases: list[bytes] | None = None) -> int:
         """Put leased requests (default: all this worker holds) back in the queue now."""
@@ -283,7 +288,13 @@ class Leases:
             self.held.discard(m)
             self._open.discard(m)
             self._items.pop(m, None)
-        return self._release(keys=self._queue_keys(), args=members) if members else 0
+        if not members:
+            return 0
+        try:
+            return self._release(keys=self._queue_keys(), args=members)
+        except redis.RedisError as exc:
+            logger.warning("cannot return %d leased request(s) to the queue (%s): they return when their leases run out", len(members), exc)
+            return 0
 
     def renew(self) -> None:
         """Push back the deadline of every lease this worker holds."""
@@ -332,11 +343,7 @@ class LeasedScheduler(Scheduler):
         reactor.addSystemEventTrigger("before", "shutdown", self._return_leases)
 
     def _return_leases(self) -> None:
-        try:
-            returned = self.leases.release()
-        except redis.RedisError as exc:
-            logger.warning("cannot return this worker's leases (%s): they return when they expire", exc)
-            return
+        returned = self.leases.release()
         if returned:
             logger.info("%d leased request(s) returned to the queue", returned)
 
@@ -381,7 +388,14 @@ class LeasedScheduler(Scheduler):
         return request
 
     def has_pending_requests(self) -> bool:
-        return len(self.queue) > 0
+        try:
+            pending = len(self.queue) > 0
+        except redis.RedisError as exc:
+            if self.outage.failed(exc):
+                self.spider.redis_lost = True
+            return False  # idle: the spider waits, or closes once Redis is lost for good
+        self.outage.ok()
+        return pending
 
 
 class LeaseMiddleware:
@@ -443,6 +457,7 @@ class HostLeaseMiddleware:
         self.server = server
         self.keys = keys
         self.hold_ms = int(crawler.settings.getfloat("ARCHIVE_REDIS_LEASE_SECS") * 1000)
+        self.outage = RedisOutage(crawler.settings.getfloat("ARCHIVE_REDIS_WAIT_SECS"))
         self._release = server.register_script(_HOST_RELEASE)
         self._renew = server.register_script(_HOST_RENEW)
         #: host key -> this worker's token, for the requests in flight
@@ -477,7 +492,7 @@ class HostLeaseMiddleware:
         await maybe_deferred_to_future(local.acquire())
         waited = False
         try:
-            while not self.server.set(key, token, nx=True, px=self.hold_ms):
+            while not self._take(key, token):
                 waited = True
                 await pause(POLL_SECS)
         except BaseException:
@@ -493,6 +508,23 @@ class HostLeaseMiddleware:
 
             reactor.addSystemEventTrigger("before", "shutdown", self.drop_all)
         return None
+
+    def _take(self, key: str, token: str) -> bool:
+        """Whether this request got the host's lease; ``False`` while Redis does not answer.
+
+        Raises:
+            RunStopped: Redis did not answer for ``ARCHIVE_REDIS_WAIT_SECS``: the request is
+                not sent and not recorded as a failure (the worker stops; it stays queued).
+        """
+        try:
+            taken = bool(self.server.set(key, token, nx=True, px=self.hold_ms))
+        except redis.RedisError as exc:
+            if self.outage.failed(exc):
+                self.crawler.spider.redis_lost = True
+                raise RunStopped(f"Redis lost for over {self.outage.wait_secs:g} s") from exc
+            return False
+        self.outage.ok()
+        return taken
 
     def drop_all(self) -> None:
         """Give up this worker's host leases now (it stops with requests in flight)."""

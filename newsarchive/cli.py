@@ -179,9 +179,10 @@ def cli() -> None:
 @click.option("--recheck", "recheck", multiple=True, metavar="TARGET", help="Make stories due now: 'all', a source's name, or a story's URL (canonical or alias). Repeatable.")
 @click.option("--strict", is_flag=True, help="Exit 5 when a source could not be read at all (none of its feeds, sitemaps, start pages).")
 @click.option("--redis", "redis_url", metavar="URL", help="Share the crawl with `newsarchive worker` processes through this Redis (redis://host:port/db); this process only seeds and stores.")
+@click.option("--redis-wait", "redis_wait", type=click.FloatRange(min=0), help="With --redis: how long to wait for a lost Redis, seconds (default 30); then the run stops interrupted.")
 @worker_options
 @common_options
-def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, recheck, strict, redis_url, workers, extract_timeout, db, verbose, log_file) -> None:
+def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, recheck, strict, redis_url, redis_wait, workers, extract_timeout, db, verbose, log_file) -> None:
     """Crawl the sources of a config file into the archive.
 
     Re-checks the known articles that are due (conditional GETs) and discovers new ones
@@ -244,6 +245,7 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, recheck, 
             ARCHIVE_LOCK_HELD=True,
             ARCHIVE_ALLOW_PRIVATE=allow_private,
             **worker_settings(workers, extract_timeout),
+            **({"ARCHIVE_REDIS_WAIT_SECS": redis_wait} if redis_wait is not None else {}),
         )
         revisit = "only" if revisit_only else "no" if no_revisit else "yes"
         if server is not None:
@@ -295,11 +297,12 @@ def write_distributed(server, db: str, config_path: str, crawl_id: int, settings
 @click.option("--redis", "redis_url", required=True, metavar="URL", help="The Redis of the crawl (redis://host:port/db).")
 @click.option("--allow-private", is_flag=True, help="Let every source reach loopback/private addresses.")
 @click.option("--wait", "wait_secs", type=click.FloatRange(min=0), default=60.0, show_default=True, help="Seconds to wait for a writer (`crawl --redis`) to publish a run.")
+@click.option("--redis-wait", "redis_wait", type=click.FloatRange(min=0), help="How long to wait for a lost Redis, seconds (default 30); then this worker stops.")
 @click.option("--lease-secs", type=click.FloatRange(min=0.5), help="How long this worker's requests stay leased if it dies before finishing them, seconds (default 60); then they return to the queue.")
 @worker_options
 @click.option("-v", "--verbose", count=True, help="Log progress (-v) or everything (-vv).")
 @click.option("--log-file", type=click.Path(dir_okay=False), callback=_check_log_file, help="Write the log to this file.")
-def worker(redis_url, allow_private, wait_secs, lease_secs, workers, extract_timeout, verbose, log_file) -> None:
+def worker(redis_url, allow_private, wait_secs, redis_wait, lease_secs, workers, extract_timeout, verbose, log_file) -> None:
     """Fetch and extract for a crawl shared over Redis, on any machine; no archive here.
 
     Takes requests from the crawl's queue in Redis, fetches them politely (one request at a
@@ -333,6 +336,7 @@ def worker(redis_url, allow_private, wait_secs, lease_secs, workers, extract_tim
         "", verbosity=verbose, log_file=log_file, ARCHIVE_ALLOW_PRIVATE=allow_private,
         **distributed_settings(redis_url, prefix), **worker_settings(workers, extract_timeout),
         **({"ARCHIVE_REDIS_LEASE_SECS": lease_secs} if lease_secs else {}),
+        **({"ARCHIVE_REDIS_WAIT_SECS": redis_wait} if redis_wait is not None else {}),
     )
     result = run_spider("worker", settings, config_text=run[b"config"].decode("utf-8"), redis_url=redis_url, prefix=prefix)
     message = f"worker finished in {result.seconds:.1f} s: {result.count('distributed/streamed')} items handed to the writer"

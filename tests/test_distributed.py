@@ -33,9 +33,8 @@ REDIS_SERVER = shutil.which("redis-server")
 INSTALL_HINT = "needs redis-server (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis)"
 
 
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[str]:
-    """A ``redis-server`` on a free loopback port, without persistence; its URL."""
+def start_redis() -> tuple[subprocess.Popen, str]:
+    """A ``redis-server`` on a free loopback port, without persistence, answering; its URL."""
     if REDIS_SERVER is None:
         if os.environ.get("NEWSARCHIVE_REQUIRE_REDIS"):
             pytest.fail(INSTALL_HINT + " (NEWSARCHIVE_REQUIRE_REDIS is set)")
@@ -51,12 +50,18 @@ def redis_server() -> Iterator[str]:
     while True:
         try:
             client.ping()
-            break
+            return process, url
         except redis.ConnectionError:
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
                 raise
             time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[str]:
+    """The module's ``redis-server``; its URL."""
+    process, url = start_redis()
     try:
         yield url
     finally:
@@ -245,3 +250,25 @@ def test_a_writer_killed_mid_stream_loses_nothing_and_stores_nothing_twice(tmp_p
     assert got["failures"] == []
     keys = db_rows(tmp_path / "dist.db", "SELECT url, final_url, fetched_at, count(*) AS n FROM captures GROUP BY 1, 2, 3")
     assert all(r["n"] == 1 for r in keys)
+
+
+@pytest.mark.slow
+def test_redis_lost_mid_crawl_stops_writer_and_worker_with_the_run_interrupted(tmp_path, web):
+    server, url = start_redis()
+    try:
+        (tmp_path / "sources.toml").write_text(web.sources_toml(delay_secs=0.25))
+        writer = newsarchive("crawl", "--redis", url, "--redis-wait", "1", "--config", "sources.toml", "--db", "dist.db",
+                             cwd=tmp_path, log=tmp_path / "writer.log")
+        work = worker(url, tmp_path, 0, "--redis-wait", "1")
+        wait_mid_crawl(redis.Redis.from_url(url), work, tmp_path / "worker0.log")
+    finally:
+        server.kill()
+        server.wait()
+    assert wait(writer, tmp_path / "writer.log", timeout=60) == 1
+    assert "lost Redis" in (tmp_path / "writer.log").read_text()
+    assert wait(work, tmp_path / "worker0.log", timeout=60) == 1
+    assert "worker stopped: redis_lost" in (tmp_path / "worker0.log").read_text()
+    runs = db_rows(tmp_path / "dist.db", "SELECT status FROM crawls")
+    assert [r["status"] for r in runs] == ["interrupted"]
+    stored = db_rows(tmp_path / "dist.db", "SELECT count(*) AS n FROM captures")[0]["n"]
+    assert 0 < stored < 13  # what was stored stays stored; the next run takes up the rest
