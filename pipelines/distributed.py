@@ -7,7 +7,7 @@ seam as a crawl on one machine), :class:`StreamPipeline` hands the item to the s
 The writer (:class:`Writer`, ``newsarchive crawl --redis URL``): publishes the run (code
 version, config text, templates), seeds the queue from the archive's frontier, due
 revisits and the sources, then reads the stream and runs identify -> version -> store on
-each item as a crawl does, acknowledging each entry (``XACK``, then ``XDEL``) only after
+each item as a crawl does (and the config's WARC file), acknowledging each entry (``XACK``, then ``XDEL``) only after
 its commit. Items travel pickled (bodies as bytes, extractions as they are): workers and
 writer run the same code version (a worker on another is refused).
 """
@@ -40,6 +40,7 @@ from pipelines.identify import IdentifyPipeline
 from pipelines.store import StorePipeline
 from pipelines.templates import learn_due
 from pipelines.version import VersionPipeline
+from pipelines.warc import WarcPipeline
 from pipelines.warcimport import Stats
 
 logger = logging.getLogger(__name__)
@@ -189,6 +190,9 @@ class Writer:
         self.store.stats = self.stats
         self.version = VersionPipeline(db_path, stats=self.stats)
         self.identify = IdentifyPipeline()
+        # the config's [crawl] warc (set on the settings by the news spider): as a crawl does
+        warc = self.crawler.settings.get("ARCHIVE_WARC")
+        self.warc = WarcPipeline(warc, db_path) if warc else None
 
     # -- the run ---------------------------------------------------------------------
 
@@ -201,6 +205,8 @@ class Writer:
         started = time.monotonic()
         self.store.open_spider()
         self.version.open_spider()
+        if self.warc is not None:
+            self.warc.open_spider()
         status = "finished"
         try:
             self._ensure_group()
@@ -234,6 +240,8 @@ class Writer:
         finally:
             self.spider.closed(status)  # its own reading connection to the archive
             self.version.close_spider()
+            if self.warc is not None:
+                self.warc.close_spider()
             self.stats.set_value("finish_reason", status)
             self.store.spider_closed(None, status)
         return WriterRun(self.crawl_id, status, dict(self.stats), time.monotonic() - started)
@@ -343,6 +351,8 @@ class Writer:
         for stage in (self.identify, self.version):
             item = stage.process_item(item)
         item = self.store.process_item(item)
+        if self.warc is not None:
+            item = self.warc.process_item(item)
         if isinstance(item, PageItem) and item.canonical_url and item.outcome in ("new", "changed", "unchanged"):
             # known from now on, as in one process (a URL discovered later is not fetched again)
             self.server.sadd(self.keys.known, item.canonical_url, *(url for url, _ in item.aliases))
