@@ -164,7 +164,14 @@ def test_two_workers_and_a_writer_archive_what_one_process_does(tmp_path, web, r
         single = run_cli("crawl", "--config", "sources.toml", "--db", "single.db", cwd=tmp_path)
         assert single.returncode == 0, single.stderr
         forget_requests(web)
+        site = web.sites["nytimes"]
+        busy = next(iter(site.pages))
+        site.route_once(busy, 503, b"busy", {"Retry-After": "2"})  # then answered: its retry succeeds
         logs = distributed_crawl(tmp_path, redis_url)
+        # Retry-After holds for the host across workers: its next request, whoever sent it, waited
+        times = site.request_times()
+        after = times.index(site.request_times(busy)[0]) + 1
+        assert times[after] - times[after - 1] >= 1.9
         expected = summary(tmp_path / "single.db")
         assert len(expected["articles"]) == 5
         assert sum(expected["captures"].values()) == 13 * run
