@@ -22,6 +22,9 @@ What lives in Redis, under one key prefix (``ARCHIVE_REDIS_PREFIX``, default ``n
 - ``P:known``: every URL naming an article of the archive (canonical URLs, aliases),
   published by the writer and kept up to date as it stores: a worker does not fetch a
   discovered URL the archive knows (revisits handle those), as a single process does not.
+- ``P:queued``, ``P:queued-per-source``, ``P:sitemaps``: the news spider's per-run caps
+  (new URLs per source, sitemaps per source), counted for the whole cluster
+  (:func:`share_run_counts`).
 - ``P:items``: the stream of items (pickled) and frontier rows, read by the writer's
   consumer group ``writer``; ``P:run``: the run (code version, config text, state);
   ``P:templates``: the sites' templates, published by the writer.
@@ -129,6 +132,9 @@ class Keys:
         self.run = f"{prefix}:run"
         self.templates = f"{prefix}:templates"
         self.known = f"{prefix}:known"
+        self.queued = f"{prefix}:queued"
+        self.queued_per_source = f"{prefix}:queued-per-source"
+        self.sitemaps = f"{prefix}:sitemaps"
 
     def host(self, host: str) -> str:
         return f"{self.prefix}:host:{host}"
@@ -141,7 +147,8 @@ class Keys:
 
     def working(self) -> list[str]:
         """The keys a new run starts without (its queue, seen-set and leases)."""
-        return [self.queue, self.seen, self.leases, self.lease_priority, self.known]
+        return [self.queue, self.seen, self.leases, self.lease_priority, self.known,
+                self.queued, self.queued_per_source, self.sitemaps]
 
 
 def queue(server: redis.Redis, spider: Any, keys: Keys) -> PriorityQueue:
@@ -623,6 +630,48 @@ def _stored_robots(stored: dict[bytes, bytes], request: Request) -> Response:
         url=stored[b"url"].decode(), status=int(stored[b"status"]), body=stored[b"body"],
         headers=pickle.loads(stored[b"headers"]), request=request,
     )
+
+
+class SharedCounts:
+    """A name -> int mapping in a Redis hash (``get`` and item assignment, as the news
+    spider uses its per-run counts), shared by the writer and every worker."""
+
+    def __init__(self, server: redis.Redis, key: str) -> None:
+        self.server = server
+        self.key = key
+
+    def get(self, name: str, default: int = 0) -> int:
+        value = self.server.hget(self.key, name)
+        return int(value) if value is not None else default
+
+    def __getitem__(self, name: str) -> int:
+        return self.get(name)
+
+    def __setitem__(self, name: str, value: int) -> None:
+        self.server.hset(self.key, name, value)
+
+
+class SharedSet:
+    """A set of strings in Redis (``in`` and ``add``), shared by the writer and every worker."""
+
+    def __init__(self, server: redis.Redis, key: str) -> None:
+        self.server = server
+        self.key = key
+
+    def __contains__(self, value: str) -> bool:
+        return bool(self.server.sismember(self.key, value))
+
+    def add(self, value: str) -> None:
+        self.server.sadd(self.key, value)
+
+
+def share_run_counts(spider: Any, server: redis.Redis, keys: Keys) -> None:
+    """Make the news spider's per-run counts the cluster's: the URLs queued in this run and
+    how many per source (``max_new_urls_per_source``), the sitemaps read per source (their
+    budget), so that N workers keep the caps one process keeps."""
+    spider._queued = SharedSet(server, keys.queued)
+    spider._queued_per_source = SharedCounts(server, keys.queued_per_source)
+    spider._sitemaps = SharedCounts(server, keys.sitemaps)
 
 
 class RedisFrontier:

@@ -30,7 +30,7 @@ from archive import __version__
 from archive.database import Archive
 from archive.schedule import parse_revisit_steps
 from crawler.config import CrawlConfig
-from crawler.distributed import WRITER_GROUP, Keys, Leases, RedisOutage, pause, queue, seen_filter
+from crawler.distributed import WRITER_GROUP, Keys, Leases, RedisOutage, pause, queue, seen_filter, share_run_counts
 from crawler.items import FailureItem, PageItem
 from crawler.scrapy_internals import crawler_for
 from crawler.spiders.news import NewsSpider
@@ -183,6 +183,7 @@ class Writer:
         self.crawler = crawler_for(NewsSpider, settings, config=config_path, revisit=revisit)
         self.spider: NewsSpider = self.crawler.spider
         self.config = self.spider.crawl_config
+        share_run_counts(self.spider, server, self.keys)  # the frontier's leftovers count against the caps
         self.crawl_id = crawl_id
         self.leases = Leases(server, self.keys, settings.getfloat("ARCHIVE_REDIS_LEASE_SECS"))
         self.store = StorePipeline(db_path, command="crawl", crawl_id=crawl_id,

@@ -22,7 +22,7 @@ from twisted.internet import task
 
 from archive.urls import normalize_url
 from crawler.config import CrawlConfig, parse_config
-from crawler.distributed import LEASE, Keys, RedisFrontier
+from crawler.distributed import LEASE, Keys, RedisFrontier, share_run_counts
 from crawler.scrapy_internals import wake_engine
 from crawler.spiders.news import NewsSpider
 from crawler.stopping import RunStopped
@@ -43,6 +43,7 @@ class WorkerSpider(NewsSpider):
         self.server = redis.Redis.from_url(redis_url)
         self.keys = Keys(prefix)
         self.redis_frontier = RedisFrontier(self.server, self.keys)
+        share_run_counts(self, self.server, self.keys)
         #: set by crawler.distributed.LeasedScheduler when it opens
         self.leases = None
         #: set by the scheduler when Redis failed for longer than ARCHIVE_REDIS_WAIT_SECS
