@@ -100,12 +100,13 @@ def worker(redis_url: str, tmp_path: Path, n: int, *extra: object) -> subprocess
 
 def summary(db: Path) -> dict:
     """What a crawl left in the archive, free of times and ids: articles with their titles
-    and version counts, captures' (URL, outcome) counts, failures' (URL, kind)."""
+    and version counts, captures' (URL, outcome, body digest) counts, failures' (URL, kind)."""
     articles = db_rows(db, "SELECT a.canonical_url, s.title, (SELECT count(*) FROM snapshots WHERE article_id = a.id) AS versions "
                            "FROM articles a JOIN snapshots s ON s.id = a.latest_snapshot_id")
     return {
         "articles": sorted((r["canonical_url"], r["title"], r["versions"]) for r in articles),
-        "captures": Counter((r["url"], r["outcome"]) for r in db_rows(db, "SELECT url, outcome FROM captures")),
+        # with each body's digest: bytes travel intact
+        "captures": Counter((r["url"], r["outcome"], r["body_digest"]) for r in db_rows(db, "SELECT url, outcome, body_digest FROM captures")),
         "failures": sorted((r["url"], r["kind"]) for r in db_rows(db, "SELECT url, kind FROM failures")),
     }
 
