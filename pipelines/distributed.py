@@ -337,6 +337,9 @@ class Writer:
         kind, data = fields[b"kind"], pickle.loads(fields[b"data"])
         if kind == b"frontier":
             self.stats.inc_value("frontier/added", self.store.archive.frontier_add(data))
+        elif kind == b"entry":  # a source's feed, sitemap or start page read, or not (a worker's)
+            self.spider._entry_point(*data)
+            self.stats.set_value("discovery/unreadable", self.crawler.stats.get_value("discovery/unreadable"))
         else:
             self.store_item(data)
 

@@ -160,7 +160,9 @@ def forget_requests(web: ReplayWeb) -> None:
 
 @pytest.mark.slow
 def test_two_workers_and_a_writer_archive_what_one_process_does(tmp_path, web, redis_url):
-    (tmp_path / "sources.toml").write_text(web.sources_toml())
+    # and a source that cannot be read at all (nothing listens there)
+    broken = f'[[source]]\nname = "broken"\nfeeds = ["http://127.0.0.2:{free_port()}/feed.xml"]\nallow_private = true\n'
+    (tmp_path / "sources.toml").write_text(web.sources_toml() + "\n" + broken)
     for run in (1, 2):  # a first crawl, then one that re-checks every known story and skips known URLs
         single = run_cli("crawl", "--config", "sources.toml", "--db", "single.db", cwd=tmp_path)
         assert single.returncode == 0, single.stderr
@@ -177,6 +179,9 @@ def test_two_workers_and_a_writer_archive_what_one_process_does(tmp_path, web, r
         assert len(expected["articles"]) == 5
         assert sum(expected["captures"].values()) == 13 * run
         assert summary(tmp_path / "dist.db") == expected, run
+        assert len(expected["failures"]) == run  # the broken source's feed, once per run
+        unreadable = "source broken: nothing could be read (feeds, sitemaps, start pages)"
+        assert unreadable in single.stderr and unreadable in (tmp_path / "writer.log").read_text()
         assert all("items handed to the writer" in log for log in logs)
         for site in web.sites.values():
             assert site.max_in_flight == 1, site.name  # one request at a time per host, cluster-wide

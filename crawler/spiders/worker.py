@@ -11,6 +11,7 @@ its request (another worker may fetch it). It stops when the writer says the run
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -79,6 +80,12 @@ class WorkerSpider(NewsSpider):
                 self._poll.stop()
             return
         raise DontCloseSpider()
+
+    def _entry_point(self, source: str, failed: str | None = None) -> None:
+        """As the news spider's, and told to the writer too (through the stream): it keeps
+        the run's ``discovery/unreadable`` (``crawl --strict``) for the whole cluster."""
+        super()._entry_point(source, failed)
+        self.server.xadd(self.keys.items, {"kind": "entry", "data": pickle.dumps((source, failed))})
 
     def is_known(self, url: str, source: Any) -> bool:
         """Whether ``url`` names an article of the archive, as the writer published them
