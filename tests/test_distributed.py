@@ -285,3 +285,25 @@ def test_redis_lost_mid_crawl_stops_writer_and_worker_with_the_run_interrupted(t
     assert [r["status"] for r in runs] == ["interrupted"]
     stored = db_rows(tmp_path / "dist.db", "SELECT count(*) AS n FROM captures")[0]["n"]
     assert 0 < stored < 13  # what was stored stays stored; the next run takes up the rest
+
+
+def test_a_lease_is_acknowledged_only_once_its_items_are_streamed_and_returns_when_it_runs_out(redis_url):
+    from crawler.distributed import Keys, Leases
+
+    client = redis.Redis.from_url(redis_url)
+    keys = Keys()
+    client.zadd(keys.queue, {b"first": 0, b"second": 1})
+    leases = Leases(client, keys, lease_secs=0.2)
+    lease = leases.pop()
+    assert lease == b"first" and client.zrange(keys.queue, 0, -1) == [b"second"]
+    item = object()
+    leases.track(lease, item)
+    leases.output_done(lease)  # the callback is done, its item still on its way
+    assert client.zscore(keys.leases, lease) is not None
+    leases.item_done(item)
+    assert client.zcard(keys.leases) == 0  # finished: gone for good
+    held = leases.pop()
+    assert held == b"second" and leases.reap() == 0  # not run out yet
+    time.sleep(0.3)  # its worker died: nobody renewed it
+    assert leases.reap() == 1
+    assert client.zrange(keys.queue, 0, -1, withscores=True) == [(b"second", 1.0)]  # back, with its priority
