@@ -307,3 +307,20 @@ def test_a_lease_is_acknowledged_only_once_its_items_are_streamed_and_returns_wh
     time.sleep(0.3)  # its worker died: nobody renewed it
     assert leases.reap() == 1
     assert client.zrange(keys.queue, 0, -1, withscores=True) == [(b"second", 1.0)]  # back, with its priority
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_writer_with_its_run_interrupted(tmp_path, web, redis_url):
+    (tmp_path / "sources.toml").write_text(web.sources_toml())
+    client = redis.Redis.from_url(redis_url)
+    writer = newsarchive("crawl", "--redis", redis_url, "--config", "sources.toml", "--db", "dist.db", cwd=tmp_path, log=tmp_path / "writer.log")
+    deadline = time.monotonic() + 60
+    while client.hget("newsarchive:run", "state") != b"running":  # seeded; no worker comes
+        assert time.monotonic() < deadline and writer.poll() is None, (tmp_path / "writer.log").read_text()[-3000:]
+        time.sleep(0.05)
+    assert client.zcard("newsarchive:queue") == 6  # 2 sites x (feed, sitemap, home page)
+    writer.send_signal(signal.SIGTERM)
+    assert wait(writer, tmp_path / "writer.log", timeout=30) == 1
+    assert "interrupted by SIGTERM" in (tmp_path / "writer.log").read_text()
+    assert [r["status"] for r in db_rows(tmp_path / "dist.db", "SELECT status FROM crawls")] == ["interrupted"]
+    assert run_cli("crawl", "--config", "sources.toml", "--db", "dist.db", "--revisit-only", cwd=tmp_path).returncode == 0  # lock released
