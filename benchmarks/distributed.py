@@ -148,6 +148,8 @@ def main() -> None:
             site.latency = args.latency
         config = folder / "sources.toml"
         config.write_text(web.sources_toml(delay_secs=args.delay))
+        # requests at exactly the delay apart: 1 / delay + 1 of them fit in a closed 1 s window
+        bound = f" (politeness allows {int(1 / args.delay + 1e-9) + 1})" if args.delay else " (delay 0: no bound)"
         print(f"{len(pages)} article pages on {SITES} loopback sites ({args.latency * 1000:g} ms an answer, delay {args.delay:g} s); "
               f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
 
@@ -157,7 +159,7 @@ def main() -> None:
         base_rate = len(pages) / seconds
         in_flight, per_second = host_figures(web)
         baseline = summary(folder / "single.db")
-        print(f"  one process:    {base_rate:6.1f} pages/s (1.00 x), CPU {single_cpu:6.1f} s; host max at once {in_flight}, in 1 s {per_second}  [{line}]")
+        print(f"  one process:    {base_rate:6.1f} pages/s (1.00 x), CPU {single_cpu:6.1f} s; host max at once {in_flight}, in 1 s {per_second}{bound}  [{line}]")
 
         fixed = idle_worker_cpu(config.read_text(), folder)
         print(f"  a worker's fixed cost (start, models, stop): CPU {fixed:.1f} s")
@@ -180,7 +182,7 @@ def main() -> None:
             marginal_ms = (total_cpu - single_cpu - workers * fixed) / len(pages) * 1000
             same = "equal" if summary(db) == baseline else "DIFFERENT"
             print(f"  {workers} worker(s):    {len(pages) / seconds:6.1f} pages/s ({len(pages) / seconds / base_rate:.2f} x), CPU {total_cpu:6.1f} s, "
-                  f"added {added_ms:+.1f} ms/page ({marginal_ms:+.1f} without the workers' fixed cost); host max at once {in_flight}, in 1 s {per_second}; archive {same}  [{line}]")
+                  f"added {added_ms:+.1f} ms/page ({marginal_ms:+.1f} without the workers' fixed cost); host max at once {in_flight}, in 1 s {per_second}{bound}; archive {same}  [{line}]")
 
 
 if __name__ == "__main__":
