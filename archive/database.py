@@ -1063,6 +1063,20 @@ class Archive:
 
     # -- reading -----------------------------------------------------------------
 
+    def known_urls(self) -> Iterator[str]:
+        """Every URL that names an article: canonical URLs and aliases (as stored)."""
+        for row in self.db.execute("SELECT canonical_url FROM articles UNION SELECT url FROM aliases"):
+            yield row[0]
+
+    def has_capture(self, url: str, final_url: str, fetched_at: str) -> bool:
+        """Whether a capture of ``url`` (requested) answered by ``final_url`` at ``fetched_at``
+        (UTC, seconds) is stored: the key by which a distributed crawl's writer stores each
+        capture once, even when it reads an item again after a stop."""
+        row = self.db.execute(
+            "SELECT 1 FROM captures WHERE final_url = ? AND fetched_at = ? AND url = ? LIMIT 1", [final_url, fetched_at, url]
+        ).fetchone()
+        return row is not None
+
     def lookup(self, url: str) -> dict[str, Any] | None:
         """The article a URL names (:meth:`find_article_id`): ``id``, ``next_check_at``,
         ``status``; ``None`` if unknown."""

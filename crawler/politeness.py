@@ -104,7 +104,7 @@ class RobotsTxtRFC9309Middleware(RobotsTxtMiddleware):
                 callback=NO_CALLBACK,
             )
             try:
-                response = await self.crawler.engine.download_async(robots_request)
+                response = await self.fetch_robots(robots_request, netloc)
                 await self._parse_robots(response, netloc, request)
             except Exception as exc:  # noqa: BLE001 - any failure is RFC 9309's "unreachable" (or "unavailable")
                 self._robots_error(exc, netloc)
@@ -113,6 +113,16 @@ class RobotsTxtRFC9309Middleware(RobotsTxtMiddleware):
         if isinstance(parser, Deferred):
             return await maybe_deferred_to_future(parser)
         return parser
+
+    async def fetch_robots(self, robots_request: Request, netloc: str) -> Response:
+        """The answer to a host's robots.txt request (through the engine, as Scrapy's
+        middleware does); a distributed crawl shares one answer per host between its workers
+        (:class:`crawler.distributed.SharedRobotsTxtMiddleware`).
+
+        Raises:
+            Exception: whatever the download raised (RFC 9309's "unreachable").
+        """
+        return await self.crawler.engine.download_async(robots_request)
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         if response.status >= 500:

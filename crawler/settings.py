@@ -41,6 +41,18 @@ ARCHIVE_EXTRACT_WORKERS = None
 #: 2-core machine; a page of 100,000 attributes on one element takes minutes).
 ARCHIVE_EXTRACT_TIMEOUT_SECS = 20
 
+# -- a crawl shared by workers over Redis (crawler.distributed) ---------------------
+#: The prefix of the crawl's Redis keys (several crawls may share one Redis).
+ARCHIVE_REDIS_PREFIX = "newsarchive"
+#: How long a worker's lease on a request lasts without renewal, seconds: the requests of a
+#: worker that died return to the queue after this (a live worker renews every third of it).
+ARCHIVE_REDIS_LEASE_SECS = 60.0
+#: Items in the stream not yet stored by the writer beyond which workers wait (back-pressure).
+ARCHIVE_REDIS_STREAM_MAX_ITEMS = 1000
+#: How long workers and the writer wait for a lost Redis to answer again, seconds; then they
+#: stop, the run recorded ``interrupted`` (exit 1), the archive intact.
+ARCHIVE_REDIS_WAIT_SECS = 30.0
+
 # -- identity and politeness -------------------------------------------------------
 USER_AGENT = user_agent()  # the config's [crawl] contact is added by the news spider
 ROBOTSTXT_OBEY = True

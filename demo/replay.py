@@ -101,6 +101,11 @@ class ReplaySite:
         #: more links for the home and section pages and the feed (absolute, or paths)
         self.extra_links: list[str] = []
         self.requests: list[dict[str, Any]] = []
+        #: seconds each answer takes (so that overlapping requests can be seen)
+        self.latency = 0.0
+        #: requests being answered now, and the most there ever were at once
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -191,6 +196,17 @@ class ReplaySite:
             self.requests.append(
                 {"time": time.monotonic(), "path": handler.path, "headers": dict(handler.headers.items())}
             )
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+            self._answer(handler, serial)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _answer(self, handler: BaseHTTPRequestHandler, serial: int) -> None:
         status, headers, body = self._response(handler.path, serial, handler.headers)
         handler.send_response(status)
         headers.setdefault("Content-Type", "text/html")

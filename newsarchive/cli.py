@@ -178,9 +178,11 @@ def cli() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing when the run completes and every source could be read (for cron).")
 @click.option("--recheck", "recheck", multiple=True, metavar="TARGET", help="Make stories due now: 'all', a source's name, or a story's URL (canonical or alias). Repeatable.")
 @click.option("--strict", is_flag=True, help="Exit 5 when a source could not be read at all (none of its feeds, sitemaps, start pages).")
+@click.option("--redis", "redis_url", metavar="URL", help="Share the crawl with `newsarchive worker` processes through this Redis (redis://host:port/db); this process only seeds and stores.")
+@click.option("--redis-wait", "redis_wait", type=click.FloatRange(min=0), help="With --redis: how long to wait for a lost Redis, seconds (default 30); then the run stops interrupted.")
 @worker_options
 @common_options
-def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, recheck, strict, workers, extract_timeout, db, verbose, log_file) -> None:
+def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, recheck, strict, redis_url, redis_wait, workers, extract_timeout, db, verbose, log_file) -> None:
     """Crawl the sources of a config file into the archive.
 
     Re-checks the known articles that are due (conditional GETs) and discovers new ones
@@ -205,6 +207,7 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, recheck, 
         config = load_config(config_path)
     except ConfigError as exc:
         raise CliError(str(exc), EXIT_USAGE) from exc
+    server = connect_redis(redis_url) if redis_url else None
     lock = ArchiveLock(db)
     try:
         lock.acquire()
@@ -242,9 +245,13 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, recheck, 
             ARCHIVE_LOCK_HELD=True,
             ARCHIVE_ALLOW_PRIVATE=allow_private,
             **worker_settings(workers, extract_timeout),
+            **({"ARCHIVE_REDIS_WAIT_SECS": redis_wait} if redis_wait is not None else {}),
         )
         revisit = "only" if revisit_only else "no" if no_revisit else "yes"
-        run = run_spider("news", settings, config=config_path, revisit=revisit)
+        if server is not None:
+            run = write_distributed(server, db, config_path, crawl_id, settings, revisit)
+        else:
+            run = run_spider("news", settings, config=config_path, revisit=revisit)
     finally:
         lock.release()
     unreadable = (run.stats.get("discovery/unreadable") or {}) if run.finish_reason == "finished" else {}
@@ -258,6 +265,84 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, recheck, 
     exit_for(run)
     if strict and unreadable:
         sys.exit(EXIT_UNREADABLE_SOURCE)
+
+
+def connect_redis(url: str):
+    """A Redis client for ``--redis``, or exit 2 with the reason it cannot be reached."""
+    from crawler.distributed import RedisUnavailable, connect
+
+    try:
+        return connect(url)
+    except RedisUnavailable as exc:
+        raise CliError(f"{exc} (is redis-server running there?)", EXIT_USAGE) from exc
+
+
+def write_distributed(server, db: str, config_path: str, crawl_id: int, settings, revisit: str):
+    """``crawl --redis``: the archive writer of a crawl shared with workers (pipelines.distributed)."""
+    import redis
+
+    from newsarchive.runner import CrawlRun
+    from pipelines.distributed import Writer
+
+    writer = Writer(server, db, config_path, crawl_id, settings, revisit=revisit, prefix=settings.get("ARCHIVE_REDIS_PREFIX"))
+    run_log.info("crawl %s: seeding the queue in Redis; `newsarchive worker --redis URL` fetches and extracts", crawl_id)
+    try:
+        run = writer.run()
+    except redis.RedisError as exc:
+        raise CliError(f"lost Redis: {exc}; the run is recorded interrupted, what was stored stays stored", EXIT_FAILED) from exc
+    return CrawlRun(crawl_id=crawl_id, finish_reason=run.status, stats=run.stats, seconds=run.seconds, command="crawl")
+
+
+@cli.command()
+@click.option("--redis", "redis_url", required=True, metavar="URL", help="The Redis of the crawl (redis://host:port/db).")
+@click.option("--allow-private", is_flag=True, help="Let every source reach loopback/private addresses.")
+@click.option("--wait", "wait_secs", type=click.FloatRange(min=0), default=60.0, show_default=True, help="Seconds to wait for a writer (`crawl --redis`) to publish a run.")
+@click.option("--redis-wait", "redis_wait", type=click.FloatRange(min=0), help="How long to wait for a lost Redis, seconds (default 30); then this worker stops.")
+@click.option("--lease-secs", type=click.FloatRange(min=0.5), help="How long this worker's requests stay leased if it dies before finishing them, seconds (default 60); then they return to the queue.")
+@worker_options
+@click.option("-v", "--verbose", count=True, help="Log progress (-v) or everything (-vv).")
+@click.option("--log-file", type=click.Path(dir_okay=False), callback=_check_log_file, help="Write the log to this file.")
+def worker(redis_url, allow_private, wait_secs, redis_wait, lease_secs, workers, extract_timeout, verbose, log_file) -> None:
+    """Fetch and extract for a crawl shared over Redis, on any machine; no archive here.
+
+    Takes requests from the crawl's queue in Redis, fetches them politely (one request at a
+    time per host in the whole cluster, the host's delay, robots.txt fetched once per host),
+    extracts the pages in --workers processes, and hands every result to the archive
+    writer (`newsarchive crawl --redis URL` on the archive's machine). Sources and templates
+    come from the writer through Redis. Stops when the writer's run is done.
+
+    \b
+    Examples:
+      newsarchive worker --redis redis://archive-host:6379/0
+    """
+    from crawler.distributed import Keys
+    from crawler.distributed import worker_settings as distributed_settings
+    from newsarchive.runner import project_settings, run_spider
+
+    runlog.configure(verbose, log_file)
+    server = connect_redis(redis_url)
+    prefix = project_settings("").get("ARCHIVE_REDIS_PREFIX")
+    keys = Keys(prefix)
+    deadline = time.monotonic() + wait_secs
+    while (run := server.hgetall(keys.run)).get(b"state") not in (b"seeding", b"running"):
+        if time.monotonic() >= deadline:
+            raise CliError(f"no crawl to work for in Redis after {wait_secs:g} s (start `newsarchive crawl --redis URL` on the archive's machine)", EXIT_USAGE)
+        time.sleep(0.2)
+    theirs = run.get(b"code_version", b"?").decode()
+    if theirs != __version__:
+        raise CliError(f"refused: the writer runs newsarchive {theirs}, this worker {__version__} (run the same version everywhere)", EXIT_USAGE)
+    run_log.info("worker (pid %d) for crawl %s, config %s", os.getpid(), run.get(b"crawl_id", b"?").decode(), run.get(b"config_version", b"?").decode())
+    settings = project_settings(
+        "", verbosity=verbose, log_file=log_file, ARCHIVE_ALLOW_PRIVATE=allow_private,
+        **distributed_settings(redis_url, prefix), **worker_settings(workers, extract_timeout),
+        **({"ARCHIVE_REDIS_LEASE_SECS": lease_secs} if lease_secs else {}),
+        **({"ARCHIVE_REDIS_WAIT_SECS": redis_wait} if redis_wait is not None else {}),
+    )
+    result = run_spider("worker", settings, config_text=run[b"config"].decode("utf-8"), redis_url=redis_url, prefix=prefix)
+    message = f"worker finished in {result.seconds:.1f} s: {result.count('distributed/streamed')} items handed to the writer"
+    if result.finish_reason != "finished":
+        raise CliError(f"worker stopped: {result.stopped_by or result.finish_reason}; its unfinished requests return to the queue", EXIT_FAILED)
+    click.echo(message)
 
 
 def unreadable_line(source: str, causes: list[str]) -> str:

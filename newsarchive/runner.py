@@ -17,10 +17,11 @@ from crawler.spiders.check import CheckSpider
 from crawler.spiders.discover import DiscoverSpider
 from crawler.spiders.news import NewsSpider
 from crawler.spiders.urls import UrlsSpider
+from crawler.spiders.worker import WorkerSpider
 from crawler.stopping import GracefulStop
 from newsarchive.logs import quiet_repeated_errors
 
-SPIDERS = {"news": NewsSpider, "urls": UrlsSpider, "check": CheckSpider, "discover": DiscoverSpider}
+SPIDERS = {"news": NewsSpider, "urls": UrlsSpider, "check": CheckSpider, "discover": DiscoverSpider, "worker": WorkerSpider}
 LOG_LEVELS = {0: "ERROR", 1: "INFO", 2: "DEBUG"}
 #: Scrapy's banner and version list, settings, component lists and stats dump: logged only with -vv
 SCRAPY_DUMP_LOGGERS = ("scrapy.utils.log", "scrapy.crawler", "scrapy.middleware", "scrapy.addons", "scrapy.statscollectors")

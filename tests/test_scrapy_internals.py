@@ -46,3 +46,15 @@ def test_the_http_handler_internals_that_keep_a_timed_out_body_exist():
 def test_the_download_slot_state_that_stopping_reads_exists():
     slot = Slot(concurrency=1, delay=0, jitter=0)
     assert slot.transferring == set() and slot.latercall is None
+
+
+def test_what_a_distributed_crawl_relies_on_exists():
+    from scrapy.core.engine import ExecutionEngine, _Slot
+    from scrapy.crawler import Crawler
+
+    # crawler.scrapy_internals.crawler_for: a spider, settings and stats without an engine
+    assert list(inspect.signature(Crawler._create_spider).parameters)[:1] == ["self"]
+    assert callable(Crawler._apply_settings)
+    # wake_engine: engine._slot.nextcall.schedule()
+    assert "nextcall" in inspect.signature(_Slot.__init__).parameters
+    assert "self._slot" in inspect.getsource(ExecutionEngine)

@@ -93,7 +93,7 @@ class NewsSpider(ArchivingSpider):
             raise ConfigError("the news spider needs a config file: -a config=sources.toml")
         if revisit not in REVISIT_MODES:
             raise ConfigError(f"revisit must be one of {', '.join(REVISIT_MODES)} (got {revisit!r})")
-        self.crawl_config: CrawlConfig = load_config(config)
+        self.crawl_config: CrawlConfig = self.load_crawl_config(config)
         self.sources = {s.name: s for s in self.crawl_config.sources}
         self.private_hosts = {h for s in self.crawl_config.sources if s.allow_private for h in s.hosts}
         self.revisit = revisit
@@ -116,6 +116,11 @@ class NewsSpider(ArchivingSpider):
         self._lock: ArchiveLock | None = None
         #: another run holds the crawl lock: this one does nothing
         self.locked_out = False
+
+    @staticmethod
+    def load_crawl_config(config: str) -> CrawlConfig:
+        """The crawl config named by the spider's ``config`` argument (a file path here)."""
+        return load_config(config)
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> NewsSpider:
