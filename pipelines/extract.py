@@ -22,6 +22,12 @@ from pipelines.workers import ExtractionPool, ExtractJob, ExtractResult, default
 logger = logging.getLogger(__name__)
 
 EXTRACT_ROLES = ("article", "url")
+#: the stats key counting each kind of extraction failure (others: ``extract/not_html``);
+#: ``too_complex`` keeps the key the spider counted it under before the check moved here
+ERROR_STATS = {
+    "extract_error": "extract/error", "extract_timeout": "extract/timeout", "extract_crash": "extract/crash",
+    "too_complex": "archive/too_complex",
+}
 
 
 def extract_page(
@@ -177,7 +183,9 @@ class ExtractPipeline:
         self._inc("extract/pages")
         if result.error is not None:
             kind = result.error[0]
-            self._inc({"extract_error": "extract/error", "extract_timeout": "extract/timeout", "extract_crash": "extract/crash"}.get(kind, "extract/not_html"))
+            self._inc(ERROR_STATS.get(kind, "extract/not_html"))
+            if kind == "too_complex":
+                logger.warning("too complex %s: %s", item.final_url, result.error[1])
             item.error = result.error
             return item
         item.extraction = result.extraction

@@ -174,10 +174,11 @@ class ArchivingSpider(scrapy.Spider):
         - ``content_type_mismatch``: labelled HTML (or unlabelled) but the first bytes are
           another format's signature (PDF, PNG, ZIP, ...; WHATWG MIME Sniffing): the bytes
           are kept, nothing is extracted;
-        - ``not_html``: labelled as something else (a PDF served as a PDF);
-        - ``too_complex``: markup over the limits of :mod:`crawler.markup` (attributes on one
-          element or in all, nesting depth, elements): the bytes are kept, never parsed
-          (neither for links nor for extraction), so that no page can hold the crawl.
+        - ``not_html``: labelled as something else (a PDF served as a PDF).
+
+        Markup over the limits of :mod:`crawler.markup` (``too_complex``) is found by the
+        extraction, in its worker process, before any parse (and by :meth:`follow_links`
+        before link extraction): this process does not read every page's bytes once more.
         """
         if not response.body.strip():
             self.crawler.stats.inc_value("archive/empty_body")
@@ -189,10 +190,6 @@ class ArchivingSpider(scrapy.Spider):
             return ("content_type_mismatch", f"labelled {content_type or 'nothing'} but the body is {kind} data; not extracted")
         if not self.is_html(response):
             return ("not_html", f"not an HTML page ({content_type or 'no Content-Type'})")
-        if reason := too_complex(response):
-            self.crawler.stats.inc_value("archive/too_complex")
-            logger.warning("too complex %s: %s", response.url, reason)
-            return ("too_complex", reason)
         return None
 
     @staticmethod
