@@ -62,4 +62,4 @@ screenshots: venv
 	$(BIN)/python -m docs.screenshots --db demo.db
 
 clean:
-	rm -rf $(VENV) .venv-pywb demo/run demo.db demo.db-wal demo.db-shm demo.db.lock .pytest_cache newsarchive.egg-info
+	rm -rf $(VENV) .venv-pywb demo/run demo.db demo.db-wal demo.db-shm demo.db.lock demo.warc.gz demo.wacz .pytest_cache newsarchive.egg-info

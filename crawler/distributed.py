@@ -113,6 +113,9 @@ def connect(url: str, timeout_secs: float = 5.0) -> redis.Redis:
     """
     try:
         server = redis.Redis.from_url(url, socket_connect_timeout=timeout_secs, socket_timeout=max(timeout_secs, 30.0))
+    except ValueError as exc:  # redis-py's own check of the URL
+        raise RedisUnavailable(f"not a Redis URL: {redact_credentials(url)}: {exc}") from exc
+    try:
         server.ping()
     except (redis.RedisError, ValueError, OSError) as exc:
         raise RedisUnavailable(f"cannot reach Redis at {redact_credentials(url)}: {exc}") from exc

@@ -38,6 +38,8 @@ def crawl(config: Path, db: Path) -> float:
     print(result.stdout.rstrip())
     if result.returncode != 0:
         print(result.stderr, file=sys.stderr)
+        if "interrupted by" in result.stderr:  # Ctrl-C reached the crawl too (one process group)
+            raise SystemExit(f"demo stopped: the crawl was interrupted; what it stored stays in {db}")
         raise SystemExit(f"crawl failed with exit status {result.returncode}")
     return time.monotonic() - started
 
@@ -94,7 +96,7 @@ def main() -> None:
         f"\nDemo done: {second['articles']} articles, {second['snapshots']} snapshots, {second['captures']} captures "
         f"in {args.db} (crawls took {first_secs:.1f} s and {second_secs:.1f} s)."
     )
-    print(f"Browse it:  make serve   (or: newsarchive serve --db {args.db})")
+    print(f"Browse it:  make serve   (or: .venv/bin/newsarchive serve --db {args.db})")
 
 
 def _table(now: dict[str, int], before: dict[str, int] | None = None) -> str:

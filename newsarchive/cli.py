@@ -274,7 +274,8 @@ def connect_redis(url: str):
     try:
         return connect(url)
     except RedisUnavailable as exc:
-        raise CliError(f"{exc} (is redis-server running there?)", EXIT_USAGE) from exc
+        hint = "" if str(exc).startswith("not a Redis URL") else " (is redis-server running there?)"
+        raise CliError(f"{exc}{hint}", EXIT_USAGE) from exc
 
 
 def write_distributed(server, db: str, config_path: str, crawl_id: int, settings, revisit: str):
@@ -341,7 +342,9 @@ def worker(redis_url, allow_private, wait_secs, redis_wait, lease_secs, workers,
     result = run_spider("worker", settings, config_text=run[b"config"].decode("utf-8"), redis_url=redis_url, prefix=prefix)
     message = f"worker finished in {result.seconds:.1f} s: {result.count('distributed/streamed')} items handed to the writer"
     if result.finish_reason != "finished":
-        raise CliError(f"worker stopped: {result.stopped_by or result.finish_reason}; its unfinished requests return to the queue", EXIT_FAILED)
+        # with Redis gone, its leases run out there and return the requests once Redis is back
+        then = "its unfinished requests return to the queue" if result.stopped_by else "its leased requests return to the queue when their leases run out"
+        raise CliError(f"worker stopped: {result.stopped_by or result.finish_reason}; {then}", EXIT_FAILED)
     click.echo(message)
 
 

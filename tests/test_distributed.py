@@ -133,6 +133,8 @@ def test_redis_unreachable_at_the_start_exits_2_with_the_reason(tmp_path):
     work = run_cli("worker", "--redis", url, cwd=tmp_path)
     assert work.returncode == 2, work.stderr
     assert f"cannot reach Redis at {url}" in work.stderr
+    bad = run_cli("worker", "--redis", "notaurl", cwd=tmp_path)
+    assert bad.returncode == 2 and "not a Redis URL: notaurl" in bad.stderr and "running" not in bad.stderr, bad.stderr
 
 
 def test_a_worker_on_another_code_version_is_refused(tmp_path, redis_url):
