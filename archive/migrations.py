@@ -388,3 +388,27 @@ def m010_reading_at_scale(db: Database) -> None:
     ]
     for statement in statements:  # one by one: executescript() would commit the migration's transaction
         db.execute(statement)
+
+
+@migrations()
+def m011_body_dictionaries(db: Database) -> None:
+    """Per-site zstd dictionaries (:mod:`archive.bodies`, codec ``zstd-dict``): one row per
+    trained dictionary, with the bodies it was trained on (so that redacting one of them
+    can take the dictionary out too); ``bodies.dictionary_id`` names the dictionary a
+    ``zstd-dict`` body needs."""
+    db["dictionaries"].create(
+        {
+            "id": int,
+            "site": str,  # the source's name, as captures.site
+            "trained_at": str,  # UTC, ISO 8601 with Z
+            "site_bodies": int,  # the site's first-capture bodies stored when it was trained
+            "samples": str,  # JSON list of the SHA-256 digests of the bodies it was trained on
+            "size": int,  # bytes of the dictionary
+            "data": bytes,  # the dictionary, zstd-compressed (archive.bodies.pack_dictionary)
+        },
+        pk="id",
+        not_null={"site", "trained_at", "site_bodies", "samples", "size", "data"},
+    )
+    db["dictionaries"].create_index(["site"])
+    db["bodies"].add_column("dictionary_id", int)  # the dictionary of a zstd-dict body
+    db.execute("CREATE INDEX idx_bodies_dictionary_id ON bodies (dictionary_id) WHERE dictionary_id IS NOT NULL")

@@ -7,6 +7,7 @@ plugin (:mod:`archive.web`), which reads through Datasette's own read-only conne
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from typing import Any
@@ -82,14 +83,28 @@ def read_body(conn: sqlite3.Connection, digest: str) -> bytes:
     """The stored body with this SHA-256 digest, decompressed (:mod:`archive.bodies`).
 
     Raises:
-        KeyError: no such body (or a delta's base is missing).
+        KeyError: no such body (or a delta's base, or a body's dictionary, is missing).
     """
     row = conn.execute("SELECT codec, data, base_digest FROM bodies WHERE digest = ?", [digest]).fetchone()
     if row is None:
         raise KeyError(digest)
     codec, data, base_digest = row
     base = read_body(conn, base_digest) if codec == "zstd-delta" else None
-    return bodies.decompress(codec, data, base)
+    dictionary = None
+    if codec == "zstd-dict":
+        found = conn.execute(
+            "SELECT d.data FROM bodies b JOIN dictionaries d ON d.id = b.dictionary_id WHERE b.digest = ?", [digest]
+        ).fetchone()
+        if found is None:
+            raise KeyError(f"{digest}: its dictionary is missing")
+        dictionary = _dictionary(found[0])
+    return bodies.decompress(codec, data, base, dictionary)
+
+
+@functools.lru_cache(maxsize=16)
+def _dictionary(stored: bytes) -> bytes:
+    """A stored dictionary unpacked, once per dictionary (its stored bytes are the key)."""
+    return bodies.unpack_dictionary(stored)
 
 
 def capture(conn: sqlite3.Connection, capture_id: int) -> dict[str, Any] | None:
