@@ -48,13 +48,16 @@ def compress_full(body: bytes) -> bytes:
     return zstandard.ZstdCompressor(level=LEVEL).compress(body)
 
 
-def compress(body: bytes, base: bytes | None = None, full: bytes | None = None, dictionary: bytes | None = None) -> tuple[str, bytes]:
+def compress(
+    body: bytes, base: bytes | None = None, full: bytes | None = None, dictionary: bytes | None = None, with_dictionary: bytes | None = None
+) -> tuple[str, bytes]:
     """``(codec, data)``: a delta against ``base`` when that saves at least half; else the body
     compressed with ``dictionary`` (a trained one, :func:`train`) when that is smaller than on
     its own; else full zstd.
 
-    ``full`` is :func:`compress_full` of ``body`` when the caller made it already (an
-    extraction worker does, off the crawl's own process); it is not checked here."""
+    ``full`` is :func:`compress_full` of ``body``, and ``with_dictionary`` :func:`compress_with`
+    of ``body`` and ``dictionary``, when the caller made them already (an extraction worker
+    does, off the crawl's own process); they are not checked here."""
     full = full if full is not None else compress_full(body)
     if base:
         dictionary_ = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
@@ -62,10 +65,15 @@ def compress(body: bytes, base: bytes | None = None, full: bytes | None = None, 
         if len(delta) < DELTA_GAIN * len(full):
             return "zstd-delta", delta
     if dictionary:
-        with_dictionary = _compressor(dictionary).compress(body)
+        with_dictionary = with_dictionary if with_dictionary is not None else compress_with(body, dictionary)
         if len(with_dictionary) < len(full):
             return "zstd-dict", with_dictionary
     return "zstd", full
+
+
+def compress_with(body: bytes, dictionary: bytes) -> bytes:
+    """The body compressed with a trained ``dictionary`` (codec ``zstd-dict``)."""
+    return _compressor(dictionary).compress(body)
 
 
 @functools.lru_cache(maxsize=16)

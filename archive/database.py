@@ -503,10 +503,10 @@ class Archive:
             redacted = self._redaction(known)
             if redacted is not None:
                 # a redacted story is never archived again: no body, no version (archive/redaction.py)
-                capture = dataclasses.replace(capture, body=None, hints=None, compressed=None)
+                capture = dataclasses.replace(capture, body=None, hints=None, compressed=None, compressed_dictionary=None)
                 snapshot, article_id = None, known
                 failure = ("redacted", f"the story was redacted on {redacted}: not archived again")
-            digest = self._store_body(capture.body, self._delta_base(known), capture.compressed, capture.site)
+            digest = self._store_body(capture.body, self._delta_base(known), capture.compressed, capture.site, capture.compressed_dictionary)
             snapshot_id = version = None
             flag = capture.flag
             touched = None  # the article whose schedule this capture moves
@@ -634,7 +634,12 @@ class Archive:
         )
 
     def _store_body(
-        self, body: bytes | None, base_digest: str | None = None, compressed: bytes | None = None, site: str | None = None
+        self,
+        body: bytes | None,
+        base_digest: str | None = None,
+        compressed: bytes | None = None,
+        site: str | None = None,
+        compressed_dictionary: bytes | None = None,
     ) -> str | None:
         if body is None:
             return None
@@ -645,7 +650,9 @@ class Archive:
         if compressed is not None and not _decompresses_to(compressed, body):
             compressed = None  # made for another body: compressed again here
         dictionary_id, dictionary = self.site_dictionary(site) or (None, None)
-        codec, data = bodies.compress(body, base, compressed, dictionary)
+        if compressed_dictionary is not None and not (dictionary and _decompresses_to(compressed_dictionary, body, dictionary)):
+            compressed_dictionary = None  # made with another dictionary, or for another body
+        codec, data = bodies.compress(body, base, compressed, dictionary, compressed_dictionary)
         self.db.execute(
             "INSERT INTO bodies (digest, codec, size, data, base_digest, dictionary_id) VALUES (?, ?, ?, ?, ?, ?)",
             [digest, codec, len(body), data, base_digest if codec == "zstd-delta" else None, dictionary_id if codec == "zstd-dict" else None],
@@ -1264,10 +1271,10 @@ def _json_or_none(value: dict[str, str] | None) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _decompresses_to(compressed: bytes, body: bytes) -> bool:
-    """Whether a ``zstd`` body made elsewhere gives back ``body`` exactly (decompressing is
-    some 10 times cheaper than compressing at level 10)."""
+def _decompresses_to(compressed: bytes, body: bytes, dictionary: bytes | None = None) -> bool:
+    """Whether a ``zstd`` body (``zstd-dict`` with ``dictionary``) made elsewhere gives back
+    ``body`` exactly (decompressing is some 10 times cheaper than compressing at level 10)."""
     try:
-        return bodies.decompress("zstd", compressed) == body
+        return bodies.decompress("zstd-dict" if dictionary else "zstd", compressed, dictionary=dictionary) == body
     except Exception:  # noqa: BLE001 - any damage means: not this body
         return False

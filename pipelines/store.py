@@ -45,6 +45,7 @@ def capture_record(item: PageItem) -> CaptureRecord:
         encoding=item.encoding,
         warnings=tuple(item.warnings),
         compressed=None if item.status == 304 else item.compressed,
+        compressed_dictionary=None if item.status == 304 else item.compressed_dictionary,
     )
 
 

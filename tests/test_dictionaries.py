@@ -134,3 +134,55 @@ def test_the_store_pipeline_trains_at_the_end_of_a_finished_run(tmp_path, reason
     pipeline.spider_closed(None, reason)
     with Archive.open(tmp_path / "a.db") as archive:
         assert archive.db.execute("SELECT count(*) FROM dictionaries").fetchone()[0] == trained
+
+
+def test_a_worker_compresses_with_the_dictionary_and_the_archive_checks_it(tmp_path):
+    from crawler.options import ExtractOptions
+    from pipelines.extract import run_job
+    from pipelines.workers import ExtractJob
+
+    with Archive.open(tmp_path / "a.db") as archive:
+        for n in range(12):
+            store(archive, n)
+        archive.train_dictionaries(min_bodies=12)
+        _, dictionary = archive.site_dictionary("one")
+        body = story_page(12)
+        job = ExtractJob(body, "http://one.example/story/12", "text/html", ExtractOptions(), None, "2024-03-01T11:00:00Z",
+                         precompute=True, dictionary=dictionary)  # fmt: skip
+        made = run_job(job).compressed_dictionary
+        assert bodies.decompress("zstd-dict", made, dictionary=dictionary) == body
+        # made with the site's dictionary: stored as it is
+        url = "http://one.example/story/12"
+        capture = CaptureRecord(url=url, final_url=url, fetched_at="2024-03-01T11:00:00Z", status=200, body=body, site="one",
+                                content_type="text/html", compressed_dictionary=made)  # fmt: skip
+        snapshot = SnapshotRecord(canonical_url=url, content_hash=bodies.digest(body), title="Story 12", text="Story 12", extractor="test")
+        archive.record_capture(archive.start_crawl("test"), capture, snapshot)
+        assert archive.db.execute("SELECT codec, data FROM bodies WHERE digest = ?", [bodies.digest(body)]).fetchone() == ("zstd-dict", made)
+        # made with another dictionary (or for another body): compressed again, read back exactly
+        other = story_page(13)
+        wrong = bodies.compress_with(other, bodies.train([story_page(n, "two") for n in range(12)]))
+        url = "http://one.example/story/13"
+        capture = CaptureRecord(url=url, final_url=url, fetched_at="2024-03-01T11:01:00Z", status=200, body=other, site="one",
+                                content_type="text/html", compressed_dictionary=wrong)  # fmt: skip
+        snapshot = SnapshotRecord(canonical_url=url, content_hash=bodies.digest(other), title="Story 13", text="Story 13", extractor="test")
+        archive.record_capture(archive.start_crawl("test"), capture, snapshot)
+        codec, data = archive.db.execute("SELECT codec, data FROM bodies WHERE digest = ?", [bodies.digest(other)]).fetchone()
+        assert (codec, data) == ("zstd-dict", bodies.compress_with(other, dictionary)) and data != wrong
+        assert archive.read_body(bodies.digest(other)) == other
+
+
+def test_the_template_stage_hands_each_page_its_sites_dictionary(tmp_path):
+    from crawler.items import PageItem
+    from pipelines.templates import TemplatePipeline
+
+    with Archive.open(tmp_path / "a.db") as archive:
+        for n in range(12):
+            store(archive, n)
+        archive.train_dictionaries(min_bodies=12)
+        _, dictionary = archive.site_dictionary("one")
+    stage = TemplatePipeline(str(tmp_path / "a.db"), min_stories=0)
+    stage.open_spider()
+    pages = [PageItem(url=f"http://{site}.example/x", final_url=f"http://{site}.example/x", status=200, body=b"<p>x</p>", site=site)
+             for site in ("one", "two")]  # fmt: skip
+    assert [stage.process_item(p).dictionary for p in pages] == [dictionary, None]
+    stage.close_spider()
