@@ -235,9 +235,10 @@ SEARCH_RESULTS = 50
 #: versions ranked at most: when more match, the newest this many (highest ``snapshots.id``)
 #: are ranked; BM25 costs about 4 µs a version, so "the" at 100,000 snapshots would
 #: otherwise take 300 ms and more (issue 16). Web search engines bound their ranking too.
-SEARCH_CANDIDATES = 5000
-#: best-ranked versions grouped into stories (one row per story)
-SEARCH_VERSIONS = 1000
+SEARCH_CANDIDATES = 2000
+#: best-ranked versions grouped into stories (one row per story), per story returned:
+#: reading a version's row costs about 10 µs (its date is stored after its text)
+SEARCH_VERSIONS_PER_RESULT = 5
 
 
 def search(
@@ -260,7 +261,7 @@ def search(
 
     Ranking is bounded (issue 16): of the versions that match and pass the filters, the
     newest ``candidates`` are ranked (FTS5 ``rank``, BM25), the best
-    :data:`SEARCH_VERSIONS` of them are grouped into stories, and only the ``limit``
+    :data:`SEARCH_VERSIONS_PER_RESULT` times ``limit`` of them are grouped into stories, and only the ``limit``
     stories returned get an excerpt (``snippet()``).
 
     Args:
@@ -320,7 +321,7 @@ def search(
         ORDER BY rank
         """,
         {"fts": fts, "cjk": cjk_fts, "q": text, "site": site, "from_day": from_day, "to_day": to_day, "limit": limit,
-         "candidates": candidates, "versions": max(limit, SEARCH_VERSIONS)},
+         "candidates": candidates, "versions": SEARCH_VERSIONS_PER_RESULT * limit},
     )
 
 

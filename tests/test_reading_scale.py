@@ -97,8 +97,8 @@ def test_search_page_says_when_ranking_was_capped(tmp_path, monkeypatch):
     page = get("/-/search?q=harbour").text
     assert "More than 2 versions match: showing the best of the newest 2 matches." in page
     assert page.count('class="search-title"') == 2
-    # the canned search ranks the newest 5,000 at most, and says so
-    assert "only the newest 5,000 matches are ranked" in get("/s/search?q=harbour&from_day=&to_day=").text
+    # the canned search ranks the newest 2,000 at most, and says so
+    assert "only the newest 2,000 matches are ranked" in get("/s/search?q=harbour&from_day=&to_day=").text
 
 
 def test_sites_skip_a_site_whose_stories_are_all_redacted(tmp_path):
