@@ -101,10 +101,10 @@ async def home_page(datasette, request) -> Response:
         visible, _ = await datasette.check_visibility(request.actor, "view-database", name)
         if not visible:
             continue
-        names = await db.table_names() + await db.view_names()
+        hidden = set(await db.hidden_table_names())  # FTS5's own tables, those metadata hides
+        names = [t for t in await db.table_names() + await db.view_names() if t not in hidden]
         described = (metadata.get("databases", {}).get(name) or {}).get("tables") or {}
-        ordered = [t for t in described if t in names and not described[t].get("hidden")]
-        ordered += sorted(t for t in names if t not in described and not t.startswith(("snapshots_fts", "snapshots_cjk")))
+        ordered = [t for t in described if t in names] + sorted(t for t in names if t not in described)
         shown = []
         for table in ordered:
             if len(shown) == HOME_TABLES:
