@@ -9,11 +9,17 @@ Codecs (``bodies.codec``):
   timestamp or an edited sentence, so it is kept in a few hundred bytes instead of tens of
   kilobytes; every byte is still there, exactly. A base is always a full body (never
   another delta), so reading any body takes at most one other body.
+- ``zstd-dict``: Zstandard with a dictionary trained on earlier captures of the same site
+  (``bodies.dictionary_id``, table ``dictionaries``). The pages of one site share their
+  template (header, navigation, scripts, footer), which a dictionary holds once: a first
+  capture is kept in about half the bytes of ``zstd`` on its own (``benchmarks/storage.py``).
+  Kept only when smaller than ``zstd`` on its own.
 - ``gzip``: what release 0.1.0 wrote; read, no longer written.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 
@@ -22,6 +28,10 @@ import zstandard
 LEVEL = 10
 # A delta is kept when it is under half the size of the body compressed on its own.
 DELTA_GAIN = 0.5
+#: bytes of a trained dictionary: zstd's own default (``ZDICT_trainFromBuffer``, "~100 KB")
+DICTIONARY_SIZE = 112_640
+#: level a dictionary itself is stored at (once per dictionary; its bytes count as stored)
+DICTIONARY_LEVEL = 19
 
 
 class CodecError(ValueError):
@@ -38,33 +48,81 @@ def compress_full(body: bytes) -> bytes:
     return zstandard.ZstdCompressor(level=LEVEL).compress(body)
 
 
-def compress(body: bytes, base: bytes | None = None, full: bytes | None = None) -> tuple[str, bytes]:
-    """``(codec, data)``: a delta against ``base`` when that saves at least half, else full zstd.
+def compress(
+    body: bytes, base: bytes | None = None, full: bytes | None = None, dictionary: bytes | None = None, with_dictionary: bytes | None = None
+) -> tuple[str, bytes]:
+    """``(codec, data)``: a delta against ``base`` when that saves at least half; else the body
+    compressed with ``dictionary`` (a trained one, :func:`train`) when that is smaller than on
+    its own; else full zstd.
 
-    ``full`` is :func:`compress_full` of ``body`` when the caller made it already (an
-    extraction worker does, off the crawl's own process); it is not checked here."""
+    ``full`` is :func:`compress_full` of ``body``, and ``with_dictionary`` :func:`compress_with`
+    of ``body`` and ``dictionary``, when the caller made them already (an extraction worker
+    does, off the crawl's own process); they are not checked here."""
     full = full if full is not None else compress_full(body)
     if base:
-        dictionary = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-        delta = zstandard.ZstdCompressor(level=LEVEL, dict_data=dictionary).compress(body)
+        dictionary_ = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+        delta = zstandard.ZstdCompressor(level=LEVEL, dict_data=dictionary_).compress(body)
         if len(delta) < DELTA_GAIN * len(full):
             return "zstd-delta", delta
+    if dictionary:
+        with_dictionary = with_dictionary if with_dictionary is not None else compress_with(body, dictionary)
+        if len(with_dictionary) < len(full):
+            return "zstd-dict", with_dictionary
     return "zstd", full
 
 
-def decompress(codec: str, data: bytes, base: bytes | None = None) -> bytes:
+def compress_with(body: bytes, dictionary: bytes) -> bytes:
+    """The body compressed with a trained ``dictionary`` (codec ``zstd-dict``)."""
+    return _compressor(dictionary).compress(body)
+
+
+@functools.lru_cache(maxsize=16)
+def _compressor(dictionary: bytes) -> zstandard.ZstdCompressor:
+    # loading a dictionary costs about as much as compressing a page: once per dictionary
+    return zstandard.ZstdCompressor(level=LEVEL, dict_data=zstandard.ZstdCompressionDict(dictionary))
+
+
+def train(samples: list[bytes], size: int = DICTIONARY_SIZE) -> bytes:
+    """A zstd dictionary of at most ``size`` bytes trained on ``samples`` (zstd's COVER
+    trainer, ``zstandard.train_dictionary`` with its defaults).
+
+    Raises:
+        CodecError: zstd could not train one (too few or too small samples).
+    """
+    try:
+        return zstandard.train_dictionary(size, samples).as_bytes()
+    except zstandard.ZstdError as exc:
+        raise CodecError(f"no dictionary trained from {len(samples)} samples: {exc}") from exc
+
+
+def pack_dictionary(dictionary: bytes) -> bytes:
+    """A dictionary as stored (``dictionaries.data``): zstd at :data:`DICTIONARY_LEVEL`."""
+    return zstandard.ZstdCompressor(level=DICTIONARY_LEVEL).compress(dictionary)
+
+
+def unpack_dictionary(data: bytes) -> bytes:
+    """The dictionary bytes back from :func:`pack_dictionary`."""
+    return zstandard.ZstdDecompressor().decompress(data)
+
+
+def decompress(codec: str, data: bytes, base: bytes | None = None, dictionary: bytes | None = None) -> bytes:
     """The body bytes back.
 
     Raises:
-        CodecError: unknown codec, or a delta without its base.
+        CodecError: unknown codec, a delta without its base, or a ``zstd-dict`` body without
+            its dictionary.
     """
     if codec == "zstd":
         return zstandard.ZstdDecompressor().decompress(data)
     if codec == "zstd-delta":
         if base is None:
             raise CodecError("a zstd-delta body needs its base body")
-        dictionary = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-        return zstandard.ZstdDecompressor(dict_data=dictionary).decompress(data)
+        dictionary_ = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+        return zstandard.ZstdDecompressor(dict_data=dictionary_).decompress(data)
+    if codec == "zstd-dict":
+        if dictionary is None:
+            raise CodecError("a zstd-dict body needs its dictionary")
+        return zstandard.ZstdDecompressor(dict_data=zstandard.ZstdCompressionDict(dictionary)).decompress(data)
     if codec == "gzip":
         return gzip.decompress(data)
     raise CodecError(f"unknown body codec {codec!r}")

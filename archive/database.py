@@ -44,6 +44,10 @@ BUSY_TIMEOUT_MS = 30_000
 GONE_STATUSES = (404, 410)
 SHRINK_RATIO = 1 / 3
 SHRINK_MIN_CHARS = 500
+#: first-capture story bodies a site needs before its first compression dictionary
+DICTIONARY_MIN_BODIES = 32
+#: bodies a dictionary is trained on (the site's newest): training takes about a second
+DICTIONARY_SAMPLES = 64
 
 
 class ArchiveError(Exception):
@@ -95,6 +99,7 @@ class Archive:
         self.db = db
         self.path = path
         self._redacted_names: dict[str | None, Any] = {}  # site -> pattern of its redacted stories' URLs
+        self._dictionaries: dict[str, tuple[int, bytes] | None] = {}  # site -> its latest dictionary
 
     # -- opening -----------------------------------------------------------------
 
@@ -499,7 +504,7 @@ class Archive:
             redacted = self._redaction(known)
             if redacted is not None:
                 # a redacted story is never archived again: no body, no version (archive/redaction.py)
-                capture = dataclasses.replace(capture, body=None, hints=None, compressed=None)
+                capture = dataclasses.replace(capture, body=None, hints=None, compressed=None, compressed_dictionary=None)
                 snapshot, article_id = None, known
                 failure = ("redacted", f"the story was redacted on {redacted}: not archived again")
             names_redacted = (
@@ -509,8 +514,10 @@ class Archive:
             if names_redacted:
                 # a listing that still names a redacted story: its body is not kept (archive/redaction.py)
                 note = "body not kept: it named a redacted story"
-                capture = dataclasses.replace(capture, body=None, compressed=None, flag="redacted", warnings=(*capture.warnings, note))
-            digest = self._store_body(capture.body, self._delta_base(known), capture.compressed)
+                capture = dataclasses.replace(
+                    capture, body=None, compressed=None, compressed_dictionary=None, flag="redacted", warnings=(*capture.warnings, note)
+                )
+            digest = self._store_body(capture.body, self._delta_base(known), capture.compressed, capture.site, capture.compressed_dictionary)
             snapshot_id = version = None
             flag = capture.flag
             touched = None  # the article whose schedule this capture moves
@@ -655,7 +662,14 @@ class Archive:
             "UPDATE articles SET status = 'gone', next_check_at = ? WHERE id = ?", [iso_utc(due), article_id]
         )
 
-    def _store_body(self, body: bytes | None, base_digest: str | None = None, compressed: bytes | None = None) -> str | None:
+    def _store_body(
+        self,
+        body: bytes | None,
+        base_digest: str | None = None,
+        compressed: bytes | None = None,
+        site: str | None = None,
+        compressed_dictionary: bytes | None = None,
+    ) -> str | None:
         if body is None:
             return None
         digest = bodies.digest(body)
@@ -664,12 +678,85 @@ class Archive:
         base = self.read_body(base_digest) if base_digest else None
         if compressed is not None and not _decompresses_to(compressed, body):
             compressed = None  # made for another body: compressed again here
-        codec, data = bodies.compress(body, base, compressed)
+        dictionary_id, dictionary = self.site_dictionary(site) or (None, None)
+        if compressed_dictionary is not None and not (dictionary and _decompresses_to(compressed_dictionary, body, dictionary)):
+            compressed_dictionary = None  # made with another dictionary, or for another body
+        codec, data = bodies.compress(body, base, compressed, dictionary, compressed_dictionary)
         self.db.execute(
-            "INSERT INTO bodies (digest, codec, size, data, base_digest) VALUES (?, ?, ?, ?, ?)",
-            [digest, codec, len(body), data, base_digest if codec == "zstd-delta" else None],
+            "INSERT INTO bodies (digest, codec, size, data, base_digest, dictionary_id) VALUES (?, ?, ?, ?, ?, ?)",
+            [digest, codec, len(body), data, base_digest if codec == "zstd-delta" else None, dictionary_id if codec == "zstd-dict" else None],
         )
         return digest
+
+    # -- per-site compression dictionaries ---------------------------------------------
+
+    def site_dictionary(self, site: str | None) -> tuple[int, bytes] | None:
+        """``(id, dictionary bytes)`` of the latest dictionary trained for ``site``
+        (:meth:`train_dictionaries`), or ``None``; read once per site and kept."""
+        if not site:
+            return None
+        if site not in self._dictionaries:
+            row = self.db.execute("SELECT id, data FROM dictionaries WHERE site = ? ORDER BY id DESC LIMIT 1", [site]).fetchone()
+            self._dictionaries[site] = (row[0], bodies.unpack_dictionary(row[1])) if row else None
+        return self._dictionaries[site]
+
+    def train_dictionaries(
+        self, min_bodies: int = DICTIONARY_MIN_BODIES, samples: int = DICTIONARY_SAMPLES, sites: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Train a zstd dictionary (:func:`archive.bodies.train`) for each site with at least
+        ``min_bodies`` stored first-capture story bodies (codec ``zstd`` or ``zstd-dict``: not
+        deltas) and, if it has a dictionary already, at least twice as many as when that one
+        was trained (so a site keeps a handful of dictionaries, not one per crawl). Each is
+        trained on the site's newest ``samples`` such bodies: earlier captures only; bodies
+        stored from then on are compressed with it. ``sites`` limits it to those sites.
+
+        Returns:
+            One dict per dictionary saved: ``id``, ``site``, ``samples``, ``size`` (bytes),
+            ``stored`` (bytes as stored).
+
+        Raises:
+            StorageError: SQLite could not write (nothing was saved).
+        """
+        counts = self.db.execute(
+            """
+            SELECT c.site, count(DISTINCT c.body_digest) FROM captures c JOIN bodies b ON b.digest = c.body_digest
+            WHERE c.article_id IS NOT NULL AND c.site IS NOT NULL AND b.codec IN ('zstd', 'zstd-dict')
+            GROUP BY c.site
+            """
+        ).fetchall()
+        saved = []
+        for site, count in counts:
+            if sites is not None and site not in sites:
+                continue
+            last = self.db.execute("SELECT max(site_bodies) FROM dictionaries WHERE site = ?", [site]).fetchone()[0]
+            if count < min_bodies or (last is not None and count < 2 * last):
+                continue
+            digests = [
+                r[0]
+                for r in self.db.execute(
+                    """
+                    SELECT c.body_digest FROM captures c JOIN bodies b ON b.digest = c.body_digest
+                    WHERE c.site = ? AND c.article_id IS NOT NULL AND b.codec IN ('zstd', 'zstd-dict')
+                    GROUP BY c.body_digest ORDER BY max(c.id) DESC LIMIT ?
+                    """,
+                    [site, samples],
+                )
+            ]
+            try:
+                dictionary = bodies.train([self.read_body(d) for d in digests])
+            except bodies.CodecError as exc:
+                logger.info("no compression dictionary for %s: %s", site, exc)
+                continue
+            stored = bodies.pack_dictionary(dictionary)
+            with self._write():
+                dictionary_id = self.db["dictionaries"].insert(
+                    {"site": site, "trained_at": utc_now_iso(), "site_bodies": count, "samples": json.dumps(sorted(digests)),
+                     "size": len(dictionary), "data": stored}
+                ).last_pk
+            self._dictionaries[site] = (dictionary_id, dictionary)
+            saved.append({"id": dictionary_id, "site": site, "samples": len(digests), "size": len(dictionary), "stored": len(stored)})
+            logger.info("compression dictionary %s for %s: %d bytes from %d bodies", dictionary_id, site, len(dictionary), len(digests))
+        return saved
 
     def find_article_id(self, url: str) -> int | None:
         """The article a URL names (:func:`archive.queries.find_article_id`: canonical URL or
@@ -1231,10 +1318,10 @@ def _json_or_none(value: dict[str, str] | None) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _decompresses_to(compressed: bytes, body: bytes) -> bool:
-    """Whether a ``zstd`` body made elsewhere gives back ``body`` exactly (decompressing is
-    some 10 times cheaper than compressing at level 10)."""
+def _decompresses_to(compressed: bytes, body: bytes, dictionary: bytes | None = None) -> bool:
+    """Whether a ``zstd`` body (``zstd-dict`` with ``dictionary``) made elsewhere gives back
+    ``body`` exactly (decompressing is some 10 times cheaper than compressing at level 10)."""
     try:
-        return bodies.decompress("zstd", compressed) == body
+        return bodies.decompress("zstd-dict" if dictionary else "zstd", compressed, dictionary=dictionary) == body
     except Exception:  # noqa: BLE001 - any damage means: not this body
         return False

@@ -344,3 +344,71 @@ def m009_cjk_search(db: Database) -> None:
         grams = cjk.index_text(title, text)
         if grams:
             db.execute("INSERT INTO snapshots_cjk (rowid, grams) VALUES (?, ?)", [snapshot_id, grams])
+
+
+@migrations()
+def m010_reading_at_scale(db: Database) -> None:
+    """What keeps the home page, the canned queries and the story page fast at 100,000
+    snapshots (issue 16), kept by triggers so that every writer keeps them right:
+
+    - ``articles.edits``: the number of the article's ``changes`` with ``reason = 'edit'``;
+    - ``articles.published_or_seen``: the latest version's publication date (UTC when known,
+      else as the page states it), else ``first_seen``: the order of "latest stories";
+    - indexes for the story page's versions (``changes.snapshot_id``), the latest and the
+      changed stories, the crawl runs' counts (``captures(crawl_id, outcome)``) and the
+      search page's list of sites (``articles(site, status)``)."""
+    db["articles"].add_column("edits", int, not_null_default=0)
+    db["articles"].add_column("published_or_seen", str)
+    order = (
+        "coalesce((SELECT coalesce(s.published_utc, s.published) FROM snapshots s WHERE s.id = {row}.latest_snapshot_id), "
+        "{row}.first_seen)"
+    )
+    db.execute(
+        "UPDATE articles SET edits = (SELECT count(*) FROM changes c WHERE c.article_id = articles.id AND c.reason = 'edit'), "
+        f"published_or_seen = {order.format(row='articles')}"
+    )
+    statements = [
+        f"CREATE TRIGGER articles_order_insert AFTER INSERT ON articles BEGIN "
+        f"UPDATE articles SET published_or_seen = {order.format(row='NEW')} WHERE id = NEW.id; END",
+        f"CREATE TRIGGER articles_order_update AFTER UPDATE OF latest_snapshot_id, first_seen ON articles BEGIN "
+        f"UPDATE articles SET published_or_seen = {order.format(row='NEW')} WHERE id = NEW.id; END",
+        "CREATE TRIGGER changes_edits_insert AFTER INSERT ON changes WHEN NEW.reason = 'edit' BEGIN "
+        "UPDATE articles SET edits = edits + 1 WHERE id = NEW.article_id; END",
+        "CREATE TRIGGER changes_edits_delete AFTER DELETE ON changes WHEN OLD.reason = 'edit' BEGIN "
+        "UPDATE articles SET edits = edits - 1 WHERE id = OLD.article_id; END",
+        "CREATE TRIGGER changes_edits_update AFTER UPDATE OF reason, article_id ON changes BEGIN "
+        "UPDATE articles SET edits = (SELECT count(*) FROM changes c WHERE c.article_id = articles.id AND c.reason = 'edit') "
+        "WHERE id IN (OLD.article_id, NEW.article_id); END",
+        "CREATE INDEX idx_changes_snapshot_id ON changes (snapshot_id)",
+        "CREATE INDEX idx_articles_published_or_seen ON articles (published_or_seen)",
+        "CREATE INDEX idx_articles_changed ON articles (last_changed) WHERE edits > 0",
+        "CREATE INDEX idx_articles_edits ON articles (edits, last_changed) WHERE edits > 0",
+        "CREATE INDEX idx_captures_crawl_id_outcome ON captures (crawl_id, outcome)",
+        "CREATE INDEX idx_articles_site_status ON articles (site, status)",
+    ]
+    for statement in statements:  # one by one: executescript() would commit the migration's transaction
+        db.execute(statement)
+
+
+@migrations()
+def m011_body_dictionaries(db: Database) -> None:
+    """Per-site zstd dictionaries (:mod:`archive.bodies`, codec ``zstd-dict``): one row per
+    trained dictionary, with the bodies it was trained on (so that redacting one of them
+    can take the dictionary out too); ``bodies.dictionary_id`` names the dictionary a
+    ``zstd-dict`` body needs."""
+    db["dictionaries"].create(
+        {
+            "id": int,
+            "site": str,  # the source's name, as captures.site
+            "trained_at": str,  # UTC, ISO 8601 with Z
+            "site_bodies": int,  # the site's first-capture bodies stored when it was trained
+            "samples": str,  # JSON list of the SHA-256 digests of the bodies it was trained on
+            "size": int,  # bytes of the dictionary
+            "data": bytes,  # the dictionary, zstd-compressed (archive.bodies.pack_dictionary)
+        },
+        pk="id",
+        not_null={"site", "trained_at", "site_bodies", "samples", "size", "data"},
+    )
+    db["dictionaries"].create_index(["site"])
+    db["bodies"].add_column("dictionary_id", int)  # the dictionary of a zstd-dict body
+    db.execute("CREATE INDEX idx_bodies_dictionary_id ON bodies (dictionary_id) WHERE dictionary_id IS NOT NULL")

@@ -55,6 +55,9 @@ class CaptureRecord:
     #: the body compressed on its own (:func:`archive.bodies.compress_full`), made beforehand
     #: by an extraction worker; used only once it decompresses to ``body`` exactly
     compressed: bytes | None = None
+    #: the body compressed with its site's latest dictionary (:mod:`archive.bodies`), made
+    #: beforehand by an extraction worker; used only once it decompresses to ``body`` exactly
+    compressed_dictionary: bytes | None = None
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 What goes: every version's text and headline (``snapshots`` rows, and with them their
 full-text search entries, removed by the FTS5 triggers, and their CJK bigram entries), the word diffs (``changes``), the
 MinHash fingerprints and near-duplicate pairs, the story's raw bodies (``bodies`` rows
-that no other story's capture uses) and, on its captures, the body reference and the
+that no other story's capture uses), every compression dictionary trained on one of those
+bodies (the bodies compressed with it are compressed again on their own first) and, on its captures, the body reference and the
 discovery hints (a feed's headline). What stays: the ``articles`` row as a tombstone
 (canonical URL, site, first and last seen, ``status = 'redacted'``, ``redacted_at``,
 ``redaction_reason``), its aliases (so that the URL is never archived again: a later fetch
@@ -154,6 +155,7 @@ def redact(archive, articles: list[tuple[int, str, str]], reason: str, at: str |
             # no kept body is a delta against this one: a body's base is the body of its own
             # story's latest version (archive.database), which that story's capture uses
             done.bodies += db.execute("DELETE FROM bodies WHERE digest = ?", [digest]).rowcount
+            _drop_dictionaries_trained_on(archive, digest)
         if needles:
             done.mentions = _remove_mentions(archive, needles, at)
     archive.forget_redactions()
@@ -279,6 +281,7 @@ def _remove_mentions(archive, needles: set[str], at: str) -> int:
                 [codecs.compress_full(whole), other],
             )
         db.execute("DELETE FROM bodies WHERE digest = ?", [digest])
+        _drop_dictionaries_trained_on(archive, digest)
     for url, hints in db.execute("SELECT url, hints FROM frontier WHERE hints IS NOT NULL").fetchall():
         if pattern.search(_fold(url)) or pattern.search(_fold(hints)):
             db.execute("UPDATE frontier SET hints = NULL WHERE url = ?", [url])
@@ -297,6 +300,21 @@ def _remove_mentions(archive, needles: set[str], at: str) -> int:
                 [json.dumps(blocks, ensure_ascii=False), json.dumps(template, ensure_ascii=False, sort_keys=True), site, version],
             )
     return emptied
+
+
+def _drop_dictionaries_trained_on(archive, digest: str) -> None:
+    """A compression dictionary holds pieces of the bodies it was trained on: each one
+    trained on ``digest`` goes, after the bodies compressed with it are compressed again on
+    their own (codec ``zstd``), exactly as before."""
+    db = archive.db
+    for (dictionary_id,) in db.execute(
+        "SELECT id FROM dictionaries WHERE EXISTS (SELECT 1 FROM json_each(dictionaries.samples) WHERE value = ?)", [digest]
+    ).fetchall():
+        for (kept,) in db.execute("SELECT digest FROM bodies WHERE dictionary_id = ?", [dictionary_id]).fetchall():
+            body = archive.read_body(kept)
+            db.execute("UPDATE bodies SET codec = 'zstd', data = ?, dictionary_id = NULL WHERE digest = ?", [codecs.compress_full(body), kept])
+        db.execute("DELETE FROM dictionaries WHERE id = ?", [dictionary_id])
+    archive._dictionaries.clear()
 
 
 def purge(archive) -> bool:

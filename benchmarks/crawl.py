@@ -122,6 +122,7 @@ STAGES = {
     "version (hash, near-duplicate signature)": ("pipelines/version.py", "process_item"),
     "store (SHA-256, zstd, SQLite)": ("pipelines/store.py", "process_item"),
     "  of which body compression (zstd)": ("archive/bodies.py", "compress"),
+    "compression dictionaries (trained at the end)": ("archive/database.py", "train_dictionaries"),
 }
 
 #: Runs the newsarchive command under cProfile, timing CPU of the reactor thread.

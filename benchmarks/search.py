@@ -8,7 +8,8 @@ syllables (names are the rare words of news). Then picks search words by their m
 document frequency (FTS5's ``fts5vocab``): a rare word (in at most 10 snapshots), a
 common one (the word whose share is nearest 10%) and a very common one (the most
 frequent, at least 80%), and times, in Datasette in this process (``datasette.client``),
-the canned search for each, the home page and a story page.
+the canned search for each, the search page (``/-/search``) for the common words, the home
+page, a story page and the canned queries without parameters.
 
 Prints p50 and p95 in milliseconds of each (target: every p95 <= 100 ms).
 
@@ -36,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SYLLABLES = "ka lo mi ra sen tu vel dor an is per qua zim bel fo ru"
 EXTRACTOR = "benchmark"
 START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+CANNED = ("latest_stories", "changed_stories", "headline_changes", "crawl_runs")
 
 
 def paragraphs(shared: Path) -> list[str]:
@@ -112,13 +114,15 @@ async def measure(db: Path, runs: int) -> None:
     name_ = db.stem
     story = sqlite3.connect(db).execute("SELECT article_id FROM snapshots WHERE version = 2 LIMIT 1").fetchone()[0]
     print(f"archive: {total} snapshots")
-    print(f"{'what':<44} {'p50 ms':>8} {'p95 ms':>8}")
+    print(f"{'what':<52} {'p50 ms':>8} {'p95 ms':>8}")
     pages = [(f"search {kind} '{word}' ({doc} snapshots, {doc / total:.1%})", f"/{name_}/search?q={word}&from_day=&to_day=")
              for kind, (word, doc) in words.items()]
+    pages += [(f"search page /-/search '{word}'", f"/-/search?q={word}") for kind, (word, doc) in words.items() if kind != "rare"]
     pages += [("home page", "/"), (f"story page (/-/story/{story}, 2 versions)", f"/-/story/{story}")]
+    pages += [(f"canned query {name}", f"/{name_}/{name}") for name in CANNED]
     for label, path in pages:
         p50, p95, status = await timings(ds, path, runs)
-        print(f"{label:<44} {p50:8.1f} {p95:8.1f}" + ("" if status == 200 else f"  (status {status})"))
+        print(f"{label:<52} {p50:8.1f} {p95:8.1f}" + ("" if status == 200 else f"  (status {status})"))
 
 
 def main() -> None:

@@ -8,12 +8,20 @@ version, store) without a network:
 2. every page archived again, with per-request noise outside the story (an ad slot and a
    timestamp that change on every fetch, as real sites have), and a small edit (one word)
    in every tenth story;
-3. ``reextract`` over the whole archive.
+3. ``reextract`` over the whole archive;
+4. per-site dictionaries: sites of many story pages on one real page's layout
+   (:mod:`benchmarks.template_sites`: each page its own story, headline, date and
+   teasers); each site's first ``--earlier`` pages are stored, a dictionary is trained on
+   them (as at the end of a crawl), and the next ``--measured`` pages are stored and
+   measured: they were never trained on.
 
 Prints raw HTML bytes against stored bytes per snapshot, the bytes the second pass added
-(bodies, and capture rows), and milliseconds per page to archive and to re-extract.
+(bodies, and capture rows), milliseconds per page to archive and to re-extract, and the
+stored bytes per raw byte of first captures with dictionaries (the dictionaries' own
+bytes counted) against zstd on its own, the same pages in the same run; every body read
+back is checked against its SHA-256 digest.
 
-Usage: python -m benchmarks.storage [--shared ../shared]
+Usage: python -m benchmarks.storage [--shared ../shared] [--sites 12] [--earlier 40] [--measured 40]
 """
 
 from __future__ import annotations
@@ -117,9 +125,67 @@ def sizes(db: Path) -> dict[str, int]:
         }
 
 
+def dictionary_pass(shared: Path, sites: int, earlier: int, measured: int) -> None:
+    """Section 4 of the module docstring: store each site's earlier pages, train, store the
+    measured pages; print stored/raw of the measured pages with and without dictionaries."""
+    import hashlib
+
+    from archive import bodies
+    from archive.records import CaptureRecord, SnapshotRecord
+    from benchmarks.template_sites import layouts, site_pages
+
+    found, pool = layouts(shared, sites)
+    measured_digests: set[str] = set()
+    raw = alone = 0
+    with tempfile.TemporaryDirectory() as tmp, Archive.open(Path(tmp) / "sites.db") as archive:
+        crawl = archive.start_crawl("benchmark")
+        pages = {n: site_pages(layout, pool, earlier + measured, inside=n % 2 == 0, style=n % 4, seed=n) for n, layout in enumerate(found)}
+
+        def store(n: int, page, at: int) -> str:
+            url = f"http://site{n}.invalid{page.path}"
+            capture = CaptureRecord(url=url, final_url=url, fetched_at=f"2025-01-01T{at // 3600:02d}:{at // 60 % 60:02d}:{at % 60:02d}Z",
+                                    status=200, body=page.body, site=f"site{n}", content_type="text/html")
+            snapshot = SnapshotRecord(canonical_url=url, content_hash=hashlib.sha256(page.body).hexdigest(), title=page.title,
+                                      text=page.text, extractor="benchmark")
+            archive.record_capture(crawl, capture, snapshot)
+            return bodies.digest(page.body)
+
+        at = 0
+        for n, site in pages.items():
+            for page in site[:earlier]:
+                store(n, page, at := at + 1)
+        started = time.perf_counter()
+        trained = archive.train_dictionaries()
+        train_secs = time.perf_counter() - started
+        for n, site in pages.items():
+            for page in site[earlier:]:
+                measured_digests.add(store(n, page, at := at + 1))
+                raw += len(page.body)
+                alone += len(bodies.compress_full(page.body))
+        q = archive.db.execute
+        marks = ",".join("?" * len(measured_digests))
+        kept, codecs = 0, {}
+        for codec, count, data in q(f"SELECT codec, count(*), sum(length(data)) FROM bodies WHERE digest IN ({marks}) GROUP BY codec", [*measured_digests]):
+            codecs[codec], kept = count, kept + data
+        dictionaries = q("SELECT coalesce(sum(length(data) + length(samples)), 0), count(*) FROM dictionaries").fetchone()
+        for (digest,) in q("SELECT digest FROM bodies").fetchall():
+            if bodies.digest(archive.read_body(digest)) != digest:
+                sys.exit(f"body {digest} does not read back exactly")
+    print(f"per-site dictionaries: {len(found)} sites, {earlier} earlier pages each (trained on), {measured} measured pages each "
+          f"(never trained on), {raw / 1024 / 1024:.1f} MiB of HTML measured")
+    print(f"        {len(trained)} dictionaries trained in {train_secs:.1f} s, {dictionaries[0] / 1024:.0f} KiB stored in all "
+          f"(zstd-compressed, with their lists of samples)")
+    print(f"        first captures, zstd on its own: {alone / raw:.1%} of the raw bytes (1/{raw / alone:.1f})")
+    print(f"        first captures with dictionaries, the dictionaries counted: {(kept + dictionaries[0]) / raw:.1%} "
+          f"(1/{raw / (kept + dictionaries[0]):.1f}; bodies alone 1/{raw / kept:.1f}); codecs {codecs}; every body read back exact")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    parser.add_argument("--sites", type=int, default=12, help="sites for the dictionaries (real layouts)")
+    parser.add_argument("--earlier", type=int, default=40, help="pages of each site stored before its dictionary is trained")
+    parser.add_argument("--measured", type=int, default=40, help="pages of each site stored after, and measured")
     args = parser.parse_args()
     if not (args.shared / "data").is_dir():
         sys.exit(f"no shared data at {args.shared / 'data'} (the real pages this benchmark archives)")
@@ -157,6 +223,7 @@ def main() -> None:
         print(f"reextract: {counts['articles']} articles, {counts['changed']} new versions, {counts['unchanged']} unchanged, "
               f"{counts['skipped']} skipped, {counts['failed']} failed; {ms:.1f} ms/page")
         print(f"archive file: {db.stat().st_size / 1024 / 1024:.1f} MiB")
+    dictionary_pass(args.shared, args.sites, args.earlier, args.measured)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,9 @@ class PageItem:
         identity, compressed: the version identity and the body compressed on its own,
             made beside the extraction by a worker process (pipelines/workers.py), so
             that the crawl's own process need not; ``None`` when extracted in-process.
+        dictionary, compressed_dictionary: the site's compression dictionary (set by the
+            template stage, pipelines/templates.py), and the body compressed with it by
+            the worker (archive/bodies.py); ``None`` when there is none.
     """
 
     url: str
@@ -81,6 +84,8 @@ class PageItem:
     encoding: str | None = None
     identity: Any = field(default=None, repr=False)
     compressed: bytes | None = field(default=None, repr=False)
+    dictionary: bytes | None = field(default=None, repr=False)
+    compressed_dictionary: bytes | None = field(default=None, repr=False)
 
 
 @dataclass

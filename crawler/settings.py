@@ -33,6 +33,10 @@ ARCHIVE_REVISIT_STEPS = list(DEFAULT_STEPS_TEXT)
 #: Learn a site's template at the end of a run once it has this many stories new since its
 #: latest template (the config's ``template_min_stories``; 0: never). pipelines/templates.py.
 ARCHIVE_TEMPLATE_MIN_STORIES = 8
+#: Train a site's compression dictionary at the end of a finished run once it has this many
+#: stored story bodies (and twice as many as at its latest dictionary); 0: never.
+#: archive/bodies.py, Archive.train_dictionaries.
+ARCHIVE_DICTIONARY_MIN_BODIES = 32
 #: Worker processes that extract pages (pipelines.workers): None = one per CPU core the
 #: crawl may use; 0 = extract in the crawl's own process (no time limit possible there).
 ARCHIVE_EXTRACT_WORKERS = None

@@ -71,7 +71,12 @@ def run_job(job: ExtractJob) -> ExtractResult:
         extraction = extract_page(job.body, job.url, job.content_type, job.options, job.hints, job.fetched_at)
         if not job.precompute:
             return ExtractResult(extraction)
-        return ExtractResult(extraction, identity=version_identity(extraction), compressed=bodies.compress_full(job.body))
+        return ExtractResult(
+            extraction,
+            identity=version_identity(extraction),
+            compressed=bodies.compress_full(job.body),
+            compressed_dictionary=bodies.compress_with(job.body, job.dictionary) if job.dictionary else None,
+        )
     except ExtractionError as exc:
         return ExtractResult(error=(exc.kind, str(exc)))
     except Exception as exc:  # noqa: BLE001 - one bad page must not stop the run
@@ -162,7 +167,7 @@ class ExtractPipeline:
     def job(self, item: PageItem) -> ExtractJob:
         """The plain job that extracts ``item`` (with what comes next, in a worker)."""
         return ExtractJob(item.body, item.final_url, item.content_type, item.options, item.hints or None, item.fetched_at,
-                          precompute=self.pool is not None)
+                          precompute=self.pool is not None, dictionary=item.dictionary)
 
     async def process_item(self, item):
         if not self.wants(item):
@@ -190,6 +195,7 @@ class ExtractPipeline:
             return item
         item.extraction = result.extraction
         item.identity, item.compressed = result.identity, result.compressed
+        item.compressed_dictionary = result.compressed_dictionary
         item.encoding = item.extraction.encoding
         item.warnings = [*item.warnings, *item.extraction.warnings]
         for warning in item.warnings:

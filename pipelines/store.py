@@ -17,7 +17,7 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import reactor
 
 from archive.records import CaptureRecord, SnapshotRecord
-from archive.database import Archive, StorageError
+from archive.database import DICTIONARY_MIN_BODIES, Archive, StorageError
 from archive.runlog import run_log
 from archive.schedule import Steps, parse_revisit_steps
 from crawler.items import FailureItem, PageItem
@@ -45,6 +45,7 @@ def capture_record(item: PageItem) -> CaptureRecord:
         encoding=item.encoding,
         warnings=tuple(item.warnings),
         compressed=None if item.status == 304 else item.compressed,
+        compressed_dictionary=None if item.status == 304 else item.compressed_dictionary,
     )
 
 
@@ -110,8 +111,10 @@ class StorePipeline:
         crawler=None,
         crawl_id: int | None = None,
         steps: Steps | None = None,
+        dictionary_min_bodies: int = DICTIONARY_MIN_BODIES,
     ) -> None:
         self.db_path = db_path
+        self.dictionary_min_bodies = dictionary_min_bodies
         self.steps = steps
         self.command = command
         self.config_text = config_text
@@ -132,6 +135,7 @@ class StorePipeline:
             crawl_id=settings.getint("ARCHIVE_CRAWL_ID") or None,
             # unset (a bare test crawler): the schedule's defaults (archive.schedule)
             steps=parse_revisit_steps(settings.getlist("ARCHIVE_REVISIT_STEPS")) if settings.getlist("ARCHIVE_REVISIT_STEPS") else None,
+            dictionary_min_bodies=settings.getint("ARCHIVE_DICTIONARY_MIN_BODIES", DICTIONARY_MIN_BODIES),
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(pipeline.spider_error, signal=signals.spider_error)
@@ -252,7 +256,9 @@ class StorePipeline:
         self._record_error(url, "pipeline_error", f"{type(failure.value).__name__}: {failure.value}")
 
     def spider_closed(self, spider, reason: str) -> None:
-        """Record the end of the run with Scrapy's stats, then close the archive."""
+        """Record the end of the run with Scrapy's stats; after a finished run, train the
+        compression dictionaries that are due (``ARCHIVE_DICTIONARY_MIN_BODIES``); then close
+        the archive."""
         if self.archive is None:
             return
         stats = dict(self.stats.get_stats()) if self.stats is not None else {}
@@ -263,5 +269,12 @@ class StorePipeline:
             self.archive.finish_crawl(self.crawl_id, status, stats)
         except StorageError as exc:
             logger.error("cannot record the end of crawl %s: %s", self.crawl_id, exc)
+        if reason == "finished" and self.dictionary_min_bodies > 0:
+            # after the run is recorded: a dictionary is trained on what is stored by now,
+            # and compresses the sites' next bodies (archive/bodies.py)
+            try:
+                self.archive.train_dictionaries(self.dictionary_min_bodies)
+            except StorageError as exc:
+                logger.error("compression dictionaries not trained: %s", exc)
         self.archive.close()
         self.archive = None

@@ -84,8 +84,9 @@ def learn_due(archive: Archive, min_stories: int = MIN_STORIES) -> list[Template
 
 
 class TemplatePipeline:
-    """Stage 0: give each article candidate its site's template (in ``item.options``), and
-    learn templates when the spider closes.
+    """Stage 0: give each article candidate its site's template (in ``item.options``) and its
+    site's compression dictionary (``item.dictionary``: an extraction worker compresses the
+    body with it, archive/bodies.py), and learn templates when the spider closes.
 
     Settings: ``ARCHIVE_DB``; ``ARCHIVE_TEMPLATE_MIN_STORIES`` (stories new since a site's
     latest template before it is learned again at the end of a run; 0 turns learning off).
@@ -130,6 +131,8 @@ class TemplatePipeline:
         template = self._by_site[key]
         if template is not None:
             item.options = replace(item.options, template=template)
+        dictionary = self.archive.site_dictionary(item.site)
+        item.dictionary = dictionary[1] if dictionary else None
         if template is not None and self.stats is not None:
             self.stats.inc_value("template/applied")
         return item

@@ -83,6 +83,8 @@ class ExtractJob:
     #: also make what the crawl's process would do next with the page (its version
     #: identity, its body compressed): done in a worker, that work leaves the reactor
     precompute: bool = False
+    #: the site's compression dictionary: with ``precompute``, the body is compressed with it too
+    dictionary: bytes | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -101,6 +103,8 @@ class ExtractResult:
     #: compressed on its own (:func:`archive.bodies.compress_full`)
     identity: Any = None
     compressed: bytes | None = None
+    #: with ``precompute`` and a ``dictionary``: the body compressed with it
+    compressed_dictionary: bytes | None = None
 
 
 def _ready() -> int:

@@ -766,7 +766,7 @@ def archive_state(db: Path) -> dict[str, Any]:
     missing, an article whose latest snapshot is missing), ``digest_mismatches`` (bodies whose
     SHA-256 differs from their key), ``duplicates`` (articles sharing a canonical URL, or
     versions of an article sharing a content hash one after the other)."""
-    from archive.bodies import decompress, digest
+    from archive.bodies import decompress, digest, unpack_dictionary
 
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     try:
@@ -788,10 +788,16 @@ def archive_state(db: Path) -> dict[str, Any]:
         has_base = "base_digest" in {r[1] for r in conn.execute("PRAGMA table_info(bodies)")}
         columns = "digest, codec, data, base_digest" if has_base else "digest, codec, data, NULL"
         bodies = {d: (c, data, base) for d, c, data, base in conn.execute(f"SELECT {columns} FROM bodies")}  # noqa: S608
+        has_dictionaries = "dictionary_id" in {r[1] for r in conn.execute("PRAGMA table_info(bodies)")}
         for key, (codec, data, base) in bodies.items():
             try:
                 base_bytes = decompress(bodies[base][0], bodies[base][1], None) if codec == "zstd-delta" else None
-                if digest(decompress(codec, data, base_bytes)) != key:
+                dictionary = None
+                if codec == "zstd-dict" and has_dictionaries:
+                    (stored,) = conn.execute(
+                        "SELECT d.data FROM bodies b JOIN dictionaries d ON d.id = b.dictionary_id WHERE b.digest = ?", [key]).fetchone()
+                    dictionary = unpack_dictionary(stored)
+                if digest(decompress(codec, data, base_bytes, dictionary)) != key:
                     mismatches += 1
             except Exception:  # noqa: BLE001 - an unreadable body is a mismatch
                 mismatches += 1

@@ -68,6 +68,11 @@ def test_home_page_has_figures_search_and_stories(client):
     assert page.index("Council approves library budget", latest) < page.index("Pier to grow by forty metres after vote", latest)
     assert "Pier to grow by forty metres after vote example · 1 edit" in page
     assert 'href="/-/story/1"' in response.text
+    # the newsarchive home page (not Datasette's index view): the first tables in the order
+    # of metadata.json, hidden ones never; Datasette's /.json stays
+    assert "Tables stories , articles , snapshots , changes , publisher_edits , ..." in page
+    assert "fingerprints" not in page
+    assert "news" in client.get("/.json").json()
 
 
 def test_tables_and_columns_are_described_with_units(client):
