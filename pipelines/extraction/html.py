@@ -99,8 +99,11 @@ def parse_html(html: bytes | str, content_type: str | None = None) -> HtmlElemen
     return parse_document(html, content_type)[0]
 
 
-def parse_document(html: bytes | str, content_type: str | None = None) -> tuple[HtmlElement, str | None]:
+def parse_document(html: bytes | str, content_type: str | None = None, *, guard: bool = True) -> tuple[HtmlElement, str | None]:
     """Parse an HTML document into an lxml tree; also say which character encoding decoded it.
+
+    ``guard=False`` skips the complexity check of :mod:`crawler.markup` for bytes that
+    passed it already: a stored story's body, which was extracted when it was fetched.
 
     Returns:
         ``(tree, encoding)``; ``encoding`` is ``None`` for text given decoded.
@@ -121,7 +124,7 @@ def parse_document(html: bytes | str, content_type: str | None = None) -> tuple[
             labelled = (content_type or "").lower()
             mismatch = not labelled or "html" in labelled or labelled.startswith("text/")
             raise ExtractionError(f"not HTML: the body is {kind} data", "content_type_mismatch" if mismatch else "not_html")
-    if reason := complexity_problem(html):
+    if guard and (reason := complexity_problem(html)):
         # parse and extraction time grow with the square of the attributes on one element
         # and with the elements: a page built to hold a crawl (reliability.md, 13) is kept
         # raw, not parsed

@@ -294,19 +294,16 @@ def _attribute_tokens(classes: str | None, id_: str | None) -> frozenset[str]:
 
 def _elements(body: HtmlElement):
     """The body's elements in document order (comments and processing instructions left
-    out), without the content of :data:`OPAQUE_TAGS`; iterative, so that deep trees do not
-    reach Python's recursion limit."""
-    stack = [iter(body)]
-    while stack:
-        for el in stack[-1]:
-            if not isinstance(el.tag, str):
-                continue
-            yield el
-            if el.tag not in OPAQUE_TAGS:
-                stack.append(iter(el))
-            break
-        else:
-            stack.pop()
+    out), without the content of :data:`OPAQUE_TAGS`; lxml's ``iterwalk``, iterative, so
+    that deep trees do not reach Python's recursion limit."""
+    walker = etree.iterwalk(body, events=("start",))
+    next(walker)  # the body itself
+    for _, el in walker:
+        if not isinstance(el.tag, str):
+            continue
+        yield el
+        if el.tag in OPAQUE_TAGS:
+            walker.skip_subtree()
 
 
 def _vocabulary(bodies: list[HtmlElement]) -> set[str]:
