@@ -123,6 +123,7 @@ STAGES = {
     "store (SHA-256, zstd, SQLite)": ("pipelines/store.py", "process_item"),
     "  of which body compression (zstd)": ("archive/bodies.py", "compress"),
     "compression dictionaries (trained at the end)": ("archive/database.py", "train_dictionaries"),
+    "site templates (learned at the end)": ("pipelines/templates.py", "learn_due"),
 }
 
 #: Runs the newsarchive command under cProfile, timing CPU of the reactor thread.
