@@ -6,7 +6,6 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
-from weakref import WeakKeyDictionary
 
 import scrapy
 from scrapy.http import Response, TextResponse
@@ -15,31 +14,23 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from archive.timefmt import utc_now_iso
-from crawler.config import Source
-from crawler.errors import HostDeferred, RobotsDisallowedHost, failure_kind, release_frames
-from crawler.items import FailureItem, PageItem
 from archive.urls import redact_credentials, strip_credentials
+from crawler.config import Source
+from crawler.errors import (
+    HostDeferred,
+    RobotsDisallowedHost,
+    failure_kind,
+    release_frames,
+)
+from crawler.items import FailureItem, PageItem
 from crawler.markup import complexity_problem
 from crawler.sniff import sniff_binary
-from crawler.traps import FOLLOW_MAX_PER_HOST, strip_session_ids, trap_reason
 from crawler.stopping import RunStopped
+from crawler.traps import FOLLOW_MAX_PER_HOST, strip_session_ids, trap_reason
 
 logger = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-
-# what crawler.markup found in a response's body, read once per response (as Scrapy caches
-# a response's meta refresh)
-_complexity: WeakKeyDictionary[Response, str | None] = WeakKeyDictionary()
-
-
-def too_complex(response: Response) -> str | None:
-    """Why the response's body is too complex to parse (:func:`crawler.markup.complexity_problem`),
-    or ``None``; the bytes are read once per response."""
-    if response not in _complexity:
-        _complexity[response] = complexity_problem(response.body)
-    return _complexity[response]
-
 
 _DOCUMENT_ENDS = (b"</html>", b"</rss>", b"</feed>", b"</rdf:rdf>", b"</urlset>", b"</sitemapindex>")
 
@@ -230,7 +221,7 @@ class ArchivingSpider(scrapy.Spider):
         """Requests for the page's links that stay on the source's hosts and pass its allow/deny
         rules, while fewer than ``source.depth`` links were followed from a section page."""
         depth = response.meta.get("link_depth", 0)
-        if depth >= source.depth or not self.is_html(response) or sniff_binary(response.body) or too_complex(response):
+        if depth >= source.depth or not self.is_html(response) or sniff_binary(response.body) or complexity_problem(response.body):
             return
         hosts = source.hosts or {urlsplit(response.url).hostname}
         budget = self.follow_max_per_host
