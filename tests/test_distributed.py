@@ -203,7 +203,8 @@ def wait_mid_crawl(client: redis.Redis, process: subprocess.Popen, log: Path) ->
 @pytest.mark.slow
 def test_a_worker_killed_or_stopped_mid_crawl_loses_nothing(tmp_path, web, redis_url):
     # a delay between requests to a host: the crawl takes seconds, time to stop two workers
-    (tmp_path / "sources.toml").write_text(web.sources_toml(delay_secs=0.25))
+    # and still leave work for the third (at 0.25 s the second could finish the crawl first)
+    (tmp_path / "sources.toml").write_text(web.sources_toml(delay_secs=0.6))
     writer = newsarchive("crawl", "--redis", redis_url, "--config", "sources.toml", "--db", "dist.db", cwd=tmp_path, log=tmp_path / "writer.log")
     client = redis.Redis.from_url(redis_url)
     killed = worker(redis_url, tmp_path, 0, "--lease-secs", "2")
