@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import html as lxml_html
@@ -86,21 +87,49 @@ def cpu_secs(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def crawl_cpu(config: Path, db: Path, *options: str, command: list[str] | None = None) -> tuple[float, str, float | None]:
-    """(wall seconds, summary line, CPU seconds of the crawl process itself: not its workers)."""
+@dataclass
+class ProcessCpu:
+    """CPU seconds of the crawl process itself (its workers excluded), sampled every 50 ms:
+    ``start`` before the replay sites saw its first request, ``fetching`` from then until
+    its last one (the crawl proper), ``total`` at its end (``end``: after the last request:
+    templates learned, dictionaries trained, the run recorded)."""
+
+    start: float = 0.0
+    fetching: float = 0.0
+    total: float = 0.0
+
+    @property
+    def end(self) -> float:
+        return self.total - self.start - self.fetching
+
+
+def crawl_cpu(
+    config: Path, db: Path, *options: str, command: list[str] | None = None, web: ReplayWeb | None = None
+) -> tuple[float, str, ProcessCpu | None]:
+    """(wall seconds, summary line, the crawl process's own CPU: split by the requests
+    ``web`` saw when it is given)."""
     started = time.monotonic()
     run = subprocess.Popen(
         command or [sys.executable, "-m", "newsarchive", "crawl", "--config", str(config), "--db", str(db), *options],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )
-    cpu = None
+    cpu, seen, first, last = None, None, None, None
     while run.poll() is None:  # the last reading before it exits (it is reaped after)
         cpu = cpu_secs(run.pid) or cpu
+        if web is not None and cpu is not None:
+            requests = sum(len(site.requests) for site in web.sites.values())
+            if seen is not None and requests != seen:
+                first = first if first is not None else previous
+                last = cpu
+            seen, previous = requests, cpu
         time.sleep(0.05)
     stdout, stderr = run.communicate()
     if run.returncode != 0:
         sys.exit(stderr)
-    return time.monotonic() - started, stdout.strip(), cpu
+    if cpu is None:
+        return time.monotonic() - started, stdout.strip(), None
+    first, last = (first, last) if first is not None else (0.0, 0.0)
+    return time.monotonic() - started, stdout.strip(), ProcessCpu(first, last - first, cpu)
 
 
 def bare_rate(pages: list[ReplayPage]) -> float:
@@ -182,9 +211,9 @@ def main() -> None:
         print(f"baseline: bare trafilatura.extract, one process: {bare:.1f} pages/s")
 
         one_db = tmp / "one-worker.db"
-        one_seconds, _, one_cpu = crawl_cpu(default, one_db, "--workers", "1")
+        one_seconds, _, one_cpu = crawl_cpu(default, one_db, "--workers", "1", web=web)
         one_db.unlink()
-        seconds, line, cpu = crawl_cpu(default, db)
+        seconds, line, cpu = crawl_cpu(default, db, web=web)
         peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"first run: {line}")
         with sqlite3.connect(db) as conn:
@@ -194,9 +223,14 @@ def main() -> None:
         print(f"  default workers ({os.cpu_count()}): {len(pages) / seconds:.1f} pages/s = {len(pages) / seconds / bare:.2f} x bare "
               f"({seconds:.1f} s wall, start-up included); peak RSS of one process {peak_mib:.0f} MiB")
         print(f"  1 worker: {len(pages) / one_seconds:.1f} pages/s = {len(pages) / one_seconds / bare:.2f} x bare ({one_seconds:.1f} s wall)")
-        if cpu is not None:
-            print(f"  the crawl process's own CPU (workers excluded): {cpu * 1000 / len(pages):.1f} ms per page "
-                  f"({one_cpu * 1000 / len(pages):.1f} with 1 worker)")
+        if cpu is not None and one_cpu is not None:
+            per_page = 1000 / len(pages)
+            print(f"  the crawl process's own CPU (workers excluded): {cpu.total * per_page:.1f} ms per page "
+                  f"({one_cpu.total * per_page:.1f} with 1 worker); of which")
+            print(f"    while fetching (first to last request)       {cpu.fetching * per_page:6.1f} ms per page "
+                  f"({one_cpu.fetching * per_page:.1f} with 1 worker)")
+            print(f"    start-up (before the first request)          {cpu.start * per_page:6.1f} ms per page ({cpu.start:.1f} s)")
+            print(f"    the end (templates, dictionaries, the record) {cpu.end * per_page:6.1f} ms per page ({cpu.end:.1f} s)")
         if not args.no_profile:
             stages, total = profiled_stages(default, tmp / "profiled.db", tmp / "crawl.prof")
             print(f"  profiled run (cProfile on the reactor thread, CPU time; profiling adds its own cost): {total * 1000 / len(pages):.1f} ms per page")
