@@ -923,7 +923,7 @@ class Archive:
 
     def _fingerprint(self, article_id: int, snapshot_id: int, signature: bytes, at: str) -> None:
         """Keep the article's MinHash and LSH bands; record the near-duplicates they reveal."""
-        from archive import similarity  # datasketch (and numpy): loaded by writers only, not by `stats`
+        from archive import similarity  # numpy: loaded by writers only, not by `stats`
 
         self.db.execute(
             "INSERT OR REPLACE INTO fingerprints (article_id, snapshot_id, minhash) VALUES (?, ?, ?)",

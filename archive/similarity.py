@@ -13,12 +13,10 @@ a pair at or above 0.8 estimated similarity is a near-duplicate.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 
 import numpy as np
-from datasketch import MinHash
 
 NUM_PERM = 64
 SCHEME = "affine32"  # datasketch 2.x permutation scheme; stored signatures are only comparable within one
@@ -37,6 +35,8 @@ def signature(text: str) -> bytes | None:
     words = _WORD.findall((text or "").lower())
     if len(words) < MIN_WORDS:
         return None
+    from datasketch import MinHash  # its package brings SciPy: loaded only where signatures are made
+
     minhash = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME)
     minhash.update_batch([" ".join(words[i : i + SHINGLE_WORDS]).encode() for i in range(len(words) - SHINGLE_WORDS + 1)])
     return minhash.hashvalues.astype("<u8").tobytes()
@@ -51,15 +51,9 @@ def bands(sig: bytes) -> list[str]:
 
 
 def similarity(a: bytes, b: bytes) -> float:
-    """Estimated Jaccard similarity of the texts behind two signatures (datasketch)."""
-    permutations = _permutations()
-    ma = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME, hashvalues=np.frombuffer(a, dtype="<u8"), permutations=permutations)
-    mb = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME, hashvalues=np.frombuffer(b, dtype="<u8"), permutations=permutations)
-    return float(ma.jaccard(mb))
-
-
-@functools.cache
-def _permutations():
-    # datasketch draws a MinHash's permutations from its seed each time one is made (0.2 ms);
-    # they are the same for every signature, so they are drawn once and passed in
-    return MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME).permutations
+    """Estimated Jaccard similarity of the texts behind two signatures: the share of equal
+    hash values, datasketch's ``MinHash.jaccard`` (computed on the bytes: the archive's
+    writer compares signatures without loading datasketch, whose package import brings
+    SciPy, about 60 MiB)."""
+    left, right = np.frombuffer(a, dtype="<u8"), np.frombuffer(b, dtype="<u8")
+    return float(np.count_nonzero(left == right)) / len(left)

@@ -28,6 +28,13 @@ def pid_then_sleep(task: tuple[str, float]) -> int:
     return os.getpid()
 
 
+def loaded_modules(_) -> set[str]:
+    """A job for the tests: the modules a worker had before its first job (no initializer runs)."""
+    import sys
+
+    return set(sys.modules)
+
+
 def wait_for_file(path: Path, secs: float = 30.0) -> str:
     deadline = time.monotonic() + secs
     while time.monotonic() < deadline:
@@ -90,6 +97,22 @@ def test_a_worker_killed_while_idle_is_replaced_and_nothing_is_lost(tmp_path):
         time.sleep(0.5)  # pebble 5 gives the whole pool up when a worker dies idle
         after = [pool.submit((str(tmp_path / f"after{n}"), 0)) for n in range(3)]
         assert all(isinstance(f.result(timeout=60), int) and f.result() != pid for f in after)
+
+
+def test_a_worker_is_replaced_after_its_tasks_and_every_job_is_answered(tmp_path, monkeypatch):
+    monkeypatch.setattr("pipelines.workers.TASKS_PER_WORKER", 3)
+    with ExtractionPool(1, None, job=pid_then_sleep, initializer=None) as pool:
+        pids = [pool.submit((str(tmp_path / f"job{n}"), 0)).result(timeout=60) for n in range(7)]
+        assert pool.restarts == 0
+    assert all(isinstance(pid, int) for pid in pids)
+    # one worker at a time, each running 3 jobs (the pool's start-up task counts as one)
+    assert len(set(pids)) == 3 and pids[2] != pids[1] and pids[5] != pids[4]
+
+
+def test_the_workers_are_forks_of_a_forkserver_that_loaded_the_extraction():
+    with ExtractionPool(1, None, job=loaded_modules, initializer=None) as pool:
+        loaded = pool.submit(None).result(timeout=120)
+    assert {"pipelines.preload", "pipelines.extract", "py3langid"} <= loaded
 
 
 def test_a_pool_needs_a_worker():
