@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -64,6 +65,23 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
+def role(pid: int, crawl: int) -> str:
+    """What a process of the crawl is: the crawl itself, the forkserver, a worker (with its pid)."""
+    if pid == crawl:
+        return "crawl process"
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return f"gone {pid}"
+    if "resource_tracker" in command:
+        return "resource tracker"
+    try:
+        parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        parent = 0
+    return "forkserver" if parent == crawl else f"worker {pid}"
+
+
 def stories_served(web: ReplayWeb) -> int:
     return sum(1 for site in web.sites.values() for request in list(site.requests) if request["path"].startswith("/story/"))
 
@@ -90,14 +108,20 @@ def main() -> None:
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
         )
         samples: list[tuple[int, int, int]] = []  # (stories served, summed PSS, processes)
+        at_peak: dict[str, int] = {}
         while run.poll() is None:
-            pids = process_tree(run.pid)
-            samples.append((stories_served(web), sum(pss_bytes(pid) for pid in pids), len(pids)))
+            by_process = {pid: pss_bytes(pid) for pid in process_tree(run.pid)}
+            samples.append((stories_served(web), sum(by_process.values()), len(by_process)))
+            if samples[-1][1] >= max(s[1] for s in samples):
+                at_peak = {role(pid, run.pid): pss for pid, pss in by_process.items()}
             time.sleep(SAMPLE_SECS)
         stdout, stderr = run.communicate()
         if run.returncode != 0:
             sys.exit(stderr[-2000:])
         print(f"{stdout.strip()} ({time.monotonic() - started:.0f} s wall, {len(samples)} samples)")
+        with sqlite3.connect(Path(tmp) / "memory.db") as conn:
+            for kind, count, message in conn.execute("SELECT kind, count(*), min(message) FROM failures GROUP BY kind"):
+                print(f"  failures: {count} {kind} (e.g. {message})")
     total = max(served for served, _, _ in samples)
     fetching = [s for s in samples if s[0] < total]
     cut = total - 1000
@@ -107,6 +131,7 @@ def main() -> None:
     print(f"summed PSS of the crawl's processes (at most {max(n for _, _, n in samples)} at once):")
     print(f"  peak while fetching      {max(pss for _, pss, _ in fetching) / MIB:7.1f} MiB")
     print(f"  peak of the whole run    {peak / MIB:7.1f} MiB (the end included: templates, dictionaries)")
+    print("  at the peak: " + ", ".join(f"{name} {pss / MIB:.0f}" for name, pss in sorted(at_peak.items())) + " MiB")
     if before and last:
         print(f"  peak up to story {cut:>5}  {max(before) / MIB:7.1f} MiB")
         print(f"  peak over the last 1,000 {max(last) / MIB:7.1f} MiB: the last 1,000 pages added "
