@@ -56,7 +56,7 @@ PRELOAD = "pipelines.preload"
 #: (pebble's ``max_tasks``): what a worker's heap gains over a long run (copied pages,
 #: fragments of freed parse trees) is given back, so memory stays flat; a fork with the
 #: extraction preloaded costs a few milliseconds.
-TASKS_PER_WORKER = 500
+TASKS_PER_WORKER = 200
 #: How long :meth:`ExtractionPool.start` waits for a first worker to be ready, seconds.
 START_TIMEOUT_SECS = 120.0
 

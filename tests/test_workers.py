@@ -28,11 +28,14 @@ def pid_then_sleep(task: tuple[str, float]) -> int:
     return os.getpid()
 
 
-def loaded_modules(_) -> set[str]:
-    """A job for the tests: the modules a worker had before its first job (no initializer runs)."""
+def loaded_modules(_) -> tuple[set[str], bool]:
+    """A job for the tests: the modules a worker had before its first job (no initializer
+    runs), and whether trafilatura's jusText stop list was built."""
     import sys
 
-    return set(sys.modules)
+    from trafilatura import external
+
+    return set(sys.modules), external.JT_STOPLIST is not None
 
 
 def wait_for_file(path: Path, secs: float = 30.0) -> str:
@@ -111,8 +114,9 @@ def test_a_worker_is_replaced_after_its_tasks_and_every_job_is_answered(tmp_path
 
 def test_the_workers_are_forks_of_a_forkserver_that_loaded_the_extraction():
     with ExtractionPool(1, None, job=loaded_modules, initializer=None) as pool:
-        loaded = pool.submit(None).result(timeout=120)
-    assert {"pipelines.preload", "pipelines.extract", "py3langid"} <= loaded
+        loaded, stoplist_built = pool.submit(None).result(timeout=120)
+    assert {"pipelines.preload", "pipelines.extract", "py3langid", "datasketch", "dateparser"} <= loaded
+    assert stoplist_built
 
 
 def test_a_pool_needs_a_worker():
