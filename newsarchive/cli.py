@@ -568,7 +568,7 @@ def extract(files, url, include, exclude, timezone_name, workers, extract_timeou
     from collections import deque
     from datetime import datetime, timezone
 
-    from pipelines.extract import map_jobs
+    from pipelines.jobs import map_jobs
     from pipelines.extraction import ExtractionError
     from pipelines.workers import ExtractJob
     from crawler.sniff import read_saved_page

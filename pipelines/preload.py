@@ -22,7 +22,7 @@ from htmldate import extractors as htmldate_extractors
 from justext import core as justext_core
 from trafilatura import external as trafilatura_external
 
-import pipelines.extract  # noqa: F401 - the job function the workers run (run_job)
+import pipelines.jobs  # noqa: F401 - the job function the workers run (run_job)
 from pipelines.extraction import warm_up
 
 warm_up()

@@ -18,7 +18,7 @@ from dataclasses import replace
 from archive.database import Archive
 from archive.interrupt import Interrupted
 from crawler.options import ExtractOptions
-from pipelines.extract import map_jobs
+from pipelines.jobs import map_jobs
 from pipelines.store import snapshot_from
 from pipelines.templates import load_template
 from pipelines.content import version_identity

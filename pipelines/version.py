@@ -26,7 +26,7 @@ from archive.records import Baseline
 from crawler.items import PageItem
 from crawler.options import ExtractOptions
 from pipelines.content import version_identity
-from pipelines.extract import extract_page
+from pipelines.jobs import extract_page
 from pipelines.extraction import Extraction
 from pipelines.extraction.html import ExtractionError
 from pipelines.store import snapshot_from
@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 
 def extract_stored(archive: Archive, source: dict[str, Any], options: ExtractOptions, hints: dict[str, Any] | None) -> Extraction:
-    """Extract a stored body again (:func:`pipelines.extract.extract_page`): ``source`` names
+    """Extract a stored body again (:func:`pipelines.jobs.extract_page`): ``source`` names
     its capture (``body_digest``, ``final_url``, ``content_type``, ``fetched_at``). The
     capture's own fetch time bounds its dates, so the same options give the same result as
     at first.

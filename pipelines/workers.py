@@ -72,7 +72,7 @@ def default_workers() -> int:
 
 @dataclass(frozen=True)
 class ExtractJob:
-    """One page to extract: the arguments of :func:`pipelines.extract.extract_page`.
+    """One page to extract: the arguments of :func:`pipelines.jobs.extract_page`.
 
     Attributes:
         body: the body bytes, after Content-Encoding was decoded.
@@ -140,7 +140,7 @@ class ExtractionPool:
         workers: number of worker processes (>= 1).
         timeout_secs: the time limit of one extraction, seconds (``None``: none).
         job: the function a worker runs on each job, importable by name
-            (:func:`pipelines.extract.run_job`, taking an :class:`ExtractJob`).
+            (:func:`pipelines.jobs.run_job`, taking an :class:`ExtractJob`).
         initializer: run once in each worker as it starts (:func:`start_worker`).
 
     Use as a context manager, or call :meth:`start` and :meth:`close`.

@@ -138,7 +138,7 @@ def test_the_store_pipeline_trains_at_the_end_of_a_finished_run(tmp_path, reason
 
 def test_a_worker_compresses_with_the_dictionary_and_the_archive_checks_it(tmp_path):
     from crawler.options import ExtractOptions
-    from pipelines.extract import run_job
+    from pipelines.jobs import run_job
     from pipelines.workers import ExtractJob
 
     with Archive.open(tmp_path / "a.db") as archive:
