@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 
+from scrapy import signals
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import defer, reactor
 
@@ -56,17 +57,25 @@ class ExtractPipeline:
         self.workers = workers
         self.timeout_secs = timeout_secs
         self.pool: ExtractionPool | None = None
+        self.crawler = None
 
     @classmethod
     def from_crawler(cls, crawler) -> ExtractPipeline:
         settings = crawler.settings
         workers = settings.get("ARCHIVE_EXTRACT_WORKERS")
-        return cls(
+        pipeline = cls(
             stats=crawler.stats,
             workers=default_workers() if workers is None else int(workers),
             timeout_secs=settings.getfloat("ARCHIVE_EXTRACT_TIMEOUT_SECS") or None,
             log_level=settings.get("LOG_LEVEL", "WARNING"),
         )
+        # in a crawl the workers outlive the pipelines' close_spider: the end of the run learns
+        # the sites' templates in them (pipelines.templates, whose close_spider comes after
+        # this one's); they stop when the spider is closed
+        pipeline.crawler = crawler
+        crawler.signals.connect(pipeline.close_pool, signal=signals.spider_closed)
+        crawler.signals.connect(pipeline.close_pool, signal=signals.engine_stopped)
+        return pipeline
 
     def open_spider(self, spider=None) -> None:
         if self.workers > 0:
@@ -78,11 +87,20 @@ class ExtractPipeline:
             # before the first fetch: the first extraction would otherwise block the reactor
             # for about 0.5 s while the language model loads
             warm_up()
+        if self.crawler is not None:
+            self.crawler.extraction_pool = self.pool  # for the end of the run (pipelines.templates)
 
     def close_spider(self, spider=None) -> None:
+        if self.crawler is None:  # outside a crawl nothing else uses the workers
+            self.close_pool()
+
+    def close_pool(self, *args, **kwargs) -> None:
+        """Stop the workers (once the spider is closed: Scrapy's ``spider_closed`` signal)."""
         if self.pool is not None:
             self.pool.close()
             self.pool = None
+        if self.crawler is not None:
+            self.crawler.extraction_pool = None
 
     def _inc(self, key: str) -> None:
         if self.stats is not None:

@@ -16,8 +16,8 @@ from dataclasses import replace
 from archive.database import Archive, ArchiveError
 from crawler.items import PageItem
 from pipelines.extract import EXTRACT_ROLES
-from pipelines.extraction.html import ExtractionError, parse_document
-from pipelines.extraction.template import Template, learn
+from pipelines.extraction.template import LearnJob, Template, learn_job
+from pipelines.workers import ExtractionPool, ExtractResult
 
 logger = logging.getLogger(__name__)
 
@@ -53,34 +53,51 @@ def learn_site(archive: Archive, site: str, *, max_pages: int = MAX_PAGES, min_s
         share none) is saved too, so that the site is not learned again at the end of every
         run until it has ``min_stories`` new stories; it changes no extraction.
     """
-    pages = []
-    for row in archive.story_pages(site, max_pages):
-        try:
-            # a story's body passed the complexity check when it was extracted
-            tree, _ = parse_document(row["body"], row["content_type"], guard=False)
-        except ExtractionError:
-            continue
-        pages.append((tree, row["final_url"]))
-    if len(pages) < max(1, min_stories):
+    return save_learned(archive, site, learn_job(learn_job_of(archive, site, max_pages=max_pages, min_stories=min_stories)))
+
+
+def learn_job_of(archive: Archive, site: str, *, max_pages: int = MAX_PAGES, min_stories: int = MIN_STORIES) -> LearnJob:
+    """The :class:`LearnJob` of ``site``: the stored body of each of its latest ``max_pages``
+    distinct stories (:meth:`Archive.story_pages`)."""
+    rows = archive.story_pages(site, max_pages)
+    return LearnJob(site, tuple((row["body"], row["content_type"], row["final_url"]) for row in rows), min_stories)
+
+
+def save_learned(archive: Archive, site: str, template: Template | None) -> Template | None:
+    """Save a learned ``template`` as ``site``'s next version; returns it as stored (with
+    its version), or ``None`` when nothing was learned."""
+    if template is None:
         return None
-    template = learn(pages, site=site)
     blocks = [{"path": b.path, "kind": b.kind, "stories": b.stories, "sample": b.sample} for b in template.blocks]
     stored = archive.save_template(site, template.to_json(), template.stories, blocks)
     logger.info("template of %s v%s: %d blocks from %d stories", site, stored["version"], len(blocks), template.stories)
     return Template.from_json(stored)
 
 
-def learn_due(archive: Archive, min_stories: int = MIN_STORIES) -> list[Template]:
+def learn_due(archive: Archive, min_stories: int = MIN_STORIES, pool: ExtractionPool | None = None) -> list[Template]:
     """Learn the template of every site with at least ``min_stories`` stories new since its
-    latest template (0: none). Returns the templates saved."""
+    latest template (0: none). Returns the templates saved.
+
+    With ``pool`` (the crawl's extraction workers) the sites are learned in the workers,
+    several at once (:meth:`ExtractionPool.map`: a few sites' bodies in memory at a time),
+    and saved here; a site whose learning fails there (cut off, its worker died) is logged
+    and learned at the end of a later run."""
     if min_stories <= 0:
         return []
+    due = [
+        row["site"] for row in archive.sites()
+        if row["stories"] >= min_stories and archive.new_stories(row["site"]) >= min_stories
+    ]
+    jobs = (learn_job_of(archive, site, min_stories=min_stories) for site in due)
+    results = pool.map(jobs, learn_job, timed=False) if pool is not None else map(learn_job, jobs)
     learned = []
-    for row in archive.sites():
-        if row["stories"] >= min_stories and archive.new_stories(row["site"]) >= min_stories:
-            template = learn_site(archive, row["site"], min_stories=min_stories)
-            if template is not None:
-                learned.append(template)
+    for site, result in zip(due, results):
+        if isinstance(result, ExtractResult):  # the pool's failure: cut off, or its worker died
+            logger.warning("template of %s not learned: %s", site, result.error[1] if result.error else result)
+            continue
+        template = save_learned(archive, site, result)
+        if template is not None:
+            learned.append(template)
     return learned
 
 
@@ -91,6 +108,9 @@ class TemplatePipeline:
 
     Settings: ``ARCHIVE_DB``; ``ARCHIVE_TEMPLATE_MIN_STORIES`` (stories new since a site's
     latest template before it is learned again at the end of a run; 0 turns learning off).
+    At the end of a crawl the sites are learned in the crawl's extraction workers, several
+    at once (``crawler.extraction_pool``, set by :class:`~pipelines.extract.ExtractPipeline`),
+    else in this process.
 
     Stats: ``template/applied`` (pages given a template), ``template/learned`` (templates
     saved at the end of the run).
@@ -101,14 +121,17 @@ class TemplatePipeline:
         self.min_stories = min_stories
         self.stats = stats
         self.archive: Archive | None = None
+        self.crawler = None
         self._by_site: dict[tuple[str, str | None], Template | None] = {}
 
     @classmethod
     def from_crawler(cls, crawler) -> TemplatePipeline:
         settings = crawler.settings
-        return cls(
+        pipeline = cls(
             settings.get("ARCHIVE_DB"), settings.getint("ARCHIVE_TEMPLATE_MIN_STORIES", MIN_STORIES), crawler.stats
         )
+        pipeline.crawler = crawler
+        return pipeline
 
     def open_spider(self, spider=None) -> None:
         try:
@@ -146,8 +169,10 @@ class TemplatePipeline:
                 return
         if self.archive is None:
             return
+        # the crawl's extraction workers, still running (pipelines.extract): sites learned there, in parallel
+        pool = getattr(self.crawler, "extraction_pool", None)
         try:
-            learned = learn_due(self.archive, self.min_stories)
+            learned = learn_due(self.archive, self.min_stories, pool=pool)
         except ArchiveError as exc:
             logger.error("templates not learned: %s", exc)
             learned = []

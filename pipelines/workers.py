@@ -229,51 +229,56 @@ class ExtractionPool:
             )
         return self._pool
 
-    def submit(self, job: Any) -> Future:
-        """Schedule one job; the returned future's result is always an :class:`ExtractResult`
-        (or what ``self.job`` returns), never an exception."""
+    def submit(self, job: Any, function: Callable[[Any], Any] | None = None, *, timed: bool = True) -> Future:
+        """Schedule one job: ``function(job)`` in a worker (default: the pool's ``job``
+        function), with the pool's time limit unless ``timed`` is false (end-of-run work
+        such as learning a site's template). The returned future's result is always what
+        the function returns or an :class:`ExtractResult` with the ``error``, never an
+        exception."""
         out: Future = Future()
-        self._schedule(job, out, retry=True)
+        self._schedule((function or self.job, job, self.timeout_secs if timed else None), out, retry=True)
         return out
 
-    def _schedule(self, job: Any, out: Future, retry: bool) -> None:
+    def _schedule(self, task_spec: tuple[Callable[[Any], Any], Any, float | None], out: Future, retry: bool) -> None:
+        function, job, timeout = task_spec
         with self._lock:
             try:
                 try:
-                    task = self._live_pool().schedule(self.job, (job,), timeout=self.timeout_secs)
+                    task = self._live_pool().schedule(function, (job,), timeout=timeout)
                 except RuntimeError:  # pebble's "Unexpected error within the Pool": broken since
-                    task = self._live_pool().schedule(self.job, (job,), timeout=self.timeout_secs)
+                    task = self._live_pool().schedule(function, (job,), timeout=timeout)
             except RuntimeError as exc:  # closed (the run is ending), or broken again at once
                 out.set_result(ExtractResult(error=("extract_error", str(exc))))
                 return
-        task.add_done_callback(lambda done: self._finish(done, job, out, retry))
+        task.add_done_callback(lambda done: self._finish(done, task_spec, out, retry))
 
-    def _finish(self, done: Future, job: Any, out: Future, retry: bool) -> None:
-        url = getattr(job, "url", "?")
+    def _finish(self, done: Future, task_spec: tuple[Callable[[Any], Any], Any, float | None], out: Future, retry: bool) -> None:
+        job, timeout = task_spec[1], task_spec[2]
+        url = getattr(job, "url", None) or getattr(job, "site", "?")
         try:
             out.set_result(done.result())
             return
         except FutureTimeout:
-            message = f"extraction cut off after {self.timeout_secs:g} s"
+            message = f"extraction cut off after {timeout:g} s"
             kind = "extract_timeout"
         except ProcessExpired as exc:
             message = f"the extraction worker died (exit code {exc.exitcode})"
             kind = "extract_crash"
         except Exception as exc:  # noqa: BLE001 - the pool itself failed: once more on a new one
             if retry:
-                self._schedule(job, out, retry=False)
+                self._schedule(task_spec, out, retry=False)
                 return
             kind, message = "extract_error", f"{type(exc).__name__}: {exc}"
         logger.warning("%s: %s", url, message)
         out.set_result(ExtractResult(error=(kind, message)))
 
-    def map(self, jobs: Iterable[Any]) -> Iterator[Any]:
-        """The results of ``jobs``, in order, with at most ``IN_FLIGHT_PER_WORKER`` jobs
-        per worker scheduled ahead of the one being returned."""
+    def map(self, jobs: Iterable[Any], function: Callable[[Any], Any] | None = None, *, timed: bool = True) -> Iterator[Any]:
+        """The results of ``jobs`` (:meth:`submit`'s), in order, with at most
+        ``IN_FLIGHT_PER_WORKER`` jobs per worker scheduled ahead of the one being returned."""
         pending: deque[Future] = deque()
         limit = self.workers * IN_FLIGHT_PER_WORKER
         for job in jobs:
-            pending.append(self.submit(job))
+            pending.append(self.submit(job, function, timed=timed))
             if len(pending) >= limit:
                 yield pending.popleft().result()
         while pending:

@@ -15,7 +15,9 @@ from crawler.options import ExtractOptions
 from pipelines.extraction import extract
 from pipelines.extraction.html import parse_document
 from pipelines.extraction.template import Template, apply, learn
-from pipelines.templates import learn_site, load_template
+from pipelines.jobs import run_job
+from pipelines.templates import learn_due, learn_site, load_template
+from pipelines.workers import ExtractionPool
 from tests.conftest import requires_shared
 from tests.pages import SHARED
 
@@ -168,6 +170,25 @@ def test_learning_from_the_archive_counts_stories_and_saves_versions(tmp_path):
         # archive URL of a known site's page finds the site by the URL's host
         assert load_template(archive, "127.0.0.2", URL + "/story/new") == second
         assert load_template(archive, "127.0.0.9", "http://127.0.0.9/x") is None
+
+
+def test_sites_learned_in_the_extraction_workers_match_those_learned_here(tmp_path):
+    learned = {}
+    for name in ("here", "workers"):
+        with Archive.open(tmp_path / f"{name}.db") as archive:
+            _store(archive, site(0, 12), "s")
+            _store(archive, site(2, 10, style=1), "t", start=20)
+            if name == "here":
+                learned[name] = {t.site: t for t in learn_due(archive, 8)}
+            else:
+                with ExtractionPool(2, 5.0, job=run_job) as pool:
+                    learned[name] = {t.site: t for t in learn_due(archive, 8, pool=pool)}
+                assert learn_due(archive, 8, pool=pool) == []  # nothing new since: nothing learned (the pool is closed)
+    assert set(learned["here"]) == {"s", "t"} == set(learned["workers"])
+    for name, template in learned["here"].items():
+        other = learned["workers"][name]
+        assert template.blocks and (other.blocks, other.vocabulary, other.stories, other.version) == (
+            template.blocks, template.vocabulary, template.stories, template.version)
 
 
 # -- in a crawl ---------------------------------------------------------------------

@@ -41,6 +41,8 @@ from urllib.parse import urlsplit
 from lxml import etree
 from lxml.html import HtmlElement
 
+from pipelines.extraction.html import ExtractionError, parse_document
+
 __all__ = ["Block", "Removed", "Template", "apply", "learn"]
 
 FORMAT = 1
@@ -229,6 +231,39 @@ def learn(pages: Iterable[tuple[HtmlElement, str | None]], site: str = "") -> Te
     keep = fixed | (links - holding_lists)
     blocks = tuple(found[key] for key in sorted(keep) if not any(a in fixed for a in _ancestors(key)))
     return Template(site=site, stories=len(views), vocabulary=frozenset(vocabulary), blocks=blocks)
+
+
+@dataclass(frozen=True)
+class LearnJob:
+    """A site's stored stories to learn its template from, as plain values (it pickles: an
+    extraction worker runs it, :func:`learn_job`).
+
+    Attributes:
+        site: the site's name.
+        pages: ``(body bytes, Content-Type or None, final URL or None)``, one page per
+            distinct story.
+        min_stories: the fewest readable pages a template is learned from.
+    """
+
+    site: str
+    pages: tuple[tuple[bytes, str | None, str | None], ...] = field(repr=False)
+    min_stories: int = 1
+
+
+def learn_job(job: LearnJob) -> Template | None:
+    """:func:`learn` on a :class:`LearnJob`'s stored bodies, each parsed here without the
+    complexity check (a stored story's body passed it when it was extracted; one that no
+    longer parses is skipped). Returns ``None`` when fewer than ``job.min_stories`` pages
+    parse (nothing is learned then)."""
+    trees = []
+    for body, content_type, url in job.pages:
+        try:
+            trees.append((parse_document(body, content_type, guard=False)[0], url))
+        except ExtractionError:
+            continue
+    if len(trees) < max(1, job.min_stories):
+        return None
+    return learn(trees, site=job.site)
 
 
 def apply(tree: HtmlElement, template: Template | None) -> list[Removed]:
