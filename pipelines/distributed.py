@@ -8,7 +8,8 @@ The writer (:class:`Writer`, ``newsarchive crawl --redis URL``): publishes the r
 version, config text, templates), seeds the queue from the archive's frontier, due
 revisits and the sources, then reads the stream and runs identify -> version -> store on
 each item as a crawl does (and the config's WARC file), acknowledging each entry (``XACK``, then ``XDEL``) only after
-its commit. Items travel pickled (bodies as bytes, extractions as they are): workers and
+its commit. The run's record (``crawls.stats``) holds the writer's stats and the workers'
+counters added up (:meth:`Writer.add_worker_stats`). Items travel pickled (bodies as bytes, extractions as they are): workers and
 writer run the same code version (a worker on another is refused).
 """
 
@@ -30,7 +31,9 @@ from archive import __version__
 from archive.database import Archive
 from archive.schedule import parse_revisit_steps
 from crawler.config import CrawlConfig
-from crawler.distributed import WRITER_GROUP, Keys, Leases, RedisOutage, pause, queue, seen_filter, share_run_counts
+from crawler.distributed import (
+    STATS_WAIT_SECS, WRITER_GROUP, Keys, Leases, RedisOutage, add_up, pause, published_worker_stats, queue, seen_filter, share_run_counts,
+)
 from crawler.items import FailureItem, PageItem
 from crawler.scrapy_internals import crawler_for
 from crawler.spiders.news import NewsSpider
@@ -239,6 +242,7 @@ class Writer:
             status = "interrupted"
             raise
         finally:
+            self.add_worker_stats(STATS_WAIT_SECS if status == "finished" else 0.0)
             self.spider.closed(status)  # its own reading connection to the archive
             self.version.close_spider()
             if self.warc is not None:
@@ -246,6 +250,24 @@ class Writer:
             self.stats.set_value("finish_reason", status)
             self.store.spider_closed(None, status)
         return WriterRun(self.crawl_id, status, dict(self.stats), time.monotonic() - started)
+
+    def add_worker_stats(self, wait_secs: float) -> None:
+        """Add the counters the workers published for this run (:class:`crawler.distributed.WorkerStats`)
+        to the run's stats, under their own names (``downloader/response_count``,
+        ``retry/count``, ``distributed/host_waits``...), summed over the workers
+        (:func:`crawler.distributed.add_up`), and record how many workers took part
+        (``distributed/workers``). A finished run first waits up
+        to ``wait_secs`` seconds for the workers' last counters (they stop once the run is
+        done), then deletes them from Redis; an interrupted one takes what is there. Without
+        Redis, the record keeps the writer's stats alone (logged)."""
+        try:
+            published = published_worker_stats(self.server, self.keys, self.crawl_id, wait_secs)
+            if wait_secs:
+                self.server.delete(self.keys.worker_stats(self.crawl_id), self.keys.worker_stats_times(self.crawl_id))
+        except redis.RedisError as exc:
+            logger.warning("the workers' stats could not be read (%s): the run records the writer's alone", exc)
+            return
+        add_up(self.stats, published)
 
     def _ensure_group(self) -> None:
         try:
@@ -336,7 +358,9 @@ class Writer:
     def handle(self, fields: dict[bytes, bytes]) -> None:
         kind, data = fields[b"kind"], pickle.loads(fields[b"data"])
         if kind == b"frontier":
-            self.stats.inc_value("frontier/added", self.store.archive.frontier_add(data))
+            # counted as one process counts them: URLs requested now, or held back for a later run (over a cap)
+            counted = "frontier/added" if data[0].get("fetch", True) else "frontier/held_back"
+            self.stats.inc_value(counted, self.store.archive.frontier_add(data))
         elif kind == b"entry":  # a source's feed, sitemap or start page read, or not (a worker's)
             self.spider._entry_point(*data)
             self.stats.set_value("discovery/unreadable", self.crawler.stats.get_value("discovery/unreadable"))
