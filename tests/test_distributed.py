@@ -375,3 +375,30 @@ def test_the_workers_stats_counters_are_added_up_for_the_crawls_record(redis_url
         "downloader/response_count": 7, "request_depth_max": 4, "archive/new": 2, "finish_reason": "finished", "distributed/workers": 2,
     }
 
+
+def test_a_url_listed_twice_keeps_the_hints_of_the_listing_that_queued_it_as_in_one_process(tmp_path, redis_url):
+    from crawler.scrapy_internals import crawler_for
+    from crawler.spiders.news import NewsSpider
+    from crawler.spiders.worker import WorkerSpider
+    from newsarchive.runner import project_settings
+
+    config = '[[source]]\nname = "daily"\nfeeds = ["http://news.example/feed.xml", "http://news.example/other.xml"]\n'
+    (tmp_path / "sources.toml").write_text(config)
+    settings = project_settings(str(tmp_path / "archive.db"))
+    url = "http://news.example/a/story"
+    undated, dated = [(url, None, None, None)], [(url, "Story", "2024-01-02T03:04:05Z", 1704164645.0)]
+
+    def queued(spiders, *listings) -> list[dict]:
+        """The hints of the requests the listings (read in turn, each by the next spider) queued."""
+        return [o.meta["hints"] for spider, (document, found) in zip(spiders, listings)
+                for o in spider._queue(document, spider.sources["daily"], list(found), "feed", 0, [], [])]
+
+    for first, then in ((undated, dated), (dated, undated)):
+        redis.Redis.from_url(redis_url).flushall()
+        one = crawler_for(NewsSpider, settings, config=str(tmp_path / "sources.toml"), revisit="no").spider
+        two = [crawler_for(WorkerSpider, settings, config_text=config, redis_url=redis_url).spider for _ in range(2)]
+        listings = (("http://news.example/feed.xml", first), ("http://news.example/other.xml", then))
+        # one request, with the first listing's hints: the second listing's are not merged in, by one process or by two workers
+        expected = [{"title": first[0][1]} | ({"published": first[0][2], "published_source": "feed"} if first[0][2] else {})]
+        assert queued([one, one], *listings) == expected
+        assert queued(two, *listings) == expected
