@@ -16,6 +16,7 @@ writer run the same code version (a worker on another is refused).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import pickle
@@ -51,13 +52,24 @@ logger = logging.getLogger(__name__)
 #: entries the writer reads from the stream at once, and how long it blocks for them (ms)
 READ_COUNT = 50
 READ_BLOCK_MS = 100
+#: how often the writer returns dead workers' leases to the queue, at most, seconds (workers
+#: do it too, every third of ARCHIVE_REDIS_LEASE_SECS)
+REAP_SECS = 1.0
+
+
+# KEYS: the stream; ARGV: the most entries it may hold, the item. Added (its id), unless full (nil).
+_ADD_BELOW = """
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return false end
+return redis.call('XADD', KEYS[1], '*', 'kind', 'item', 'data', ARGV[2])
+"""
 
 
 class StreamPipeline:
     """Workers' last stage: the item, pickled, onto the stream ``P:items``. While the stream
     holds ``ARCHIVE_REDIS_STREAM_MAX_ITEMS`` entries the writer has not finished, the worker
     waits (back-pressure: nothing is dropped). Then the item counts as done for its request's
-    lease (:class:`crawler.distributed.Leases`).
+    lease (:class:`crawler.distributed.Leases`). The check and the addition are one script
+    (one round trip, atomic).
 
     Stats: ``distributed/streamed``, ``distributed/backpressure_waits``.
     """
@@ -69,6 +81,7 @@ class StreamPipeline:
         self.max_items = max_items
         self.outage = RedisOutage(crawler.settings.getfloat("ARCHIVE_REDIS_WAIT_SECS"))
         self._undelivered: set[int] = set()
+        self._add = server.register_script(_ADD_BELOW)
 
     @classmethod
     def from_crawler(cls, crawler) -> StreamPipeline:
@@ -100,11 +113,10 @@ class StreamPipeline:
         data = pickle.dumps(item, protocol=5)
         while True:
             try:
-                if self.server.xlen(self.keys.items) >= self.max_items:
+                if self._add(keys=[self.keys.items], args=[self.max_items, data]) is None:
                     self.crawler.stats.inc_value("distributed/backpressure_waits")
                     await pause(0.1)
                     continue
-                self.server.xadd(self.keys.items, {"kind": "item", "data": data})
                 break
             except redis.RedisError as exc:
                 if self.outage.failed(exc):
@@ -188,6 +200,10 @@ class Writer:
         self.config = self.spider.crawl_config
         share_run_counts(self.spider, server, self.keys)  # the frontier's leftovers count against the caps
         self.crawl_id = crawl_id
+        #: URLs of articles stored since the last acknowledgement, for ``P:known``
+        self._known: list[str] = []
+        #: whether this writer may have read entries it did not acknowledge
+        self._pending = True
         self.leases = Leases(server, self.keys, settings.getfloat("ARCHIVE_REDIS_LEASE_SECS"))
         self.store = StorePipeline(db_path, command="crawl", crawl_id=crawl_id,
                                    steps=parse_revisit_steps(list(self.config.revisit_steps)))
@@ -221,12 +237,15 @@ class Writer:
             self.seed()
             self.server.hset(self.keys.run, "state", "running")
             outage = RedisOutage(self.settings.getfloat("ARCHIVE_REDIS_WAIT_SECS"))
+            reaped = 0.0
             while True:
                 try:
-                    if self._all_done():
+                    # done when a read found nothing new and nothing is queued, leased or streamed
+                    if not self.drain() and self._all_done():
                         break
-                    self.drain()
-                    self.stats.inc_value("distributed/reaped", self.leases.reap())
+                    if time.monotonic() - reaped >= REAP_SECS:
+                        self.stats.inc_value("distributed/reaped", self.leases.reap())
+                        reaped = time.monotonic()
                     outage.ok()
                 except redis.RedisError as exc:
                     if outage.failed(exc):
@@ -336,24 +355,49 @@ class Writer:
 
     def drain(self, final: bool = False) -> int:
         """Store what the stream holds: first this writer's pending entries (read, not
-        acknowledged), then new ones; each acknowledged after its commit. With ``final``,
-        until nothing is left; else one read (blocking ``READ_BLOCK_MS``)."""
+        acknowledged: at the start, or after a drain that did not end), then new ones. The
+        entries of one read are acknowledged together (``XACK`` and ``XDEL`` in one
+        transaction) once each is committed, with the URLs the stored articles made known
+        (``P:known``). With ``final``, until nothing is left; else one read (blocking
+        ``READ_BLOCK_MS``). Returns how many entries were handled."""
         done = 0
-        for start in ("0", ">"):
+        starts = ("0", ">") if final or self._pending else (">",)
+        self._pending = True  # until this drain ends, entries it read may stay pending
+        for start in starts:
             while True:
                 answer = self.server.xreadgroup(WRITER_GROUP, "archive", {self.keys.items: start}, count=READ_COUNT,
                                                 block=None if start == "0" else READ_BLOCK_MS)
                 entries = answer[0][1] if answer else []
-                entries = [(i, f) for i, f in entries if f]  # deleted entries come back empty
-                for entry_id, fields in entries:
-                    self.handle(fields)
-                    pipe = self.server.pipeline(transaction=True)
-                    pipe.xack(self.keys.items, WRITER_GROUP, entry_id).xdel(self.keys.items, entry_id)
-                    pipe.execute()
-                    done += 1
+                handled = [i for i, f in entries if not f]  # deleted entries come back empty: acknowledged again
+                try:
+                    for entry_id, fields in entries:
+                        if fields:
+                            self.handle(fields)
+                            handled.append(entry_id)
+                except BaseException:
+                    with contextlib.suppress(redis.RedisError):
+                        self._acknowledge(handled)  # the ones committed before
+                    raise
+                self._acknowledge(handled)
+                done += len(entries)
                 if not entries or not final and start == ">":
                     break
+        self._pending = False
         return done
+
+    def _acknowledge(self, entry_ids: list[bytes]) -> None:
+        """Entries committed: acknowledged and deleted at once (an entry acknowledged but
+        left in the stream would keep the run from ending), with the URLs made known."""
+        if not entry_ids and not self._known:
+            return
+        pipe = self.server.pipeline(transaction=True)
+        if entry_ids:
+            pipe.xack(self.keys.items, WRITER_GROUP, *entry_ids).xdel(self.keys.items, *entry_ids)
+        if self._known:
+            # known from now on, as in one process (a URL discovered later is not fetched again)
+            pipe.sadd(self.keys.known, *self._known)
+        pipe.execute()
+        self._known = []
 
     def handle(self, fields: dict[bytes, bytes]) -> None:
         kind, data = fields[b"kind"], pickle.loads(fields[b"data"])
@@ -382,6 +426,5 @@ class Writer:
         if self.warc is not None:
             item = self.warc.process_item(item)
         if isinstance(item, PageItem) and item.canonical_url and item.outcome in ("new", "changed", "unchanged"):
-            # known from now on, as in one process (a URL discovered later is not fetched again)
-            self.server.sadd(self.keys.known, item.canonical_url, *(url for url, _ in item.aliases))
+            self._known += [item.canonical_url, *(url for url, _ in item.aliases)]  # published with the acknowledgement
         return item
