@@ -14,9 +14,9 @@ What lives in Redis, under one key prefix (``ARCHIVE_REDIS_PREFIX``, default ``n
   acknowledged only once everything its answer produced is in Redis: its new requests in
   the queue, its items in the stream.
 - ``P:host:<host>``: a host's lease (``SET NX PX``): the one request to that host in flight
-  in the whole cluster; released after the host's delay (Scrapy's slot delay: the
-  crawl's delay, robots.txt ``Crawl-delay``, ``Retry-After``), so that the next request to
-  the host, from any worker, waits for it.
+  in the whole cluster (its value: the request's token, then ``delay``); released after
+  the host's delay (Scrapy's slot delay: the crawl's delay, robots.txt ``Crawl-delay``,
+  ``Retry-After``), so that the next request to the host, from any worker, waits for it.
 - ``P:robots:<host:port>``: the robots.txt answer of a host, fetched by one worker per run
   (``P:robots-lock:<host:port>`` while it does) and read by the others.
 - ``P:known``: every URL naming an article of the archive (canonical URLs, aliases),
@@ -222,13 +222,21 @@ _RENEW = _NOW_MS + """
 for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[i]) end
 return #ARGV - 1
 """
+#: a host lease's value while it only keeps the host's delay (its request answered)
+HOST_DELAY = "delay"
 # KEYS: host key; ARGV: token, ms. The holder's lease kept ms more (then it expires), or dropped.
 _HOST_RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
-  if tonumber(ARGV[2]) > 0 then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) else redis.call('DEL', KEYS[1]) end
+  if tonumber(ARGV[2]) > 0 then redis.call('SET', KEYS[1], '""" + HOST_DELAY + """', 'PX', ARGV[2]) else redis.call('DEL', KEYS[1]) end
   return 1
 end
 return 0
+"""
+# KEYS: host key; ARGV: token, ms. -1: taken; else the ms left of another's delay, or -2 (a request in flight).
+_HOST_TAKE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return -1 end
+if redis.call('GET', KEYS[1]) == '""" + HOST_DELAY + """' then return redis.call('PTTL', KEYS[1]) end
+return -2
 """
 
 
@@ -486,8 +494,10 @@ class HostLeaseMiddleware:
 
     Nearest the download (``DOWNLOADER_MIDDLEWARES`` 990), so that it sees every answer and
     error first, retries included. Before a request goes out its worker takes the host's lease in Redis (``SET NX PX``,
-    waiting while another worker holds it); when the answer (or the error) comes back the
-    lease is kept for the host's delay, then expires: the host's download slot delay,
+    waiting while another worker holds it: until what is left of the host's delay has
+    passed, or :data:`POLL_SECS` at a time while another request is in flight); when the
+    answer (or the error) comes back the lease is kept for the host's delay (its value
+    then :data:`HOST_DELAY`), then expires: the host's download slot delay,
     which Scrapy, AutoThrottle and :class:`crawler.politeness.HostPacing` keep at least the
     crawl's delay, the robots.txt Crawl-delay and a Retry-After. A lease lasts
     ``ARCHIVE_REDIS_LEASE_SECS`` and its worker renews it while the request is in flight:
@@ -505,6 +515,7 @@ class HostLeaseMiddleware:
         self.outage = RedisOutage(crawler.settings.getfloat("ARCHIVE_REDIS_WAIT_SECS"))
         self._release = server.register_script(_HOST_RELEASE)
         self._renew = server.register_script(_HOST_RENEW)
+        self._take_script = server.register_script(_HOST_TAKE)
         #: host key -> this worker's token, for the requests in flight
         self.held: dict[str, str] = {}
         #: host key -> the lock this worker's requests to the host take in turn
@@ -537,9 +548,9 @@ class HostLeaseMiddleware:
         await maybe_deferred_to_future(local.acquire())
         waited = False
         try:
-            while not self._take(key, token):
+            while (wait := self._take(key, token)) is not None:
                 waited = True
-                await pause(POLL_SECS)
+                await pause(wait)
         except BaseException:
             local.release()
             raise
@@ -554,22 +565,27 @@ class HostLeaseMiddleware:
             reactor.addSystemEventTrigger("before", "shutdown", self.drop_all)
         return None
 
-    def _take(self, key: str, token: str) -> bool:
-        """Whether this request got the host's lease; ``False`` while Redis does not answer.
+    def _take(self, key: str, token: str) -> float | None:
+        """Take the host's lease for this request: ``None`` when it did, else how long to
+        wait before asking again, seconds: what is left of the host's delay when another
+        worker's request was answered, else :data:`POLL_SECS` (a request in flight, or
+        Redis not answering).
 
         Raises:
             RunStopped: Redis did not answer for ``ARCHIVE_REDIS_WAIT_SECS``: the request is
                 not sent and not recorded as a failure (the worker stops; it stays queued).
         """
         try:
-            taken = bool(self.server.set(key, token, nx=True, px=self.hold_ms))
+            left_ms = self._take_script(keys=[key], args=[token, self.hold_ms])
         except redis.RedisError as exc:
             if self.outage.failed(exc):
                 self.crawler.spider.redis_lost = True
                 raise RunStopped(f"Redis lost for over {self.outage.wait_secs:g} s") from exc
-            return False
+            return POLL_SECS
         self.outage.ok()
-        return taken
+        if left_ms == -1:
+            return None
+        return max(left_ms, 1) / 1000 if left_ms >= 0 else POLL_SECS
 
     def drop_all(self) -> None:
         """Give up this worker's host leases now (it stops with requests in flight)."""
