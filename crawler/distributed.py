@@ -310,14 +310,27 @@ class Leases:
         if not self._items.get(lease):
             self.ack(lease)
 
-    def item_done(self, item: Any) -> None:
-        """``item`` is in the stream (or was dropped)."""
+    def finished_by(self, item: Any) -> bytes | None:
+        """The lease that ``item`` reaching the stream finishes (its request's last item, its
+        callback done), to be acknowledged with it (:class:`pipelines.distributed.StreamPipeline`); else ``None``."""
+        lease = self._by_item.get(id(item))
+        if lease is None or lease in self._open or self._items.get(lease, 0) > 1:
+            return None
+        return lease
+
+    def item_done(self, item: Any, acknowledged: bool = False) -> None:
+        """``item`` is in the stream (or was dropped); ``acknowledged``: with the lease it
+        finished (:meth:`finished_by`) removed in the same step."""
         lease = self._by_item.pop(id(item), None)
         if lease is None:
             return
         left = self._items[lease] = self._items.get(lease, 1) - 1
         if left <= 0 and lease not in self._open:
-            self.ack(lease)
+            if acknowledged:
+                self.held.discard(lease)
+                self._items.pop(lease, None)
+            else:
+                self.ack(lease)
 
     def ack(self, lease: bytes) -> None:
         """The leased request is finished: forget its lease."""

@@ -57,10 +57,16 @@ READ_BLOCK_MS = 100
 REAP_SECS = 1.0
 
 
-# KEYS: the stream; ARGV: the most entries it may hold, the item. Added (its id), unless full (nil).
+# KEYS: the stream, leases, lease-priority; ARGV: the most entries the stream may hold, the
+# item, the lease it finishes (or ''). Added (its id) and the lease acknowledged, unless full (nil).
 _ADD_BELOW = """
 if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return false end
-return redis.call('XADD', KEYS[1], '*', 'kind', 'item', 'data', ARGV[2])
+local id = redis.call('XADD', KEYS[1], '*', 'kind', 'item', 'data', ARGV[2])
+if ARGV[3] ~= '' then
+  redis.call('ZREM', KEYS[2], ARGV[3])
+  redis.call('HDEL', KEYS[3], ARGV[3])
+end
+return id
 """
 
 
@@ -68,8 +74,9 @@ class StreamPipeline:
     """Workers' last stage: the item, pickled, onto the stream ``P:items``. While the stream
     holds ``ARCHIVE_REDIS_STREAM_MAX_ITEMS`` entries the writer has not finished, the worker
     waits (back-pressure: nothing is dropped). Then the item counts as done for its request's
-    lease (:class:`crawler.distributed.Leases`). The check and the addition are one script
-    (one round trip, atomic).
+    lease (:class:`crawler.distributed.Leases`). The check, the addition and, when the item
+    is its request's last, the acknowledgement of the request's lease are one script (one
+    round trip, atomic: a lease is never acknowledged before its items are in the stream).
 
     Stats: ``distributed/streamed``, ``distributed/backpressure_waits``.
     """
@@ -111,9 +118,13 @@ class StreamPipeline:
 
     async def process_item(self, item, spider=None):
         data = pickle.dumps(item, protocol=5)
+        leases = self._leases()
         while True:
             try:
-                if self._add(keys=[self.keys.items], args=[self.max_items, data]) is None:
+                # decided just before the script runs: the request's callback may end meanwhile
+                lease = leases.finished_by(item) if leases is not None else None
+                keys = [self.keys.items, self.keys.leases, self.keys.lease_priority]
+                if self._add(keys=keys, args=[self.max_items, data, lease or b""]) is None:
                     self.crawler.stats.inc_value("distributed/backpressure_waits")
                     await pause(0.1)
                     continue
@@ -125,8 +136,8 @@ class StreamPipeline:
                 await pause(0.5)
         self.outage.ok()
         self.crawler.stats.inc_value("distributed/streamed")
-        if (leases := self._leases()) is not None:
-            leases.item_done(item)
+        if leases is not None:
+            leases.item_done(item, acknowledged=lease is not None)
         return item
 
 

@@ -316,7 +316,9 @@ def test_a_lease_is_acknowledged_only_once_its_items_are_streamed_and_returns_wh
     assert lease == b"first" and client.zrange(keys.queue, 0, -1) == [b"second"]
     item = object()
     leases.track(lease, item)
+    assert leases.finished_by(item) is None  # its callback may produce more
     leases.output_done(lease)  # the callback is done, its item still on its way
+    assert leases.finished_by(item) == lease  # the stream acknowledges it with the item
     assert client.zscore(keys.leases, lease) is not None
     leases.item_done(item)
     assert client.zcard(keys.leases) == 0  # finished: gone for good
