@@ -29,9 +29,9 @@ What lives in Redis, under one key prefix (``ARCHIVE_REDIS_PREFIX``, default ``n
   consumer group ``writer``; ``P:run``: the run (code version, config text, state);
   ``P:templates``: the sites' templates, published by the writer.
 - ``P:worker-stats:<crawl id>``: each worker's Scrapy stats counters for the crawl (a hash:
-  worker -> JSON), published every ``STATS_SECS`` and when it stops
-  (:class:`WorkerStats`); the writer adds them up into the crawl's record
-  (:func:`published_worker_stats`, :func:`sum_counters`).
+  worker -> JSON; ``P:worker-stats:<crawl id>:at``, a sorted set: when each published),
+  published every ``STATS_SECS`` and when it stops (:class:`WorkerStats`); the writer adds
+  them up into the crawl's record (:func:`published_worker_stats`, :func:`add_up`).
 
 Redis structures only: no broker of our own. Times are Redis's (``TIME``), so the
 machines' clocks need not agree.
@@ -235,10 +235,19 @@ return 0
 # KEYS: host key; ARGV: token, ms. -1: taken; else the ms left of another's delay, or -2 (a request in flight).
 _HOST_TAKE = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return -1 end
-if redis.call('GET', KEYS[1]) == '""" + HOST_DELAY + """' then return redis.call('PTTL', KEYS[1]) end
+if redis.call('GET', KEYS[1]) == '""" + HOST_DELAY + """' then
+  local left = redis.call('PTTL', KEYS[1])
+  if left >= 0 then return left end
+end
 return -2
 """
 
+
+# KEYS: host key; ARGV: token, ms. The holder's lease extended while its request is in flight.
+_HOST_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
 
 # KEYS: worker-stats hash, its publication times (sorted set); ARGV: worker, JSON, ms to keep.
 _PUBLISH_STATS = _NOW_MS + """
@@ -251,12 +260,6 @@ return 1
 # KEYS: worker-stats hash, its publication times. Both, and Redis's time now (ms).
 _READ_STATS = _NOW_MS + """
 return {redis.call('HGETALL', KEYS[1]), redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES'), now}
-"""
-
-# KEYS: host key; ARGV: token, ms. The holder's lease extended while its request is in flight.
-_HOST_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
 """
 
 
