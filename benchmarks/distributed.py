@@ -6,10 +6,12 @@ crawled by ``newsarchive crawl`` (one process, one extraction worker), then by
 ``newsarchive crawl --redis`` (the writer) with 1, 2, ... ``newsarchive worker --redis``
 processes (one extraction worker each), each run with a fresh ``redis-server`` on a free
 loopback port. Prints for each: pages/s (its ratio to the single process), the CPU of
-every process of the run summed (writer, workers, their extraction processes, Redis:
-``RUSAGE_CHILDREN``), the CPU the distribution adds per page against the single process
-(with, and without, each worker's fixed cost: one more interpreter, Scrapy and model
-load, measured on a worker that finds nothing to do), the most
+the run's processes summed (writer, workers, Redis: ``RUSAGE_CHILDREN``; not the
+extraction processes, which multiprocessing's forkserver starts and no process of the run
+reaps, in the single process either: the extraction is the same work both ways), the CPU
+the distribution adds per page against the single process (with, and without, each
+worker's fixed cost: one more interpreter and Scrapy, measured on a worker that finds
+nothing to do), the most
 requests any host saw at once (must be 1) and in any one second, and whether the archive
 equals the single process's (articles, titles, versions, captures' outcomes, failures).
 

@@ -14,9 +14,9 @@ What lives in Redis, under one key prefix (``ARCHIVE_REDIS_PREFIX``, default ``n
   acknowledged only once everything its answer produced is in Redis: its new requests in
   the queue, its items in the stream.
 - ``P:host:<host>``: a host's lease (``SET NX PX``): the one request to that host in flight
-  in the whole cluster; released after the host's delay (Scrapy's slot delay: the
-  crawl's delay, robots.txt ``Crawl-delay``, ``Retry-After``), so that the next request to
-  the host, from any worker, waits for it.
+  in the whole cluster (its value: the request's token, then ``delay``); released after
+  the host's delay (Scrapy's slot delay: the crawl's delay, robots.txt ``Crawl-delay``,
+  ``Retry-After``), so that the next request to the host, from any worker, waits for it.
 - ``P:robots:<host:port>``: the robots.txt answer of a host, fetched by one worker per run
   (``P:robots-lock:<host:port>`` while it does) and read by the others.
 - ``P:known``: every URL naming an article of the archive (canonical URLs, aliases),
@@ -28,6 +28,10 @@ What lives in Redis, under one key prefix (``ARCHIVE_REDIS_PREFIX``, default ``n
 - ``P:items``: the stream of items (pickled) and frontier rows, read by the writer's
   consumer group ``writer``; ``P:run``: the run (code version, config text, state);
   ``P:templates``: the sites' templates, published by the writer.
+- ``P:worker-stats:<crawl id>``: each worker's Scrapy stats counters for the crawl (a hash:
+  worker -> JSON; ``P:worker-stats:<crawl id>:at``, a sorted set: when each published),
+  published every ``STATS_SECS`` and when it stops (:class:`WorkerStats`); the writer adds
+  them up into the crawl's record (:func:`published_worker_stats`, :func:`add_up`).
 
 Redis structures only: no broker of our own. Times are Redis's (``TIME``), so the
 machines' clocks need not agree.
@@ -35,14 +39,17 @@ machines' clocks need not agree.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import pickle
+import socket
 import time
 import uuid
 from typing import Any
 
 import redis
-from scrapy import Request
+from scrapy import Request, signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -67,6 +74,14 @@ WRITER_GROUP = "writer"
 POLL_SECS = 0.05
 #: how long a worker waits for another worker's robots.txt fetch before fetching it itself, seconds
 ROBOTS_WAIT_SECS = 60.0
+#: how often a worker publishes its stats, seconds (:class:`WorkerStats`); one that has not
+#: published for three times this is taken as gone (killed) with what it published last
+STATS_SECS = 2.0
+#: how long the writer of a finished run waits for the workers' last stats, at most, seconds
+STATS_WAIT_SECS = 30.0
+#: how long a worker's published stats stay in Redis, seconds (the writer of a finished run
+#: deletes them once recorded)
+STATS_KEEP_SECS = 86400
 
 
 async def pause(seconds: float) -> None:
@@ -148,6 +163,12 @@ class Keys:
     def robots_lock(self, netloc: str) -> str:
         return f"{self.prefix}:robots-lock:{netloc}"
 
+    def worker_stats(self, crawl_id: int | str) -> str:
+        return f"{self.prefix}:worker-stats:{crawl_id}"
+
+    def worker_stats_times(self, crawl_id: int | str) -> str:
+        return f"{self.prefix}:worker-stats:{crawl_id}:at"
+
     def working(self) -> list[str]:
         """The keys a new run starts without (its queue, seen-set and leases)."""
         return [self.queue, self.seen, self.leases, self.lease_priority, self.known,
@@ -201,13 +222,24 @@ _RENEW = _NOW_MS + """
 for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[i]) end
 return #ARGV - 1
 """
+#: a host lease's value while it only keeps the host's delay (its request answered)
+HOST_DELAY = "delay"
 # KEYS: host key; ARGV: token, ms. The holder's lease kept ms more (then it expires), or dropped.
 _HOST_RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
-  if tonumber(ARGV[2]) > 0 then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) else redis.call('DEL', KEYS[1]) end
+  if tonumber(ARGV[2]) > 0 then redis.call('SET', KEYS[1], '""" + HOST_DELAY + """', 'PX', ARGV[2]) else redis.call('DEL', KEYS[1]) end
   return 1
 end
 return 0
+"""
+# KEYS: host key; ARGV: token, ms. -1: taken; else the ms left of another's delay, or -2 (a request in flight).
+_HOST_TAKE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return -1 end
+if redis.call('GET', KEYS[1]) == '""" + HOST_DELAY + """' then
+  local left = redis.call('PTTL', KEYS[1])
+  if left >= 0 then return left end
+end
+return -2
 """
 
 
@@ -215,6 +247,19 @@ return 0
 _HOST_RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
+"""
+
+# KEYS: worker-stats hash, its publication times (sorted set); ARGV: worker, JSON, ms to keep.
+_PUBLISH_STATS = _NOW_MS + """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], now, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1
+"""
+# KEYS: worker-stats hash, its publication times. Both, and Redis's time now (ms).
+_READ_STATS = _NOW_MS + """
+return {redis.call('HGETALL', KEYS[1]), redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES'), now}
 """
 
 
@@ -268,14 +313,27 @@ class Leases:
         if not self._items.get(lease):
             self.ack(lease)
 
-    def item_done(self, item: Any) -> None:
-        """``item`` is in the stream (or was dropped)."""
+    def finished_by(self, item: Any) -> bytes | None:
+        """The lease that ``item`` reaching the stream finishes (its request's last item, its
+        callback done), to be acknowledged with it (:class:`pipelines.distributed.StreamPipeline`); else ``None``."""
+        lease = self._by_item.get(id(item))
+        if lease is None or lease in self._open or self._items.get(lease, 0) > 1:
+            return None
+        return lease
+
+    def item_done(self, item: Any, acknowledged: bool = False) -> None:
+        """``item`` is in the stream (or was dropped); ``acknowledged``: with the lease it
+        finished (:meth:`finished_by`) removed in the same step."""
         lease = self._by_item.pop(id(item), None)
         if lease is None:
             return
         left = self._items[lease] = self._items.get(lease, 1) - 1
         if left <= 0 and lease not in self._open:
-            self.ack(lease)
+            if acknowledged:
+                self.held.discard(lease)
+                self._items.pop(lease, None)
+            else:
+                self.ack(lease)
 
     def ack(self, lease: bytes) -> None:
         """The leased request is finished: forget its lease."""
@@ -374,6 +432,7 @@ class LeasedScheduler(Scheduler):
         replaced = request.meta.pop(LEASE, None)
         try:
             if not request.dont_filter and self.df.request_seen(request):
+                self.stats.inc_value("dupefilter/filtered")  # as Scrapy's own seen-set counts it (RFPDupeFilter.log)
                 return False
             self.queue.push(request)
             self.stats.inc_value("scheduler/enqueued/redis")
@@ -451,8 +510,10 @@ class HostLeaseMiddleware:
 
     Nearest the download (``DOWNLOADER_MIDDLEWARES`` 990), so that it sees every answer and
     error first, retries included. Before a request goes out its worker takes the host's lease in Redis (``SET NX PX``,
-    waiting while another worker holds it); when the answer (or the error) comes back the
-    lease is kept for the host's delay, then expires: the host's download slot delay,
+    waiting while another worker holds it: until what is left of the host's delay has
+    passed, or :data:`POLL_SECS` at a time while another request is in flight); when the
+    answer (or the error) comes back the lease is kept for the host's delay (its value
+    then :data:`HOST_DELAY`), then expires: the host's download slot delay,
     which Scrapy, AutoThrottle and :class:`crawler.politeness.HostPacing` keep at least the
     crawl's delay, the robots.txt Crawl-delay and a Retry-After. A lease lasts
     ``ARCHIVE_REDIS_LEASE_SECS`` and its worker renews it while the request is in flight:
@@ -470,6 +531,7 @@ class HostLeaseMiddleware:
         self.outage = RedisOutage(crawler.settings.getfloat("ARCHIVE_REDIS_WAIT_SECS"))
         self._release = server.register_script(_HOST_RELEASE)
         self._renew = server.register_script(_HOST_RENEW)
+        self._take_script = server.register_script(_HOST_TAKE)
         #: host key -> this worker's token, for the requests in flight
         self.held: dict[str, str] = {}
         #: host key -> the lock this worker's requests to the host take in turn
@@ -502,9 +564,9 @@ class HostLeaseMiddleware:
         await maybe_deferred_to_future(local.acquire())
         waited = False
         try:
-            while not self._take(key, token):
+            while (wait := self._take(key, token)) is not None:
                 waited = True
-                await pause(POLL_SECS)
+                await pause(wait)
         except BaseException:
             local.release()
             raise
@@ -519,22 +581,27 @@ class HostLeaseMiddleware:
             reactor.addSystemEventTrigger("before", "shutdown", self.drop_all)
         return None
 
-    def _take(self, key: str, token: str) -> bool:
-        """Whether this request got the host's lease; ``False`` while Redis does not answer.
+    def _take(self, key: str, token: str) -> float | None:
+        """Take the host's lease for this request: ``None`` when it did, else how long to
+        wait before asking again, seconds: what is left of the host's delay when another
+        worker's request was answered, else :data:`POLL_SECS` (a request in flight, or
+        Redis not answering).
 
         Raises:
             RunStopped: Redis did not answer for ``ARCHIVE_REDIS_WAIT_SECS``: the request is
                 not sent and not recorded as a failure (the worker stops; it stays queued).
         """
         try:
-            taken = bool(self.server.set(key, token, nx=True, px=self.hold_ms))
+            left_ms = self._take_script(keys=[key], args=[token, self.hold_ms])
         except redis.RedisError as exc:
             if self.outage.failed(exc):
                 self.crawler.spider.redis_lost = True
                 raise RunStopped(f"Redis lost for over {self.outage.wait_secs:g} s") from exc
-            return False
+            return POLL_SECS
         self.outage.ok()
-        return taken
+        if left_ms == -1:
+            return None
+        return max(left_ms, 1) / 1000 if left_ms >= 0 else POLL_SECS
 
     def drop_all(self) -> None:
         """Give up this worker's host leases now (it stops with requests in flight)."""
@@ -687,15 +754,133 @@ class RedisFrontier:
         self.keys = keys
 
     def frontier_add(self, rows: list[dict[str, Any]]) -> int:
+        """Hand ``rows`` to the writer; 0: none is written here (the writer counts the new
+        ones, ``frontier/added`` and ``frontier/held_back``, as one process does)."""
         if rows:
             self.server.xadd(self.keys.items, {"kind": "frontier", "data": pickle.dumps(rows, protocol=5)})
-        return len(rows)
+        return 0
+
+
+#: Scrapy stats that describe one process, not the crawl (Scrapy's CoreStats and
+#: MemoryUsage extensions): not published
+PER_PROCESS = frozenset({"elapsed_time_seconds", "items_per_minute", "responses_per_minute", "memusage/startup"})
+#: Scrapy stats kept as a maximum (``StatsCollector.max_value``: DepthMiddleware,
+#: MemoryUsage): the workers' largest, not their sum
+MAXIMA = frozenset({"request_depth_max", "memusage/max"})
+
+
+def counters(stats: dict[str, Any]) -> dict[str, int | float]:
+    """The counters among Scrapy stats: the numbers (not booleans) other than
+    :data:`PER_PROCESS` (not ``start_time``, ``finish_reason``, ``discovery/unreadable``...)."""
+    return {k: v for k, v in stats.items() if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in PER_PROCESS}
+
+
+def add_up(stats: Any, published: list[dict[str, int | float]]) -> None:
+    """Add the workers' counters (:func:`published_worker_stats`) to ``stats`` (a Scrapy
+    stats collector, or :class:`pipelines.warcimport.Stats`) under their own names: summed,
+    except :data:`MAXIMA` (the largest); a name ``stats`` holds as something else than a
+    number is left alone. ``distributed/workers``: how many workers published."""
+    for worker in published:
+        for name, value in worker.items():
+            if not isinstance(stats.get_value(name, 0), (int, float)):
+                continue
+            if name in MAXIMA:
+                stats.max_value(name, value)
+            else:
+                stats.inc_value(name, value)
+    stats.set_value("distributed/workers", len(published))
+
+
+class WorkerStats:
+    """Extension of a worker: publishes its Scrapy stats counters (:func:`counters`:
+    downloader, retries, robots.txt, seen-set, ``distributed/host_waits``, extraction,
+    failures...) for the crawl's record, which the writer keeps (:func:`published_worker_stats`).
+
+    Into ``P:worker-stats:<crawl id>`` (the ``crawl_id`` the writer published in ``P:run``), a
+    hash: this worker's id (host name, pid, a random part) -> JSON ``{"final": bool, "stats":
+    {name: number}}``, with the time of the publication (Redis's) in the sorted set
+    ``P:worker-stats:<crawl id>:at``: when the spider opens, every :data:`STATS_SECS` seconds,
+    and a last time (``final``) when it closes or the process stops. A worker killed outright
+    leaves what it published last (at most ``STATS_SECS`` old). The counts are the worker's
+    since it started: a worker that outlives its writer counts in the next writer's run.
+    Both keys expire after :data:`STATS_KEEP_SECS`.
+
+    Settings: ``REDIS_URL``, ``ARCHIVE_REDIS_PREFIX``; off (:class:`NotConfigured`) without ``REDIS_URL``.
+    """
+
+    def __init__(self, crawler, server: redis.Redis, keys: Keys) -> None:
+        self.crawler = crawler
+        self.server = server
+        self.keys = keys
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.final = False
+        self._publish = server.register_script(_PUBLISH_STATS)
+        self._loop = task.LoopingCall(self.publish)
+
+    @classmethod
+    def from_crawler(cls, crawler) -> WorkerStats:
+        url = crawler.settings.get("REDIS_URL")
+        if not url:
+            raise NotConfigured()
+        extension = cls(crawler, redis.Redis.from_url(url), Keys(crawler.settings.get("ARCHIVE_REDIS_PREFIX")))
+        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        return extension
+
+    def spider_opened(self, spider: Any = None) -> None:
+        self._loop.start(STATS_SECS, now=True)
+        from twisted.internet import reactor
+
+        # also when a stop abandons downloads under way (crawler.stopping): the spider does not close then
+        reactor.addSystemEventTrigger("before", "shutdown", self.spider_closed)
+
+    def spider_closed(self, spider: Any = None, reason: str | None = None) -> None:
+        if self._loop.running:
+            self._loop.stop()
+        if not self.final:
+            self.final = True
+            self.publish()
+
+    def publish(self) -> None:
+        """This worker's counters into Redis now (an error is logged; the next one retries)."""
+        data = json.dumps({"final": self.final, "stats": counters(self.crawler.stats.get_stats())})
+        try:
+            crawl_id = self.server.hget(self.keys.run, "crawl_id")
+            if crawl_id is not None:
+                crawl_id = crawl_id.decode()
+                self._publish(keys=[self.keys.worker_stats(crawl_id), self.keys.worker_stats_times(crawl_id)],
+                              args=[self.worker, data, int(STATS_KEEP_SECS * 1000)])
+        except redis.RedisError as exc:
+            logger.warning("cannot publish this worker's stats: %s", exc)
+
+
+def published_worker_stats(server: redis.Redis, keys: Keys, crawl_id: int, wait_secs: float = 0.0) -> list[dict[str, int | float]]:
+    """The stats counters each worker of crawl ``crawl_id`` published (:class:`WorkerStats`),
+    one dict per worker that took part.
+
+    With ``wait_secs`` (seconds), first waits, that long at most, for the workers still
+    running to publish their last counters; a worker that has not published for
+    ``3 * STATS_SECS`` is taken as gone, with what it published last.
+
+    Raises:
+        redis.RedisError: Redis did not answer.
+    """
+    read = server.register_script(_READ_STATS)
+    deadline = time.monotonic() + wait_secs
+    while True:
+        published, times, now = read(keys=[keys.worker_stats(crawl_id), keys.worker_stats_times(crawl_id)])
+        entries = {published[i]: json.loads(published[i + 1]) for i in range(0, len(published), 2)}
+        at = {times[i]: float(times[i + 1]) for i in range(0, len(times), 2)}
+        running = [w for w, e in entries.items() if not e["final"] and now - at.get(w, 0) < 3 * STATS_SECS * 1000]
+        if not running or time.monotonic() >= deadline:
+            return [e["stats"] for e in entries.values()]
+        time.sleep(POLL_SECS)
 
 
 def worker_settings(redis_url: str, prefix: str) -> dict[str, Any]:
     """The Scrapy settings a worker overrides (``crawler.settings`` below them): the Redis
     scheduler and seen-set, the shared robots.txt and host leases, and its item pipelines
-    (template, extraction, the stream: no archive)."""
+    (template, extraction, the stream: no archive), and its stats published for the writer."""
     from crawler import settings as defaults
 
     return {
@@ -713,6 +898,7 @@ def worker_settings(redis_url: str, prefix: str) -> dict[str, Any]:
             "pipelines.distributed.StreamPipeline": 900,
         },
         "SPIDER_MIDDLEWARES": {**defaults.SPIDER_MIDDLEWARES, "crawler.distributed.LeaseMiddleware": 1},
+        "EXTENSIONS": {"crawler.distributed.WorkerStats": 500},
         "DOWNLOADER_MIDDLEWARES": {
             **defaults.DOWNLOADER_MIDDLEWARES,
             "crawler.politeness.RobotsTxtRFC9309Middleware": None,

@@ -108,7 +108,6 @@ class RobotsTxtRFC9309Middleware(RobotsTxtMiddleware):
                 await self._parse_robots(response, netloc, request)
             except Exception as exc:  # noqa: BLE001 - any failure is RFC 9309's "unreachable" (or "unavailable")
                 self._robots_error(exc, netloc)
-            self._stats.inc_value("robotstxt/request_count")
         parser = self._parsers[netloc]
         if isinstance(parser, Deferred):
             return await maybe_deferred_to_future(parser)
@@ -121,7 +120,11 @@ class RobotsTxtRFC9309Middleware(RobotsTxtMiddleware):
 
         Raises:
             Exception: whatever the download raised (RFC 9309's "unreachable").
+
+        Stats: ``robotstxt/request_count`` (robots.txt requests sent: here, so that a
+        distributed crawl's record counts each host's one request, not each worker's look-up).
         """
+        self._stats.inc_value("robotstxt/request_count")
         return await self.crawler.engine.download_async(robots_request)
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:

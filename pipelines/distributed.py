@@ -8,13 +8,15 @@ The writer (:class:`Writer`, ``newsarchive crawl --redis URL``): publishes the r
 version, config text, templates), seeds the queue from the archive's frontier, due
 revisits and the sources, then reads the stream and runs identify -> version -> store on
 each item as a crawl does (and the config's WARC file), acknowledging each entry (``XACK``, then ``XDEL``) only after
-its commit. Items travel pickled (bodies as bytes, extractions as they are): workers and
+its commit. The run's record (``crawls.stats``) holds the writer's stats and the workers'
+counters added up (:meth:`Writer.add_worker_stats`). Items travel pickled (bodies as bytes, extractions as they are): workers and
 writer run the same code version (a worker on another is refused).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import pickle
@@ -30,7 +32,9 @@ from archive import __version__
 from archive.database import Archive
 from archive.schedule import parse_revisit_steps
 from crawler.config import CrawlConfig
-from crawler.distributed import WRITER_GROUP, Keys, Leases, RedisOutage, pause, queue, seen_filter, share_run_counts
+from crawler.distributed import (
+    STATS_WAIT_SECS, WRITER_GROUP, Keys, Leases, RedisOutage, add_up, pause, published_worker_stats, queue, seen_filter, share_run_counts,
+)
 from crawler.items import FailureItem, PageItem
 from crawler.scrapy_internals import crawler_for
 from crawler.spiders.news import NewsSpider
@@ -48,13 +52,31 @@ logger = logging.getLogger(__name__)
 #: entries the writer reads from the stream at once, and how long it blocks for them (ms)
 READ_COUNT = 50
 READ_BLOCK_MS = 100
+#: how often the writer returns dead workers' leases to the queue, at most, seconds (workers
+#: do it too, every third of ARCHIVE_REDIS_LEASE_SECS)
+REAP_SECS = 1.0
+
+
+# KEYS: the stream, leases, lease-priority; ARGV: the most entries the stream may hold, the
+# item, the lease it finishes (or ''). Added (its id) and the lease acknowledged, unless full (nil).
+_ADD_BELOW = """
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return false end
+local id = redis.call('XADD', KEYS[1], '*', 'kind', 'item', 'data', ARGV[2])
+if ARGV[3] ~= '' then
+  redis.call('ZREM', KEYS[2], ARGV[3])
+  redis.call('HDEL', KEYS[3], ARGV[3])
+end
+return id
+"""
 
 
 class StreamPipeline:
     """Workers' last stage: the item, pickled, onto the stream ``P:items``. While the stream
     holds ``ARCHIVE_REDIS_STREAM_MAX_ITEMS`` entries the writer has not finished, the worker
     waits (back-pressure: nothing is dropped). Then the item counts as done for its request's
-    lease (:class:`crawler.distributed.Leases`).
+    lease (:class:`crawler.distributed.Leases`). The check, the addition and, when the item
+    is its request's last, the acknowledgement of the request's lease are one script (one
+    round trip, atomic: a lease is never acknowledged before its items are in the stream).
 
     Stats: ``distributed/streamed``, ``distributed/backpressure_waits``.
     """
@@ -66,6 +88,7 @@ class StreamPipeline:
         self.max_items = max_items
         self.outage = RedisOutage(crawler.settings.getfloat("ARCHIVE_REDIS_WAIT_SECS"))
         self._undelivered: set[int] = set()
+        self._add = server.register_script(_ADD_BELOW)
 
     @classmethod
     def from_crawler(cls, crawler) -> StreamPipeline:
@@ -95,13 +118,16 @@ class StreamPipeline:
 
     async def process_item(self, item, spider=None):
         data = pickle.dumps(item, protocol=5)
+        leases = self._leases()
         while True:
             try:
-                if self.server.xlen(self.keys.items) >= self.max_items:
+                # decided just before the script runs: the request's callback may end meanwhile
+                lease = leases.finished_by(item) if leases is not None else None
+                keys = [self.keys.items, self.keys.leases, self.keys.lease_priority]
+                if self._add(keys=keys, args=[self.max_items, data, lease or b""]) is None:
                     self.crawler.stats.inc_value("distributed/backpressure_waits")
                     await pause(0.1)
                     continue
-                self.server.xadd(self.keys.items, {"kind": "item", "data": data})
                 break
             except redis.RedisError as exc:
                 if self.outage.failed(exc):
@@ -110,8 +136,8 @@ class StreamPipeline:
                 await pause(0.5)
         self.outage.ok()
         self.crawler.stats.inc_value("distributed/streamed")
-        if (leases := self._leases()) is not None:
-            leases.item_done(item)
+        if leases is not None:
+            leases.item_done(item, acknowledged=lease is not None)
         return item
 
 
@@ -185,6 +211,10 @@ class Writer:
         self.config = self.spider.crawl_config
         share_run_counts(self.spider, server, self.keys)  # the frontier's leftovers count against the caps
         self.crawl_id = crawl_id
+        #: URLs of articles stored since the last acknowledgement, for ``P:known``
+        self._known: list[str] = []
+        #: whether this writer may have read entries it did not acknowledge
+        self._pending = True
         self.leases = Leases(server, self.keys, settings.getfloat("ARCHIVE_REDIS_LEASE_SECS"))
         self.store = StorePipeline(db_path, command="crawl", crawl_id=crawl_id,
                                    steps=parse_revisit_steps(list(self.config.revisit_steps)))
@@ -218,12 +248,15 @@ class Writer:
             self.seed()
             self.server.hset(self.keys.run, "state", "running")
             outage = RedisOutage(self.settings.getfloat("ARCHIVE_REDIS_WAIT_SECS"))
+            reaped = 0.0
             while True:
                 try:
-                    if self._all_done():
+                    # done when a read found nothing new and nothing is queued, leased or streamed
+                    if not self.drain() and self._all_done():
                         break
-                    self.drain()
-                    self.stats.inc_value("distributed/reaped", self.leases.reap())
+                    if time.monotonic() - reaped >= REAP_SECS:
+                        self.stats.inc_value("distributed/reaped", self.leases.reap())
+                        reaped = time.monotonic()
                     outage.ok()
                 except redis.RedisError as exc:
                     if outage.failed(exc):
@@ -239,6 +272,7 @@ class Writer:
             status = "interrupted"
             raise
         finally:
+            self.add_worker_stats(STATS_WAIT_SECS if status == "finished" else 0.0)
             self.spider.closed(status)  # its own reading connection to the archive
             self.version.close_spider()
             if self.warc is not None:
@@ -246,6 +280,24 @@ class Writer:
             self.stats.set_value("finish_reason", status)
             self.store.spider_closed(None, status)
         return WriterRun(self.crawl_id, status, dict(self.stats), time.monotonic() - started)
+
+    def add_worker_stats(self, wait_secs: float) -> None:
+        """Add the counters the workers published for this run (:class:`crawler.distributed.WorkerStats`)
+        to the run's stats, under their own names (``downloader/response_count``,
+        ``retry/count``, ``distributed/host_waits``...), summed over the workers
+        (:func:`crawler.distributed.add_up`), and record how many workers took part
+        (``distributed/workers``). A finished run first waits up
+        to ``wait_secs`` seconds for the workers' last counters (they stop once the run is
+        done), then deletes them from Redis; an interrupted one takes what is there. Without
+        Redis, the record keeps the writer's stats alone (logged)."""
+        try:
+            published = published_worker_stats(self.server, self.keys, self.crawl_id, wait_secs)
+            if wait_secs:
+                self.server.delete(self.keys.worker_stats(self.crawl_id), self.keys.worker_stats_times(self.crawl_id))
+        except redis.RedisError as exc:
+            logger.warning("the workers' stats could not be read (%s): the run records the writer's alone", exc)
+            return
+        add_up(self.stats, published)
 
     def _ensure_group(self) -> None:
         try:
@@ -314,29 +366,56 @@ class Writer:
 
     def drain(self, final: bool = False) -> int:
         """Store what the stream holds: first this writer's pending entries (read, not
-        acknowledged), then new ones; each acknowledged after its commit. With ``final``,
-        until nothing is left; else one read (blocking ``READ_BLOCK_MS``)."""
+        acknowledged: at the start, or after a drain that did not end), then new ones. The
+        entries of one read are acknowledged together (``XACK`` and ``XDEL`` in one
+        transaction) once each is committed, with the URLs the stored articles made known
+        (``P:known``). With ``final``, until nothing is left; else one read (blocking
+        ``READ_BLOCK_MS``). Returns how many entries were handled."""
         done = 0
-        for start in ("0", ">"):
+        starts = ("0", ">") if final or self._pending else (">",)
+        self._pending = True  # until this drain ends, entries it read may stay pending
+        for start in starts:
             while True:
                 answer = self.server.xreadgroup(WRITER_GROUP, "archive", {self.keys.items: start}, count=READ_COUNT,
                                                 block=None if start == "0" else READ_BLOCK_MS)
                 entries = answer[0][1] if answer else []
-                entries = [(i, f) for i, f in entries if f]  # deleted entries come back empty
-                for entry_id, fields in entries:
-                    self.handle(fields)
-                    pipe = self.server.pipeline(transaction=True)
-                    pipe.xack(self.keys.items, WRITER_GROUP, entry_id).xdel(self.keys.items, entry_id)
-                    pipe.execute()
-                    done += 1
+                handled = [i for i, f in entries if not f]  # deleted entries come back empty: acknowledged again
+                try:
+                    for entry_id, fields in entries:
+                        if fields:
+                            self.handle(fields)
+                            handled.append(entry_id)
+                except BaseException:
+                    with contextlib.suppress(redis.RedisError):
+                        self._acknowledge(handled)  # the ones committed before
+                    raise
+                self._acknowledge(handled)
+                done += len(entries)
                 if not entries or not final and start == ">":
                     break
+        self._pending = False
         return done
+
+    def _acknowledge(self, entry_ids: list[bytes]) -> None:
+        """Entries committed: acknowledged and deleted at once (an entry acknowledged but
+        left in the stream would keep the run from ending), with the URLs made known."""
+        if not entry_ids and not self._known:
+            return
+        pipe = self.server.pipeline(transaction=True)
+        if entry_ids:
+            pipe.xack(self.keys.items, WRITER_GROUP, *entry_ids).xdel(self.keys.items, *entry_ids)
+        if self._known:
+            # known from now on, as in one process (a URL discovered later is not fetched again)
+            pipe.sadd(self.keys.known, *self._known)
+        pipe.execute()
+        self._known = []
 
     def handle(self, fields: dict[bytes, bytes]) -> None:
         kind, data = fields[b"kind"], pickle.loads(fields[b"data"])
         if kind == b"frontier":
-            self.stats.inc_value("frontier/added", self.store.archive.frontier_add(data))
+            # counted as one process counts them: URLs requested now, or held back for a later run (over a cap)
+            counted = "frontier/added" if data[0].get("fetch", True) else "frontier/held_back"
+            self.stats.inc_value(counted, self.store.archive.frontier_add(data))
         elif kind == b"entry":  # a source's feed, sitemap or start page read, or not (a worker's)
             self.spider._entry_point(*data)
             self.stats.set_value("discovery/unreadable", self.crawler.stats.get_value("discovery/unreadable"))
@@ -358,6 +437,5 @@ class Writer:
         if self.warc is not None:
             item = self.warc.process_item(item)
         if isinstance(item, PageItem) and item.canonical_url and item.outcome in ("new", "changed", "unchanged"):
-            # known from now on, as in one process (a URL discovered later is not fetched again)
-            self.server.sadd(self.keys.known, item.canonical_url, *(url for url, _ in item.aliases))
+            self._known += [item.canonical_url, *(url for url, _ in item.aliases)]  # published with the acknowledgement
         return item

@@ -38,6 +38,9 @@ class Stats(dict):
     def get_value(self, key: str, default: Any = None) -> Any:
         return self.get(key, default)
 
+    def max_value(self, key: str, value: Any) -> None:
+        self[key] = max(self.get(key, value), value)
+
     def get_stats(self) -> dict[str, Any]:
         return dict(self)
 

@@ -18,6 +18,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -185,6 +186,19 @@ def test_two_workers_and_a_writer_archive_what_one_process_does(tmp_path, web, r
         unreadable = "source broken: nothing could be read (feeds, sitemaps, start pages)"
         assert unreadable in single.stderr and unreadable in (tmp_path / "writer.log").read_text()
         assert all("items handed to the writer" in log for log in logs)
+        # the crawl's record holds the workers' counters too, added up: every answer the sites gave
+        stats = json.loads(db_rows(tmp_path / "dist.db", "SELECT stats FROM crawls ORDER BY id DESC LIMIT 1")[0]["stats"])
+        assert stats["distributed/workers"] == 2
+        assert stats["downloader/response_count"] == sum(len(site.requests) for site in web.sites.values()), stats
+        assert stats["distributed/robots_fetched"] == len(web.sites)
+        stored = sum(stats.get(f"archive/{outcome}", 0) for outcome in ("new", "changed", "unchanged", "not_article", "failed"))
+        assert stats["distributed/streamed"] == stored == 14, stats  # 13 captures and the broken feed's failure
+        one = json.loads(db_rows(tmp_path / "single.db", f"SELECT stats FROM crawls WHERE id = {run}")[0]["stats"])
+        for name in ("extract/pages", "robotstxt/request_count"):
+            assert stats.get(name) == one.get(name), (name, stats, one)
+        # a URL found again: known by then, or filtered by the seen-set (which, depends on timing)
+        again = ("dupefilter/filtered", "discovery/known")
+        assert sum(stats.get(n, 0) for n in again) == sum(one.get(n, 0) for n in again) > 0
         for site in web.sites.values():
             assert site.max_in_flight == 1, site.name  # one request at a time per host, cluster-wide
             assert site.request_paths().count("/robots.txt") == 1, site.name  # once per host per run
@@ -232,6 +246,8 @@ def test_a_worker_killed_or_stopped_mid_crawl_loses_nothing(tmp_path, web, redis
     # page, section page, feed and sitemap)
     assert all(n == 1 for n in got["captures"].values()), got["captures"]
     assert len(got["captures"]) == 13
+    # the three took part: the killed one with what it published before it died
+    assert json.loads(db_rows(tmp_path / "dist.db", "SELECT stats FROM crawls")[0]["stats"])["distributed/workers"] == 3
 
 
 @pytest.mark.slow
@@ -300,7 +316,9 @@ def test_a_lease_is_acknowledged_only_once_its_items_are_streamed_and_returns_wh
     assert lease == b"first" and client.zrange(keys.queue, 0, -1) == [b"second"]
     item = object()
     leases.track(lease, item)
+    assert leases.finished_by(item) is None  # its callback may produce more
     leases.output_done(lease)  # the callback is done, its item still on its way
+    assert leases.finished_by(item) == lease  # the stream acknowledges it with the item
     assert client.zscore(keys.leases, lease) is not None
     leases.item_done(item)
     assert client.zcard(keys.leases) == 0  # finished: gone for good
@@ -326,3 +344,63 @@ def test_sigterm_stops_the_writer_with_its_run_interrupted(tmp_path, web, redis_
     assert "interrupted by SIGTERM" in (tmp_path / "writer.log").read_text()
     assert [r["status"] for r in db_rows(tmp_path / "dist.db", "SELECT status FROM crawls")] == ["interrupted"]
     assert run_cli("crawl", "--config", "sources.toml", "--db", "dist.db", "--revisit-only", cwd=tmp_path).returncode == 0  # lock released
+
+
+def test_the_workers_stats_counters_are_added_up_for_the_crawls_record(redis_url):
+    from scrapy.utils.test import get_crawler
+
+    from crawler.distributed import Keys, WorkerStats, add_up, published_worker_stats
+    from pipelines.warcimport import Stats
+
+    client, keys = redis.Redis.from_url(redis_url), Keys()
+    client.hset(keys.run, "crawl_id", 7)
+    running, stopped = (WorkerStats.from_crawler(get_crawler(settings_dict={"REDIS_URL": redis_url, "ARCHIVE_REDIS_PREFIX": keys.prefix})) for _ in range(2))
+    for extension, responses in ((running, 3), (stopped, 4)):
+        stats = extension.crawler.stats
+        stats.set_value("start_time", datetime.now(timezone.utc))  # not a number: not added up
+        stats.set_value("elapsed_time_seconds", 2.5)  # one process's: not added up either
+        stats.inc_value("downloader/response_count", responses)
+        stats.max_value("request_depth_max", responses)
+    running.publish()  # every STATS_SECS while it runs
+    stopped.spider_closed()  # its last (final)
+    started = time.monotonic()
+    assert len(published_worker_stats(client, keys, 7, wait_secs=0.3)) == 2
+    assert time.monotonic() - started >= 0.3  # waited for the running one's last counters, in vain
+    # a worker that stopped publishing long ago is gone (killed): what it published last counts
+    client.zadd(keys.worker_stats_times(7), {running.worker: 0})
+    started = time.monotonic()
+    published = published_worker_stats(client, keys, 7, wait_secs=5)
+    assert time.monotonic() - started < 1
+    record = Stats({"downloader/response_count": 0, "archive/new": 2, "finish_reason": "finished"})  # the writer's
+    add_up(record, published)
+    assert record == {
+        "downloader/response_count": 7, "request_depth_max": 4, "archive/new": 2, "finish_reason": "finished", "distributed/workers": 2,
+    }
+
+
+def test_a_url_listed_twice_keeps_the_hints_of_the_listing_that_queued_it_as_in_one_process(tmp_path, redis_url):
+    from crawler.scrapy_internals import crawler_for
+    from crawler.spiders.news import NewsSpider
+    from crawler.spiders.worker import WorkerSpider
+    from newsarchive.runner import project_settings
+
+    config = '[[source]]\nname = "daily"\nfeeds = ["http://news.example/feed.xml", "http://news.example/other.xml"]\n'
+    (tmp_path / "sources.toml").write_text(config)
+    settings = project_settings(str(tmp_path / "archive.db"))
+    url = "http://news.example/a/story"
+    undated, dated = [(url, None, None, None)], [(url, "Story", "2024-01-02T03:04:05Z", 1704164645.0)]
+
+    def queued(spiders, *listings) -> list[dict]:
+        """The hints of the requests the listings (read in turn, each by the next spider) queued."""
+        return [o.meta["hints"] for spider, (document, found) in zip(spiders, listings)
+                for o in spider._queue(document, spider.sources["daily"], list(found), "feed", 0, [], [])]
+
+    for first, then in ((undated, dated), (dated, undated)):
+        redis.Redis.from_url(redis_url).flushall()
+        one = crawler_for(NewsSpider, settings, config=str(tmp_path / "sources.toml"), revisit="no").spider
+        two = [crawler_for(WorkerSpider, settings, config_text=config, redis_url=redis_url).spider for _ in range(2)]
+        listings = (("http://news.example/feed.xml", first), ("http://news.example/other.xml", then))
+        # one request, with the first listing's hints: the second listing's are not merged in, by one process or by two workers
+        expected = [{"title": first[0][1]} | ({"published": first[0][2], "published_source": "feed"} if first[0][2] else {})]
+        assert queued([one, one], *listings) == expected
+        assert queued(two, *listings) == expected
