@@ -7,7 +7,8 @@ import logging
 
 from scrapy import signals
 from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet import defer, reactor
+from twisted.internet import defer, reactor, threads
+from twisted.python.failure import Failure
 
 from crawler.items import PageItem
 from pipelines.extraction import warm_up
@@ -58,6 +59,8 @@ class ExtractPipeline:
         self.timeout_secs = timeout_secs
         self.pool: ExtractionPool | None = None
         self.crawler = None
+        self._starting: defer.Deferred | None = None
+        self._waiting: list[defer.Deferred] = []
 
     @classmethod
     def from_crawler(cls, crawler) -> ExtractPipeline:
@@ -81,7 +84,12 @@ class ExtractPipeline:
         if self.workers > 0:
             # the workers log at the crawl's LOG_LEVEL, and warm up while robots.txt is fetched
             start = functools.partial(start_worker, logging.getLevelName(str(self.log_level).upper()))
-            self.pool = ExtractionPool(self.workers, self.timeout_secs, job=run_job, initializer=start).start()
+            self.pool = ExtractionPool(self.workers, self.timeout_secs, job=run_job, initializer=start)
+            # the forkserver loads the extraction before it forks the first worker (seconds:
+            # pipelines.preload), and pebble waits for that fork: started off the reactor,
+            # which goes on fetching; the first pages wait for it (process_item)
+            self._starting = threads.deferToThread(self.pool.start)
+            self._starting.addBoth(self._started)
             logger.info("extracting in %d worker processes (time limit %s s)", self.workers, self.timeout_secs)
         else:
             # before the first fetch: the first extraction would otherwise block the reactor
@@ -89,6 +97,15 @@ class ExtractPipeline:
             warm_up()
         if self.crawler is not None:
             self.crawler.extraction_pool = self.pool  # for the end of the run (pipelines.templates)
+
+    def _started(self, result):
+        """The pool is up (or failed to start: its jobs then fail, each recorded): the pages
+        waiting for it go on."""
+        if isinstance(result, Failure):
+            logger.error("the extraction workers did not start: %s", result.getErrorMessage())
+        waiting, self._waiting = self._waiting, []
+        for waiter in waiting:
+            waiter.callback(None)
 
     def close_spider(self, spider=None) -> None:
         if self.crawler is None:  # outside a crawl nothing else uses the workers
@@ -121,6 +138,12 @@ class ExtractPipeline:
             return item
         if self.pool is None:
             return self.apply(item, run_job(self.job(item)))
+        if self._starting is not None and not self._starting.called:
+            waiter: defer.Deferred = defer.Deferred()
+            self._waiting.append(waiter)
+            await maybe_deferred_to_future(waiter)
+            if self.pool is None:  # closed meanwhile (the run was stopped)
+                return self.apply(item, ExtractResult(error=("extract_error", "the extraction workers were stopped")))
         future = self.pool.submit(self.job(item))
         done: defer.Deferred = defer.Deferred()
         future.add_done_callback(lambda f: reactor.callFromThread(done.callback, f.result()))
