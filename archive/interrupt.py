@@ -50,15 +50,39 @@ def signal_name(signum: int) -> str:
 def exit_now(signum: int, _frame: FrameType | None = None) -> None:
     """A signal handler: exit at once with :data:`EXIT_INTERRUPTED`, running no cleanup.
 
-    ``os._exit`` skips every ``finally`` on purpose: the user asked twice. The crawl lock is
+    ``os._exit`` skips every ``finally`` on purpose: the user asked twice; this process's
+    child processes are killed first (:func:`_kill_children`). The crawl lock is
     a ``flock`` the kernel releases; an uncommitted SQLite transaction is rolled back by
     the journal at the next open.
     """
     message = f"stopped at once ({signal_name(signum)} again); the next run marks this run interrupted\n"
     try:
         os.write(2, message.encode())
+        _kill_children()
     finally:
         os._exit(EXIT_INTERRUPTED)
+
+
+def _kill_children() -> None:
+    """SIGKILL this process's child processes (Linux: read from ``/proc``; elsewhere
+    nothing): the extraction pool's forkserver may be busy loading the extraction for
+    seconds before it notices its parent is gone, holding the standard output and error
+    this process shares with it, so a caller reading them would wait."""
+    me = os.getpid()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return
+    for name in entries:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                parent = int(stat.read().rsplit(b")", 1)[1].split()[1])
+            if parent == me:
+                os.kill(int(name), signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            continue
 
 
 def _first(signum: int, _frame: FrameType | None) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 
 from scrapy import signals
 from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet import defer, reactor, threads
+from twisted.internet import defer, reactor
 from twisted.python.failure import Failure
 
 from crawler.items import PageItem
@@ -88,8 +89,10 @@ class ExtractPipeline:
             # the forkserver loads the extraction before it forks the first worker (seconds:
             # pipelines.preload), and pebble waits for that fork: started off the reactor,
             # which goes on fetching; the first pages wait for it (process_item)
-            self._starting = threads.deferToThread(self.pool.start)
+            self._starting = defer.Deferred()
             self._starting.addBoth(self._started)
+            # a daemon thread: a run stopped meanwhile exits without waiting for it
+            threading.Thread(target=self._start_pool, name="extraction-pool-start", daemon=True).start()
             logger.info("extracting in %d worker processes (time limit %s s)", self.workers, self.timeout_secs)
         else:
             # before the first fetch: the first extraction would otherwise block the reactor
@@ -97,6 +100,17 @@ class ExtractPipeline:
             warm_up()
         if self.crawler is not None:
             self.crawler.extraction_pool = self.pool  # for the end of the run (pipelines.templates)
+
+    def _start_pool(self) -> None:
+        """Start the workers (in a thread of its own); then, in the reactor's thread, let the
+        pages waiting for them go on."""
+        pool, starting = self.pool, self._starting
+        try:
+            pool.start()
+        except Exception as exc:  # noqa: BLE001 - reported by _started, the pages' jobs then fail one by one
+            reactor.callFromThread(starting.errback, Failure(exc))
+        else:
+            reactor.callFromThread(starting.callback, None)
 
     def _started(self, result):
         """The pool is up (or failed to start: its jobs then fail, each recorded): the pages
