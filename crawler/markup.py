@@ -1,33 +1,35 @@
-"""How complex a fetched page's markup is, read from its bytes before any parser sees them.
+"""How complex a fetched page's markup is: read from its bytes before any parser sees them,
+and from its tree after.
 
 An HTML parser's time is not linear in every shape of markup: libxml2 (lxml, which Scrapy's
 link extractor and trafilatura use) checks each attribute of an element against the
 others, so its time grows with the square of the attributes on one element (a 2.6 MB page
 with 200,000 attributes on ``<body>`` took about 60 s to parse, all of it on the crawl's
-reactor, which froze every download of the crawl); extraction time grows with the
-elements; and beyond 256 levels of nesting libxml2 stops building the tree and silently
-drops the rest of the page. :func:`complexity_problem` bounds all four on the raw bytes,
-with compiled regular expressions (no backtracking) and a loop over at most
-:data:`MAX_TAGS` tags: linear in the page's size (about 3 ms for a real page; 0.1-0.5 s
-for 20 MiB built against it), so that a page's parse stays within a fraction of a second.
-A refused page is kept raw (``too_complex``), never parsed.
+reactor, which froze every download of the crawl); and extraction time grows with the
+elements. :func:`complexity_problem` bounds both on the raw bytes with one compiled
+regular expression (possessive quantifiers: no backtracking), linear in the page's size
+(about 1 ms for a real page), so that a page's parse stays within a fraction of a second.
+Beyond 256 levels of nesting libxml2 stops building the tree and silently drops the rest
+of the page: parsing such a page costs no more than any other, so its nesting is checked
+on the tree, after the parse (:func:`depth_problem`). A refused page is kept raw
+(``too_complex``).
 
 The scan follows the HTML tokenizer's outline (WHATWG HTML, 13.2.5) far enough to count:
 comments, doctypes and processing instructions are skipped; the text of raw-text
 elements (``script``, ``style``, ``textarea``, ...) is not read for tags; an attribute
 value in quotes (after ``=``) may hold ``>``, and a stray quote is part of a name.
-Nesting follows the tree builder's outline (13.2.6):
-void elements and self-closed tags do not nest; an end tag closes the nearest open
-element of its name and everything opened inside it; an element whose end tag may be
-left out (``p``, ``li``, ``td``, ...) closes when the next one of its kind starts, and an
-open ``p`` when a block starts. UTF-16 and UTF-32 bytes are read with their NUL bytes
-left out (their ASCII characters, markup included, are then one byte each).
+UTF-16 and UTF-32 bytes are read with their NUL bytes left out (their ASCII characters,
+markup included, are then one byte each).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
+from itertools import islice
+
+from lxml.etree import XPath
 
 #: start tags (elements) a page may have: three times the most in the 611 real pages of
 #: ../shared/data (9,888, a long Wikipedia article); news stories have a few thousand,
@@ -45,163 +47,96 @@ MAX_ATTRIBUTES_PER_ELEMENT = 1_000
 #: to about 50 elements of 1,000 attributes (under 0.1 s)
 MAX_ATTRIBUTES = 50_000
 
-#: levels of nesting (``html`` and ``body`` not counted): libxml2, as lxml runs it for
-#: Scrapy and trafilatura (without its "huge" option), stops at 256 levels and drops the
-#: rest of the page without an error, so a deeper page cannot be extracted whole. The
+#: levels of nesting in the parsed tree (``html`` and ``body`` not counted): libxml2, as
+#: lxml runs it for Scrapy and trafilatura (without its "huge" option), stops at 256 levels
+#: and drops the rest of the page without an error, so a deeper page cannot be extracted whole. The
 #: deepest real page nests 49 levels: 200 leaves four times that, under libxml2's cut.
 MAX_DEPTH = 200
 
 #: tags read at most (start and end tags, comments, doctypes): real pages have about two
-#: tags an element (19,236 at most); this bounds the scan's loop on a page of end tags
+#: tags an element (19,236 at most); this bounds the scan's memory on a page of end tags
 MAX_TAGS = 3 * MAX_ELEMENTS
 
-# one tag, comment, doctype or processing instruction; possessive quantifiers: no
-# backtracking, so the scan stays linear on unterminated quotes and tags
-_TAG = re.compile(
-    rb"<(?:(!--)"
+# an attribute text: runs of anything but ``>`` and ``=``, and ``=`` with its quoted value
+_ATTRIBUTES = rb"(?:[^>=]++|=\s*+(?:\"[^\"]*+\"|'[^']*+')?+)*+"
+# WHATWG HTML 13.1.2: raw text and escapable raw text elements hold text, not tags
+# (noembed, noframes, xmp and plaintext are read the same way)
+_RAW_TEXT = rb"script|style|textarea|title|xmp|iframe|noembed|noframes|plaintext"
+# one comment, doctype, processing instruction, end tag, or start tag; a start tag's
+# groups are (name, name if raw text, attribute text), and a raw-text element's text up to
+# its end tag is read with it; possessive quantifiers and an unrolled loop for the raw
+# text: no backtracking, so the scan stays linear on unterminated quotes, tags and text
+_TOKEN = re.compile(
+    rb"<(?:!--.*?(?:-->|\Z)"
     rb"|[!?][^>]*+>?"
-    rb"|(/?)([A-Za-z][^\s/>]*+)((?:[^>=]++|=\s*+(?:\"[^\"]*+\"|'[^']*+')?+)*+))",
-    re.S,
+    rb"|/[A-Za-z][^\s/>]*+" + _ATTRIBUTES
+    + rb"|((" + _RAW_TEXT + rb")(?![^\s/>])|[A-Za-z][^\s/>]*+)(" + _ATTRIBUTES + rb")"
+    rb"(?(2)[^<]*+(?:<(?!/\2[\s/>])[^<]*+)*+))",
+    re.S | re.I,
 )
 _ATTRIBUTE = re.compile(rb"""[^\s/>=][^\s/>=]*+(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s>]*+))?+""")
+_count_attributes = functools.partial(_ATTRIBUTE.subn, b"")  # (rest, count): counted in C, no list
 
-# WHATWG HTML 13.1.2: void elements have no end tag; raw text and escapable raw text
-# elements hold text, not tags (noembed, noframes, xmp and plaintext are read the same way)
-_VOID = frozenset(b"area base br col embed hr img input link meta source track wbr param keygen frame basefont bgsound".split())
-_RAW_TEXT = frozenset(b"script style textarea title xmp iframe noembed noframes plaintext".split())
-# elements whose end tag may be omitted (13.1.2.4): the next one of the same kind closes them
-_SELF_CLOSING_KIND = {
-    b"p": b"p", b"li": b"li", b"dt": b"dd", b"dd": b"dd", b"option": b"option", b"optgroup": b"optgroup",
-    b"tr": b"tr", b"td": b"td", b"th": b"td", b"thead": b"tbody", b"tbody": b"tbody", b"tfoot": b"tbody",
-    b"rb": b"rb", b"rt": b"rb", b"rtc": b"rb", b"rp": b"rb",
-}
-# 13.2.6.4.7 "in body": these start tags close an open p element first
-_CLOSES_P = frozenset(
-    b"address article aside blockquote center details dialog dir div dl fieldset figcaption figure footer "
-    b"form h1 h2 h3 h4 h5 h6 header hgroup hr li dd dt listing main menu nav ol p pre search section summary "
-    b"table ul xmp plaintext".split()
-)
-# not counted as nesting: the document's own frame, opened implicitly anyway
-_FRAME = frozenset((b"html", b"head", b"body"))
-_RAW_END = {name: re.compile(rb"</" + name + rb"[\s/>]", re.I) for name in _RAW_TEXT}
+# the elements below ``body`` deeper than MAX_DEPTH (``/html/body`` then MAX_DEPTH + 1
+# levels): evaluated in C, about 0.2 ms on a real page
+_TOO_DEEP = XPath("boolean(/*/*" + "/*" * (MAX_DEPTH + 1) + ")")
 
 
 @dataclass
 class Markup:
-    """What :func:`measure` counted (up to where it stopped).
+    """What :func:`measure` counted.
 
     Attributes:
         elements: start tags.
         attributes: attributes of all start tags.
-        most_attributes: the most attributes on one start tag (when the scan stops, at
-            most :data:`MAX_ATTRIBUTES_PER_ELEMENT` + 1).
-        depth: the deepest nesting of elements (levels).
-        tags: tags read (start and end tags, comments, doctypes).
-        stopped: the limit the scan stopped at (``None``: the whole page was read).
+        most_attributes: the most attributes on one start tag.
+        tags: tags read (start and end tags, comments, doctypes); at most :data:`MAX_TAGS` + 1.
+        stopped: the first limit exceeded, in the order most attributes, attributes,
+            elements, tags (``None``: within them all).
     """
 
     elements: int = 0
     attributes: int = 0
     most_attributes: int = 0
-    depth: int = 0
     tags: int = 0
     stopped: str | None = None
 
 
-def measure(body: bytes, *, stop: bool = True) -> Markup:
+def measure(body: bytes) -> Markup:
     """Count the markup of ``body`` (HTML bytes, any ASCII-compatible encoding, UTF-16 or
-    UTF-32): elements, attributes, nesting. Linear in ``len(body)``.
-
-    Args:
-        stop: stop at the first limit exceeded (:data:`MAX_ELEMENTS`, ...), naming it in
-            ``stopped``; ``False`` reads the whole page (to measure real pages).
-    """
+    UTF-32): elements and attributes, in the first :data:`MAX_TAGS` + 1 tags. Linear in
+    ``len(body)``; its memory is bounded by :data:`MAX_TAGS`."""
     if b"\x00" in body[:1024]:
         body = body.replace(b"\x00", b"")
-    limit = stop
-    elements = attributes = most = depth = tags = 0
-    stack: list[bytes] = []
-    open_count: dict[bytes, int] = {}
-
-    def close_to(name: bytes) -> None:
-        while stack:
-            top = stack.pop()
-            open_count[top] -= 1
-            if top == name:
-                return
-
-    stopped = None
-    pos = 0
-    search = _TAG.search
-    while (match := search(body, pos)) is not None:
-        pos = match.end()
-        tags += 1
-        comment, end_tag, name, attrs = match.groups()
-        if comment:  # to its end
-            end = body.find(b"-->", pos)
-            pos = end + 3 if end >= 0 else len(body)
-        elif name is not None:
-            name = name.lower()
-            if end_tag:
-                if open_count.get(name):
-                    close_to(name)
-            else:
-                elements += 1
-                if attrs.strip(b" \t\r\n\f/"):
-                    count = _count_attributes(attrs)
-                    attributes += count
-                    most = max(most, count)
-                if name in _RAW_TEXT:
-                    end = _RAW_END[name].search(body, pos)
-                    pos = end.start() if end else len(body)
-                elif name not in _VOID and name not in _FRAME and not attrs.endswith(b"/"):
-                    kind = _SELF_CLOSING_KIND.get(name)
-                    if kind is not None and open_count.get(kind):
-                        close_to(kind)
-                    elif name in _CLOSES_P and open_count.get(b"p"):
-                        close_to(b"p")
-                    kind = kind or name
-                    stack.append(kind)
-                    open_count[kind] = open_count.get(kind, 0) + 1
-                    depth = max(depth, len(stack))
-        if limit and (
-            most > MAX_ATTRIBUTES_PER_ELEMENT or attributes > MAX_ATTRIBUTES or depth > MAX_DEPTH
-            or elements > MAX_ELEMENTS or tags > MAX_TAGS
-        ):
-            stopped = _over(elements, attributes, most, depth, tags)
-            break
-    return Markup(elements, attributes, most, depth, tags, stopped)
+    if body.count(b"<") <= MAX_TAGS:
+        tokens = _TOKEN.findall(body)
+    else:
+        tokens = [match.groups() for match in islice(_TOKEN.finditer(body), MAX_TAGS + 1)]
+    attribute_texts = [attributes for name, _, attributes in tokens if name]
+    counts = [count for _, count in map(_count_attributes, filter(None, attribute_texts))]
+    markup = Markup(len(attribute_texts), sum(counts), max(counts, default=0), len(tokens))
+    markup.stopped = _over(markup)
+    return markup
 
 
-def _count_attributes(attrs: bytes) -> int:
-    """The attributes in a tag's attribute text; past :data:`MAX_ATTRIBUTES_PER_ELEMENT`,
-    that limit plus one (a long text is not read to its end)."""
-    if len(attrs) < 16 * 1024:
-        return _ATTRIBUTE.subn(b"", attrs)[1]  # counted in C, no list
-    count = 0
-    for count, _ in enumerate(_ATTRIBUTE.finditer(attrs), 1):
-        if count > MAX_ATTRIBUTES_PER_ELEMENT:
-            break
-    return count
-
-
-def _over(elements: int, attributes: int, most: int, depth: int, tags: int) -> str:
-    if most > MAX_ATTRIBUTES_PER_ELEMENT:
+def _over(markup: Markup) -> str | None:
+    if markup.most_attributes > MAX_ATTRIBUTES_PER_ELEMENT:
         return f"an element with over {MAX_ATTRIBUTES_PER_ELEMENT} attributes"
-    if attributes > MAX_ATTRIBUTES:
-        return f"{attributes} attributes, over {MAX_ATTRIBUTES}"
-    if depth > MAX_DEPTH:
-        return f"elements nested over {MAX_DEPTH} levels deep"
-    if elements > MAX_ELEMENTS:
+    if markup.attributes > MAX_ATTRIBUTES:
+        return f"{markup.attributes} attributes, over {MAX_ATTRIBUTES}"
+    if markup.elements > MAX_ELEMENTS:
         return f"over {MAX_ELEMENTS} elements"
-    return f"over {MAX_TAGS} tags"
+    if markup.tags > MAX_TAGS:
+        return f"over {MAX_TAGS} tags"
+    return None
 
 
 def complexity_problem(body: bytes | str) -> str | None:
     """Why the page ``body`` is too complex to parse, or ``None``: over one of the limits of
     this module (:data:`MAX_ATTRIBUTES_PER_ELEMENT`, :data:`MAX_ATTRIBUTES`,
-    :data:`MAX_DEPTH`, :data:`MAX_ELEMENTS`, :data:`MAX_TAGS`). A page given decoded is
-    read as UTF-8. Never raises; linear in the size of the page.
+    :data:`MAX_ELEMENTS`, :data:`MAX_TAGS`; nesting is checked after the parse,
+    :func:`depth_problem`). A page given decoded is read as UTF-8. Never raises; linear in
+    the size of the page.
 
     Returns:
         a one-line message for the ``too_complex`` failure (``"an element with over 1000
@@ -211,3 +146,16 @@ def complexity_problem(body: bytes | str) -> str | None:
         body = body.encode("utf-8", "replace")
     reason = measure(body).stopped
     return f"{reason}: too complex to parse; the raw page is kept" if reason else None
+
+
+def depth_problem(tree) -> str | None:
+    """Why the parsed page ``tree`` (an lxml element, the document's root) cannot be
+    extracted whole, or ``None``: elements nested over :data:`MAX_DEPTH` levels below
+    ``body``, which on a deeper page means libxml2 dropped what lay below its 256th level.
+
+    Returns:
+        a one-line message for the ``too_complex`` failure, or ``None``.
+    """
+    if _TOO_DEEP(tree):
+        return f"elements nested over {MAX_DEPTH} levels deep: the page cannot be parsed whole; the raw page is kept"
+    return None

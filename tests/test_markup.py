@@ -8,7 +8,7 @@ import gzip
 import pytest
 
 from crawler.charset import utf16_byte_order, wide_label_meaning
-from crawler.markup import MAX_ATTRIBUTES, MAX_DEPTH, MAX_ELEMENTS, complexity_problem, measure
+from crawler.markup import MAX_ATTRIBUTES, MAX_DEPTH, MAX_ELEMENTS, complexity_problem, depth_problem, measure
 from pipelines.extraction import ExtractionError, extract
 from crawler.sniff import sniff_binary
 from pipelines.extraction.html import parse_document
@@ -33,13 +33,14 @@ def test_issue14_4_the_attributes_bomb_of_the_issue_is_refused_before_any_parse(
 @pytest.mark.parametrize(
     ("page", "reason"),
     [
-        (deep_nesting(MAX_DEPTH + 1), f"elements nested over {MAX_DEPTH} levels deep"),
         (story_html("Spread").replace(b"<p>", b"<p " + b" ".join(b"a%d=1" % i for i in range(999)) + b">"),
          None),  # 6 elements of 999 attributes: under both limits
         (b"<html><body>" + (b"<i " + b" ".join(b"a%d=1" % i for i in range(500)) + b">x</i>") * (MAX_ATTRIBUTES // 500 + 1),
          f"{(MAX_ATTRIBUTES // 500 + 1) * 500} attributes, over {MAX_ATTRIBUTES}"),
         (b"<html><body>" + b"<br>" * (MAX_ELEMENTS + 1), f"over {MAX_ELEMENTS} elements"),
+        (b"<html><body>" + b"<br>" * (MAX_ELEMENTS - 2), None),  # html and body are elements too
         (b"<html><body>" + b"</div>" * 100_000, "over 90000 tags"),
+        (deep_nesting(MAX_DEPTH + 1), None),  # nesting is read on the tree (below)
     ],
 )
 def test_issue14_4_limits(page, reason):
@@ -47,20 +48,35 @@ def test_issue14_4_limits(page, reason):
     assert (found.split(":")[0] if found else None) == reason
 
 
+@pytest.mark.parametrize(("levels", "refused"), [(MAX_DEPTH - 2, False), (MAX_DEPTH - 1, True), (1_000, True), (5_000, True)])
+def test_nesting_is_read_on_the_parsed_tree(levels, refused):
+    # deep_nesting(n) nests n divs, then the article and its paragraphs: n + 2 levels below body
+    tree, _ = parse_document(deep_nesting(levels), guard=False)
+    assert (depth_problem(tree) is not None) == refused
+    if refused:
+        with pytest.raises(ExtractionError) as error:
+            extract(deep_nesting(levels), "http://x.example/deep")
+        assert error.value.kind == "too_complex"
+        assert str(error.value).startswith(f"elements nested over {MAX_DEPTH} levels deep")
+
+
 def test_nesting_follows_the_tree_builder_not_the_raw_tag_count():
     # void elements, self-closed tags, and elements closed by their next sibling do not nest
-    assert measure(b"<ul>" + b"<li><p>item<br><img src=x>" * 1000 + b"</ul>").depth == 3
-    assert measure(b"<svg>" + b"<path d='M0'/>" * 1000 + b"</svg>").depth == 1
-    assert measure(b"<table>" + b"<tr><td>a<td>b" * 500 + b"</table>").depth == 3
-    # an end tag closes what was opened inside its element
-    assert measure(b"<div><span><b>x</div>" * 300).depth == 3
-    assert measure(deep_nesting(100)).depth == 102  # 100 divs, article, p
+    for page in (
+        b"<ul>" + b"<li><p>item<br><img src=x>" * 1000 + b"</ul>",
+        b"<svg>" + b"<path d='M0'/>" * 1000 + b"</svg>",
+        b"<table>" + b"<tr><td>a<td>b" * 500 + b"</table>",
+        b"<div><span><b>x</div>" * 300,  # an end tag closes what was opened inside its element
+    ):
+        tree, _ = parse_document(b"<html><body>" + page + b"</body></html>")
+        assert depth_problem(tree) is None, page[:30]
 
 
 def test_text_comments_and_quoted_values_are_not_markup():
-    tags = b"<div>" * (MAX_DEPTH + 5)
+    tags = b"<br>" * (MAX_ELEMENTS + 5)
     for page in (
         b"<script>var s = '" + tags + b"';</script><p>x</p>",
+        b"<SCRIPT>var s = '</scripts>" + tags + b"';</Script ><p>x</p>",
         b"<style>/*" + tags + b"*/</style>",
         b"<!-- " + tags + b" -->",
         b"<textarea>" + tags + b"</textarea>",
@@ -83,6 +99,12 @@ def test_no_real_page_is_too_complex():
     for path in pages:
         body = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
         assert complexity_problem(body) is None, path
+        try:
+            tree, _ = parse_document(body, guard=False)
+        except ExtractionError as error:  # the data's few pages that are no HTML document
+            assert error.kind != "too_complex", path
+            continue
+        assert depth_problem(tree) is None, path
 
 
 # -- 6: charsets as browsers read them ------------------------------------------------------------

@@ -10,7 +10,7 @@ from trafilatura.utils import load_html
 from w3lib.encoding import html_body_declared_encoding, html_to_unicode, http_content_type_encoding
 
 from crawler.charset import utf16_byte_order, wide_label_meaning
-from crawler.markup import complexity_problem
+from crawler.markup import complexity_problem, depth_problem
 from crawler.sniff import sniff_binary
 
 logger = logging.getLogger(__name__)
@@ -112,8 +112,8 @@ def parse_document(html: bytes | str, content_type: str | None = None, *, guard:
         ExtractionError: empty input (kind ``empty``), binary content (``content_type_mismatch``
             when ``content_type`` says HTML or nothing, else ``not_html``), nothing parsable,
             or markup over the limits of :mod:`crawler.markup` (``too_complex``: attributes
-            on one element or in all, nesting depth, elements), found on the bytes before
-            any parse.
+            on one element or in all, elements, found on the bytes before any parse; nesting
+            depth, found on the tree).
     """
     encoding = None
     if isinstance(html, bytes):
@@ -139,4 +139,6 @@ def parse_document(html: bytes | str, content_type: str | None = None, *, guard:
     tree = load_html(text)
     if tree is None:
         raise ExtractionError("not parsable as HTML")
+    if guard and (reason := depth_problem(tree)):
+        raise ExtractionError(reason, "too_complex")
     return tree, encoding
