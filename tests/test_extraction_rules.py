@@ -5,6 +5,8 @@ from __future__ import annotations
 from lxml import etree
 
 from pipelines.extraction import body, extract
+from tests.conftest import requires_shared
+from tests.pages import DATA
 
 STORY = [
     "The harbour board voted on Tuesday to extend the north pier by forty metres, ending a dispute that had lasted years.",
@@ -233,3 +235,39 @@ def test_a_wire_story_starts_with_its_story():
     first = f"HARBOUR TOWN (Wire) - {STORY[0]}"
     e = extract(page(f"{share}<p>HARBOUR TOWN</p><p>{first}</p>" + paragraphs(STORY[1:])))
     assert e.text.split("\n") == [first, *STORY[1:]]
+
+
+def test_a_byline_is_read_where_the_page_has_no_author_metadata():
+    page = (
+        "<html><head><title>Harbour</title></head><body><article><h1>Harbour reopens</h1>"
+        "<div class='sidebar'><span class='author-name'>Sidebar Columnist</span></div>"
+        "<figure><span class='author'>Photo Agency</span></figure>"
+        "<p class='byline'>By <span class='author-name'>Jane Doe</span></p>"
+        + "<p>The harbour reopened on Monday after a week of repairs to its outer wall.</p>" * 5
+        + "</article></body></html>"
+    )
+    # the sidebar's and the photo's credits are pruned first (trafilatura's discard rules)
+    assert extract(page, "http://x.example/a").authors == ["Jane Doe"]
+
+
+@requires_shared
+def test_the_byline_xpaths_select_what_trafilaturas_select():
+    """metadata.BYLINE_XPATHS are trafilatura's AUTHOR_XPATHS rewritten for speed: the same
+    elements in the same order on every shared page."""
+    from trafilatura import xpaths
+
+    from benchmarks.extraction import all_pages
+    from pipelines.extraction.html import ExtractionError, parse_document
+    from pipelines.extraction.metadata import BYLINE_DISCARD_XPATHS, BYLINE_XPATHS
+
+    compared = 0
+    for page in all_pages(DATA):
+        try:
+            tree, _ = parse_document(page.body)
+        except ExtractionError:
+            continue
+        pairs = zip([*xpaths.AUTHOR_XPATHS, *xpaths.AUTHOR_DISCARD_XPATHS], [*BYLINE_XPATHS, *BYLINE_DISCARD_XPATHS], strict=True)
+        for theirs, ours in pairs:
+            assert theirs(tree) == ours(tree), page.key
+        compared += 1
+    assert compared > 350

@@ -263,7 +263,8 @@ def _trafilatura_fields(tree: HtmlElement, url: str | None, page: PageMeta) -> N
     """Title, authors, description, site name, tags and image, read with trafilatura's own
     metadata functions as in ``trafilatura.metadata.extract_metadata``, without its date
     (htmldate: dates are the dates stage's). Authors from meta tags and JSON-LD, else from
-    a byline in the page (trafilatura's ``extract_author``, on a copy: it prunes)."""
+    a byline in the page (trafilatura's ``extract_metainfo`` with :data:`BYLINE_XPATHS`, on a
+    copy pruned of :data:`BYLINE_DISCARD_XPATHS`)."""
     from trafilatura import metadata as tm
     from trafilatura.htmlprocessing import prune_unwanted_nodes
 
@@ -294,10 +295,53 @@ def _trafilatura_fields(tree: HtmlElement, url: str | None, page: PageMeta) -> N
     page.tags = _unique(re.split(r"[,;]", ",".join([*(document.tags or []), *(document.categories or [])])))
     author = document.author
     if not author:
-        pruned = prune_unwanted_nodes(deepcopy(tree), tm.AUTHOR_DISCARD_XPATHS)
-        found = tm.extract_metainfo(pruned, tm.AUTHOR_XPATHS, len_limit=120)
+        pruned = prune_unwanted_nodes(deepcopy(tree), BYLINE_DISCARD_XPATHS)
+        found = tm.extract_metainfo(pruned, BYLINE_XPATHS, len_limit=120)
         author = tm.normalize_authors(None, found) if found else None
     page.authors = _authors(author)
+
+
+def _contains_any(words: list[str]) -> str:
+    return " or ".join(f"contains(., '{w}')" for w in words)
+
+
+def _any_element(tags: list[str]) -> str:
+    return " or ".join(f"self::{t}" for t in tags)
+
+
+# trafilatura's byline XPaths (trafilatura.xpaths AUTHOR_XPATHS and AUTHOR_DISCARD_XPATHS,
+# 2.3.1), written on the attribute axis (//@class[...]/parent::*) and without EXSLT regular
+# expressions (each pattern is a plain substring or a prefix): the same elements, in the
+# same order (tests/test_extraction_rules.py compares them on the shared pages), in about
+# half the time (9 -> 4.4 ms a page that has no author metadata)
+BYLINE_XPATHS = [
+    XPath(
+        "(//@rel[. = 'author'] | //@id[. = 'author'] | //@itemprop[. = 'author name'] | //rel[. = 'me']"
+        " | //@data-testid[. = 'AuthorCard' or . = 'AuthorURL']"
+        " | //@class[. = 'author' or " + _contains_any(["authorname", "author-name", "AuthorName", "authorName"]) + "])"
+        "/parent::*[" + _any_element(["a", "address", "div", "link", "p", "span", "strong"]) + "] | //author"
+    ),
+    XPath(
+        "(//@class[. = 'byline' or . = 'username' or . = 'byl' or . = 'BBL' or "
+        + _contains_any(["author", "channel-name", "zuozhe", "bianji", "xiaobian", "submitted-by", "posted-by", "journalist-name"]) + "]"
+        " | //@itemprop[contains(., 'author')] | //@id[" + _contains_any(["author", "zuozhe", "bianji", "xiaobian"]) + "])"
+        "/parent::*[" + _any_element(["a", "div", "h3", "h4", "p", "span"]) + "]"
+    ),
+    XPath(
+        "(//@data-component[contains(., 'Byline')] | //@itemprop[contains(., 'author')] | //@id[" + _contains_any(["Author", "author"]) + "]"
+        " | //@class[" + _contains_any(["Author", "author", "screenname", "writer", "Byline", "byline"]) + "])/parent::*"
+    ),
+]
+BYLINE_DISCARD_XPATHS = [
+    XPath(
+        "(//@id[starts-with(., 'comments') or " + _contains_any(["commentlist", "comment-list", "ProductReviews"]) + "]"
+        " | //@class[. = 'title' or . = 'date' or starts-with(., 'Comments') or starts-with(., 'comments') or "
+        + _contains_any(["commentlist", "comments-list", "sidebar", "is-hidden", "quote", "embedly-instagram", "article-share",
+                "article-support", "print", "category", "meta-date", "meta-reviewer"]) + "]"
+        " | //@data-component[contains(., 'Figure')])/parent::*[" + _any_element(["a", "div", "section", "span"]) + "]"
+    ),
+    XPath("//time|//figure"),
+]
 
 
 NOT_NAMES = {"username", "user", "admin", "administrator", "editor", "author", "staff writer", "guest"}
