@@ -325,7 +325,10 @@ def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
-_TEXT_WITH = XPath("//body//text()[contains(normalize-space(.), $snippet)][not(ancestor::script)][not(ancestor::style)]")
+# the snippet's longest word is tested first, on the raw text: a text whose white space
+# normalised holds the snippet holds each of its words, and normalize-space() on every
+# text node of the page is the expensive part
+_TEXT_WITH = XPath("//body//text()[contains(., $word)][contains(normalize-space(.), $snippet)][not(ancestor::script)][not(ancestor::style)]")
 
 
 def locate(tree: HtmlElement, text: str):
@@ -343,7 +346,7 @@ def locate(tree: HtmlElement, text: str):
 
 def _find(tree: HtmlElement, snippets: list[str], *, last: bool) -> HtmlElement | None:
     for snippet in snippets:
-        found = _TEXT_WITH(tree, snippet=snippet)
+        found = _TEXT_WITH(tree, snippet=snippet, word=max(snippet.split(), key=len))
         if found:
             node = found[-1] if last else found[0]
             parent = node.getparent()
