@@ -84,7 +84,7 @@ def test_archive_from_file(cli, site, tmp_path):
 @pytest.mark.slow
 def test_archive_saved_html(cli, tmp_path):
     if not DATA.is_dir():
-        pytest.skip("needs the shared real pages")
+        pytest.skip(f"needs the shared real pages at {DATA} (beside the project; CI has them)")
     saved = tmp_path / "saved.html.gz"
     saved.write_bytes(gzip.compress((DATA / "readability-testpages" / "bbc-1" / "source.html").read_bytes()))
     url = "http://www.bbc.com/news/world-us-canada-33646704"
@@ -111,7 +111,7 @@ def test_archive_usage_errors_exit_2(args, message):
 
 def test_extract_prints_json_lines(tmp_path):
     if not DATA.is_dir():
-        pytest.skip("needs the shared real pages")
+        pytest.skip(f"needs the shared real pages at {DATA} (beside the project; CI has them)")
     plain = DATA / "readability-testpages" / "bbc-1" / "source.html"
     gz = tmp_path / "nytimes.html.gz"
     gz.write_bytes(gzip.compress((DATA / "readability-testpages" / "nytimes-1" / "source.html").read_bytes()))

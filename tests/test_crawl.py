@@ -129,7 +129,7 @@ def test_robots_txt_disallow_is_obeyed(tmp_path, news_web):
 def test_seed_story_crawled_beside_december_2024_teasers(tmp_path):
     """The seed situation through the whole pipeline: story text only, published 2018-04-25."""
     if not SEED_SOURCE.exists():
-        pytest.skip("needs the shared real pages")
+        pytest.skip(f"needs the shared real pages at {DATA} (beside the project; CI has them)")
     page = ReplayPage(path="/schools-safe-amidst-surge/", body=seed_page(), original_url="https://www.nationnews.com/schools-safe-amidst-surge/", title="Schools ‘safe’ amidst surge")
     with ReplaySite("nation", [page], host="127.0.0.2") as site:
         config = tmp_path / "sources.toml"

@@ -34,7 +34,7 @@ def test_long_story_mentioning_cookies_and_subscriptions_is_a_story():
     assert capture_flag("Budget passes", text) is None
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason="needs the shared real pages")
+@pytest.mark.skipif(not DATA.is_dir(), reason=f"needs the shared real pages at {DATA} (beside the project; CI has them)")
 def test_real_story_with_consent_forms_is_not_a_consent_wall():
     from pipelines.extraction import extract
 
