@@ -248,17 +248,25 @@ def test_a_byline_is_read_where_the_page_has_no_author_metadata():
     )
     # the sidebar's and the photo's credits are pruned first (trafilatura's discard rules)
     assert extract(page, "http://x.example/a").authors == ["Jane Doe"]
+    # a byline holding its date: the date is pruned from the name, its tail text kept
+    dated = page.replace("By <span class='author-name'>Jane Doe</span>", "<span class='author-name'><time>2 May</time>Jane Doe</span>")
+    assert extract(dated, "http://x.example/a").authors == ["Jane Doe"]
 
 
 @requires_shared
-def test_the_byline_xpaths_select_what_trafilaturas_select():
+def test_the_byline_is_read_as_trafilatura_reads_it():
     """metadata.BYLINE_XPATHS are trafilatura's AUTHOR_XPATHS rewritten for speed: the same
-    elements in the same order on every shared page."""
+    elements in the same order on every shared page; and metadata.byline, which prunes only
+    the candidate it reads, gives what trafilatura gives after pruning a copy of the page."""
+    from copy import deepcopy
+
     from trafilatura import xpaths
+    from trafilatura.htmlprocessing import prune_unwanted_nodes
+    from trafilatura.metadata import extract_metainfo
 
     from benchmarks.extraction import all_pages
     from pipelines.extraction.html import ExtractionError, parse_document
-    from pipelines.extraction.metadata import BYLINE_DISCARD_XPATHS, BYLINE_XPATHS
+    from pipelines.extraction.metadata import BYLINE_DISCARD_XPATHS, BYLINE_XPATHS, byline
 
     compared = 0
     for page in all_pages(DATA):
@@ -269,5 +277,7 @@ def test_the_byline_xpaths_select_what_trafilaturas_select():
         pairs = zip([*xpaths.AUTHOR_XPATHS, *xpaths.AUTHOR_DISCARD_XPATHS], [*BYLINE_XPATHS, *BYLINE_DISCARD_XPATHS], strict=True)
         for theirs, ours in pairs:
             assert theirs(tree) == ours(tree), page.key
+        pruned = prune_unwanted_nodes(deepcopy(tree), xpaths.AUTHOR_DISCARD_XPATHS)
+        assert byline(tree) == extract_metainfo(pruned, xpaths.AUTHOR_XPATHS, len_limit=120), page.key
         compared += 1
     assert compared > 350
