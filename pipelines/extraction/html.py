@@ -105,11 +105,6 @@ def declared_encodings(body: bytes, content_type: str | None) -> tuple[str | Non
     return http_content_type_encoding(content_type), html_body_declared_encoding(body)
 
 
-def parse_html(html: bytes | str, content_type: str | None = None) -> HtmlElement:
-    """Parse an HTML document into an lxml tree (:func:`parse_document` without the encoding)."""
-    return parse_document(html, content_type)[0]
-
-
 def parse_document(html: bytes | str, content_type: str | None = None, *, guard: bool = True) -> tuple[HtmlElement, str | None]:
     """Parse an HTML document into an lxml tree; also say which character encoding decoded it.
 
