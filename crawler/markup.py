@@ -8,7 +8,7 @@ with 200,000 attributes on ``<body>`` took about 60 s to parse, all of it on the
 reactor, which froze every download of the crawl); and extraction time grows with the
 elements. :func:`complexity_problem` bounds both on the raw bytes with one compiled
 regular expression (possessive quantifiers: no backtracking), linear in the page's size
-(about 1 ms for a real page), so that a page's parse stays within a fraction of a second.
+(1-2 ms for a real page), so that a page's parse stays within a fraction of a second.
 Beyond 256 levels of nesting libxml2 stops building the tree and silently drops the rest
 of the page: parsing such a page costs no more than any other, so its nesting is checked
 on the tree, after the parse (:func:`depth_problem`). A refused page is kept raw

@@ -52,8 +52,9 @@ def test_a_page_over_the_time_limit_is_cut_off_while_other_hosts_go_on(tmp_path)
     assert seconds < 120
 
 
-def descendants(pid: int) -> list[int]:
-    """The processes below ``pid`` (from /proc: Linux)."""
+def descendants(pid: int, *, below: int = 1) -> list[int]:
+    """The processes ``below`` levels or more under ``pid`` (1: children and theirs; from
+    /proc: Linux)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -62,11 +63,13 @@ def descendants(pid: int) -> list[int]:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
+    found, todo = [], [(pid, 0)]
     while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
+        parent, level = todo.pop()
+        for child in children.get(parent, []):
+            if level + 1 >= below:
+                found.append(child)
+            todo.append((child, level + 1))
     return found
 
 
@@ -79,12 +82,14 @@ def cpu_ticks(pid: int) -> int:
 
 
 def busy_worker(pid: int, cpu_secs: float, timeout: float = 180.0) -> int:
-    """The process below ``pid`` that has used ``cpu_secs`` of CPU (user + system): with one
-    worker, past its warm-up (about 1 s) and the small pages, only the hostile page makes it
-    that busy. Polls until ``timeout`` (a loaded machine gives each process a small share)."""
+    """The extraction worker below ``pid`` that has used ``cpu_secs`` of CPU (user + system):
+    with one worker, only the hostile page makes it that busy. A worker is a fork of the
+    pool's forkserver, a child of ``pid``: the forkserver itself, which loads the extraction
+    for its workers (seconds of CPU on a loaded machine), is not one. Polls until
+    ``timeout`` (a loaded machine gives each process a small share)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        used = {p: cpu_ticks(p) / os.sysconf("SC_CLK_TCK") for p in descendants(pid)}
+        used = {p: cpu_ticks(p) / os.sysconf("SC_CLK_TCK") for p in descendants(pid, below=2)}
         if used and max(used.values()) >= cpu_secs:
             return max(used, key=used.get)
         time.sleep(0.2)
