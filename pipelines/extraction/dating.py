@@ -22,12 +22,11 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from copy import deepcopy
 from datetime import datetime
 
 import htmldate
 from dateutil.parser import UnknownTimezoneWarning
-from lxml.etree import XPath, strip_elements
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 
 from pipelines.extraction.dates import UPDATED_LABEL, StatedDate, date_from_url, day_first, find_text_dates, stated_day
@@ -70,7 +69,6 @@ TRAILER_ZONE_CHARS = 400
 SNIPPET = 30
 LOCATE_TRIES = 3
 MAX_LINK_SHARE = 0.3
-MAX_SNIPPET_CHARS = 2_000
 
 
 def run(tree: HtmlElement, page, story, url: str | None, hint: StatedDate | None, now: datetime, off: set[str] = frozenset()):
@@ -142,7 +140,7 @@ def _htmldate(tree: HtmlElement, url: str | None, now: datetime, located=(None, 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UnknownTimezoneWarning)
-            day = htmldate.find_date(_without_code(tree), url=url, original_date=True, extensive_search=True, max_date=now.strftime("%Y-%m-%d"))
+            day = htmldate.find_date(tree, url=url, original_date=True, extensive_search=True, max_date=now.strftime("%Y-%m-%d"))
     except Exception as exc:  # htmldate is defensive, but a crawl must not die on one page
         logger.debug("htmldate failed on %s: %s", url, exc)
         return None
@@ -155,19 +153,6 @@ def _htmldate(tree: HtmlElement, url: str | None, now: datetime, located=(None, 
     if any(_dateline_at(line, o) or PUBLISHED_LABEL.search(line[max(0, o - 30) : o]) for line, o in places):
         return stated
     return None
-
-
-def _without_code(tree: HtmlElement) -> HtmlElement:
-    """A copy of ``tree`` without its bulk code (scripts of over :data:`MAX_SNIPPET_CHARS`
-    other than JSON data, styles, drawings): htmldate's extensive search reads the page's
-    markup as one string with its regular expressions, and code is most of a news page's
-    bytes, while JSON data (``application/ld+json``, a page's initial state) and short
-    inline snippets (an analytics data layer) may state the story's date."""
-    lean = deepcopy(tree)
-    for script in lean.xpath(f"//script[not(contains(@type, 'json')) and string-length() > {MAX_SNIPPET_CHARS}]"):
-        script.drop_tree()
-    strip_elements(lean, "style", "noscript", "svg", "template", with_tail=False)
-    return lean
 
 
 def _names_a_box(el: HtmlElement) -> bool:
