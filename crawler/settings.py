@@ -68,6 +68,12 @@ ROBOTSTXT_PARSER = "crawler.robots.RFC9309RobotParser"
 # One request at a time per host, adapted to the server's latency.
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
+# Outputs of one response processed at a time. Scrapy 2.13+ starts this many asyncio tasks
+# for every response whatever it yields (scrapy.utils.asyncio._parallel_asyncio); a page
+# yields one item, a feed or sitemap requests that are only scheduled, and responses are
+# still processed side by side. At Scrapy's 100 the tasks cost the crawl process about 3 ms
+# of CPU a page (benchmarks/crawl.py).
+CONCURRENT_ITEMS = 4
 DOWNLOAD_DELAY = 1.0
 # delay_secs is a minimum between two requests to one host: no random variation below it
 # (Scrapy's default jitter is +-50%).
