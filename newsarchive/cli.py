@@ -113,7 +113,7 @@ def extraction_pool_size(workers: int | None, extract_timeout: float | None) -> 
     """(workers, time limit in seconds) for runs outside Scrapy: the options, else the
     crawl's defaults (crawler.settings)."""
     from crawler import settings
-    from pipelines.workers import default_workers
+    from pipelines.forkserver import default_workers
 
     return (
         default_workers() if workers is None else workers,
@@ -221,7 +221,11 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, recheck, 
     try:
         # The archive is opened (created, upgraded) only with the lock held: runs started
         # together must not race to create it. Scrapy is imported only then too: a run that
-        # finds the lock taken exits at once.
+        # finds the lock taken exits at once. The extraction workers' server starts loading
+        # now, while Scrapy is imported and the archive opened.
+        from pipelines.forkserver import start_forkserver
+
+        start_forkserver(workers)
         with open_archive(db) as archive:
             log_repaired(archive.end_dead_runs())
             if recheck:
@@ -452,6 +456,9 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, workers, ex
     # the run's record names the URLs, never a password given in one (user:password@)
     given = [redact_credentials(u) for u in url_list] + ([f"{html_file} as {redact_credentials(page_url)}"] if html_file else [])
     runlog.configure(verbose, log_file)
+    from pipelines.forkserver import start_forkserver
+
+    start_forkserver(workers)  # the extraction workers' server loads while Scrapy is imported
     with open_archive(db) as archive:
         log_repaired(archive.end_dead_runs(locked=False))
     crawl_id = start_run(db, "archive", "\n".join(given))

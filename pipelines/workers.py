@@ -28,7 +28,6 @@ worker's initializer (:func:`start_worker`) sets up its logging. What this modul
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import threading
 from collections import deque
@@ -43,15 +42,13 @@ from pebble import ProcessExpired, ProcessPool
 from archive.runlog import REPEATED_ERROR_LOGGERS
 from crawler.options import ExtractOptions
 from pipelines.extraction import Extraction, warm_up
+from pipelines.forkserver import default_workers, use_forkserver
 
 logger = logging.getLogger(__name__)
 
 #: Jobs kept in flight per worker by :meth:`ExtractionPool.map`: enough that no worker
 #: waits for the next job, few enough that memory does not grow with the run.
 IN_FLIGHT_PER_WORKER = 2
-#: The module the forkserver imports before it forks a worker: the extraction and its models,
-#: loaded once and shared by the workers (:mod:`pipelines.preload`).
-PRELOAD = "pipelines.preload"
 #: Jobs a worker runs before pebble replaces it with a fresh fork of the forkserver
 #: (pebble's ``max_tasks``): what a worker's heap gains over a long run (copied pages,
 #: fragments of freed parse trees) is given back, so memory stays flat; a fork with the
@@ -59,15 +56,6 @@ PRELOAD = "pipelines.preload"
 TASKS_PER_WORKER = 200
 #: How long :meth:`ExtractionPool.start` waits for a first worker to be ready, seconds.
 START_TIMEOUT_SECS = 120.0
-
-
-def default_workers() -> int:
-    """The CPU cores this process may run on (``os.sched_getaffinity`` where the platform
-    has it, else ``os.cpu_count()``), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -160,10 +148,8 @@ class ExtractionPool:
         self.timeout_secs = timeout_secs
         self.job = job
         self.initializer = initializer
-        self._context = multiprocessing.get_context("forkserver")
-        # the forkserver loads the extraction once and every worker shares it (pipelines.preload);
-        # "__main__" is multiprocessing's own default
-        self._context.set_forkserver_preload(["__main__", PRELOAD])
+        # the forkserver loads the extraction once and every worker shares it (pipelines.preload)
+        self._context = use_forkserver()
         self._lock = threading.Lock()
         self._pool = None
         self._closed = False
