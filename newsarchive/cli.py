@@ -222,10 +222,11 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, recheck, 
         # The archive is opened (created, upgraded) only with the lock held: runs started
         # together must not race to create it. Scrapy is imported only then too: a run that
         # finds the lock taken exits at once. The extraction workers' server starts loading
-        # now, while Scrapy is imported and the archive opened.
+        # now, while Scrapy is imported and the archive opened (a writer for Redis workers
+        # extracts nothing).
         from pipelines.forkserver import start_forkserver
 
-        start_forkserver(workers)
+        start_forkserver(0 if server is not None else workers)
         with open_archive(db) as archive:
             log_repaired(archive.end_dead_runs())
             if recheck:
@@ -336,6 +337,9 @@ def worker(redis_url, allow_private, wait_secs, redis_wait, lease_secs, workers,
     theirs = run.get(b"code_version", b"?").decode()
     if theirs != __version__:
         raise CliError(f"refused: the writer runs newsarchive {theirs}, this worker {__version__} (run the same version everywhere)", EXIT_USAGE)
+    from pipelines.forkserver import start_forkserver
+
+    start_forkserver(workers)  # the extraction workers' server loads while Scrapy is set up
     run_log.info("worker (pid %d) for crawl %s, config %s", os.getpid(), run.get(b"crawl_id", b"?").decode(), run.get(b"config_version", b"?").decode())
     settings = project_settings(
         "", verbosity=verbose, log_file=log_file, ARCHIVE_ALLOW_PRIVATE=allow_private,

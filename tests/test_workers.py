@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from crawler.options import ExtractOptions
 from pipelines.jobs import map_jobs, run_job
 from pipelines.workers import ExtractionPool, ExtractJob, ExtractResult
+from tests.conftest import child_env
 from tests.hostile import slow_story_page, story_html
 
 
@@ -118,6 +121,39 @@ def test_the_workers_are_forks_of_a_forkserver_that_loaded_the_extraction():
     assert {"pipelines.preload", "pipelines.jobs", "py3langid", "datasketch", "dateparser"} <= loaded
     assert not {"scrapy", "twisted"} & loaded  # a worker extracts: it needs no crawler
     assert stoplist_built
+
+
+def parent_pid(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def test_a_forkserver_started_early_is_the_one_the_pool_forks_its_workers_from(tmp_path):
+    from multiprocessing import forkserver
+
+    from pipelines.forkserver import start_forkserver
+
+    start_forkserver(1)
+    server = forkserver._forkserver._forkserver_pid  # multiprocessing's one server per process
+    assert server is not None and Path(f"/proc/{server}").exists()
+    with ExtractionPool(1, None, job=pid_then_sleep, initializer=None) as pool:
+        worker = pool.submit((str(tmp_path / "job"), 0)).result(timeout=120)
+        assert parent_pid(worker) == server
+    assert forkserver._forkserver._forkserver_pid == server  # still the same: none started again
+
+
+@pytest.mark.parametrize("workers, started", [(2, True), (None, True), (0, False)])
+def test_the_forkserver_is_started_unless_extraction_runs_in_this_process(workers, started):
+    probe = (
+        "import os\n"
+        "from multiprocessing import forkserver\n"
+        "from pipelines.forkserver import start_forkserver\n"
+        f"start_forkserver({workers})\n"
+        "pid = forkserver._forkserver._forkserver_pid\n"
+        "print(pid is not None and os.waitpid(pid, os.WNOHANG) == (0, 0))\n"  # started and alive
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=child_env(), timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(started)
 
 
 def test_a_pool_needs_a_worker():
