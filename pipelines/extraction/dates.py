@@ -59,7 +59,7 @@ class StatedDate:
         return self.value[:10]
 
 
-#: a label that makes the date after it a modification date, not a publication date
+#: a label that makes the date after it a modification date, not a publication date ("Updated:", "Stand:")
 UPDATED_LABEL = re.compile(
     r"(?:updated|modified|last\s+update|(?:last\s+)?edited|revised|aktualisiert|geändert|mis\s+à\s+jour|modifié|"
     r"actualizado|atualizado|aggiornato|bijgewerkt|\bstand)\s*(?:on|am|le|el|il|:)?\W{0,3}$",
@@ -192,13 +192,6 @@ def _iso(moment: datetime, zulu: bool) -> str:
 
 
 # -- dates written in running text (datelines) -------------------------------------
-
-# a label that makes the date after it a modification date ("Updated:", "Stand:")
-UPDATED_LABEL = re.compile(
-    r"(?:updated|modified|last\s+update|(?:last\s+)?edited|revised|aktualisiert|geändert|mis\s+à\s+jour|modifié|"
-    r"actualizado|atualizado|aggiornato|bijgewerkt|\bstand)\s*(?:on|am|le|el|il|:)?\W{0,3}$",
-    re.IGNORECASE,
-)
 
 _MONTHS = {
     # English
