@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.extraction import all_pages, by_half, ours
+from pipelines.workers import ExtractionPool, default_workers
 from tests.conftest import requires_shared
 from tests.pages import DATA
 
@@ -24,7 +25,9 @@ FLOORS = {
 @pytest.fixture(scope="module")
 def figures() -> dict:
     pages = all_pages(DATA)
-    return by_half(pages, [ours(p) for p in pages])
+    # in worker processes, one per core: the same results as here (tests/test_workers.py), sooner
+    with ExtractionPool(default_workers(), None, job=ours) as pool:
+        return by_half(pages, list(pool.map(pages)))
 
 
 @pytest.mark.parametrize("half", list(FLOORS))
