@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass
 from itertools import islice
 
+from lxml import etree
 from lxml.etree import XPath
 
 #: start tags (elements) a page may have: three times the most in the 611 real pages of
@@ -148,7 +149,7 @@ def complexity_problem(body: bytes | str) -> str | None:
     return f"{reason}: too complex to parse; the raw page is kept" if reason else None
 
 
-def depth_problem(tree) -> str | None:
+def depth_problem(tree: etree._Element) -> str | None:
     """Why the parsed page ``tree`` (an lxml element, the document's root) cannot be
     extracted whole, or ``None``: elements nested over :data:`MAX_DEPTH` levels below
     ``body``, which on a deeper page means libxml2 dropped what lay below its 256th level.

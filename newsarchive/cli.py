@@ -348,7 +348,7 @@ def worker(redis_url, allow_private, wait_secs, redis_wait, lease_secs, workers,
         **({"ARCHIVE_REDIS_WAIT_SECS": redis_wait} if redis_wait is not None else {}),
     )
     result = run_spider("worker", settings, config_text=run[b"config"].decode("utf-8"), redis_url=redis_url, prefix=prefix)
-    message = f"worker finished in {result.seconds:.1f} s: {result.count('distributed/streamed')} items handed to the writer"
+    message = f"worker finished in {result.seconds:.1f} s: {_plural(result.count('distributed/streamed'), 'item')} handed to the writer"
     if result.finish_reason != "finished":
         # with Redis gone, its leases run out there and return the requests once Redis is back
         then = "its unfinished requests return to the queue" if result.stopped_by else "its leased requests return to the queue when their leases run out"
