@@ -249,8 +249,10 @@ def test_r18_sitemap_gzip_bomb_and_oversize_sitemap_are_refused(battery):
 def test_r18_recursive_sitemap_indexes_are_read_once(battery):
     server = battery.servers["sitemaps"]
     for path in ("/sm/index-a.xml", "/sm/index-b.xml", "/sm/leaf.xml"):
-        # a retry after the 1 s timeout (under load) is a second request, not a second reading
-        assert server.paths().count(path) == 1 + len(battery.run.retries(server.url(path))), path
+        # A retry after the 1 s timeout (under load) is a second request, not a second
+        # reading; a connect timeout may close the socket before the request reaches the server.
+        retries = len(battery.run.retries(server.url(path)))
+        assert 1 <= server.paths().count(path) <= 1 + retries, (path, retries)
     assert [c["outcome"] for c in battery.run.captures(battery.urls["from_leaf"])] == ["new"]
 
 
