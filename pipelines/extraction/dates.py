@@ -364,10 +364,12 @@ def stated_day(day: str, tree=None, url: str | None = None, *, now: datetime | N
             source = "text"
         else:
             markup = etree.tostring(tree, encoding="unicode")
+            y, m, d = day[:4], day[5:7], day[8:10]
+            if not any(spelling in markup for spelling in (f"{y}-{m}-{d}", f"{y}/{m}/{d}", f"{y}{m}{d}")):
+                return None  # spelled nowhere: no need to take out the URLs (25 ms on a large page)
             # spelled as a value, not inside a URL: an asset's ("/assets/20170112-121631/logo.svg"),
             # another story's link or its picture's ("...?d=20150101&...")
             markup = _URL_IN_MARKUP.sub(" ", markup)
-            y, m, d = day[:4], day[5:7], day[8:10]
             if not re.search(rf"(?<!\w){y}-{m}-{d}|(?<!\w){y}/{m}/{d}|(?<!\w){y}{m}{d}(?!\w)", markup):
                 return None
     return stated_from_parts(moment.year, moment.month, moment.day, source, now=now)

@@ -149,7 +149,8 @@ def _htmldate(tree: HtmlElement, url: str | None, now: datetime, located=(None, 
         return stated
     body = tree.find("body") if tree.find("body") is not None else tree
     lines = _lines(body, body, None, None, story=located[0])
-    places = [(line, o) for line in lines for o, d in find_text_dates(line, now=now) if d.day == stated.day]
+    year = stated.day[:4]  # every date find_text_dates reads spells its year in full
+    places = [(line, o) for line in lines if year in line for o, d in find_text_dates(line, now=now) if d.day == stated.day]
     if any(_dateline_at(line, o) or PUBLISHED_LABEL.search(line[max(0, o - 30) : o]) for line, o in places):
         return stated
     return None
