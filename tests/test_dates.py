@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import lxml.html
 import pytest
 
 from pipelines.extraction import extract
-from pipelines.extraction.dates import date_from_url, day_first, find_text_dates, parse_stated_date
+from pipelines.extraction.dates import date_from_url, day_first, find_text_dates, parse_stated_date, stated_day
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
 
@@ -195,3 +196,19 @@ def test_a_date_inside_a_sentence_of_the_story_is_not_its_dateline():
     sentence = "<p>On 3 March 2019 the council first met to discuss the budget, and it has met every month since then.</p>"
     e = extract(_story_page(sentence), "https://news.example/a", now=NOW)
     assert e.published is None
+
+
+@pytest.mark.parametrize(
+    ("markup", "source"),
+    [
+        ('<meta name="pubdate" content="2018-04-25"/>', "meta"),
+        ('<span data-day="20180425"></span>', "meta"),
+        ('<img src="/assets/20180425/logo.png"/>', None),
+        ('<img src="https://cdn.example/2018/04/25/a.jpg"/>', None),
+        ('<a href="//cdn.example/x?d=2018-04-25">x</a>', None),
+    ],
+)
+def test_htmldate_s_day_spelled_in_the_markup_counts_outside_urls_only(markup, source):
+    tree = lxml.html.fromstring(f"<html><head>{markup}</head><body><p>No date in the text.</p></body></html>")
+    stated = stated_day("2018-04-25", tree, "https://news.example/a", now=NOW)
+    assert (stated.source if stated else None) == source

@@ -335,7 +335,17 @@ def date_from_url(url: str, *, now: datetime | None = None) -> StatedDate | None
     return None
 
 
-_URL_IN_MARKUP = re.compile(r"""(?:https?:)?//[^"'\s<>]+|(?<=["'])/[^"'\s<>]*""")
+# a run of markup that a URL may span (no quotes, white space or angle brackets), read backwards
+_RUN_BACKWARDS = re.compile(r"""[^"'\s<>]*""")
+
+
+def _in_url(markup: str, start: int) -> bool:
+    """Whether the text at ``markup[start]`` lies in a URL: its run of URL characters has
+    ``//`` before it (``https://...``, ``//cdn...``), or starts with ``/`` right after a
+    quote (``src="/assets/..."``)."""
+    run = _RUN_BACKWARDS.match(markup[:start][::-1]).group()[::-1]
+    quoted = start > len(run) and markup[start - len(run) - 1] in "\"'"
+    return "//" in run or (quoted and run.startswith("/"))
 
 
 def stated_day(day: str, tree=None, url: str | None = None, *, now: datetime | None = None) -> StatedDate | None:
@@ -365,11 +375,9 @@ def stated_day(day: str, tree=None, url: str | None = None, *, now: datetime | N
         else:
             markup = etree.tostring(tree, encoding="unicode")
             y, m, d = day[:4], day[5:7], day[8:10]
-            if not any(spelling in markup for spelling in (f"{y}-{m}-{d}", f"{y}/{m}/{d}", f"{y}{m}{d}")):
-                return None  # spelled nowhere: no need to take out the URLs (25 ms on a large page)
+            spelled = re.finditer(rf"(?<!\w){y}-{m}-{d}|(?<!\w){y}/{m}/{d}|(?<!\w){y}{m}{d}(?!\w)", markup)
             # spelled as a value, not inside a URL: an asset's ("/assets/20170112-121631/logo.svg"),
             # another story's link or its picture's ("...?d=20150101&...")
-            markup = _URL_IN_MARKUP.sub(" ", markup)
-            if not re.search(rf"(?<!\w){y}-{m}-{d}|(?<!\w){y}/{m}/{d}|(?<!\w){y}{m}{d}(?!\w)", markup):
+            if all(_in_url(markup, match.start()) for match in spelled):
                 return None
     return stated_from_parts(moment.year, moment.month, moment.day, source, now=now)
