@@ -95,6 +95,16 @@ def train(samples: list[bytes], size: int = DICTIONARY_SIZE) -> bytes:
         raise CodecError(f"no dictionary trained from {len(samples)} samples: {exc}") from exc
 
 
+def train_job(samples: list[bytes]) -> tuple[bytes | None, str | None]:
+    """:func:`train` as a job for another process (a crawl's extraction workers, at the end
+    of the run): ``(dictionary, None)``, or ``(None, why)`` when zstd could not train one.
+    Never raises: a pool takes an exception for its own failure."""
+    try:
+        return train(samples), None
+    except CodecError as exc:
+        return None, str(exc)
+
+
 def pack_dictionary(dictionary: bytes) -> bytes:
     """A dictionary as stored (``dictionaries.data``): zstd at :data:`DICTIONARY_LEVEL`."""
     return zstandard.ZstdCompressor(level=DICTIONARY_LEVEL).compress(dictionary)

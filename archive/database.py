@@ -23,7 +23,7 @@ from collections import Counter
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -719,7 +719,11 @@ class Archive:
         return self._dictionaries[site]
 
     def train_dictionaries(
-        self, min_bodies: int = DICTIONARY_MIN_BODIES, samples: int = DICTIONARY_SAMPLES, sites: list[str] | None = None
+        self,
+        min_bodies: int = DICTIONARY_MIN_BODIES,
+        samples: int = DICTIONARY_SAMPLES,
+        sites: list[str] | None = None,
+        trainer: Callable[[Iterator[list[bytes]]], Iterable[tuple[bytes | None, str | None]]] | None = None,
     ) -> list[dict[str, Any]]:
         """Train a zstd dictionary (:func:`archive.bodies.train`) for each site with at least
         ``min_bodies`` stored first-capture story bodies (codec ``zstd`` or ``zstd-dict``: not
@@ -727,6 +731,11 @@ class Archive:
         was trained (so a site keeps a handful of dictionaries, not one per crawl). Each is
         trained on the site's newest ``samples`` such bodies: earlier captures only; bodies
         stored from then on are compressed with it. ``sites`` limits it to those sites.
+
+        ``trainer`` maps each site's samples (lists of body bytes, read lazily, in site
+        order) to :func:`archive.bodies.train_job`'s results, in the same order: a crawl
+        trains in its extraction workers, several sites at once (about 0.6 s of CPU a site).
+        Without one, the sites are trained here, one after the other.
 
         Returns:
             One dict per dictionary saved: ``id``, ``site``, ``samples``, ``size`` (bytes),
@@ -742,7 +751,7 @@ class Archive:
             GROUP BY c.site
             """
         ).fetchall()
-        saved = []
+        due = []
         for site, count in counts:
             if sites is not None and site not in sites:
                 continue
@@ -760,10 +769,13 @@ class Archive:
                     [site, samples],
                 )
             ]
-            try:
-                dictionary = bodies.train([self.read_body(d) for d in digests])
-            except bodies.CodecError as exc:
-                logger.info("no compression dictionary for %s: %s", site, exc)
+            due.append((site, count, digests))
+        jobs = ([self.read_body(d) for d in digests] for _, _, digests in due)
+        results = trainer(jobs) if trainer is not None else map(bodies.train_job, jobs)
+        saved = []
+        for (site, count, digests), (dictionary, error) in zip(due, results, strict=True):
+            if dictionary is None:
+                logger.info("no compression dictionary for %s: %s", site, error)
                 continue
             stored = bodies.pack_dictionary(dictionary)
             with self._write():

@@ -74,10 +74,9 @@ class ExtractPipeline:
             log_level=settings.get("LOG_LEVEL", "WARNING"),
         )
         # in a crawl the workers outlive the pipelines' close_spider: the end of the run learns
-        # the sites' templates in them (pipelines.templates, whose close_spider comes after
-        # this one's); they stop when the spider is closed
+        # the sites' templates (pipelines.templates, whose close_spider comes after this
+        # one's) and compression dictionaries (the store's spider_closed) in them
         pipeline.crawler = crawler
-        crawler.signals.connect(pipeline.close_pool, signal=signals.spider_closed)
         crawler.signals.connect(pipeline.close_pool, signal=signals.engine_stopped)
         return pipeline
 
@@ -99,7 +98,11 @@ class ExtractPipeline:
             # for about 0.5 s while the language model loads
             warm_up()
         if self.crawler is not None:
-            self.crawler.extraction_pool = self.pool  # for the end of the run (pipelines.templates)
+            self.crawler.extraction_pool = self.pool  # for the end of the run (templates, dictionaries)
+            # the workers stop once the spider is closed: connected now, after every
+            # pipeline's from_crawler, this handler runs after the store's, which trains
+            # the dictionaries in them (signal handlers run in the order connected)
+            self.crawler.signals.connect(self.close_pool, signal=signals.spider_closed)
 
     def _start_pool(self) -> None:
         """Start the workers (in a thread of its own); then, in the reactor's thread, let the

@@ -16,6 +16,7 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import reactor
 
+from archive import bodies
 from archive.records import CaptureRecord, SnapshotRecord
 from archive.database import DICTIONARY_MIN_BODIES, Archive, StorageError
 from archive.runlog import run_log
@@ -255,6 +256,20 @@ class StorePipeline:
         url = getattr(item, "url", None) or (response.url if response is not None else "?")
         self._record_error(url, "pipeline_error", f"{type(failure.value).__name__}: {failure.value}")
 
+    def _trainer(self):
+        """The crawl's extraction workers as the dictionaries' trainer (still running: they
+        stop after this handler, pipelines.extract), or ``None`` (train here)."""
+        pool = getattr(self.crawler, "extraction_pool", None)
+        if pool is None:
+            return None
+
+        def train(jobs):
+            for result in pool.map(jobs, bodies.train_job, timed=False):
+                # the pool's own failure (its worker died): an ExtractResult with the error
+                yield result if isinstance(result, tuple) else (None, result.error[1] if result.error else repr(result))
+
+        return train
+
     def spider_closed(self, spider, reason: str) -> None:
         """Record the end of the run with Scrapy's stats; after a finished run, train the
         compression dictionaries that are due (``ARCHIVE_DICTIONARY_MIN_BODIES``); then close
@@ -273,7 +288,7 @@ class StorePipeline:
             # after the run is recorded: a dictionary is trained on what is stored by now,
             # and compresses the sites' next bodies (archive/bodies.py)
             try:
-                self.archive.train_dictionaries(self.dictionary_min_bodies)
+                self.archive.train_dictionaries(self.dictionary_min_bodies, trainer=self._trainer())
             except StorageError as exc:
                 logger.error("compression dictionaries not trained: %s", exc)
         self.archive.close()

@@ -136,6 +136,51 @@ def test_the_store_pipeline_trains_at_the_end_of_a_finished_run(tmp_path, reason
         assert archive.db.execute("SELECT count(*) FROM dictionaries").fetchone()[0] == trained
 
 
+def test_the_store_pipeline_trains_in_the_crawls_extraction_workers(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from pipelines.jobs import run_job
+    from pipelines.store import StorePipeline
+    from pipelines.workers import ExtractionPool
+
+    def not_here(samples, size=bodies.DICTIONARY_SIZE):
+        raise AssertionError("trained in the crawl's process")
+
+    monkeypatch.setattr(bodies, "train", not_here)  # here only: the workers are forked from a fresh forkserver
+    with ExtractionPool(1, None, job=run_job) as pool:
+        crawler = SimpleNamespace(stats=None, extraction_pool=pool)
+        pipeline = StorePipeline(str(tmp_path / "a.db"), crawler=crawler, dictionary_min_bodies=12)
+        pipeline.open_spider()
+        for n in range(12):
+            store(pipeline.archive, n)
+        pipeline.spider_closed(None, "finished")
+    with Archive.open(tmp_path / "a.db") as archive:
+        assert archive.db.execute("SELECT site, json_array_length(samples) FROM dictionaries").fetchall() == [("one", 12)]
+
+
+def test_a_site_the_workers_could_not_train_is_logged_and_left_for_a_later_run(tmp_path, caplog):
+    from types import SimpleNamespace
+
+    from pipelines.store import StorePipeline
+    from pipelines.workers import ExtractResult
+
+    class DyingPool:  # ExtractionPool.map's contract: a worker that died is an ExtractResult with the error
+        def map(self, jobs, function, *, timed=True):
+            for samples in jobs:
+                yield function(samples) if len(samples) == 12 and b"two" not in samples[0] else ExtractResult(error=("extract_crash", "the extraction worker died (exit code -9)"))
+
+    pipeline = StorePipeline(str(tmp_path / "a.db"), crawler=SimpleNamespace(stats=None, extraction_pool=DyingPool()), dictionary_min_bodies=12)
+    pipeline.open_spider()
+    for n in range(12):
+        store(pipeline.archive, n)
+        store(pipeline.archive, n, site="two")
+    with caplog.at_level("INFO", logger="archive.database"):
+        pipeline.spider_closed(None, "finished")
+    with Archive.open(tmp_path / "a.db") as archive:
+        assert archive.db.execute("SELECT site FROM dictionaries").fetchall() == [("one",)]
+    assert "no compression dictionary for two: the extraction worker died (exit code -9)" in caplog.text
+
+
 def test_a_worker_compresses_with_the_dictionary_and_the_archive_checks_it(tmp_path):
     from crawler.options import ExtractOptions
     from pipelines.jobs import run_job
