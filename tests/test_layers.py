@@ -4,6 +4,7 @@ pyproject.toml hold, and the small commands load no crawling or extraction libra
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -55,3 +56,22 @@ def test_small_commands_import_neither_scrapy_nor_trafilatura(tmp_path, command)
     loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
     assert "newsarchive" in loaded and "archive" in loaded
     assert not loaded & {"scrapy", "twisted", "trafilatura", "htmldate", "lxml"}, sorted(loaded)
+
+
+SPIDERS_PROBE = """
+import json, sys
+from scrapy.spiderloader import SpiderLoader
+from scrapy.utils.project import get_project_settings
+names = SpiderLoader.from_settings(get_project_settings()).list()
+print(json.dumps([sorted(names), sorted(m for m in sys.modules if m == "redis" or m.startswith("crawler.distributed"))]))
+"""
+
+
+def test_loading_the_spiders_leaves_redis_to_a_distributed_worker():
+    """Scrapy's spider loader imports every spider module for every command: the worker
+    spider's Redis client and the distributed machinery wait until a worker starts."""
+    result = subprocess.run([sys.executable, "-c", SPIDERS_PROBE], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.settings"})
+    names, distributed = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "worker" in names and "news" in names
+    assert distributed == []
