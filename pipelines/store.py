@@ -272,8 +272,9 @@ class StorePipeline:
 
     def spider_closed(self, spider, reason: str) -> None:
         """Record the end of the run with Scrapy's stats; after a finished run, train the
-        compression dictionaries that are due (``ARCHIVE_DICTIONARY_MIN_BODIES``); then close
-        the archive."""
+        compression dictionaries that are due (``ARCHIVE_DICTIONARY_MIN_BODIES``), in the
+        crawl's extraction workers when it has them (:meth:`_trainer`); then close the
+        archive."""
         if self.archive is None:
             return
         stats = dict(self.stats.get_stats()) if self.stats is not None else {}
