@@ -28,6 +28,9 @@ ARCHIVE_LOCK_HELD = False
 #: After SIGINT/SIGTERM, how long downloads under way may take to finish, seconds
 #: (crawler.stopping): the process exits within about this plus a second.
 ARCHIVE_STOP_GRACE_SECS = 2.0
+#: The command installs the signal handlers (newsarchive.runner); else, as under
+#: ``scrapy crawl news``, the StopOnSignal extension does.
+ARCHIVE_STOP_BY_COMMAND = False
 #: The revisit schedule (the config's ``revisit_steps``; the news spider sets it).
 ARCHIVE_REVISIT_STEPS = list(DEFAULT_STEPS_TEXT)
 #: Learn a site's template at the end of a run once it has this many stories new since its
@@ -158,6 +161,11 @@ SPIDER_MIDDLEWARES = {
     # Sees each callback's output last (after depth and URL-length filters): the article
     # URLs it discovered go to the archive's frontier before they are scheduled.
     "crawler.frontier.FrontierMiddleware": 10,
+}
+
+EXTENSIONS = {
+    # SIGINT/SIGTERM under `scrapy crawl news` stop as under `newsarchive crawl` (crawler.stopping)
+    "crawler.stopping.StopOnSignal": 0,
 }
 
 ITEM_PIPELINES = {

@@ -18,6 +18,9 @@ signal stops the reactor, and the run's ``crawls`` row is never closed.
    ``interrupted`` itself;
 3. a second signal exits at once (:func:`archive.interrupt.exit_now`); the next run
    repairs the ``crawls`` row.
+
+The ``newsarchive`` commands install it themselves (:func:`newsarchive.runner.run_spider`);
+a crawl started as ``scrapy crawl news`` gets it from the :class:`StopOnSignal` extension.
 """
 
 from __future__ import annotations
@@ -25,13 +28,16 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
-from scrapy.exceptions import IgnoreRequest
+from scrapy import signals
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.ossignal import install_shutdown_handlers
 from twisted.python.failure import Failure
 
+from archive.database import Archive, ArchiveError
 from archive.interrupt import exit_now, signal_name
 
 logger = logging.getLogger(__name__)
@@ -68,6 +74,8 @@ class GracefulStop:
         crawler: the running Scrapy ``Crawler``.
         grace_secs: how long downloads under way may take to finish after the first
             signal, seconds.
+        on_abandon: called before the reactor stops when downloads are abandoned (the
+            spider was not closed), or ``None``.
 
     Attributes:
         signum: the signal that stopped the run, or ``None``.
@@ -75,9 +83,10 @@ class GracefulStop:
             was not closed: the caller must record the end of the run).
     """
 
-    def __init__(self, crawler: Any, grace_secs: float) -> None:
+    def __init__(self, crawler: Any, grace_secs: float, on_abandon: Callable[[], None] | None = None) -> None:
         self.crawler = crawler
         self.grace_secs = grace_secs
+        self.on_abandon = on_abandon
         self.signum: int | None = None
         self.abandoned = False
 
@@ -118,7 +127,58 @@ class GracefulStop:
             return
         self.abandoned = True
         logger.info("downloads still under way after %.0f s: abandoned", self.grace_secs)
+        if self.on_abandon is not None:
+            self.on_abandon()
         try:
             reactor.stop()
         except RuntimeError:  # already stopping
             pass
+
+
+def end_interrupted(db: str, crawl_id: int, stats: dict[str, Any]) -> None:
+    """Record a run stopped before its spider could close as ``interrupted`` (if it is still
+    ``running``), with the stats it had. A storage error is logged: the next run repairs it."""
+    try:
+        with Archive.open(db, create=False) as archive:
+            if archive.crawl_status(crawl_id) == "running":
+                archive.finish_crawl(crawl_id, "interrupted", {**stats, "finish_reason": "interrupted"})
+    except ArchiveError as exc:
+        logger.error("cannot record the end of run %s: %s", crawl_id, exc)
+
+
+class StopOnSignal:
+    """Extension: :class:`GracefulStop` for a crawl started as ``scrapy crawl news``.
+
+    Scrapy's ``CrawlerProcess`` installs its own handlers when the reactor starts: a
+    graceful stop that waits for every download under way, retries included (three times
+    ``DOWNLOAD_TIMEOUT`` for a host that never answers), and a second signal to force it.
+    This extension installs :class:`GracefulStop`'s one reactor turn later, in their place;
+    downloads it abandons leave the run recorded ``interrupted`` (:func:`end_interrupted`).
+
+    :class:`NotConfigured` when ``ARCHIVE_STOP_BY_COMMAND`` is set: the ``newsarchive``
+    commands install :class:`GracefulStop` themselves.
+    """
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.stop = GracefulStop(crawler, crawler.settings.getfloat("ARCHIVE_STOP_GRACE_SECS"), on_abandon=self._record_end)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> StopOnSignal:
+        if crawler.settings.getbool("ARCHIVE_STOP_BY_COMMAND"):
+            raise NotConfigured()  # without a message: Scrapy would log it as a warning
+        extension = cls(crawler)
+        crawler.signals.connect(extension.engine_started, signal=signals.engine_started)
+        return extension
+
+    def engine_started(self) -> None:
+        from twisted.internet import reactor
+
+        # a reactor turn later: after the reactor's "after startup" triggers, Scrapy's among them
+        reactor.callLater(0, install_shutdown_handlers, self.stop._on_signal)
+
+    def _record_end(self) -> None:
+        stats = dict(self.crawler.stats.get_stats())
+        crawl_id = stats.get("archive/crawl_id")
+        if crawl_id and self.crawler.settings.get("ARCHIVE_DB"):
+            end_interrupted(self.crawler.settings.get("ARCHIVE_DB"), crawl_id, stats)

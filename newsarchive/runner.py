@@ -11,14 +11,13 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
-from archive.database import Archive, ArchiveError
 from archive.interrupt import on_second_signal_exit
 from crawler.spiders.check import CheckSpider
 from crawler.spiders.discover import DiscoverSpider
 from crawler.spiders.news import NewsSpider
 from crawler.spiders.urls import UrlsSpider
 from crawler.spiders.worker import WorkerSpider
-from crawler.stopping import GracefulStop
+from crawler.stopping import GracefulStop, end_interrupted
 from newsarchive.logs import quiet_repeated_errors
 
 SPIDERS = {"news": NewsSpider, "urls": UrlsSpider, "check": CheckSpider, "discover": DiscoverSpider, "worker": WorkerSpider}
@@ -91,6 +90,7 @@ def run_spider(spider: str, settings: Settings, **spider_kwargs: Any) -> CrawlRu
     dumps = logging.INFO if settings.get("LOG_LEVEL") == "DEBUG" else logging.WARNING
     for name in SCRAPY_DUMP_LOGGERS:
         logging.getLogger(name).setLevel(dumps)
+    settings.set("ARCHIVE_STOP_BY_COMMAND", True, priority="cmdline")  # GracefulStop is installed here
     process = CrawlerProcess(settings)
     if settings.get("LOG_LEVEL") == "ERROR":
         quiet_repeated_errors()
@@ -124,12 +124,3 @@ def run_spider(spider: str, settings: Settings, **spider_kwargs: Any) -> CrawlRu
     )
 
 
-def end_interrupted(db: str, crawl_id: int, stats: dict[str, Any]) -> None:
-    """Record a run stopped before its spider could close as ``interrupted`` (if it is still
-    ``running``), with the stats it had. A storage error is logged: the next run repairs it."""
-    try:
-        with Archive.open(db, create=False) as archive:
-            if archive.crawl_status(crawl_id) == "running":
-                archive.finish_crawl(crawl_id, "interrupted", {**stats, "finish_reason": "interrupted"})
-    except ArchiveError as exc:
-        logging.getLogger(__name__).error("cannot record the end of run %s: %s", crawl_id, exc)

@@ -167,6 +167,23 @@ def test_a_crawl_stuck_on_a_server_that_never_answers_stops_within_the_bound(tmp
     assert db_rows(tmp_path / "a.db", "SELECT url FROM frontier") == [{"url": f"{base}/story"}]
 
 
+def test_scrapy_crawl_news_stops_on_one_signal_within_the_bound(tmp_path):
+    """Started as a Scrapy command, the crawl stops as `newsarchive crawl` does: Scrapy's own
+    handlers would wait for the hanging download and its retries (90 s)."""
+    with hanging_server("127.0.0.3") as (base, accepted), ReplaySite("site", [], host="127.0.0.2") as site:
+        site.extra_links.append(f"{base}/story")
+        cfg = config(tmp_path, site, feeds=f'["{site.url("/feed.xml")}"]')
+        db = tmp_path / "a.db"
+        command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"config={cfg}", "-s", f"ARCHIVE_DB={db}", "-s", "ARCHIVE_ALLOW_PRIVATE=True"]
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env())
+        assert accepted.wait(90)
+        seconds, out, err = stop_and_time(process, signal.SIGINT)
+    assert seconds < STOP_BOUND_SECS
+    assert "stopping: finishing 1 page in flight" in err
+    assert db_rows(db, "SELECT status FROM crawls") == [{"status": "interrupted"}]
+    assert db_rows(db, "SELECT url FROM frontier") == [{"url": f"{base}/story"}]
+
+
 def test_a_second_signal_exits_at_once_and_the_next_run_repairs_the_row(tmp_path):
     with hanging_server() as (base, accepted):
         urls = tmp_path / "urls.txt"
