@@ -122,5 +122,3 @@ def run_spider(spider: str, settings: Settings, **spider_kwargs: Any) -> CrawlRu
         stopped_by=stopped_by,
         command=settings.get("ARCHIVE_COMMAND") or "crawl",
     )
-
-

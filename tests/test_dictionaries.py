@@ -167,7 +167,8 @@ def test_a_site_the_workers_could_not_train_is_logged_and_left_for_a_later_run(t
     class DyingPool:  # ExtractionPool.map's contract: a worker that died is an ExtractResult with the error
         def map(self, jobs, function, *, timed=True):
             for samples in jobs:
-                yield function(samples) if len(samples) == 12 and b"two" not in samples[0] else ExtractResult(error=("extract_crash", "the extraction worker died (exit code -9)"))
+                died = ExtractResult(error=("extract_crash", "the extraction worker died (exit code -9)"))
+                yield died if b"two" in samples[0] else function(samples)
 
     pipeline = StorePipeline(str(tmp_path / "a.db"), crawler=SimpleNamespace(stats=None, extraction_pool=DyingPool()), dictionary_min_bodies=12)
     pipeline.open_spider()
