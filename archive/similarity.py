@@ -14,7 +14,11 @@ a pair at or above 0.8 estimated similarity is a near-duplicate.
 from __future__ import annotations
 
 import hashlib
+import importlib
+import importlib.util
 import re
+import sys
+import types
 
 import numpy as np
 
@@ -35,11 +39,40 @@ def signature(text: str) -> bytes | None:
     words = _WORD.findall((text or "").lower())
     if len(words) < MIN_WORDS:
         return None
-    from datasketch import MinHash  # its package brings SciPy: loaded only where signatures are made
-
-    minhash = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME)
+    minhash = minhash_class()(num_perm=NUM_PERM, seed=1, scheme=SCHEME)
     minhash.update_batch([" ".join(words[i : i + SHINGLE_WORDS]).encode() for i in range(len(words) - SHINGLE_WORDS + 1)])
     return minhash.hashvalues.astype("<u8").tobytes()
+
+
+def minhash_class() -> type:
+    """datasketch's ``MinHash`` class, loaded without the rest of the package.
+
+    ``datasketch/__init__.py`` (2.0) imports every sketch it offers, its LSH indexes with
+    SciPy and aiohttp among them: about 1 s of CPU and 60 MiB in every process that makes
+    signatures (each crawl's extraction workers), where ``datasketch.minhash`` alone needs
+    numpy and ``datasketch.hashfunc`` (under 10 ms). While that module loads, the package
+    stands in ``sys.modules`` as a bare namespace over its own directory; afterwards it is
+    taken out again, so that a later ``import datasketch`` runs the package's own
+    ``__init__`` (which then finds ``datasketch.minhash`` loaded: the class is the same).
+
+    Raises:
+        ImportError: datasketch is not installed.
+    """
+    if "datasketch.minhash" not in sys.modules:
+        spec = importlib.util.find_spec("datasketch")
+        if spec is None or spec.submodule_search_locations is None:
+            raise ImportError("datasketch is not installed")
+        if "datasketch" in sys.modules:
+            importlib.import_module("datasketch.minhash")
+        else:
+            package = types.ModuleType("datasketch")
+            package.__path__, package.__spec__ = list(spec.submodule_search_locations), spec
+            sys.modules["datasketch"] = package
+            try:
+                importlib.import_module("datasketch.minhash")
+            finally:
+                del sys.modules["datasketch"]
+    return sys.modules["datasketch.minhash"].MinHash
 
 
 def bands(sig: bytes) -> list[str]:

@@ -4,11 +4,11 @@ multiprocessing's ``forkserver`` start method imports the modules named by
 ``set_forkserver_preload`` in the forkserver process, and every worker is then a ``fork``
 of it (Python's documented behaviour): what is loaded here is shared by all the workers
 copy-on-write instead of loaded by each. That is the extraction's modules and models
-(:func:`pipelines.extraction.warm_up`), datasketch with SciPy (the workers make the MinHash
-signatures), and what the libraries otherwise build on the first page that needs it:
-the stop list of trafilatura's jusText fallback with jusText's cached set of it (every
-language's stop words, about 30 MB) and htmldate's dateparser with its languages'
-patterns (about 15 MB). Without this a worker held about 230 MiB of its own.
+(:func:`pipelines.extraction.warm_up`), datasketch's MinHash without the rest of its
+package (the workers make the signatures: :func:`archive.similarity.minhash_class`), and
+what the libraries otherwise build on the first page that needs it: the stop list of
+trafilatura's jusText fallback with jusText's cached set of it (every language's stop
+words, about 30 MB) and htmldate's dateparser with its languages' patterns (about 15 MB). Without this a worker held about 230 MiB of its own.
 
 ``gc.freeze()`` then keeps the collector from writing to those objects' headers, which
 would copy their pages into each worker (Python documents it for this use before a fork).
@@ -17,14 +17,15 @@ A replaced worker starts at once: nothing is left to load.
 
 import gc
 
-from datasketch import MinHash  # noqa: F401
 from htmldate import extractors as htmldate_extractors
 from justext import core as justext_core
 from trafilatura import external as trafilatura_external
 
 import pipelines.jobs  # noqa: F401 - the job function the workers run (run_job)
+from archive.similarity import minhash_class
 from pipelines.extraction import warm_up
 
+minhash_class()
 warm_up()
 # jusText caches the set its classifier uses (lru_cache on the stop list trafilatura passes)
 justext_core.define_stoplist(trafilatura_external.JT_STOPLIST or trafilatura_external.jt_stoplist_init())

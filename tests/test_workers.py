@@ -118,8 +118,9 @@ def test_a_worker_is_replaced_after_its_tasks_and_every_job_is_answered(tmp_path
 def test_the_workers_are_forks_of_a_forkserver_that_loaded_the_extraction():
     with ExtractionPool(1, None, job=loaded_modules, initializer=None) as pool:
         loaded, stoplist_built = pool.submit(None).result(timeout=120)
-    assert {"pipelines.preload", "pipelines.jobs", "py3langid", "datasketch", "dateparser"} <= loaded
+    assert {"pipelines.preload", "pipelines.jobs", "py3langid", "datasketch.minhash", "dateparser"} <= loaded
     assert not {"scrapy", "twisted"} & loaded  # a worker extracts: it needs no crawler
+    assert not {"scipy", "aiohttp"} & loaded  # datasketch's MinHash alone (archive.similarity.minhash_class)
     assert stoplist_built
 
 
