@@ -38,6 +38,29 @@ def urls(site) -> list[str]:
     return [site.url(path) for path in site.pages]
 
 
+# runs `newsarchive ARGS` in this process, then says, last of all at exit, how many
+# objects were frozen (out of the collector's reach) when the interpreter finalized
+FROZEN_AT_EXIT = (
+    "import atexit, gc, os, sys\n"
+    "atexit.register(lambda: os.write(2, f'frozen at exit: {gc.get_freeze_count()}\\n'.encode()))\n"
+    "from newsarchive.cli import cli\n"
+    "cli(sys.argv[1:])\n"
+)
+
+
+def test_a_command_skips_the_collectors_pass_at_exit_and_loses_nothing(site, tmp_path):
+    db, log = tmp_path / "a.db", tmp_path / "run.log"
+    args = ["archive", "--allow-private", "--db", db, "--log-file", log, *urls(site)]
+    result = subprocess.run([sys.executable, "-c", FROZEN_AT_EXIT, *map(str, args)], cwd=tmp_path, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    frozen = int(result.stderr.rsplit("frozen at exit: ", 1)[1])
+    assert frozen > 10_000  # the run's objects: the finalization's collection skips them
+    # what the run wrote is whole: both articles, and the log's last line
+    assert len(db_rows(db, "select id from articles")) == 2
+    assert log.read_text().splitlines()[-1].split(": ", 1)[1].startswith("archive 1 finished in")
+
+
 @pytest.mark.slow
 def test_archive_urls_then_again(cli, site):
     first = cli("archive", *urls(site), "--allow-private")
