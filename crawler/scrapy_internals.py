@@ -10,7 +10,7 @@ releases where ``tests/test_scrapy_internals.py`` proves every one of them is th
 | ``Downloader.slots`` and ``Slot.queue`` | :mod:`crawler.politeness` | Crawl-delay floors a host's slot delay; a host deferred by Retry-After drops its queued requests |
 | ``Scraper.slot`` (``engine.scraper.slot.is_idle()``) | :mod:`pipelines.store` | the spider is closed on a storage error only once no item is being processed (Scrapy 2.19 waits for ever otherwise) |
 | ``Slot.transferring``, ``Slot.latercall``, ``Slot.queue`` | :mod:`crawler.stopping` | on a signal, the downloads in flight are counted and the queued requests dropped at once (Scrapy's own shutdown fetches every queued request first) |
-| ``engine._slot.nextcall`` | :mod:`crawler.spiders.worker` | a distributed worker whose queue (in Redis) was empty looks again within 0.1 s, not at the engine's 5 s heartbeat |
+| ``engine._slot.nextcall`` | :mod:`crawler.spiders.worker`, :mod:`crawler.spiders.urls` | a distributed worker whose queue (in Redis) was empty looks again within 0.1 s, not at the engine's 5 s heartbeat; ``archive --html`` ends when its page is stored, not at the next heartbeat |
 | ``Crawler._create_spider``, ``Crawler._apply_settings`` | :mod:`pipelines.distributed` | the writer of a distributed crawl seeds the queue with the news spider's own requests, without running an engine |
 | ``http11._ScrapyAgent._cb_timeout`` (overridden), ``http11._ResponseReader`` (``_bodybuf``, ``_certificate``, ``_ip_address``), Twisted's ``_IdentityTransferDecoder`` | :mod:`crawler.download` | a close-delimited body that arrived whole on a connection left open is kept when the download times out (Scrapy drops it); without them the handler warns once and behaves as Scrapy's |
 """

@@ -20,6 +20,8 @@ from crawler.spiders.worker import WorkerSpider
 from crawler.stopping import GracefulStop, end_interrupted
 from newsarchive.logs import quiet_repeated_errors
 
+logger = logging.getLogger(__name__)
+
 SPIDERS = {"news": NewsSpider, "urls": UrlsSpider, "check": CheckSpider, "discover": DiscoverSpider, "worker": WorkerSpider}
 LOG_LEVELS = {0: "ERROR", 1: "INFO", 2: "DEBUG"}
 #: Scrapy's banner and version list, settings, component lists and stats dump: logged only with -vv
@@ -76,6 +78,16 @@ def project_settings(db: str, *, verbosity: int = 0, log_file: str | None = None
     return settings
 
 
+def _log_start_failure(failure) -> None:
+    """Log why the crawl could not start (a component's ``from_crawler`` raised, a wrong
+    reactor installed ...): Scrapy leaves that in the failed Deferred of
+    ``CrawlerProcess.crawl``, where nobody would read it."""
+    logger.error(
+        "the crawl could not start: %s", failure.getErrorMessage(),
+        exc_info=(failure.type, failure.value, failure.getTracebackObject()),
+    )
+
+
 def run_spider(spider: str, settings: Settings, **spider_kwargs: Any) -> CrawlRun:
     """Run the named spider (``news``, ``urls`` or ``check``) to completion; blocks.
 
@@ -96,7 +108,7 @@ def run_spider(spider: str, settings: Settings, **spider_kwargs: Any) -> CrawlRu
         quiet_repeated_errors()
     crawler = process.create_crawler(SPIDERS[spider])
     stop = GracefulStop(crawler, settings.getfloat("ARCHIVE_STOP_GRACE_SECS"))
-    process.crawl(crawler, **spider_kwargs)
+    process.crawl(crawler, **spider_kwargs).addErrback(_log_start_failure)
     stop.install()
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     process.start(install_signal_handlers=False)

@@ -118,6 +118,37 @@ def test_archive_saved_html(cli, tmp_path):
     assert capture == {"origin": "import", "status": None, "final_url": url}
 
 
+# runs `newsarchive ARGS` in this process with Scrapy's engine heartbeat (5 s) made an hour
+HEARTBEAT_AN_HOUR = (
+    "import sys\n"
+    "from scrapy.core.engine import ExecutionEngine\n"
+    "ExecutionEngine._SLOT_HEARTBEAT_INTERVAL = 3600\n"
+    "from newsarchive.cli import cli\n"
+    "cli(sys.argv[1:])\n"
+)
+
+
+def test_archiving_a_saved_page_ends_when_it_is_stored_not_at_the_engines_heartbeat(tmp_path):
+    (tmp_path / "page.html").write_text("# notes\n\nnot html at all, a few words of plain text\n")
+    # the page needs no fetch: without the spider waking the engine once it is stored, the
+    # run waits for the heartbeat to see that it is over
+    args = ["archive", "--html", "page.html", "--url", "http://x.example/a"]
+    result = subprocess.run([sys.executable, "-c", HEARTBEAT_AN_HOUR, *args], cwd=tmp_path, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert result.stdout.startswith("not an article http://x.example/a"), result.stderr
+    assert db_rows(tmp_path / "archive.db", "SELECT status FROM crawls") == [{"status": "finished"}]
+
+
+def test_a_crawl_that_cannot_start_says_why(tmp_path):
+    # a reactor other than the one Scrapy is set to use, installed before the run
+    code = "import sys, twisted.internet.reactor\nfrom newsarchive.cli import cli\ncli(sys.argv[1:])\n"
+    result = subprocess.run([sys.executable, "-c", code, "archive", "http://x.example/a"], cwd=tmp_path, capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert result.returncode == 4
+    assert "the crawl could not start: The installed reactor (twisted.internet.epollreactor.EPollReactor) does not match" in result.stderr
+    assert result.stderr.rstrip().endswith("Error: the crawl could not start (see the log)")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

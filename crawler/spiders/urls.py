@@ -15,12 +15,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from scrapy import signals
+
 from archive.timefmt import utc_now_iso
 from archive.urls import redact_credentials
 from crawler.config import Source, url_problem
 from crawler.items import FailureItem, PageItem
-from crawler.spiders.base import ArchivingSpider
+from crawler.scrapy_internals import items_in_progress, wake_engine
 from crawler.sniff import read_saved_page
+from crawler.spiders.base import ArchivingSpider
+
+#: reactor turns an item's end is watched for (its signal's handlers finish first)
+WAKE_TURNS = 20
 
 
 class UrlsSpider(ArchivingSpider):
@@ -54,6 +60,32 @@ class UrlsSpider(ArchivingSpider):
         self.html_file = html_file
         self.page_url = url
         self.allow_private = str(allow_private).lower() in ("1", "true", "yes")
+
+    @classmethod
+    def from_crawler(cls, crawler, *args: Any, **kwargs: Any) -> UrlsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        # An item that start() yields (a saved page) is processed with no request; when its
+        # extraction outlasts the start, Scrapy (2.19) looks whether the spider is idle only at
+        # its next heartbeat, up to 5 s after the item is done. Waking the engine then ends
+        # such a run at once.
+        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(spider.item_done, signal=signal)
+        return spider
+
+    def item_done(self, *args: Any, **kwargs: Any) -> None:
+        """An item left the pipelines: once no item is in them (Scrapy counts this one until
+        its signal's handlers are done, a few reactor turns), let the engine see at once
+        whether the run is over."""
+        self._wake_when_idle(WAKE_TURNS)
+
+    def _wake_when_idle(self, turns: int) -> None:
+        # the reactor Scrapy installed: a spider module never imports it at import time
+        from twisted.internet import reactor
+
+        if not items_in_progress(self.crawler):
+            wake_engine(self.crawler)
+        elif turns > 1:
+            reactor.callLater(0, self._wake_when_idle, turns - 1)
 
     def source_of(self, meta: dict[str, Any]) -> Source:
         return self._source(meta.get("source") or "")
