@@ -1206,6 +1206,29 @@ class Archive:
             return None
         return next(self.db.query("SELECT id, next_check_at, status FROM articles WHERE id = ?", [article_id]))
 
+    def validators(self, url: str) -> dict[str, str]:
+        """The headers of a conditional GET of ``url`` (RFC 9110, 13.1.2 and 13.1.3):
+        ``If-None-Match`` and ``If-Modified-Since`` from the ``ETag`` and ``Last-Modified``
+        of the last 200 answer fetched at exactly this URL (its final URL), when the URL
+        names a known article that is not redacted; ``{}`` otherwise, or when that answer
+        had neither. Another URL's validators would not describe this one."""
+        article_id = self.find_article_id(url)
+        if article_id is None:
+            return {}
+        rows = list(
+            self.db.query(
+                """
+                SELECT c.etag, c.last_modified FROM captures c JOIN articles a ON a.id = c.article_id
+                WHERE c.article_id = ? AND c.status = 200 AND c.final_url = ? AND a.status != 'redacted'
+                ORDER BY c.id DESC LIMIT 1
+                """,
+                [article_id, url],
+            )
+        )
+        if not rows:
+            return {}
+        return {k: v for k, v in (("If-None-Match", rows[0]["etag"]), ("If-Modified-Since", rows[0]["last_modified"])) if v}
+
     def due_articles(self, sites: list[str], now: str, limit: int = 100_000) -> list[dict[str, Any]]:
         """Articles of these sites whose ``next_check_at`` has come, oldest first, with what a
         conditional GET needs from their last successful capture.

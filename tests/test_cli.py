@@ -72,6 +72,25 @@ def test_archive_urls_then_again(cli, site):
     assert [line.split()[0] for line in again.stdout.splitlines()] == ["unchanged", "unchanged"]
 
 
+def test_archiving_a_stored_url_again_is_a_conditional_get(cli, tmp_path):
+    if not DATA.is_dir():
+        pytest.skip(f"needs the shared real pages at {DATA}")
+    page = page_from_folder(DATA / "readability-testpages" / "bbc-1")
+    with ReplaySite("news", [page], host="127.0.0.2", conditional=True) as server:
+        url = server.url(page.path)
+        first = cli("archive", url, "--allow-private")
+        again = cli("archive", url, "--allow-private")
+        server.edit(page.path, "biggest frustration", "greatest frustration")
+        edited = cli("archive", url, "--allow-private")
+        sent = [r["headers"] for r in server.requests if r["path"] == page.path]
+    assert [r.stdout.split()[:2] for r in (first, again, edited)] == [["new", "article"], ["not", "modified"], ["new", "version"]]
+    # the second and third requests carry the validators of the last 200 answer (RFC 9110, 13.1)
+    etag = db_rows(tmp_path / "archive.db", "SELECT etag FROM captures WHERE status = 200 ORDER BY id")[0]["etag"]
+    assert "If-None-Match" not in sent[0] and sent[1]["If-None-Match"] == etag and sent[2]["If-None-Match"] == etag
+    captures = db_rows(tmp_path / "archive.db", "SELECT status, article_id FROM captures ORDER BY id")
+    assert captures == [{"status": 200, "article_id": 1}, {"status": 304, "article_id": 1}, {"status": 200, "article_id": 1}]
+
+
 @pytest.mark.slow
 def test_archive_bad_and_unreachable_urls_fail_alone(cli, site, tmp_path):
     good = urls(site)[0]

@@ -4,7 +4,9 @@ Used by ``newsarchive archive URL ...`` and ``newsarchive archive --html FILE --
 Each URL is fetched once, also when it is given twice (no link following), with the
 crawl's politeness (robots.txt, one request at a time per host, ``DOWNLOAD_DELAY`` and
 AutoThrottle between requests to one host); a bad URL becomes a ``bad_url`` failure
-while the others are still archived.
+while the others are still archived. A URL the archive already holds a story's answer
+for is fetched with a conditional GET, as a re-check is (design.md, Revisits): a 304 is
+a capture with no new body.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from urllib.parse import urlsplit
 
 from scrapy import signals
 
+from archive.database import Archive, ArchiveError
 from archive.timefmt import utc_now_iso
 from archive.urls import redact_credentials
 from crawler.config import Source, url_problem
@@ -96,6 +99,7 @@ class UrlsSpider(ArchivingSpider):
     async def start(self) -> AsyncIterator[Any]:
         if self.html_file:
             yield self.imported_page()
+        validators = self.validators_of_known_urls()
         for position, raw in enumerate(self.urls):
             problem = url_problem(raw)
             if problem:
@@ -105,7 +109,26 @@ class UrlsSpider(ArchivingSpider):
             source = self._source(urlsplit(raw).hostname or "")
             request = self.request(raw, self.parse_article, source, "url", link_depth=0)
             self.input_order.setdefault(request.url, position)
+            if headers := validators(request.url):
+                # a 304 goes to parse_article: a capture with no body, of the article the URL names
+                request = request.replace(headers=headers, meta={**request.meta, "handle_httpstatus_list": [304]})
             yield request
+
+    def validators_of_known_urls(self):
+        """A function from a URL to the headers of its conditional GET
+        (:meth:`archive.database.Archive.validators`), reading the archive
+        (``ARCHIVE_DB``); one that always answers ``{}`` when there is no archive yet."""
+        try:
+            archive = Archive.open(self.settings.get("ARCHIVE_DB"), create=False)
+        except ArchiveError:
+            return lambda url: {}
+        found: dict[str, dict[str, str]] = {}
+        with archive:
+            for raw in self.urls:
+                if not url_problem(raw):
+                    url = self.request(raw, self.parse_article, self._source(""), "url").url
+                    found[url] = archive.validators(url)
+        return lambda url: found.get(url, {})
 
     def in_input_order(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Rows of :meth:`archive.database.Archive.crawl_results` sorted as the URLs were given
