@@ -176,43 +176,41 @@ def learn(pages: Iterable[tuple[HtmlElement, str | None]], site: str = "") -> Te
         pages: ``(tree, url)`` pairs, one page per distinct story (never two versions or two
             copies of one story: their shared text would pass for template). ``tree`` is the
             parsed document (:func:`pipelines.extraction.html.parse_document`), not modified.
+            Read twice, once for the site's vocabulary and once for its blocks: a
+            re-iterable that parses each page anew (:func:`learn_job`) holds one tree at a
+            time.
         site: the site's name, kept in the template.
 
     Returns:
         A :class:`Template` with ``version`` 0; it has no blocks when the pages share none
         (or are fewer than :data:`MIN_BLOCK_STORIES`).
     """
-    bodies = [(body, url) for tree, url in pages if (body := _body(tree)) is not None]
-    if not bodies:
+    vocabulary, stories = _vocabulary(body for tree, _ in pages if (body := _body(tree)) is not None)
+    if not stories:
         return Template(site=site)
-    vocabulary = _vocabulary([body for body, _ in bodies])
+    # each page as a summary of its blocks and paragraphs: no tree is kept
+    summaries = [_PageSummary(_PageView(body, url, vocabulary)) for tree, url in pages if (body := _body(tree)) is not None]
     prose_seen: Counter = Counter()
-    views = []
-    for body, url in bodies:
-        view = _PageView(body, url, vocabulary)
-        views.append(view)
-        prose_seen.update({digest for _, _, digest in view.paragraphs})
+    for summary in summaries:
+        prose_seen.update({digest for digest, _, _ in summary.paragraphs})
     seen: Counter = Counter()
     texts: dict[str, Counter] = defaultdict(Counter)
     linked: Counter = Counter()
     holders: Counter = Counter()
     samples: dict[str, str] = {}
-    for view in views:
+    for summary in summaries:
         # the page's own story: prose found on no other page
-        held = view.prose_held(lambda digest: prose_seen[digest] == 1)
-        total = held.get(view.body, 0)
-        for el, key in view.keys.items():
-            if el.tag not in BLOCK_TAGS:
-                continue
+        held = summary.prose_held(lambda digest: prose_seen[digest] == 1)
+        total = held.get(BODY_KEY, 0)
+        for key, digest, sample, is_links in summary.blocks:
             seen[key] += 1
-            text = view.text(el)
-            texts[key][_digest(text)] += 1
-            samples.setdefault(key, text[:SAMPLE_CHARS])
-            if view.is_link_list(el, text):
+            texts[key][digest] += 1
+            samples.setdefault(key, sample)
+            if is_links:
                 linked[key] += 1
-            if total and held.get(el, 0) >= HOLDS_STORY * total:
+            if total and held.get(key, 0) >= HOLDS_STORY * total:
                 holders[key] += 1
-    needed = max(MIN_BLOCK_STORIES, BLOCK_SHARE * len(views))
+    needed = max(MIN_BLOCK_STORIES, BLOCK_SHARE * len(summaries))
     found: dict[str, Block] = {}
     for key, count in seen.items():
         if count < needed or holders[key] > HOLDER_SHARE * count:
@@ -230,7 +228,7 @@ def learn(pages: Iterable[tuple[HtmlElement, str | None]], site: str = "") -> Te
     holding_lists = {a for key in links for a in _ancestors(key) if a in links}
     keep = fixed | (links - holding_lists)
     blocks = tuple(found[key] for key in sorted(keep) if not any(a in fixed for a in _ancestors(key)))
-    return Template(site=site, stories=len(views), vocabulary=frozenset(vocabulary), blocks=blocks)
+    return Template(site=site, stories=len(summaries), vocabulary=frozenset(vocabulary), blocks=blocks)
 
 
 @dataclass(frozen=True)
@@ -255,15 +253,30 @@ def learn_job(job: LearnJob) -> Template | None:
     complexity check (a stored story's body passed it when it was extracted; one that no
     longer parses is skipped). Returns ``None`` when fewer than ``job.min_stories`` pages
     parse (nothing is learned then)."""
-    trees = []
-    for body, content_type, url in job.pages:
-        try:
-            trees.append((parse_document(body, content_type, guard=False)[0], url))
-        except ExtractionError:
-            continue
-    if len(trees) < max(1, job.min_stories):
-        return None
-    return learn(trees, site=job.site)
+    pages = _ParsedPages(job.pages)
+    template = learn(pages, site=job.site)
+    return template if pages.parsed >= max(1, job.min_stories) else None
+
+
+class _ParsedPages:
+    """Stored bodies as ``(tree, url)`` pairs, each parsed anew on every reading, so that a
+    reader holds one tree at a time (a site's 100 trees with their texts took over 100 MiB
+    in a worker); the bodies that do not parse are left out."""
+
+    def __init__(self, pages: tuple[tuple[bytes, str | None, str | None], ...]) -> None:
+        self.pages = pages
+        #: the pages that parsed, counted by the last reading
+        self.parsed = 0
+
+    def __iter__(self):
+        self.parsed = 0
+        for body, content_type, url in self.pages:
+            try:
+                tree = parse_document(body, content_type, guard=False)[0]
+            except ExtractionError:
+                continue
+            self.parsed += 1
+            yield tree, url
 
 
 def apply(tree: HtmlElement, template: Template | None) -> list[Removed]:
@@ -341,15 +354,18 @@ def _elements(body: HtmlElement):
             walker.skip_subtree()
 
 
-def _vocabulary(bodies: list[HtmlElement]) -> set[str]:
+def _vocabulary(bodies: Iterable[HtmlElement]) -> tuple[set[str], int]:
+    """The tokens on :data:`VOCABULARY_SHARE` of the pages' bodies, and how many bodies."""
     counts: Counter = Counter()
+    pages = 0
     for body in bodies:
         tokens: set[str] = set()
         for el in _elements(body):
             tokens |= _tokens(el)
         counts.update(tokens)
-    needed = VOCABULARY_SHARE * len(bodies)
-    return {token for token, n in counts.items() if n >= needed}
+        pages += 1
+    needed = VOCABULARY_SHARE * pages
+    return {token for token, n in counts.items() if n >= needed}, pages
 
 
 def _ancestors(key: str):
@@ -357,6 +373,40 @@ def _ancestors(key: str):
     while cut > 0:
         yield key[:cut]
         cut = key.rfind("/", 0, cut)
+
+
+BODY_KEY = "body"
+
+
+class _PageSummary:
+    """What learning needs of one page, without its tree.
+
+    Attributes:
+        blocks: ``(key, text digest, text sample, is a list of links)`` for each element of
+            :data:`BLOCK_TAGS`, in document order.
+        paragraphs: ``(text digest, characters of prose, keys of the elements holding it:
+            itself, its ancestors, "body")`` for each prose paragraph.
+    """
+
+    def __init__(self, view: _PageView) -> None:
+        self.blocks = []
+        for el, key in view.keys.items():
+            if el.tag in BLOCK_TAGS:
+                text = view.text(el)
+                self.blocks.append((key, _digest(text), text[:SAMPLE_CHARS], view.is_link_list(el, text)))
+        self.paragraphs = [
+            (digest, prose, (view.keys[el], *_ancestors(view.keys[el]))) for el, prose, digest in view.paragraphs
+        ]
+
+    def prose_held(self, counts) -> dict[str, int]:
+        """Characters of prose (of paragraphs for which ``counts(digest)`` holds) inside each
+        element, by key, the body's included (:data:`BODY_KEY`)."""
+        held: dict[str, int] = defaultdict(int)
+        for digest, prose, holders in self.paragraphs:
+            if counts(digest):
+                for key in holders:
+                    held[key] += prose
+        return held
 
 
 class _PageView:
@@ -368,7 +418,7 @@ class _PageView:
         self.keys: dict[HtmlElement, str] = {}
         self._texts: dict[HtmlElement, str] = {}
         counts: dict[HtmlElement, Counter] = defaultdict(Counter)
-        paths = {body: "body"}
+        paths = {body: BODY_KEY}
         for el in _elements(body):
             parent = el.getparent()
             step = el.tag + "".join(sorted(t for t in _tokens(el) if t in vocabulary))
