@@ -732,9 +732,10 @@ class Archive:
         trained on the site's newest ``samples`` such bodies: earlier captures only; bodies
         stored from then on are compressed with it. ``sites`` limits it to those sites.
 
-        ``trainer`` maps each site's samples (lists of body bytes, read lazily, in site
-        order) to :func:`archive.bodies.train_job`'s results, in the same order: a crawl
-        trains in its extraction workers, several sites at once (about 0.6 s of CPU a site).
+        ``trainer`` maps each site's samples (lists of body bytes as
+        :func:`archive.bodies.pack_samples` makes them, read lazily, in site order) to
+        :func:`archive.bodies.train_job`'s results, in the same order: a crawl trains in its
+        extraction workers, several sites at once (about 0.6 s of CPU a site).
         Without one, the sites are trained here, one after the other.
 
         Returns:
@@ -770,7 +771,7 @@ class Archive:
                 )
             ]
             due.append((site, count, digests))
-        jobs = ([self.read_body(d) for d in digests] for _, _, digests in due)
+        jobs = (bodies.pack_samples(self.read_body(d) for d in digests) for _, _, digests in due)
         results = trainer(jobs) if trainer is not None else map(bodies.train_job, jobs)
         saved = []
         for (site, count, digests), (dictionary, error) in zip(due, results, strict=True):

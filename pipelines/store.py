@@ -264,7 +264,7 @@ class StorePipeline:
             return None
 
         def train(jobs):
-            for result in pool.map(jobs, bodies.train_job, timed=False):
+            for result in pool.map(jobs, bodies.train_job, timed=False, per_worker=1):
                 # the pool's own failure (its worker died): an ExtractResult with the error
                 yield result if isinstance(result, tuple) else (None, result.error[1] if result.error else repr(result))
 

@@ -60,7 +60,7 @@ def learn_job_of(archive: Archive, site: str, *, max_pages: int = MAX_PAGES, min
     """The :class:`LearnJob` of ``site``: the stored body of each of its latest ``max_pages``
     distinct stories (:meth:`Archive.story_pages`)."""
     rows = archive.story_pages(site, max_pages)
-    return LearnJob(site, tuple((row["body"], row["content_type"], row["final_url"]) for row in rows), min_stories)
+    return LearnJob.of(site, ((row["body"], row["content_type"], row["final_url"]) for row in rows), min_stories)
 
 
 def save_learned(archive: Archive, site: str, template: Template | None) -> Template | None:
@@ -79,7 +79,7 @@ def learn_due(archive: Archive, min_stories: int = MIN_STORIES, pool: Extraction
     latest template (0: none). Returns the templates saved.
 
     With ``pool`` (the crawl's extraction workers) the sites are learned in the workers,
-    several at once (:meth:`ExtractionPool.map`: a few sites' bodies in memory at a time),
+    one site a worker (:meth:`ExtractionPool.map`: as many sites' bodies in memory as workers),
     and saved here; a site whose learning fails there (cut off, its worker died) is logged
     and learned at the end of a later run."""
     if min_stories <= 0:
@@ -89,7 +89,7 @@ def learn_due(archive: Archive, min_stories: int = MIN_STORIES, pool: Extraction
         if row["stories"] >= min_stories and archive.new_stories(row["site"]) >= min_stories
     ]
     jobs = (learn_job_of(archive, site, min_stories=min_stories) for site in due)
-    results = pool.map(jobs, learn_job, timed=False) if pool is not None else map(learn_job, jobs)
+    results = pool.map(jobs, learn_job, timed=False, per_worker=1) if pool is not None else map(learn_job, jobs)
     learned = []
     for site, result in zip(due, results):
         if isinstance(result, ExtractResult):  # the pool's failure: cut off, or its worker died

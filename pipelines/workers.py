@@ -258,11 +258,15 @@ class ExtractionPool:
         logger.warning("%s: %s", url, message)
         out.set_result(ExtractResult(error=(kind, message)))
 
-    def map(self, jobs: Iterable[Any], function: Callable[[Any], Any] | None = None, *, timed: bool = True) -> Iterator[Any]:
-        """The results of ``jobs`` (:meth:`submit`'s), in order, with at most
-        ``IN_FLIGHT_PER_WORKER`` jobs per worker scheduled ahead of the one being returned."""
+    def map(
+        self, jobs: Iterable[Any], function: Callable[[Any], Any] | None = None, *, timed: bool = True,
+        per_worker: int = IN_FLIGHT_PER_WORKER,
+    ) -> Iterator[Any]:
+        """The results of ``jobs`` (:meth:`submit`'s), in order, with at most ``per_worker``
+        jobs per worker scheduled ahead of the one being returned (``1`` for large jobs,
+        such as a site's pages: no job waits in memory for a busy worker)."""
         pending: deque[Future] = deque()
-        limit = self.workers * IN_FLIGHT_PER_WORKER
+        limit = self.workers * max(1, per_worker)
         for job in jobs:
             pending.append(self.submit(job, function, timed=timed))
             if len(pending) >= limit:

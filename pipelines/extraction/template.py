@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+import zstandard
 from lxml import etree
 from lxml.html import HtmlElement
 
@@ -238,14 +239,22 @@ class LearnJob:
 
     Attributes:
         site: the site's name.
-        pages: ``(body bytes, Content-Type or None, final URL or None)``, one page per
-            distinct story.
+        pages: ``(body bytes compressed with zstd, Content-Type or None, final URL or
+            None)``, one page per distinct story: compressed (level 1, about a fifth of the
+            bytes) so that the jobs of a crawl's sites, held while they wait for a worker
+            and copied to it, cost little memory (:meth:`of` makes them).
         min_stories: the fewest readable pages a template is learned from.
     """
 
     site: str
     pages: tuple[tuple[bytes, str | None, str | None], ...] = field(repr=False)
     min_stories: int = 1
+
+    @classmethod
+    def of(cls, site: str, pages: Iterable[tuple[bytes, str | None, str | None]], min_stories: int = 1) -> LearnJob:
+        """The job of ``(body bytes, Content-Type, final URL)`` pages, their bodies compressed."""
+        compressor = zstandard.ZstdCompressor(level=1)
+        return cls(site, tuple((compressor.compress(body), content_type, url) for body, content_type, url in pages), min_stories)
 
 
 def learn_job(job: LearnJob) -> Template | None:
@@ -259,8 +268,8 @@ def learn_job(job: LearnJob) -> Template | None:
 
 
 class _ParsedPages:
-    """Stored bodies as ``(tree, url)`` pairs, each parsed anew on every reading, so that a
-    reader holds one tree at a time (a site's 100 trees with their texts took over 100 MiB
+    """A :class:`LearnJob`'s bodies as ``(tree, url)`` pairs, each decompressed and parsed
+    anew on every reading, so that a reader holds one tree at a time (a site's 100 trees with their texts took over 100 MiB
     in a worker); the bodies that do not parse are left out."""
 
     def __init__(self, pages: tuple[tuple[bytes, str | None, str | None], ...]) -> None:
@@ -270,9 +279,10 @@ class _ParsedPages:
 
     def __iter__(self):
         self.parsed = 0
+        decompressor = zstandard.ZstdDecompressor()
         for body, content_type, url in self.pages:
             try:
-                tree = parse_document(body, content_type, guard=False)[0]
+                tree = parse_document(decompressor.decompress(body), content_type, guard=False)[0]
             except ExtractionError:
                 continue
             self.parsed += 1
