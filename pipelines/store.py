@@ -257,14 +257,17 @@ class StorePipeline:
         self._record_error(url, "pipeline_error", f"{type(failure.value).__name__}: {failure.value}")
 
     def _trainer(self):
-        """The crawl's extraction workers as the dictionaries' trainer (still running: they
-        stop after this handler, pipelines.extract), or ``None`` (train here)."""
+        """The crawl's extraction workers as the dictionaries' trainer, one site at a time
+        (still running: they stop after this handler, pipelines.extract), or ``None`` (train
+        here)."""
         pool = getattr(self.crawler, "extraction_pool", None)
         if pool is None:
             return None
 
         def train(jobs):
-            for result in pool.map(jobs, bodies.train_job, timed=False, per_worker=1):
+            # one site at a time: zstd's training takes about twice its samples' size, and
+            # the sum of the workers' memory is bounded (issue 16)
+            for result in pool.map(jobs, bodies.train_job, timed=False, in_flight=1):
                 # the pool's own failure (its worker died): an ExtractResult with the error
                 yield result if isinstance(result, tuple) else (None, result.error[1] if result.error else repr(result))
 

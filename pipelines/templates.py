@@ -89,7 +89,7 @@ def learn_due(archive: Archive, min_stories: int = MIN_STORIES, pool: Extraction
         if row["stories"] >= min_stories and archive.new_stories(row["site"]) >= min_stories
     ]
     jobs = (learn_job_of(archive, site, min_stories=min_stories) for site in due)
-    results = pool.map(jobs, learn_job, timed=False, per_worker=1) if pool is not None else map(learn_job, jobs)
+    results = pool.map(jobs, learn_job, timed=False, in_flight=pool.workers) if pool is not None else map(learn_job, jobs)
     learned = []
     for site, result in zip(due, results):
         if isinstance(result, ExtractResult):  # the pool's failure: cut off, or its worker died

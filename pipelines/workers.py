@@ -260,13 +260,14 @@ class ExtractionPool:
 
     def map(
         self, jobs: Iterable[Any], function: Callable[[Any], Any] | None = None, *, timed: bool = True,
-        per_worker: int = IN_FLIGHT_PER_WORKER,
+        in_flight: int | None = None,
     ) -> Iterator[Any]:
-        """The results of ``jobs`` (:meth:`submit`'s), in order, with at most ``per_worker``
-        jobs per worker scheduled ahead of the one being returned (``1`` for large jobs,
-        such as a site's pages: no job waits in memory for a busy worker)."""
+        """The results of ``jobs`` (:meth:`submit`'s), in order, with at most ``in_flight``
+        jobs scheduled ahead of the one being returned (default ``IN_FLIGHT_PER_WORKER`` per
+        worker; fewer for large jobs, such as a site's pages, so that no job waits in memory
+        for a busy worker, or so that only one worker at a time grows with one)."""
         pending: deque[Future] = deque()
-        limit = self.workers * max(1, per_worker)
+        limit = max(1, in_flight or self.workers * IN_FLIGHT_PER_WORKER)
         for job in jobs:
             pending.append(self.submit(job, function, timed=timed))
             if len(pending) >= limit:

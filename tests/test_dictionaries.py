@@ -166,7 +166,7 @@ def test_a_site_the_workers_could_not_train_is_logged_and_left_for_a_later_run(t
     from pipelines.workers import ExtractResult
 
     class DyingPool:  # ExtractionPool.map's contract: a worker that died is an ExtractResult with the error
-        def map(self, jobs, function, *, timed=True, per_worker=2):
+        def map(self, jobs, function, *, timed=True, in_flight=None):
             for packed in jobs:  # samples as bodies.pack_samples makes them
                 died = ExtractResult(error=("extract_crash", "the extraction worker died (exit code -9)"))
                 yield died if b"two" in zstandard.ZstdDecompressor().decompress(packed[0]) else function(packed)

@@ -93,6 +93,36 @@ def test_copies_of_one_story_do_not_make_its_text_template():
     assert sum(" ".join(p.split()) in left for p in pages[0].text.split("\n")) >= len(pages[0].text.split("\n")) // 2
 
 
+def test_a_learn_job_holds_one_parsed_page_at_a_time_and_learns_what_learn_does():
+    import gc
+    import weakref
+
+    from pipelines.extraction import template as site_template
+
+    pages = site(2)
+    job = site_template.LearnJob.of("s", [(p.body, "text/html", URL + p.path) for p in pages], 8)
+    assert sum(len(body) for body, _, _ in job.pages) < sum(len(p.body) for p in pages) / 3  # compressed
+    alive, most = [], 0
+    real_parse = site_template.parse_document
+
+    def counting_parse(*args, **kwargs):
+        nonlocal most
+        gc.collect()
+        most = max(most, sum(ref() is not None for ref in alive))
+        parsed = real_parse(*args, **kwargs)
+        alive.append(weakref.ref(parsed[0]))
+        return parsed
+
+    site_template.parse_document = counting_parse
+    try:
+        learned = site_template.learn_job(job)
+    finally:
+        site_template.parse_document = real_parse
+    assert len(alive) == 2 * len(pages)  # each page parsed twice: vocabulary, then blocks
+    assert most <= 1  # the page before is gone when the next one is parsed
+    assert learned.to_json() == learn(trees(pages), site="s").to_json()
+
+
 def test_too_few_stories_learn_nothing():
     assert learn(trees(site(0, 2)), site="s").blocks == ()
 
