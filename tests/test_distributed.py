@@ -275,7 +275,8 @@ def test_a_writer_killed_mid_stream_loses_nothing_and_stores_nothing_twice(tmp_p
 
     runs = db_rows(tmp_path / "dist.db", "SELECT status, stats FROM crawls ORDER BY id")
     assert [r["status"] for r in runs] == ["interrupted", "finished"]
-    assert json.loads(runs[1]["stats"])["distributed/duplicates"] == len(entries) > 0
+    # the entries added again, and any the killed writer stored but had not acknowledged
+    assert json.loads(runs[1]["stats"])["distributed/duplicates"] >= len(entries) > 0
     got = summary(tmp_path / "dist.db")
     assert len(got["articles"]) == 5
     assert {v for _, _, v in got["articles"]} == {1}
