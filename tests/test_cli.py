@@ -52,7 +52,7 @@ def test_a_command_skips_the_collectors_pass_at_exit_and_loses_nothing(site, tmp
     db, log = tmp_path / "a.db", tmp_path / "run.log"
     args = ["archive", "--allow-private", "--db", db, "--log-file", log, *urls(site)]
     result = subprocess.run([sys.executable, "-c", FROZEN_AT_EXIT, *map(str, args)], cwd=tmp_path, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
     assert result.returncode == 0, result.stderr
     frozen = int(result.stderr.rsplit("frozen at exit: ", 1)[1])
     assert frozen > 10_000  # the run's objects: the finalization's collection skips them
@@ -153,7 +153,7 @@ def test_archiving_a_saved_page_ends_when_it_is_stored_not_at_the_engines_heartb
     # run waits for the heartbeat to see that it is over
     args = ["archive", "--html", "page.html", "--url", "http://x.example/a"]
     result = subprocess.run([sys.executable, "-c", HEARTBEAT_AN_HOUR, *args], cwd=tmp_path, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120, check=False)
     assert result.stdout.startswith("not an article http://x.example/a"), result.stderr
     assert db_rows(tmp_path / "archive.db", "SELECT status FROM crawls") == [{"status": "finished"}]
 
@@ -162,7 +162,7 @@ def test_a_crawl_that_cannot_start_says_why(tmp_path):
     # a reactor other than the one Scrapy is set to use, installed before the run
     code = "import sys, twisted.internet.reactor\nfrom newsarchive.cli import cli\ncli(sys.argv[1:])\n"
     result = subprocess.run([sys.executable, "-c", code, "archive", "http://x.example/a"], cwd=tmp_path, capture_output=True,
-                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120, check=False)
     assert result.returncode == 4
     assert "the crawl could not start: The installed reactor (twisted.internet.epollreactor.EPollReactor) does not match" in result.stderr
     assert result.stderr.rstrip().endswith("Error: the crawl could not start (see the log)")
