@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import scrapy
 from scrapy import signals
 
 from archive.database import Archive, ArchiveError
@@ -99,36 +100,37 @@ class UrlsSpider(ArchivingSpider):
     async def start(self) -> AsyncIterator[Any]:
         if self.html_file:
             yield self.imported_page()
-        validators = self.validators_of_known_urls()
-        for position, raw in enumerate(self.urls):
-            problem = url_problem(raw)
-            if problem:
-                self.input_order.setdefault(redact_credentials(raw), position)
-                yield FailureItem(url=redact_credentials(raw), kind="bad_url", message=problem)
-                continue
-            source = self._source(urlsplit(raw).hostname or "")
-            request = self.request(raw, self.parse_article, source, "url", link_depth=0)
-            self.input_order.setdefault(request.url, position)
-            if headers := validators(request.url):
-                # a 304 goes to parse_article: a capture with no body, of the article the URL names
-                request = request.replace(headers=headers, meta={**request.meta, "handle_httpstatus_list": [304]})
-            yield request
+        for output in self.made_conditional([self.output_for(position, raw) for position, raw in enumerate(self.urls)]):
+            yield output
 
-    def validators_of_known_urls(self):
-        """A function from a URL to the headers of its conditional GET
-        (:meth:`archive.database.Archive.validators`), reading the archive
-        (``ARCHIVE_DB``); one that always answers ``{}`` when there is no archive yet."""
+    def output_for(self, position: int, raw: str) -> scrapy.Request | FailureItem:
+        """The request for the ``position``-th URL given, or its ``bad_url`` failure."""
+        problem = url_problem(raw)
+        if problem:
+            self.input_order.setdefault(redact_credentials(raw), position)
+            return FailureItem(url=redact_credentials(raw), kind="bad_url", message=problem)
+        source = self._source(urlsplit(raw).hostname or "")
+        request = self.request(raw, self.parse_article, source, "url", link_depth=0)
+        self.input_order.setdefault(request.url, position)
+        return request
+
+    def made_conditional(self, outputs: list[Any]) -> list[Any]:
+        """``outputs`` with each request for a URL the archive (``ARCHIVE_DB``) holds a
+        story's answer for made a conditional GET (:meth:`archive.database.Archive.validators`);
+        as they are when there is no archive yet. A 304 goes to ``parse_article``: a capture
+        with no body, of the article the URL names."""
+        if not any(isinstance(output, scrapy.Request) for output in outputs):
+            return outputs
         try:
             archive = Archive.open(self.settings.get("ARCHIVE_DB"), create=False)
         except ArchiveError:
-            return lambda url: {}
-        found: dict[str, dict[str, str]] = {}
+            return outputs
         with archive:
-            for raw in self.urls:
-                if not url_problem(raw):
-                    url = self.request(raw, self.parse_article, self._source(""), "url").url
-                    found[url] = archive.validators(url)
-        return lambda url: found.get(url, {})
+            headers = [archive.validators(o.url) if isinstance(o, scrapy.Request) else {} for o in outputs]
+        return [
+            o.replace(headers=h, meta={**o.meta, "handle_httpstatus_list": [304]}) if h else o
+            for o, h in zip(outputs, headers, strict=True)
+        ]
 
     def in_input_order(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Rows of :meth:`archive.database.Archive.crawl_results` sorted as the URLs were given
