@@ -6,8 +6,10 @@ baseline (a thin click command over SQLite, as newsarchive's commands should be)
 ``archive --html`` archives one saved page (a bundled demo page, into a new archive each
 run: the whole start, extraction in the workers, storing and exit of the command a user
 runs for one page); trafilatura's command line extracting the same page from its
-standard input is the baseline (its start, parse and extraction, nothing stored). Each command runs as a fresh process
-(as a user or a cron job starts it), the two interleaved, ``--runs`` times each; the
+standard input is the baseline (its start, parse and extraction, nothing stored).
+
+Each command runs as a fresh process (as a user or a cron job starts it), the two of a
+comparison interleaved, ``--runs`` times each after one warm-up run; the
 median wall-clock time, CPU time (user + system, from ``wait4``) and peak memory (max RSS)
 of each are printed with newsarchive's ratio to the baseline. The target (issue 15) is a
 ratio of at most 1.5 in time.
