@@ -8,7 +8,10 @@ copy-on-write instead of loaded by each. That is the extraction's modules and mo
 package (the workers make the signatures: :func:`archive.similarity.minhash_class`), and
 what the libraries otherwise build on the first page that needs it: the stop list of
 trafilatura's jusText fallback with jusText's cached set of it (every language's stop
-words, about 30 MB) and htmldate's dateparser with its languages' patterns (about 15 MB). Without this a worker held about 230 MiB of its own.
+words, about 30 MB), htmldate's dateparser with its languages' patterns (about 15 MB)
+and the month names of every dateparser language (``htmldate.extractors.month_words``,
+about 7 MB; :func:`pipelines.extraction.dating._dateparser_for_month_names_only`). Without
+this a worker held about 230 MiB of its own.
 
 ``gc.freeze()`` then keeps the collector from writing to those objects' headers, which
 would copy their pages into each worker (Python documents it for this use before a fork).
@@ -30,4 +33,5 @@ warm_up()
 # jusText caches the set its classifier uses (lru_cache on the stop list trafilatura passes)
 justext_core.define_stoplist(trafilatura_external.JT_STOPLIST or trafilatura_external.jt_stoplist_init())
 htmldate_extractors.get_external_parser().get_date_data("2 May 2024")
+htmldate_extractors.month_words()  # an lru_cache: read once
 gc.freeze()

@@ -212,3 +212,36 @@ def test_htmldate_s_day_spelled_in_the_markup_counts_outside_urls_only(markup, s
     tree = lxml.html.fromstring(f"<html><head>{markup}</head><body><p>No date in the text.</p></body></html>")
     stated = stated_day("2018-04-25", tree, "https://news.example/a", now=NOW)
     assert (stated.source if stated else None) == source
+
+
+
+def test_htmldate_s_dateparser_is_asked_only_about_strings_naming_a_month(monkeypatch):
+    """A date string that htmldate's own patterns cannot read goes to dateparser. One that
+    names no month in any of its languages makes it build every language's patterns (about
+    2.4 s and 42 MiB) and holds no date: the extraction does not ask it about such strings.
+    A month name in a language the extraction does not read still goes to it. htmldate
+    called elsewhere asks it everything, and gets no answer cached without it."""
+    import htmldate
+    from htmldate import extractors
+
+    asked = []
+
+    class Parser:
+        def get_date_data(self, string):
+            asked.append(string)
+            return {"date_obj": None}
+
+    monkeypatch.setattr(extractors, "get_external_parser", lambda: Parser())
+    extractors.try_date_expr.cache_clear()
+    page = (
+        "<html><head><title>A story</title></head><body><article><h1>A story</h1>"
+        "<p>The council met again on Tuesday evening to discuss the plans for the new library, debated for years.</p>"
+        "<p>Residents said they wanted more space for children and longer hours; the plans are to be published soon.</p>"
+        "<div>Bereits 2004 begann 44</div><div>duminică, 20 septembrie 2020</div></article></body></html>"
+    )
+    assert extract(page, "http://example.com/story").published is None
+    assert asked == ["duminică, 20 septembrie 2020"]
+    assert extractors._external_date.__name__ == "_external_date"
+    asked.clear()
+    htmldate.find_date(page, extensive_search=True, original_date=True)
+    assert "Bereits 2004 begann 44" in asked

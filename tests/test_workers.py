@@ -31,14 +31,16 @@ def pid_then_sleep(task: tuple[str, float]) -> int:
     return os.getpid()
 
 
-def loaded_modules(_) -> tuple[set[str], bool]:
+def loaded_modules(_) -> tuple[set[str], bool, bool]:
     """A job for the tests: the modules a worker had before its first job (no initializer
-    runs), and whether trafilatura's jusText stop list was built."""
+    runs), whether trafilatura's jusText stop list was built, and whether htmldate's month
+    names were read."""
     import sys
 
+    from htmldate import extractors
     from trafilatura import external
 
-    return set(sys.modules), external.JT_STOPLIST is not None
+    return set(sys.modules), external.JT_STOPLIST is not None, extractors.month_words.cache_info().currsize == 1
 
 
 def wait_for_file(path: Path, secs: float = 30.0) -> str:
@@ -117,11 +119,11 @@ def test_a_worker_is_replaced_after_its_tasks_and_every_job_is_answered(tmp_path
 
 def test_the_workers_are_forks_of_a_forkserver_that_loaded_the_extraction():
     with ExtractionPool(1, None, job=loaded_modules, initializer=None) as pool:
-        loaded, stoplist_built = pool.submit(None).result(timeout=120)
+        loaded, stoplist_built, month_names_read = pool.submit(None).result(timeout=120)
     assert {"pipelines.preload", "pipelines.jobs", "py3langid", "datasketch.minhash", "dateparser"} <= loaded
     assert not {"scrapy", "twisted"} & loaded  # a worker extracts: it needs no crawler
     assert not {"scipy", "aiohttp"} & loaded  # datasketch's MinHash alone (archive.similarity.minhash_class)
-    assert stoplist_built
+    assert stoplist_built and month_names_read
 
 
 def parent_of_this_worker(_) -> int:

@@ -22,10 +22,13 @@ from __future__ import annotations
 import logging
 import re
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import htmldate
 from dateutil.parser import UnknownTimezoneWarning
+from htmldate import extractors as htmldate_extractors
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 
@@ -138,7 +141,7 @@ def _htmldate(tree: HtmlElement, url: str | None, now: datetime, located=(None, 
     links: a day only the story's sentences mention, or only a teaser's timestamp, is not
     the story's. Never after the fetch time."""
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _dateparser_for_month_names_only():
             warnings.simplefilter("ignore", UnknownTimezoneWarning)
             day = htmldate.find_date(tree, url=url, original_date=True, extensive_search=True, max_date=now.strftime("%Y-%m-%d"))
     except Exception as exc:  # htmldate is defensive, but a crawl must not die on one page
@@ -154,6 +157,50 @@ def _htmldate(tree: HtmlElement, url: str | None, now: datetime, located=(None, 
     if any(_dateline_at(line, o) or PUBLISHED_LABEL.search(line[max(0, o - 30) : o]) for line, o in places):
         return stated
     return None
+
+
+@contextmanager
+def _dateparser_for_month_names_only() -> Iterator[None]:
+    """htmldate's extensive search with its last resort, dateparser (htmldate's "external
+    parser", ``htmldate.extractors._external_date``), asked only about strings that hold a
+    month name of one of dateparser's languages (htmldate's ``month_words``), for the calls
+    inside.
+
+    Why: dateparser first finds which of its some 200 locales a string is written in. On a
+    string that names no month ("Story 44: Bereits 2004") no locale fits, and the first
+    such string builds every locale's patterns: about 2.4 s of CPU and 42 MiB, in each
+    extraction worker (a fresh one every 200 pages) and in a one-page ``archive`` or
+    ``extract``. Asking it only about month names changes no date of the 373 shared pages.
+    A month name in a language this code does not read ("20 septembrie 2020") still goes
+    to dateparser. htmldate caches its answers
+    (``try_date_expr``, an ``lru_cache``): when a string was kept from dateparser, the cache
+    is cleared, so that htmldate called elsewhere in the process (bare trafilatura in the
+    benchmarks) never gets an answer made without it.
+    """
+    original = getattr(htmldate_extractors, "_external_date", None)
+    if original is None:  # another htmldate: nothing to narrow
+        yield
+        return
+    months = htmldate_extractors.month_words()
+    refused: list[str] = []
+
+    def month_names_only(string: str):
+        if any(word.replace("ı", "i").replace("İ", "i").lower() in months for word in _WORD.findall(string)):
+            return original(string)
+        refused.append(string)
+        return None
+
+    htmldate_extractors._external_date = month_names_only
+    try:
+        yield
+    finally:
+        htmldate_extractors._external_date = original
+        if refused:
+            htmldate_extractors.try_date_expr.cache_clear()
+
+
+# a word as htmldate's month test reads one (htmldate.extractors.WORD)
+_WORD = re.compile(r"[^\W\d_]{3,}")
 
 
 def _names_a_box(el: HtmlElement) -> bool:
