@@ -313,6 +313,12 @@ class Leases:
         if not self._items.get(lease):
             self.ack(lease)
 
+    def producing(self, item: Any) -> bool:
+        """Whether the leased request that produced ``item`` is still producing output (its
+        callback has not ended: a section page's item comes before the links it follows)."""
+        lease = self._by_item.get(id(item))
+        return lease is not None and lease in self._open
+
     def finished_by(self, item: Any) -> bytes | None:
         """The lease that ``item`` reaching the stream finishes (its request's last item, its
         callback done), to be acknowledged with it (:class:`pipelines.distributed.StreamPipeline`); else ``None``."""

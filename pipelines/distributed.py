@@ -55,6 +55,9 @@ READ_BLOCK_MS = 100
 #: how often the writer returns dead workers' leases to the queue, at most, seconds (workers
 #: do it too, every third of ARCHIVE_REDIS_LEASE_SECS)
 REAP_SECS = 1.0
+#: how long an item waits, at most, for the rest of its request's output before it goes to
+#: the stream without its lease's acknowledgement (seconds; StreamPipeline)
+OUTPUT_WAIT_SECS = 5.0
 
 
 # KEYS: the stream, leases, lease-priority; ARGV: the most entries the stream may hold, the
@@ -119,6 +122,8 @@ class StreamPipeline:
     async def process_item(self, item, spider=None):
         data = pickle.dumps(item, protocol=5)
         leases = self._leases()
+        if leases is not None:
+            await self._output_ended(leases, item)
         while True:
             try:
                 # decided just before the script runs: the request's callback may end meanwhile
@@ -139,6 +144,18 @@ class StreamPipeline:
         if leases is not None:
             leases.item_done(item, acknowledged=lease is not None)
         return item
+
+
+    @staticmethod
+    async def _output_ended(leases: Leases, item: Any) -> None:
+        """Wait, :data:`OUTPUT_WAIT_SECS` at most, until the callback that produced ``item``
+        has ended, so that the item (its request's last) enters the stream in the same step
+        as its lease's acknowledgement. Otherwise a worker killed between the two leaves the
+        item stored and its request leased, fetched again when the lease runs out: stored
+        twice (a section page, whose item comes before the links it follows)."""
+        deadline = time.monotonic() + OUTPUT_WAIT_SECS
+        while leases.producing(item) and time.monotonic() < deadline:
+            await pause(0.01)
 
 
 class PublishedTemplatePipeline:

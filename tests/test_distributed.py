@@ -336,6 +336,47 @@ def test_a_lease_is_acknowledged_only_once_its_items_are_streamed_and_returns_wh
     assert client.zrange(keys.queue, 0, -1, withscores=True) == [(b"second", 1.0)]  # back, with its priority
 
 
+def test_an_item_waits_for_its_request_s_other_output_and_enters_the_stream_with_the_lease_acknowledged(redis_url, monkeypatch):
+    """A section page's item comes before the links its callback follows: streamed at once,
+    a worker killed before the callback's end left the item stored and the request leased,
+    fetched and stored again when the lease ran out."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from scrapy.utils.test import get_crawler
+
+    from crawler.distributed import Keys, Leases
+    from pipelines.distributed import StreamPipeline
+
+    monkeypatch.setattr("pipelines.distributed.pause", asyncio.sleep)  # no reactor here
+    client = redis.Redis.from_url(redis_url)
+    keys = Keys()
+    client.zadd(keys.queue, {b"section": 0})
+    leases = Leases(client, keys, lease_secs=60)
+    crawler = get_crawler(settings_dict={"REDIS_URL": redis_url})
+    crawler.spider = SimpleNamespace(leases=leases)
+    pipeline = StreamPipeline(crawler, client, keys, max_items=100)
+    lease = leases.pop()
+    item = {"url": "http://example.com/section"}
+    leases.track(lease, item)  # the callback's first output; it goes on with the links
+
+    async def crawl() -> list[tuple[int, bool]]:
+        seen = []
+        streaming = asyncio.ensure_future(pipeline.process_item(item))
+        for _ in range(5):
+            await asyncio.sleep(0.02)
+            seen.append((client.xlen(keys.items), client.zscore(keys.leases, lease) is not None))
+        leases.output_done(lease)  # the callback has ended
+        await streaming
+        seen.append((client.xlen(keys.items), client.zscore(keys.leases, lease) is not None))
+        return seen
+
+    seen = asyncio.run(crawl())
+    assert seen[:5] == [(0, True)] * 5  # not streamed while its request may produce more
+    assert seen[5] == (1, False)  # streamed, and the lease acknowledged with it
+    assert leases.held == set()
+
+
 @pytest.mark.slow
 def test_sigterm_stops_the_writer_with_its_run_interrupted(tmp_path, web, redis_url):
     (tmp_path / "sources.toml").write_text(web.sources_toml())
