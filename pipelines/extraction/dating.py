@@ -161,28 +161,19 @@ def _htmldate(tree: HtmlElement, url: str | None, now: datetime, located=(None, 
 
 @contextmanager
 def _dateparser_for_month_names_only() -> Iterator[None]:
-    """htmldate's extensive search with its last resort, dateparser (htmldate's "external
-    parser", ``htmldate.extractors._external_date``), asked only about strings that hold a
-    month name of one of dateparser's languages (htmldate's ``month_words``), for the calls
-    inside.
-
-    Why: dateparser first finds which of its some 200 locales a string is written in. On a
-    string that names no month ("Story 44: Bereits 2004") no locale fits, and the first
-    such string builds every locale's patterns: about 2.4 s of CPU and 42 MiB, in each
-    extraction worker (a fresh one every 200 pages) and in a one-page ``archive`` or
-    ``extract``. Asking it only about month names changes no date of the 373 shared pages.
-    A month name in a language this code does not read ("20 septembrie 2020") still goes
-    to dateparser. htmldate caches its answers
-    (``try_date_expr``, an ``lru_cache``): when a string was kept from dateparser, the cache
-    is cleared, so that htmldate called elsewhere in the process (bare trafilatura in the
-    benchmarks) never gets an answer made without it.
+    """Inside, htmldate asks its last resort, dateparser (``htmldate.extractors._external_date``),
+    only about strings that name a month in one of dateparser's languages (htmldate's
+    ``month_words``). A string naming none ("Story 44: Bereits 2004") fits none of its some
+    200 locales, and the first such string builds them all: 2.4 s of CPU and 42 MiB in each
+    extraction worker. No date of the 373 shared pages changes. htmldate's answers are
+    cached (``try_date_expr``): after a refusal the cache is cleared, so that htmldate
+    called elsewhere (bare trafilatura in the benchmarks) gets no answer made without it.
     """
     original = getattr(htmldate_extractors, "_external_date", None)
     if original is None:  # another htmldate: nothing to narrow
         yield
         return
-    months = htmldate_extractors.month_words()
-    refused: list[str] = []
+    months, refused = htmldate_extractors.month_words(), []
 
     def month_names_only(string: str):
         if any(word.replace("ı", "i").replace("İ", "i").lower() in months for word in _WORD.findall(string)):
