@@ -8,7 +8,6 @@ import re
 import lxml.html
 from lxml.etree import ElementDefaultClassLookup
 from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction
-from trafilatura.utils import repair_faulty_html
 from w3lib.encoding import html_body_declared_encoding, html_to_unicode, http_content_type_encoding
 
 from crawler.charset import utf16_byte_order, wide_label_meaning
@@ -154,6 +153,8 @@ def _load_html(text: str) -> HtmlElement | None:
     """trafilatura's ``load_html`` on decoded text, with :data:`HTML_PARSER`: its repairs,
     the bytes as a second try, and its test that a text not starting like HTML parses into
     at least two elements; ``None`` when it fails."""
+    from trafilatura.utils import repair_faulty_html  # trafilatura loads with the first extraction
+
     beginning = text[:50].lower()
     text = repair_faulty_html(text, beginning)
     try:
