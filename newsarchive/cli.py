@@ -573,8 +573,8 @@ def import_warc(files, site, db, verbose, log_file) -> None:
 def extract(files, url, include, exclude, timezone_name, workers, extract_timeout, db, verbose, log_file) -> None:
     """Show what extraction keeps of saved pages, as JSON Lines; writes nothing.
 
-    One JSON object per file, with keys file, url, canonical_url, title, text,
-    authors, published, modified, published_source, modified_source, language,
+    One JSON object per file, with keys file, url, canonical_url, title, standfirst,
+    text, authors, published, modified, published_source, modified_source, language,
     description, sitename, tags, image, is_article.
 
     \b
