@@ -145,7 +145,6 @@ class StreamPipeline:
             leases.item_done(item, acknowledged=lease is not None)
         return item
 
-
     @staticmethod
     async def _output_ended(leases: Leases, item: Any) -> None:
         """Wait, :data:`OUTPUT_WAIT_SECS` at most, until the callback that produced ``item``

@@ -47,6 +47,10 @@ EXTRACTOR = f"newsarchive-extract/4 trafilatura/{version('trafilatura')}"
 #: Rules switched off: for the benchmark's ablation only; empty in use.
 OFF: set[str] = set()
 
+#: The stages in the order a page passes through them (the site's template is applied with
+#: the decoding, before anything reads the page).
+STAGES = ("decode", "metadata", "clean", "main", "body", "dates", "language")
+
 # The stage modules (and trafilatura, htmldate, jusText with them) load with the first
 # extraction, not with this package: the crawl's own process only unpickles the workers'
 # results, and a command starts about 0.2 s sooner without them.
@@ -64,10 +68,6 @@ def __getattr__(name: str):
 
         return (*clean.RULES, *body.RULES, *dating.RULES)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-#: The stages in the order a page passes through them (the site's template is applied with
-#: the decoding, before anything reads the page).
-STAGES = ("decode", "metadata", "clean", "main", "body", "dates", "language")
 
 
 @dataclass
