@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import zstandard
 
@@ -96,27 +96,38 @@ def train(samples: list[bytes], size: int = DICTIONARY_SIZE) -> bytes:
         raise CodecError(f"no dictionary trained from {len(samples)} samples: {exc}") from exc
 
 
-#: zstd level of the samples a training job carries (:func:`pack_samples`): fast, and about
-#: a fifth of the bytes
-SAMPLES_LEVEL = 1
+#: zstd level of the bodies a job for a worker carries (:func:`pack_bodies`): fast, and
+#: about a fifth of the bytes
+JOB_LEVEL = 1
 
 
-def pack_samples(samples: Iterable[bytes]) -> list[bytes]:
-    """Samples as a training job carries them (:func:`train_job`): each compressed with zstd
-    at :data:`SAMPLES_LEVEL`, so that the jobs of a crawl's sites, held while they wait for a
+def pack_bodies(bodies: Iterable[bytes]) -> list[bytes]:
+    """Bodies as a job for an extraction worker carries them (a site's samples for
+    :func:`train_job`, its pages for a template's learning): each compressed with zstd at
+    :data:`JOB_LEVEL`, so that the jobs of a crawl's sites, held while they wait for a
     worker and copied to it, cost a fifth of their bytes in memory."""
-    compressor = zstandard.ZstdCompressor(level=SAMPLES_LEVEL)
-    return [compressor.compress(sample) for sample in samples]
+    compressor = zstandard.ZstdCompressor(level=JOB_LEVEL)
+    return [compressor.compress(body) for body in bodies]
+
+
+def unpacked(packed: Iterable[bytes]) -> Iterator[bytes]:
+    """The bodies :func:`pack_bodies` packed, one at a time.
+
+    Raises:
+        zstandard.ZstdError: a body that is not zstd data.
+    """
+    decompressor = zstandard.ZstdDecompressor()
+    for body in packed:
+        yield decompressor.decompress(body)
 
 
 def train_job(packed: list[bytes]) -> tuple[bytes | None, str | None]:
-    """:func:`train` on samples made by :func:`pack_samples`, as a job for another process (a
+    """:func:`train` on samples made by :func:`pack_bodies`, as a job for another process (a
     crawl's extraction workers, at the end of the run): ``(dictionary, None)``, or ``(None,
     why)`` when zstd could not train one. Never raises: a pool takes an exception for its
     own failure."""
     try:
-        decompressor = zstandard.ZstdDecompressor()
-        return train([decompressor.decompress(sample) for sample in packed]), None
+        return train(list(unpacked(packed))), None
     except (CodecError, zstandard.ZstdError) as exc:
         return None, str(exc)
 

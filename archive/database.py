@@ -733,7 +733,7 @@ class Archive:
         stored from then on are compressed with it. ``sites`` limits it to those sites.
 
         ``trainer`` maps each site's samples (lists of body bytes as
-        :func:`archive.bodies.pack_samples` makes them, read lazily, in site order) to
+        :func:`archive.bodies.pack_bodies` makes them, read lazily, in site order) to
         :func:`archive.bodies.train_job`'s results, in the same order: a crawl trains in its
         extraction workers, several sites at once (about 0.6 s of CPU a site).
         Without one, the sites are trained here, one after the other.
@@ -771,7 +771,7 @@ class Archive:
                 )
             ]
             due.append((site, count, digests))
-        jobs = (bodies.pack_samples(self.read_body(d) for d in digests) for _, _, digests in due)
+        jobs = (bodies.pack_bodies(self.read_body(d) for d in digests) for _, _, digests in due)
         results = trainer(jobs) if trainer is not None else map(bodies.train_job, jobs)
         saved = []
         for (site, count, digests), (dictionary, error) in zip(due, results, strict=True):
@@ -1207,15 +1207,15 @@ class Archive:
             return None
         return next(self.db.query("SELECT id, next_check_at, status FROM articles WHERE id = ?", [article_id]))
 
-    def validators(self, url: str) -> dict[str, str]:
-        """The headers of a conditional GET of ``url`` (RFC 9110, 13.1.2 and 13.1.3):
-        ``If-None-Match`` and ``If-Modified-Since`` from the ``ETag`` and ``Last-Modified``
-        of the last 200 answer fetched at exactly this URL (its final URL), when the URL
-        names a known article that is not redacted; ``{}`` otherwise, or when that answer
-        had neither. Another URL's validators would not describe this one."""
+    def validators(self, url: str) -> dict[str, str | None] | None:
+        """The validators (RFC 9110, 8.8) of the last 200 answer fetched at exactly this URL
+        (its final URL), when the URL names a known article that is not redacted:
+        ``{"etag": ..., "last_modified": ...}``, each ``None`` when the answer had none;
+        ``None`` when there is no such answer (another URL's validators would not describe
+        this one)."""
         article_id = self.find_article_id(url)
         if article_id is None:
-            return {}
+            return None
         rows = list(
             self.db.query(
                 """
@@ -1226,9 +1226,7 @@ class Archive:
                 [article_id, url],
             )
         )
-        if not rows:
-            return {}
-        return {k: v for k, v in (("If-None-Match", rows[0]["etag"]), ("If-Modified-Since", rows[0]["last_modified"])) if v}
+        return rows[0] if rows else None
 
     def due_articles(self, sites: list[str], now: str, limit: int = 100_000) -> list[dict[str, Any]]:
         """Articles of these sites whose ``next_check_at`` has come, oldest first, with what a

@@ -11,7 +11,6 @@ import json
 import random
 
 import pytest
-import zstandard
 
 from archive import bodies
 from archive.database import Archive
@@ -167,9 +166,9 @@ def test_a_site_the_workers_could_not_train_is_logged_and_left_for_a_later_run(t
 
     class DyingPool:  # ExtractionPool.map's contract: a worker that died is an ExtractResult with the error
         def map(self, jobs, function, *, timed=True, in_flight=None):
-            for packed in jobs:  # samples as bodies.pack_samples makes them
+            for packed in jobs:  # samples as bodies.pack_bodies makes them
                 died = ExtractResult(error=("extract_crash", "the extraction worker died (exit code -9)"))
-                yield died if b"two" in zstandard.ZstdDecompressor().decompress(packed[0]) else function(packed)
+                yield died if b"two" in next(bodies.unpacked(packed)) else function(packed)
 
     pipeline = StorePipeline(str(tmp_path / "a.db"), crawler=SimpleNamespace(stats=None, extraction_pool=DyingPool()), dictionary_min_bodies=12)
     pipeline.open_spider()

@@ -85,6 +85,13 @@ def capped_headers(headers: dict[str, str]) -> tuple[dict[str, str], str | None]
     )
 
 
+def conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    """The headers of a conditional GET (RFC 9110, 13.1.2 and 13.1.3) from a stored answer's
+    validators: ``If-None-Match`` from its ``ETag``, ``If-Modified-Since`` from its
+    ``Last-Modified``, each only when the answer had it."""
+    return {name: value for name, value in (("If-None-Match", etag), ("If-Modified-Since", last_modified)) if value}
+
+
 class ArchivingSpider(scrapy.Spider):
     """Base of spiders whose pages go to the archive pipelines.
 

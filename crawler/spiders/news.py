@@ -51,7 +51,7 @@ from crawler.discovery import (
 )
 from crawler.frontier import MAX_ATTEMPTS
 from crawler.items import FailureItem
-from crawler.spiders.base import ArchivingSpider
+from crawler.spiders.base import ArchivingSpider, conditional_headers
 from crawler.robots import RobotsTxt, product_token
 from crawler.traps import SITEMAPS_MAX_PER_SOURCE
 from crawler.useragent import user_agent
@@ -280,11 +280,7 @@ class NewsSpider(ArchivingSpider):
         self.crawler.stats.set_value("revisit/due", len(due))
         for row in due:
             source = self.sources[row["site"]]
-            headers = {}
-            if row["etag"]:
-                headers["If-None-Match"] = row["etag"]
-            if row["last_modified"]:
-                headers["If-Modified-Since"] = row["last_modified"]
+            headers = conditional_headers(row["etag"], row["last_modified"])
             request = self.request(
                 row["url"], self.parse_article, source, "article",
                 link_depth=source.depth, article_id=row["id"], handle_httpstatus_list=[304, 404, 410],

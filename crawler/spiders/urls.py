@@ -27,7 +27,7 @@ from crawler.config import Source, url_problem
 from crawler.items import FailureItem, PageItem
 from crawler.scrapy_internals import items_in_progress, wake_engine
 from crawler.sniff import read_saved_page
-from crawler.spiders.base import ArchivingSpider
+from crawler.spiders.base import ArchivingSpider, conditional_headers
 
 #: reactor turns an item's end is watched for (its signal's handlers finish first)
 WAKE_TURNS = 20
@@ -126,7 +126,8 @@ class UrlsSpider(ArchivingSpider):
         except ArchiveError:
             return outputs
         with archive:
-            headers = [archive.validators(o.url) if isinstance(o, scrapy.Request) else {} for o in outputs]
+            found = [archive.validators(o.url) if isinstance(o, scrapy.Request) else None for o in outputs]
+        headers = [conditional_headers(**validators) if validators else {} for validators in found]
         return [
             o.replace(headers=h, meta={**o.meta, "handle_httpstatus_list": [304]}) if h else o
             for o, h in zip(outputs, headers, strict=True)

@@ -38,10 +38,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-import zstandard
 from lxml import etree
 from lxml.html import HtmlElement
 
+from archive.bodies import pack_bodies, unpacked
 from pipelines.extraction.html import ExtractionError, parse_document
 
 __all__ = ["Block", "Removed", "Template", "apply", "learn"]
@@ -240,9 +240,9 @@ class LearnJob:
     Attributes:
         site: the site's name.
         pages: ``(body bytes compressed with zstd, Content-Type or None, final URL or
-            None)``, one page per distinct story: compressed (level 1, about a fifth of the
-            bytes) so that the jobs of a crawl's sites, held while they wait for a worker
-            and copied to it, cost little memory (:meth:`of` makes them).
+            None)``, one page per distinct story: compressed (:func:`archive.bodies.pack_bodies`,
+            about a fifth of the bytes) so that the jobs of a crawl's sites, held while they
+            wait for a worker and copied to it, cost little memory (:meth:`of` makes them).
         min_stories: the fewest readable pages a template is learned from.
     """
 
@@ -253,8 +253,9 @@ class LearnJob:
     @classmethod
     def of(cls, site: str, pages: Iterable[tuple[bytes, str | None, str | None]], min_stories: int = 1) -> LearnJob:
         """The job of ``(body bytes, Content-Type, final URL)`` pages, their bodies compressed."""
-        compressor = zstandard.ZstdCompressor(level=1)
-        return cls(site, tuple((compressor.compress(body), content_type, url) for body, content_type, url in pages), min_stories)
+        pages = list(pages)
+        packed = pack_bodies(body for body, _, _ in pages)
+        return cls(site, tuple((body, content_type, url) for body, (_, content_type, url) in zip(packed, pages, strict=True)), min_stories)
 
 
 def learn_job(job: LearnJob) -> Template | None:
@@ -269,8 +270,9 @@ def learn_job(job: LearnJob) -> Template | None:
 
 class _ParsedPages:
     """A :class:`LearnJob`'s bodies as ``(tree, url)`` pairs, each decompressed and parsed
-    anew on every reading, so that a reader holds one tree at a time (a site's 100 trees with their texts took over 100 MiB
-    in a worker); the bodies that do not parse are left out."""
+    anew on every reading, so that a reader holds one tree at a time (a site's 100 trees
+    with their texts took over 100 MiB in a worker); the bodies that do not parse are left
+    out."""
 
     def __init__(self, pages: tuple[tuple[bytes, str | None, str | None], ...]) -> None:
         self.pages = pages
@@ -279,10 +281,10 @@ class _ParsedPages:
 
     def __iter__(self):
         self.parsed = 0
-        decompressor = zstandard.ZstdDecompressor()
-        for body, content_type, url in self.pages:
+        packed = (body for body, _, _ in self.pages)
+        for body, (_, content_type, url) in zip(unpacked(packed), self.pages, strict=True):
             try:
-                tree = parse_document(decompressor.decompress(body), content_type, guard=False)[0]
+                tree = parse_document(body, content_type, guard=False)[0]
             except ExtractionError:
                 continue
             self.parsed += 1
