@@ -39,13 +39,19 @@ def _words(text: str) -> list[str]:
 
 
 def word_diff(old: str, new: str, context: int = CONTEXT_WORDS) -> list[list[str]]:
-    """Word-level diff of two texts (see the module docstring for its shape)."""
+    """Word-level diff of two texts (see the module docstring for its shape): an unchanged
+    run keeps its first and last ``context`` words around "…" (the first run only its last
+    words, the last run after a change only its first words)."""
     a, b = _words(old), _words(new)
     ops: list[list[str]] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+    opcodes = difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
+    for n, (tag, i1, i2, j1, j2) in enumerate(opcodes):
         if tag == "equal":
             run = a[i1:i2]
-            if len(run) > 2 * context:
+            if ops and n == len(opcodes) - 1:
+                if len(run) > context:
+                    run = [*run[:context], "…"]
+            elif len(run) > 2 * context:
                 run = [*run[:context], "…", *run[-context:]] if ops else ["…", *run[-context:]]
             ops.append(["=", _join(run)])
         else:
@@ -53,8 +59,6 @@ def word_diff(old: str, new: str, context: int = CONTEXT_WORDS) -> list[list[str
                 ops.append(["-", _join(a[i1:i2])])
             if j2 > j1:
                 ops.append(["+", _join(b[j1:j2])])
-    if ops and ops[-1][0] == "=" and len(ops[-1][1].split(" ")) > context:
-        ops[-1][1] = _join([*ops[-1][1].split(" ")[:context], "…"])
     return ops
 
 
