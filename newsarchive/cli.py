@@ -439,8 +439,9 @@ OUTCOME_WORDS = {
 def archive_cmd(urls, from_file, html_file, page_url, allow_private, workers, extract_timeout, db, verbose, log_file) -> None:
     """Archive URLs now, or import a saved page.
 
-    Prints one line per URL: new article, new version, unchanged, not an article, or
-    error with the reason. Exits 1 if any URL failed (the others are still archived).
+    Prints one line per URL: new article, new version, unchanged, not modified (the
+    server answered a conditional GET with 304), not an article, or error with the reason.
+    Exits 1 if any URL failed (the others are still archived).
 
     \b
     Examples:
