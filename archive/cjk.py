@@ -32,10 +32,6 @@ CJK_CHARS = (
 CJK_RUN = re.compile(f"[{CJK_CHARS}]+")
 
 
-def has_cjk(text: str | None) -> bool:
-    return bool(text) and CJK_RUN.search(text) is not None
-
-
 def bigrams(run: str) -> list[str]:
     """Overlapping bigrams of one run of CJK characters (a single character: itself)."""
     if len(run) < 2:

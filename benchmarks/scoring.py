@@ -121,10 +121,6 @@ class DateScore:
     wrong: int  # pages given a date where the truth is none or another day
     pages: int
 
-    @property
-    def exact_share(self) -> float:
-        return self.exact / self.truths if self.truths else 0.0
-
 
 def date_score(pairs: Iterable[tuple[str | None, str | None]]) -> DateScore:
     """Over ``(true_day, predicted_day)`` pairs, days as ``YYYY-MM-DD`` (or ``None``)."""
