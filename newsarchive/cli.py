@@ -1231,21 +1231,30 @@ def serve(port, db, verbose, log_file) -> None:
       newsarchive serve --db archive.db --port 8001
     """
     import json
+    import logging
     import tempfile
 
-    from datasette.cli import cli as datasette_cli
-
-    from archive import web
-
-    configure_logging(verbose, log_file)
-    open_archive(db, create=False).close()  # refuses what is not an archive; upgrades an old one
-    if port == 0:  # any free port: chosen here, so that the address printed is the real one
-        port = _any_free_port()
-    elif not _port_free(port):
-        raise CliError(f"port {port} on 127.0.0.1 is in use; choose another with --port (make serve PORT=N)", EXIT_USAGE)
+    # A stop is how serve ends (exit status 0), also one that comes while it starts (the
+    # Datasette import takes about a second). uvicorn shuts down on SIGINT/SIGTERM, then
+    # raises the signal again: archive.interrupt turns it into Interrupted, and the
+    # temporary folder goes with the with-block.
     try:
-        # uvicorn shuts down on SIGINT/SIGTERM, then raises the signal again: archive.interrupt
-        # turns it into Interrupted, and the temporary folder goes with the with-block
+        from datasette.cli import cli as datasette_cli
+
+        from archive import web
+
+        configure_logging(verbose, log_file)
+        if not verbose:
+            # Datasette runs uvicorn at log level "info" (its start and stop lines, a line per
+            # request): without -v serve prints its own line and errors only. uvicorn's
+            # logging.config.dictConfig keeps the filters a logger already has.
+            for name in ("uvicorn.error", "uvicorn.access"):
+                logging.getLogger(name).addFilter(lambda record: record.levelno >= logging.WARNING)
+        open_archive(db, create=False).close()  # refuses what is not an archive; upgrades an old one
+        if port == 0:  # any free port: chosen here, so that the address printed is the real one
+            port = _any_free_port()
+        elif not _port_free(port):
+            raise CliError(f"port {port} on 127.0.0.1 is in use; choose another with --port (make serve PORT=N)", EXIT_USAGE)
         with tempfile.TemporaryDirectory(prefix="newsarchive-serve-") as tmp:
             metadata = Path(tmp) / "metadata.json"
             metadata.write_text(json.dumps(web.metadata(web.database_name(db))), encoding="utf-8")

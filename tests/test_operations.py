@@ -252,6 +252,24 @@ def test_serve_stopped_by_a_signal_removes_its_temporary_files(tmp_path, signum)
     assert seconds < STOP_BOUND_SECS
     assert process.returncode == 0, err
     assert list(temp.iterdir()) == []
+    # without -v: its own line, the stop's, nothing of uvicorn's start or of the request
+    assert out.startswith(f"serving {db} at http://127.0.0.1:{port}/")
+    assert err.splitlines() == [f"stopping ({signal.Signals(signum).name}): send it again to exit at once"]
+
+
+def test_serve_stopped_while_it_starts_exits_0(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import newsarchive.cli as cli_module
+    from archive.interrupt import Interrupted
+
+    def signal_comes(*args, **kwargs):
+        raise Interrupted(signal.SIGTERM)
+
+    monkeypatch.setattr(cli_module, "open_archive", signal_comes)  # the signal, before the server runs
+    result = CliRunner().invoke(cli_module.cli, ["serve", "--db", str(tmp_path / "a.db"), "--port", "0"])
+    assert result.exit_code == 0, result.output
+    assert "stored" not in result.output
 
 
 # -- 2. quiet when it should speak ------------------------------------------------------------
