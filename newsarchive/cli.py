@@ -713,6 +713,8 @@ def history(url, from_version, to_version, db, verbose, log_file) -> None:
     from archive.diff import compare, render
 
     configure_logging(verbose, log_file)
+    if not url.strip():
+        raise CliError("URL is empty: give a story's URL (its canonical URL or any alias)", EXIT_USAGE)
     with open_archive(db, create=False) as archive:
         article_id = archive.find_article_id(url)
         if article_id is None:

@@ -360,6 +360,14 @@ def test_disk_full_while_archiving_exits_4_and_keeps_the_archive_sound(cli, smal
     assert cli("archive", "--html", edited, "--url", "http://x.example/two", "--db", db).returncode == 0
 
 
+def test_history_of_an_empty_url_is_a_usage_error(cli, tmp_path):
+    db = tmp_path / "v1.db"
+    db.write_bytes((ROOT / "tests" / "data" / "archive-v1.db").read_bytes())
+    result = cli("history", " ", "--db", db)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "Error: URL is empty: give a story's URL (its canonical URL or any alias)"
+
+
 def test_log_file_in_a_missing_folder_is_a_usage_error(cli, tmp_path):
     result = cli("stats", "--log-file", tmp_path / "no" / "such" / "log.txt")
     assert result.returncode == 2 and "does not exist" in result.stderr
