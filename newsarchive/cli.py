@@ -432,7 +432,7 @@ OUTCOME_WORDS = {
 @click.argument("urls", nargs=-1)
 @click.option("--from-file", "from_file", type=click.File("r", encoding="utf-8"), help="Read URLs from a file, one per line ('-' for stdin).")
 @click.option("--html", "html_file", type=click.Path(exists=True, dir_okay=False), help="Import a page saved by a browser (.html or .html.gz).")
-@click.option("--url", "page_url", help="With --html: the address the page was saved from.")
+@click.option("--url", "page_url", help="With --html: the address the page was saved from (default: the one the page names, rel=canonical or og:url).")
 @click.option("--allow-private", is_flag=True, help="Let these URLs reach loopback/private addresses.")
 @worker_options
 @common_options
@@ -460,7 +460,14 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, workers, ex
     if page_url and not html_file:
         raise CliError("--url goes with --html (the saved page's address)", EXIT_USAGE)
     if html_file and not page_url:
-        raise CliError("--html needs --url: the address the page was saved from", EXIT_USAGE)
+        page_url = _declared_address(html_file)
+        if page_url is None:
+            fetched = " (a URL given without --url is fetched and archived on its own)" if url_list else ""
+            raise CliError(
+                f"--html needs --url: the address the page was saved from; {html_file} names no address of its own "
+                f"(rel=canonical, og:url){fetched}",
+                EXIT_USAGE,
+            )
     if not url_list and not html_file:
         if from_file is not None:
             raise CliError(f"no URLs in {from_file.name} (one per line; '#' starts a comment)", EXIT_USAGE)
@@ -1265,6 +1272,27 @@ def serve(port, db, verbose, log_file) -> None:
             datasette_cli.main(args=web.serve_args(db, port, metadata), prog_name="newsarchive serve", standalone_mode=False)
     except Interrupted:
         return  # stopping is how serve ends: exit status 0
+
+
+def _declared_address(html_file: str) -> str | None:
+    """The address a saved page names as its own (``<link rel=canonical>``, then ``og:url``:
+    :func:`pipelines.extraction.metadata.canonical_candidates`), the first absolute http(s)
+    one; ``None`` when it names none or cannot be read (the import then reports why)."""
+    from urllib.parse import urlsplit
+
+    from crawler.sniff import read_saved_page
+    from pipelines.extraction.html import ExtractionError, parse_document
+    from pipelines.extraction.metadata import canonical_candidates
+
+    try:
+        tree, _ = parse_document(read_saved_page(html_file))
+    except (OSError, EOFError, gzip.BadGzipFile, ExtractionError):
+        return None
+    for candidate in canonical_candidates(tree):
+        parts = urlsplit(candidate)
+        if parts.scheme in ("http", "https") and parts.hostname:
+            return candidate
+    return None
 
 
 def _stop_serving(reason: str) -> None:

@@ -182,6 +182,20 @@ def test_archive_usage_errors_exit_2(args, message):
     assert message in result.stderr
 
 
+def test_archive_html_without_url_takes_the_address_the_page_names(cli, tmp_path):
+    story = "".join(f"<p>Paragraph {i} of a story about the harbour, long enough to be prose.</p>" for i in range(6))
+    page = tmp_path / "saved.html"
+    page.write_text(
+        "<html><head><title>Harbour</title><link rel='canonical' href='https://news.example.org/2024/05/harbour'>"
+        f"</head><body><article><h1>Harbour</h1>{story}</article></body></html>"
+    )
+    result = cli("archive", "--html", page)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("new article    https://news.example.org/2024/05/harbour v1: Harbour")
+    (capture,) = db_rows(tmp_path / "archive.db", "SELECT origin, final_url FROM captures")
+    assert capture == {"origin": "import", "final_url": "https://news.example.org/2024/05/harbour"}
+
+
 def test_extract_prints_json_lines(tmp_path):
     if not DATA.is_dir():
         pytest.skip(f"needs the shared real pages at {DATA} (beside the project; CI has them)")
