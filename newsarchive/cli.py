@@ -583,7 +583,11 @@ def extract(files, url, include, exclude, timezone_name, workers, extract_timeou
 
     One JSON object per file, with keys file, url, canonical_url, title, standfirst,
     text, authors, published, modified, published_source, modified_source, language,
-    description, sitename, tags, image, is_article.
+    description, sitename, tags, image, is_article, template.
+
+    With an archive (--db, default archive.db, when the file exists), a page of a site
+    the archive has learned a template for is extracted with it, as a crawl would keep
+    it; template names it (site@version), else it is null.
 
     \b
     Examples:
@@ -641,8 +645,11 @@ def extract(files, url, include, exclude, timezone_name, workers, extract_timeou
 
     # one file is extracted here; several in worker processes (one per core by default)
     pool_size = extraction_pool_size(workers, extract_timeout) if len(files) > 1 else (0, None)
+    templates = _SiteTemplates(db) if Path(db).is_file() else None
     for result in map_jobs(jobs(), *pool_size):
         name = in_flight.popleft()
+        if result.error is None and templates is not None:
+            result = templates.applied(result, name, url, options, now)
         if result.error is not None:
             failed += 1
             click.echo(f"error: {name}: {result.error[1]}", err=True)
@@ -675,10 +682,41 @@ def extract(files, url, include, exclude, timezone_name, workers, extract_timeou
             "tags": e.tags,
             "image": e.image,
             "is_article": e.is_article,
+            "template": e.template,
         }
         click.echo(json.dumps(record, ensure_ascii=False))
+    if templates is not None:
+        templates.close()
     if failed:
         sys.exit(EXIT_FAILED)
+
+
+class _SiteTemplates:
+    """``extract --db``: a page of a site the archive knows (by its URL's host: the
+    :func:`pipelines.templates.load_template` that ``archive URL`` uses) is extracted again,
+    in this process, with the site's learned template, as the archive would keep it."""
+
+    def __init__(self, db: str) -> None:
+        self.archive = open_archive(db, create=False)
+
+    def applied(self, result, name: str, url: str | None, options, fetched_at: str):
+        """``result`` again with the template of its page's site; as it is without one."""
+        from dataclasses import replace
+
+        from crawler.sniff import read_saved_page
+        from pipelines.jobs import run_job
+        from pipelines.templates import load_template
+        from pipelines.workers import ExtractJob
+
+        e = result.extraction
+        page_url = url or next((c for c in e.canonical_candidates if c.startswith(("http://", "https://"))), None)
+        template = load_template(self.archive, None, page_url) if page_url else None
+        if template is None:
+            return result
+        return run_job(ExtractJob(read_saved_page(name), url, None, replace(options, template=template), None, fetched_at))
+
+    def close(self) -> None:
+        self.archive.close()
 
 
 # -- history, reextract, export-warc --------------------------------------------------

@@ -21,7 +21,7 @@ from tests.servers import free_port
 
 EXTRACT_KEYS = {
     "file", "url", "canonical_url", "title", "standfirst", "text", "authors", "published", "modified", "published_source",
-    "modified_source", "language", "description", "sitename", "tags", "image", "is_article",
+    "modified_source", "language", "description", "sitename", "tags", "image", "is_article", "template",
 }
 
 

@@ -202,6 +202,29 @@ def test_learning_from_the_archive_counts_stories_and_saves_versions(tmp_path):
         assert load_template(archive, "127.0.0.9", "http://127.0.0.9/x") is None
 
 
+def test_extract_with_the_archive_applies_the_sites_template(tmp_path):
+    from tests.conftest import run_cli
+
+    pages = site(2, 14, inside=True, style=2)
+    with Archive.open(tmp_path / "a.db") as archive:
+        _store(archive, pages[:12])
+        template = learn_site(archive, "s", min_stories=8)
+    page = tmp_path / "page.html"
+    page.write_bytes(pages[12].body)
+    url = URL + pages[12].path
+    known = run_cli("extract", page, "--url", url, "--db", tmp_path / "a.db", cwd=tmp_path)
+    generic = run_cli("extract", page, "--url", url, "--db", tmp_path / "none.db", cwd=tmp_path)
+    unknown_site = run_cli("extract", page, "--url", "http://127.0.0.9/x", "--db", tmp_path / "a.db", cwd=tmp_path)
+    assert known.returncode == generic.returncode == unknown_site.returncode == 0, known.stderr
+    with_template, without, elsewhere = (json.loads(r.stdout) for r in (known, generic, unknown_site))
+    assert with_template["template"] == template.label == "s@1"
+    assert without["template"] is None and elsewhere["template"] is None
+    assert with_template["text"] == extract(pages[12].body, url, options=ExtractOptions(template=template)).text
+    assert without["text"] == extract(pages[12].body, url).text
+    assert with_template["text"] != without["text"]
+    assert not (tmp_path / "none.db").exists()  # extract writes nothing
+
+
 def test_sites_learned_in_the_extraction_workers_match_those_learned_here(tmp_path):
     learned = {}
     for name in ("here", "workers"):
