@@ -16,9 +16,12 @@ record concurrent to it (as ``newsarchive export-warc`` writes) gives the source
 Every other record (``warcinfo``, ``request``, ``metadata``, ``conversion``, responses
 that are not HTML or not a 2xx/304) is counted in :attr:`WarcReader.counts` and skipped.
 A record that cannot be used (a body over 20 MiB, a revisit whose original is in none of
-the files, a bad URL) is a :class:`FailureItem` of kind ``warc``; a file that cannot be
-read further (not a WARC, a broken gzip member) is one too, and reading goes on with the
-next file.
+the files, a bad URL, a ``WARC-Date`` later than now) is a :class:`FailureItem` of kind
+``warc``; so is a record whose block is not whole: cut short by the end of its file (fewer
+bytes than its ``Content-Length``) or failing its ``WARC-Block-Digest`` or
+``WARC-Payload-Digest`` (warcio's ``check_digests``): a part of a page must never become a
+version. A file that cannot be read further (not a WARC, a broken gzip member) is one too,
+and reading goes on with the next file.
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from dateutil.parser import isoparse
@@ -44,6 +49,9 @@ MAX_BODY_BYTES = 20 * 1024 * 1024  # as DOWNLOAD_MAXSIZE
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 NOT_MODIFIED = "server-not-modified"
 FAILURE_KIND = "warc"
+#: how far a WARC-Date may lie ahead of this machine's clock (another machine's clock, time
+#: zones written wrong): beyond it the date is refused, as a page's future dates are
+FUTURE_SLACK = timedelta(days=1)
 
 
 @dataclass
@@ -124,7 +132,7 @@ class WarcReader:
         before = self.done_bytes
         try:
             with open(path, "rb") as stream:
-                records = ArchiveIterator(stream, no_record_parse=False, arc2warc=True)
+                records = ArchiveIterator(stream, no_record_parse=False, arc2warc=True, check_digests=True)
                 for record in records:
                     self.done_bytes = before + stream.tell()
                     kind = record.rec_type
@@ -152,7 +160,7 @@ class WarcReader:
                         self.counts["skipped"] += 1
                         continue
                     pending.request_headers = requests.pop(pending.record_id, None)
-        except (OSError, ArchiveLoadFailed, EOFError, ValueError) as exc:
+        except (OSError, ArchiveLoadFailed, EOFError, ValueError, zlib.error) as exc:
             if pending is not None:
                 yield self._item(pending)
                 pending = None
@@ -171,6 +179,7 @@ class WarcReader:
         uri = strip_credentials((headers.get_header("WARC-Target-URI") or "").strip("<>"))
         date = _warc_date(headers.get_header("WARC-Date"))
         record_id = headers.get_header("WARC-Record-ID") or ""
+        future = date is not None and date > iso_utc(datetime.now(timezone.utc) + FUTURE_SLACK)
         http = record.http_headers if record.rec_type != "resource" else None
         status = None
         if http is not None and http.statusline:
@@ -183,6 +192,8 @@ class WarcReader:
             headers.get_header("Content-Type") if record.rec_type == "resource" else None
         )
         pending = _Pending(record_id, uri, date or "", record.rec_type, status, response_headers, content_type, None)
+        if future:
+            pending.problem = f"WARC-Date {headers.get_header('WARC-Date')} is in the future: not a capture time"
         if record.rec_type == "revisit":
             profile = headers.get_header("WARC-Profile") or ""
             if profile.endswith(NOT_MODIFIED) or status == 304:
@@ -192,6 +203,14 @@ class WarcReader:
         body = record.content_stream().read(MAX_BODY_BYTES + 1)
         if len(body) > MAX_BODY_BYTES:
             pending.problem = f"body over {MAX_BODY_BYTES} bytes"
+            return pending
+        if (missing := getattr(record.raw_stream, "limit", 0)) > 0:
+            pending.problem = f"cut short: the file ends {missing} bytes before the record does (Content-Length {record.length})"
+            return pending
+        if record.digest_checker.passed is False:
+            pending.problem = f"not whole: {'; '.join(record.digest_checker.problems)}"
+            return pending
+        if pending.problem:
             return pending
         if record.rec_type == "response" and (status is None or not 200 <= status < 300):
             return None

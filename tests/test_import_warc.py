@@ -83,6 +83,37 @@ def test_import_warc_makes_captures_versions_and_failures(tmp_path, gzipped):
     assert db_rows(db, "SELECT site FROM articles ORDER BY id") == [{"site": "news.example.org"}] * 2
 
 
+def test_a_record_not_whole_or_dated_in_the_future_is_a_failure_never_a_version(tmp_path):
+    """reliability.md: a body cut short is never stored as complete. A record cut by the end
+    of its file, or one whose bytes fail its digests, or dated after now (year 9999 made the
+    scheduler overflow and stopped the import), is a ``warc`` failure; the import goes on."""
+    story, other, third = page("nytimes-1"), page("bbc-1"), page("salon-1")
+    warc = tmp_path / "cut.warc"
+    with open(warc, "wb") as stream:
+        w = WARCWriter(stream, gzip=False, warc_version="1.1")
+        w.write_record(response(w, STORY + "?future", "9999-12-31T23:59:59Z", story))
+        w.write_record(response(w, "http://news.example.org/corrupt", "2026-01-01T09:00:00Z", third))
+        w.write_record(response(w, STORY, "2026-01-01T10:00:00Z", story))
+        w.write_record(response(w, OTHER, "2026-01-01T10:30:00Z", other))
+    data = bytearray(warc.read_bytes())
+    at = data.index(third[5000:5040])  # one byte of the corrupt record's body changed, its length kept
+    data[at] = data[at] ^ 0x20
+    cut = data.index(other[len(other) // 2 : len(other) // 2 + 40])  # the last record: cut in the middle
+    warc.write_bytes(bytes(data[:cut]))
+
+    from pipelines.warcimport import import_warc
+
+    run = import_warc(str(tmp_path / "a.db"), [str(warc)])
+    assert run.status == "finished"
+    db = tmp_path / "a.db"
+    assert db_rows(db, "SELECT url, outcome FROM captures WHERE outcome != 'failed'") == [{"url": STORY, "outcome": "new"}]
+    failures = {f["url"]: f["message"] for f in db_rows(db, "SELECT url, kind, message FROM failures") if f["kind"] == "warc"}
+    assert "WARC-Date 9999-12-31T23:59:59Z is in the future" in failures[STORY + "?future"]
+    assert "not whole: " in failures["http://news.example.org/corrupt"] and "digest failed" in failures["http://news.example.org/corrupt"]
+    assert "cut short: the file ends" in failures[OTHER]
+    assert db_rows(db, "SELECT count(*) AS n FROM snapshots") == [{"n": 1}]
+
+
 def test_an_older_capture_becomes_a_version_only_if_it_differs_from_every_version(tmp_path):
     """Imported after the archive has later versions: the same text as v1 adds a capture,
     a text seen nowhere adds v3, which never becomes the article's current version."""
