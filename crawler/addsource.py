@@ -58,8 +58,12 @@ def stanza(name: str, home: str, feeds: list[str], sitemaps: list[str], allow_pr
 
 def check_name(config: str | Path, name: str) -> None:
     """Raise :class:`AddSourceError` if ``config`` cannot take a source called ``name``
-    (unreadable, not TOML, or a source of that name already): checked before fetching."""
-    _existing(Path(config), name)
+    (unreadable, not TOML, a source of that name already, or a new file in a folder that
+    does not exist): checked before fetching."""
+    path = Path(config)
+    if not path.exists() and not path.parent.is_dir():
+        raise AddSourceError(f"cannot write {path}: the folder {path.parent} does not exist")
+    _existing(path, name)
 
 
 def _existing(path: Path, name: str) -> str:

@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -52,6 +53,9 @@ DEFAULT_MAX_NEW_URLS_PER_SITEMAP = 1000
 #: ... from one source's feeds and sitemaps together: 3,000 fetches at the default delay of
 #: 1 s per host take about 50 minutes, so a run ends before an hourly cron starts the next.
 DEFAULT_MAX_NEW_URLS_PER_SOURCE = 3000
+#: the longest ``delay_secs``: an hour between two requests to one host (a larger one is a
+#: mistake: a run would fetch nothing)
+MAX_DELAY_SECS = 3600
 EXTRACT_KEYS = {"include", "exclude"}
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -192,6 +196,10 @@ def parse_config(text: str, origin: str = "<config>") -> CrawlConfig:
     warc = crawl.get("warc", False)
     if warc is not False and not (isinstance(warc, str) and warc):
         raise ConfigError(f"{where}: warc must be a file path or false")
+    if warc and not origin.startswith("<"):
+        folder = (Path(origin).parent / warc).parent
+        if not folder.is_dir():
+            raise ConfigError(f"{where}: warc {warc!r}: the folder {folder} does not exist")
     agent = _opt_str(crawl, "user_agent", where)
     if agent is not None and not product_token(agent):
         raise ConfigError(f"{where}: user_agent must start with a product name (letters, '_' or '-', e.g. "
@@ -203,7 +211,7 @@ def parse_config(text: str, origin: str = "<config>") -> CrawlConfig:
         revisit_steps=steps,
         # a relative WARC path is relative to the config file, like everything a config names
         warc=str((Path(origin).parent / warc) if warc and not origin.startswith("<") else warc) if warc else None,
-        delay_secs=_number(crawl, "delay_secs", where, default=1.0, minimum=0),
+        delay_secs=_number(crawl, "delay_secs", where, default=1.0, minimum=0, maximum=MAX_DELAY_SECS),
         max_new_urls_per_feed=_count(crawl, "max_new_urls_per_feed", where, DEFAULT_MAX_NEW_URLS_PER_FEED),
         max_new_urls_per_sitemap=_count(crawl, "max_new_urls_per_sitemap", where, DEFAULT_MAX_NEW_URLS_PER_SITEMAP),
         max_new_urls_per_source=_count(crawl, "max_new_urls_per_source", where, DEFAULT_MAX_NEW_URLS_PER_SOURCE),
@@ -297,12 +305,15 @@ def _opt_str(data: dict, key: str, where: str) -> str | None:
     return value
 
 
-def _number(data: dict, key: str, where: str, *, default, minimum: float):
+def _number(data: dict, key: str, where: str, *, default, minimum: float, maximum: float = math.inf):
+    """A number from ``minimum`` to ``maximum``; TOML's ``inf`` and ``nan`` are refused (a
+    delay of ``inf`` would make a crawl wait for ever)."""
     value = data.get(key, default)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
-        raise ConfigError(f"{where}: {key} must be a number >= {minimum} (got {value!r})")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not minimum <= value <= maximum:
+        bound = f"from {minimum} to {maximum:g}" if math.isfinite(maximum) else f">= {minimum}"
+        raise ConfigError(f"{where}: {key} must be a number {bound} (got {value!r})")
     return float(value)
 
 

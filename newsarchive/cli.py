@@ -17,6 +17,7 @@ import functools
 import gc
 import gzip
 import json
+import math
 import os
 import re
 import sys
@@ -59,6 +60,17 @@ def _check_log_file(ctx, param, value):
     return value
 
 
+class FiniteFloatRange(click.FloatRange):
+    """click's ``FloatRange`` without ``nan`` and ``inf``: ``nan`` passes every bound
+    (each comparison with it is false), and an infinite wait or limit is a mistake."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 def common_options(command):
     """``--db``, ``-v/--verbose`` and ``--log-file``, shared by every command."""
 
@@ -91,7 +103,7 @@ def worker_options(command):
     @click.option(
         "--extract-timeout",
         "extract_timeout",
-        type=click.FloatRange(min=0.1),
+        type=FiniteFloatRange(min=0.1),
         help="Time limit of one page's extraction in a worker, seconds (default 20); the page then fails as extract_timeout.",
     )
     @functools.wraps(command)
@@ -188,7 +200,7 @@ def cli() -> None:
 @click.option("--recheck", "recheck", multiple=True, metavar="TARGET", help="Make stories due now: 'all', a source's name, or a story's URL (canonical or alias). Repeatable.")
 @click.option("--strict", is_flag=True, help="Exit 5 when a source could not be read at all (none of its feeds, sitemaps, start pages).")
 @click.option("--redis", "redis_url", metavar="URL", help="Share the crawl with `newsarchive worker` processes through this Redis (redis://host:port/db); this process only seeds and stores.")
-@click.option("--redis-wait", "redis_wait", type=click.FloatRange(min=0), help="With --redis: how long to wait for a lost Redis, seconds (default 30); then the run stops interrupted.")
+@click.option("--redis-wait", "redis_wait", type=FiniteFloatRange(min=0), help="With --redis: how long to wait for a lost Redis, seconds (default 30); then the run stops interrupted.")
 @worker_options
 @common_options
 def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, recheck, strict, redis_url, redis_wait, workers, extract_timeout, db, verbose, log_file) -> None:
@@ -311,9 +323,9 @@ def write_distributed(server, db: str, config_path: str, crawl_id: int, settings
 @cli.command()
 @click.option("--redis", "redis_url", required=True, metavar="URL", help="The Redis of the crawl (redis://host:port/db).")
 @click.option("--allow-private", is_flag=True, help="Let every source reach loopback/private addresses.")
-@click.option("--wait", "wait_secs", type=click.FloatRange(min=0), default=60.0, show_default=True, help="Seconds to wait for a writer (`crawl --redis`) to publish a run.")
-@click.option("--redis-wait", "redis_wait", type=click.FloatRange(min=0), help="How long to wait for a lost Redis, seconds (default 30); then this worker stops.")
-@click.option("--lease-secs", type=click.FloatRange(min=0.5), help="How long this worker's requests stay leased if it dies before finishing them, seconds (default 60); then they return to the queue.")
+@click.option("--wait", "wait_secs", type=FiniteFloatRange(min=0), default=60.0, show_default=True, help="Seconds to wait for a writer (`crawl --redis`) to publish a run.")
+@click.option("--redis-wait", "redis_wait", type=FiniteFloatRange(min=0), help="How long to wait for a lost Redis, seconds (default 30); then this worker stops.")
+@click.option("--lease-secs", type=FiniteFloatRange(min=0.5), help="How long this worker's requests stay leased if it dies before finishing them, seconds (default 60); then they return to the queue.")
 @worker_options
 @click.option("-v", "--verbose", count=True, help="Log progress (-v) or everything (-vv).")
 @click.option("--log-file", type=click.Path(dir_okay=False), callback=_check_log_file, help="Write the log to this file.")

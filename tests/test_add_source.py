@@ -63,6 +63,8 @@ def test_bad_input_and_unreachable_home_pages(tmp_path):
         (["http://127.0.0.1:9/", "--allow-private"], 1, "could not read the home page"),
         (["http://127.0.0.1:9/"], 1, "could not read the home page http://127.0.0.1:9/: refused: 127.0.0.1 is a loopback"),
         (["https://news.example/", "--name", "a b"], 2, "--name 'a b'"),
+        # checked before any fetch (it crashed with a traceback after fetching)
+        (["http://127.0.0.1:9/", "--config", "no/such/folder/sources.toml"], 2, "the folder no/such/folder does not exist"),
     ]:
         result = run_cli("add-source", *args, cwd=tmp_path)
         assert result.returncode == code and message in result.stderr, (args, result.stderr)

@@ -174,6 +174,8 @@ def test_a_crawl_that_cannot_start_says_why(tmp_path):
         (["archive"], "give URLs"),
         (["archive", "--html", "pyproject.toml"], "--html needs --url"),
         (["archive", "--url", "http://x.example/"], "--url goes with --html"),
+        (["archive", "--extract-timeout", "nan", "http://x.example/"], "'nan' is not a finite number"),
+        (["archive", "--extract-timeout", "inf", "http://x.example/"], "'inf' is not a finite number"),
     ],
 )
 def test_archive_usage_errors_exit_2(args, message):

@@ -57,11 +57,27 @@ def test_good_config():
         ('[crawl]\nrevisit_steps = ["1d=1h", "3h=5m"]\n[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]', "shortest age"),
         ('[crawl]\nuser_agent = "/2.0 (+mailto:x@example.org)"\n[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]',
          "user_agent must start with a product name"),
+        # a delay of inf (or 1e308) made a crawl wait for ever; nan passed every bound
+        ('[crawl]\ndelay_secs = inf\n[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]', "delay_secs must be a number from 0 to 3600 (got inf)"),
+        ('[crawl]\ndelay_secs = nan\n[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]', "delay_secs must be a number from 0 to 3600 (got nan)"),
+        ('[crawl]\ndelay_secs = 1e308\n[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]', "delay_secs must be a number from 0 to 3600"),
+        ('[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]\nsince_days = nan', "since_days must be a number >= 0 (got nan)"),
     ],
 )
 def test_bad_config_says_what_is_wrong(text, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
         parse_config(text, "sources.toml")
+
+
+def test_a_warc_file_in_a_missing_folder_is_a_config_error(tmp_path):
+    """It crashed the crawl when the WARC pipeline opened it; ``check`` now says so."""
+    text = '[crawl]\nwarc = "{}"\n[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]'
+    config = tmp_path / "sources.toml"
+    config.write_text(text.format("no/such/folder/crawl.warc.gz"))
+    with pytest.raises(ConfigError, match=f"the folder {tmp_path / 'no' / 'such' / 'folder'} does not exist"):
+        load_config(config)
+    config.write_text(text.format("crawl.warc.gz"))
+    assert load_config(config).warc == str(tmp_path / "crawl.warc.gz")
 
 
 def test_missing_file(tmp_path):
