@@ -361,6 +361,22 @@ def test_check_says_which_feeds_and_pages_could_not_be_read(tmp_path):
     assert f"could not read 1 URL:\n    {dead}: connection refused (robots.txt not reachable: host skipped for this run, RFC 9309)" in result.stdout
 
 
+def test_check_says_which_sitemaps_answered_but_could_not_be_read(tmp_path):
+    """A sitemap that answers with no sitemap in it must not look like one with nothing new
+    either (the crawl records it as ``bad_sitemap``)."""
+    with ReplaySite("news", [story_page("/s0", "S0")], host="127.0.0.2") as site:
+        site.route("/broken.xml", 200, b"<urlset><url><loc>", {"Content-Type": "application/xml"})
+        site.route("/binary.xml", 200, bytes(range(256)) * 4, {"Content-Type": "application/octet-stream"})
+        config = tmp_path / "s.toml"
+        config.write_text(one_source(site, sitemaps=f'["{site.url("/broken.xml")}", "{site.url("/binary.xml")}"]'))
+        result = run_cli("check", "--config", config, "--db", tmp_path / "a.db", cwd=tmp_path)
+        broken, binary = site.url("/broken.xml"), site.url("/binary.xml")
+    assert result.returncode == 0, result.stderr
+    assert "would fetch: 0 new articles" in result.stdout
+    assert "could not read 2 URLs:" in result.stdout
+    assert f"{broken}: invalid sitemap: " in result.stdout and f"{binary}: invalid sitemap: " in result.stdout
+
+
 def test_check_rejects_a_bad_config(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[[source]]\nname = 'x'\n")

@@ -19,6 +19,10 @@ from crawler.items import FailureItem
 from crawler.spiders.news import NewsSpider
 
 
+#: the failure kinds of a feed or sitemap that answered but could not be read (whole)
+UNREADABLE = {"bad_sitemap", "malformed_feed"}
+
+
 class CheckSpider(NewsSpider):
     """Discovery only, for ``newsarchive check``.
 
@@ -76,6 +80,22 @@ class CheckSpider(NewsSpider):
         """Follow the section page's links (into :meth:`article_request`); archive nothing."""
         self._entry_point(response.meta["source"])
         yield from self.follow_links(response, self.source_of(response.meta))
+
+    def parse_feed(self, response: Response) -> Iterator[Any]:
+        """The news spider's, with a feed that cannot be read whole noted in the plan."""
+        yield from self._noting_unread(response, super().parse_feed(response))
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        """The news spider's, with a sitemap that cannot be read noted in the plan (it
+        answered, but holds no sitemap: empty, not XML, a page, binary, a bomb)."""
+        yield from self._noting_unread(response, super().parse_sitemap(response))
+
+    def _noting_unread(self, response: Response, output: Iterator[Any]) -> Iterator[Any]:
+        failed = self.plan[self.source_of(response.meta).name]["failed"]
+        for out in output:
+            if isinstance(out, FailureItem) and out.kind in UNREADABLE:
+                failed.append((out.url, out.message))
+            yield out
 
     def on_error(self, failure) -> Iterator[Any]:
         """Note what could not be read in the source's plan: a feed that cannot be read must
