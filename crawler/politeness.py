@@ -92,13 +92,16 @@ class RobotsTxtRFC9309Middleware(RobotsTxtMiddleware):
     async def robot_parser(self, request: Request) -> RobotParser | None:
         """Scrapy's, except that the robots.txt request follows at most five redirects
         (RFC 9309 2.3.1.2), and that a robots.txt that cannot be fetched is one log line
-        (its verdict) rather than an error with a traceback: it is an expected outcome."""
+        (its verdict) rather than an error with a traceback: it is an expected outcome.
+        Robots.txt files are kept per scheme, host and port (RFC 9309 2.3: the rules apply
+        to the protocol, host and port they were fetched from), never per host alone as
+        Scrapy's middleware keeps them: ``http://h/`` and ``https://h/`` are two services."""
         url = urlparse_cached(request)
-        netloc = url.netloc
+        netloc = f"{url.scheme}://{url.netloc}"  # the key: scheme, host and port
         if netloc not in self._parsers:
             self._parsers[netloc] = Deferred()
             robots_request = Request(
-                f"{url.scheme}://{netloc}/robots.txt",
+                f"{netloc}/robots.txt",
                 priority=self.DOWNLOAD_PRIORITY,
                 meta={"dont_obey_robotstxt": True, "redirect_ttl": ROBOTS_MAX_REDIRECTS},
                 callback=NO_CALLBACK,

@@ -432,7 +432,7 @@ def test_crawl_delay_is_read_for_the_product_token_only():
     robots = "User-agent: *\nCrawl-delay: 2\nDisallow: /x\n\nUser-agent: example\nCrawl-delay: 30\nDisallow: /y\n"
     mw = middleware(robots, USER_AGENT=CONTACT_UA)
     asyncio.run(mw.process_request(Request("http://a.test/page")))
-    parser = mw._parsers["a.test"]
+    parser = mw._parsers["http://a.test"]
     assert parser.crawl_delay(CONTACT_UA) == 2.0
     assert parser.crawl_delay("newsarchive") == 2.0
 
@@ -448,6 +448,34 @@ def test_robots_txt_itself_is_always_allowed():
     """RFC 9309 2.2.2: the /robots.txt URI is implicitly allowed."""
     robots = RobotsTxt("User-agent: *\nDisallow: /\n")
     assert (robots.allowed("http://a.test/robots.txt", "newsarchive"), robots.allowed("http://a.test/robots.txt.bak", "newsarchive")) == (True, False)
+
+
+def test_http_and_https_of_one_host_each_have_their_own_robots_txt():
+    """RFC 9309 2.3: the rules apply to the protocol, host and port they were fetched from
+    (Scrapy's middleware keeps one per host: an http Disallow applied to https, and an
+    unreachable https robots.txt skipped the http site)."""
+
+    class PerScheme(_Engine):
+        async def download_async(self, request: Request) -> Response:
+            self.requested.append(request.url)
+            body = b"User-agent: *\nDisallow: /\n" if request.url.startswith("http:") else b"User-agent: *\nAllow: /\n"
+            return Response(request.url, status=200, body=body, headers={"Content-Type": "text/plain"}, request=request)
+
+    mw = middleware("")
+    mw.crawler.engine = PerScheme(b"")
+
+    async def verdicts() -> list[bool]:
+        found = []
+        for url in ("http://a.test/story", "https://a.test/story", "http://a.test:8080/story", "http://a.test/other"):
+            try:
+                await mw.process_request(Request(url))
+                found.append(True)
+            except IgnoreRequest:
+                found.append(False)
+        return found
+
+    assert asyncio.run(verdicts()) == [False, True, False, False]
+    assert mw.crawler.engine.requested == ["http://a.test/robots.txt", "https://a.test/robots.txt", "http://a.test:8080/robots.txt"]
 
 
 def test_a_hostile_pattern_is_matched_in_linear_time():
