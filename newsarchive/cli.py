@@ -442,7 +442,7 @@ OUTCOME_WORDS = {
 
 @cli.command("archive")
 @click.argument("urls", nargs=-1)
-@click.option("--from-file", "from_file", type=click.File("r", encoding="utf-8"), help="Read URLs from a file, one per line ('-' for stdin).")
+@click.option("--from-file", "from_file", type=click.File("r", encoding="utf-8-sig"), help="Read URLs from a file, one per line ('-' for stdin).")
 @click.option("--html", "html_file", type=click.Path(exists=True, dir_okay=False), help="Import a page saved by a browser (.html or .html.gz).")
 @click.option("--url", "page_url", help="With --html: the address the page was saved from (default: the one the page names, rel=canonical or og:url).")
 @click.option("--allow-private", is_flag=True, help="Let these URLs reach loopback/private addresses.")

@@ -117,7 +117,8 @@ def test_loopback_is_refused_without_allow_private(cli, site, tmp_path):
 @pytest.mark.slow
 def test_archive_from_file(cli, site, tmp_path):
     listing = tmp_path / "urls.txt"
-    listing.write_text("# stories\n" + "\n".join(urls(site)) + "\n\n")
+    # saved with a byte-order mark, as Notepad does: it is not part of the first line
+    listing.write_bytes(b"\xef\xbb\xbf" + ("# stories\n" + "\n".join(urls(site)) + "\n\n").encode())
     result = cli("archive", "--from-file", listing, "--allow-private")
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("new article") == 2

@@ -80,6 +80,12 @@ def test_a_warc_file_in_a_missing_folder_is_a_config_error(tmp_path):
     assert load_config(config).warc == str(tmp_path / "crawl.warc.gz")
 
 
+def test_a_config_saved_with_a_byte_order_mark_is_read(tmp_path):
+    config = tmp_path / "sources.toml"
+    config.write_bytes(b"\xef\xbb\xbf" + GOOD.encode())
+    assert load_config(config).sources[0].name == "dawn"
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="cannot read config"):
         load_config(tmp_path / "absent.toml")
