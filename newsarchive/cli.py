@@ -512,6 +512,15 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, workers, ex
     with open_archive(db) as archive:
         results = archive.crawl_results(run.crawl_id)
     if run.spider is not None:
+        if run.finish_reason != "finished":
+            # a URL the stopped run never got to has its line too, in its place
+            answered = {row["url"] for row in results}
+            stopped = f"interrupted by {run.stopped_by}" if run.stopped_by else run.finish_reason
+            results += [
+                {"url": url, "outcome": "failed", "message": f"not fetched: the run was {stopped}; archive it again"}
+                for url in run.spider.input_order
+                if url not in answered
+            ]
         results = run.spider.in_input_order(results)
     failed = 0
     for row in results:

@@ -118,7 +118,7 @@ def test_kill_9_mid_crawl_loses_no_discovered_url_when_the_feed_drops_them(tmp_p
 def test_sigint_stops_archive_on_a_server_that_never_answers_within_the_bound(tmp_path):
     with hanging_server() as (base, accepted):
         urls = tmp_path / "urls.txt"
-        urls.write_text(f"{base}/story\n")
+        urls.write_text(f"{base}/story\n{base}/next\n")  # one at a time per host: the second waits
         process = start(newsarchive("archive", "--from-file", urls, "--allow-private", "--db", tmp_path / "a.db"), tmp_path)
         assert accepted.wait(90)
         seconds, out, err = stop_and_time(process, signal.SIGINT)
@@ -126,6 +126,10 @@ def test_sigint_stops_archive_on_a_server_that_never_answers_within_the_bound(tm
     assert process.returncode == 1
     assert "stopping: finishing 1 page in flight" in err
     assert "interrupted by SIGINT" in err
+    # every URL given has its line, the one never fetched too, in the order given
+    lines = out.splitlines()
+    assert lines[-1] == f"error          {base}/next: not fetched: the run was interrupted by SIGINT; archive it again", out
+    assert [line.split()[1].rstrip(":") for line in lines] == [f"{base}/story", f"{base}/next"], out
     assert db_rows(tmp_path / "a.db", "SELECT command, status FROM crawls") == [{"command": "archive", "status": "interrupted"}]
 
 
