@@ -201,6 +201,11 @@ def parse_config(text: str, origin: str = "<config>") -> CrawlConfig:
         if not folder.is_dir():
             raise ConfigError(f"{where}: warc {warc!r}: the folder {folder} does not exist")
     agent = _opt_str(crawl, "user_agent", where)
+    for key in ("user_agent", "contact"):
+        value = crawl.get(key)
+        if isinstance(value, str) and any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ConfigError(f"{where}: {key} must be one line of text without control characters: it is sent in the "
+                              f"User-Agent header of every request (got {value!r})")
     if agent is not None and not product_token(agent):
         raise ConfigError(f"{where}: user_agent must start with a product name (letters, '_' or '-', e.g. "
                           f"'mybot/1.0'): robots.txt groups are matched on it (RFC 9309) (got {agent!r})")

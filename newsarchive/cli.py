@@ -592,7 +592,8 @@ def import_warc(files, site, db, verbose, log_file) -> None:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+# a folder among the files is an error of its own, as a missing file is: the others are still extracted
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--url", help="The page's address (one file only); else the page's own canonical URL.")
 @click.option("--include", help="CSS selector of the story container (as [source.extract] include).")
 @click.option("--exclude", multiple=True, help="CSS selector of elements to drop (repeatable).")

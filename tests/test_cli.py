@@ -231,11 +231,14 @@ def test_extract_unreadable_file_is_reported_and_others_go_on(tmp_path):
     good.write_text("<html><head><title>T</title></head><body><p>" + "Words of a story. " * 40 + "</p></body></html>")
     pdf = tmp_path / "doc.html"
     pdf.write_bytes(b"%PDF-1.5 not html")
+    folder = tmp_path / "saved"
+    folder.mkdir()
     result = subprocess.run(
-        [sys.executable, "-m", "newsarchive", "extract", tmp_path / "missing.html", pdf, good], capture_output=True, text=True
+        [sys.executable, "-m", "newsarchive", "extract", tmp_path / "missing.html", pdf, folder, good], capture_output=True, text=True
     )
     assert result.returncode == 1
     assert "missing.html" in result.stderr and "PDF" in result.stderr
+    assert f"error: {folder}: [Errno 21] Is a directory" in result.stderr  # a folder stopped the whole batch
     assert json.loads(result.stdout)["title"] == "T"
 
 

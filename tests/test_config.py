@@ -62,6 +62,11 @@ def test_good_config():
         ('[crawl]\ndelay_secs = nan\n[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]', "delay_secs must be a number from 0 to 3600 (got nan)"),
         ('[crawl]\ndelay_secs = 1e308\n[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]', "delay_secs must be a number from 0 to 3600"),
         ('[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]\nsince_days = nan', "since_days must be a number >= 0 (got nan)"),
+        # a line break would end the User-Agent header early (Twisted folds it when sending)
+        ('[crawl]\nuser_agent = "mybot/1.0\\r\\nX-Evil: 1"\n[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]',
+         "user_agent must be one line of text without control characters"),
+        ('[crawl]\ncontact = "mailto:a@example.org\\n"\n[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]',
+         "contact must be one line of text without control characters"),
     ],
 )
 def test_bad_config_says_what_is_wrong(text, message):
