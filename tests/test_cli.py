@@ -9,6 +9,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -240,6 +241,34 @@ def test_extract_unreadable_file_is_reported_and_others_go_on(tmp_path):
     assert "missing.html" in result.stderr and "PDF" in result.stderr
     assert f"error: {folder}: [Errno 21] Is a directory" in result.stderr  # a folder stopped the whole batch
     assert json.loads(result.stdout)["title"] == "T"
+
+
+def test_a_status_code_that_is_no_http_status_is_an_error_line(cli):
+    """Twisted reads any integer as the status: one too large for SQLite failed the capture
+    with an OverflowError (a tester's report)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def answer() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                request = conn.recv(65536)
+                status = b"404 Not Found" if request.startswith(b"GET /robots.txt") else b"999999999999999999999 OK"
+                conn.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Type: text/html\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+
+    threading.Thread(target=answer, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/story"
+    try:
+        result = cli("archive", url, "--allow-private")
+    finally:
+        listener.close()
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == f"error          {url}: the status line's code 999999999999999999999 is not an HTTP status code (three digits, RFC 9110 15)\n"
 
 
 def test_stats_of_missing_archive_exits_4(cli, tmp_path):

@@ -153,6 +153,12 @@ class ArchivingSpider(scrapy.Spider):
         )
         if truncated:
             self.crawler.stats.inc_value("archive/headers_truncated")
+        if not 100 <= response.status <= 999:
+            # Twisted reads any integer as the status: one too large for SQLite failed the
+            # whole capture with an OverflowError; the code is kept in the error's message
+            item.status = None
+            item.error = self.http_error(response)
+            return item
         if role in ("article", "url", "section") and response.status == 200:
             item.error = self.body_problem(response, item.content_type)
         if "partial" in response.flags and not looks_complete(response.body):
@@ -267,6 +273,8 @@ class ArchivingSpider(scrapy.Spider):
     def http_error(response: Response) -> tuple[str, str]:
         """The failure of an HTTP error answer: ``http_error``, or ``redirects`` for a redirect
         that was not followed (to a scheme other than http(s), or without a location)."""
+        if not 100 <= response.status <= 999:
+            return "http_error", f"the status line's code {response.status} is not an HTTP status code (three digits, RFC 9110 15)"
         if 300 <= response.status < 400:
             location = (response.headers.get(b"Location") or b"").decode("latin-1", "replace")
             target = f"to {redact_credentials(location)[:300]!r}" if location else "without a Location"
