@@ -80,6 +80,17 @@ def causes(exc: BaseException) -> list[BaseException]:
     return found
 
 
+def readable(exc: BaseException) -> str:
+    """``exc``'s text for a failure row: a Twisted error that only wraps others
+    (``ResponseFailed([<Failure ...>])``) is told by what it wraps (``ParseError: ('wrong
+    number of parts', b'garbage')``), not by the repr of its list of failures."""
+    for found in causes(exc):  # Scrapy wraps Twisted's error again (DownloadFailedError)
+        reasons = [r.value for r in getattr(found, "reasons", None) or [] if isinstance(r, Failure)]
+        if reasons:
+            return "; ".join(f"{type(r).__name__}: {readable(r)}" for r in reasons)
+    return str(exc) or type(exc).__name__
+
+
 def release_frames(failure: Failure) -> None:
     """Clear the local variables of the frames in a failure's exception chain
     (``traceback.clear_frames``).
@@ -135,7 +146,7 @@ def _network(exc: BaseException) -> tuple[str, str, str] | None:
     for types, kind, short, long in NETWORK_FAILURES:
         for found in chain:
             if isinstance(found, types):
-                return kind, short, long.format(str(exc) or type(exc).__name__)
+                return kind, short, long.format(readable(exc))
     return None
 
 
@@ -166,7 +177,7 @@ def failure_kind(failure: Failure) -> tuple[str, str]:
     decode), ``error`` (anything else).
     """
     exc = failure.value
-    message = str(exc) or type(exc).__name__
+    message = readable(exc)
     for types, kind, _short, long in NETWORK_FAILURES[:3]:
         if isinstance(exc, types):
             return kind, long.format(message)

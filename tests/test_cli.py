@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -243,32 +244,48 @@ def test_extract_unreadable_file_is_reported_and_others_go_on(tmp_path):
     assert json.loads(result.stdout)["title"] == "T"
 
 
-def test_a_status_code_that_is_no_http_status_is_an_error_line(cli):
-    """Twisted reads any integer as the status: one too large for SQLite failed the capture
-    with an OverflowError (a tester's report)."""
+@contextlib.contextmanager
+def raw_server(answer: bytes):
+    """A loopback server that answers every page request with the raw bytes ``answer`` (any
+    status line, or none at all) and /robots.txt with a 404; yields its base URL."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
 
-    def answer() -> None:
+    def serve() -> None:
         while True:
             try:
                 conn, _ = listener.accept()
             except OSError:
                 return
             with conn:
-                request = conn.recv(65536)
-                status = b"404 Not Found" if request.startswith(b"GET /robots.txt") else b"999999999999999999999 OK"
-                conn.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Type: text/html\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                if conn.recv(65536).startswith(b"GET /robots.txt"):
+                    conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                else:
+                    conn.sendall(answer)
 
-    threading.Thread(target=answer, daemon=True).start()
-    url = f"http://127.0.0.1:{listener.getsockname()[1]}/story"
+    threading.Thread(target=serve, daemon=True).start()
     try:
-        result = cli("archive", url, "--allow-private")
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
     finally:
         listener.close()
+
+
+def test_a_status_code_that_is_no_http_status_is_an_error_line(cli):
+    """Twisted reads any integer as the status: one too large for SQLite failed the capture
+    with an OverflowError (a tester's report)."""
+    with raw_server(b"HTTP/1.1 999999999999999999999 OK\r\nContent-Type: text/html\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok") as base:
+        result = cli("archive", f"{base}/story", "--allow-private")
     assert result.returncode == 1, result.stderr
-    assert result.stdout == f"error          {url}: the status line's code 999999999999999999999 is not an HTTP status code (three digits, RFC 9110 15)\n"
+    assert result.stdout == f"error          {base}/story: the status line's code 999999999999999999999 is not an HTTP status code (three digits, RFC 9110 15)\n"
+
+
+def test_an_answer_that_is_no_http_is_told_by_its_cause_not_a_repr(cli):
+    with raw_server(b"garbage, no status line\r\n\r\n") as base:
+        result = cli("archive", f"{base}/story", "--allow-private")
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith(f"error          {base}/story: connection failed: ParseError: "), result.stdout
+    assert "<twisted.python.failure.Failure" not in result.stdout
 
 
 def test_stats_of_missing_archive_exits_4(cli, tmp_path):
