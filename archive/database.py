@@ -133,7 +133,13 @@ class Archive:
                 db.enable_wal()
             db.execute("PRAGMA synchronous = FULL")
         except sqlite3.DatabaseError as exc:
-            raise ArchiveError(f"cannot open archive {path}: {exc}") from exc
+            hint = ""
+            folder = Path(path).parent
+            if path != ":memory:" and Path(path).is_file() and not os.access(folder, os.W_OK):
+                # SQLite's WAL mode makes a reader create the -shm file beside the archive
+                hint = (f" (its folder {folder} is read-only: SQLite writes a {Path(path).name}-shm file beside an archive "
+                        "even to read it; copy the archive to a writable folder)")
+            raise ArchiveError(f"cannot open archive {path}: {exc}{hint}") from exc
         return archive
 
     def _migrate(self, *, create: bool) -> None:

@@ -426,6 +426,22 @@ def test_disk_full_while_archiving_exits_4_and_keeps_the_archive_sound(cli, smal
     assert cli("archive", "--html", edited, "--url", "http://x.example/two", "--db", db).returncode == 0
 
 
+def test_an_archive_on_a_read_only_mount_says_why_it_cannot_be_opened(cli, tmp_path):
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)]).returncode:
+        pytest.skip("needs root to mount a tmpfs")
+    try:
+        (mount / "a.db").write_bytes((ROOT / "tests" / "data" / "archive-v1.db").read_bytes())
+        assert cli("stats", "--db", mount / "a.db").returncode == 0  # upgraded while it can be
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        result = cli("stats", "--db", mount / "a.db")
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+    assert result.returncode == 4
+    assert f"its folder {mount} is read-only: SQLite writes a a.db-shm file beside an archive even to read it" in result.stderr
+
+
 def test_history_of_an_empty_url_is_a_usage_error(cli, tmp_path):
     db = tmp_path / "v1.db"
     db.write_bytes((ROOT / "tests" / "data" / "archive-v1.db").read_bytes())
