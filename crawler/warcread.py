@@ -89,6 +89,16 @@ def _warc_date(value: str | None) -> str | None:
     return iso_utc(moment)
 
 
+def _unread_after_end(block) -> int:
+    """Bytes of a record's block its file does not hold: the block (warcio's ``LimitReader``,
+    ``limit`` bytes left of its ``Content-Length``) is read to its end first, since decoding
+    the payload may stop before it; 0 for a whole record (and one read another way)."""
+    while getattr(block, "limit", 0) > 0:
+        if not block.read(min(block.limit, 1 << 16)):
+            break  # the file ended inside the record
+    return getattr(block, "limit", 0)
+
+
 def _is_html(content_type: str | None, body: bytes) -> bool:
     if content_type:
         return content_type.split(";")[0].strip().lower() in HTML_TYPES
@@ -204,7 +214,7 @@ class WarcReader:
         if len(body) > MAX_BODY_BYTES:
             pending.problem = f"body over {MAX_BODY_BYTES} bytes"
             return pending
-        if (missing := getattr(record.raw_stream, "limit", 0)) > 0:
+        if (missing := _unread_after_end(record.raw_stream)) > 0:
             pending.problem = f"cut short: the file ends {missing} bytes before the record does (Content-Length {record.length})"
             return pending
         if record.digest_checker.passed is False:
