@@ -197,9 +197,11 @@ def parse_config(text: str, origin: str = "<config>") -> CrawlConfig:
     if warc is not False and not (isinstance(warc, str) and warc):
         raise ConfigError(f"{where}: warc must be a file path or false")
     if warc and not origin.startswith("<"):
-        folder = (Path(origin).parent / warc).parent
-        if not folder.is_dir():
-            raise ConfigError(f"{where}: warc {warc!r}: the folder {folder} does not exist")
+        file = Path(origin).parent / warc
+        if not file.parent.is_dir():
+            raise ConfigError(f"{where}: warc {warc!r}: the folder {file.parent} does not exist")
+        if file.is_dir():
+            raise ConfigError(f"{where}: warc {warc!r} is a folder: give a file's path (crawl.warc.gz)")
     agent = _opt_str(crawl, "user_agent", where)
     for key in ("user_agent", "contact"):
         value = crawl.get(key)

@@ -52,6 +52,8 @@ FAILURE_KIND = "warc"
 #: how far a WARC-Date may lie ahead of this machine's clock (another machine's clock, time
 #: zones written wrong): beyond it the date is refused, as a page's future dates are
 FUTURE_SLACK = timedelta(days=1)
+#: no capture is older than the web
+FIRST_YEAR = 1991
 
 
 @dataclass
@@ -77,14 +79,16 @@ def _payload_digest(body: bytes) -> str:
 
 
 def _warc_date(value: str | None) -> str | None:
-    """A ``WARC-Date`` (W3C ISO 8601, maybe with fractions of a second) as the archive's UTC text."""
+    """A ``WARC-Date`` (W3C ISO 8601, maybe with fractions of a second) as the archive's UTC
+    text; ``None`` when it is none, or names a time before the web (1991: the year 1 made a
+    ``fetched_at`` of ``1-01-01T00:00:00Z``, which nothing reads back)."""
     if not value:
         return None
     try:
         moment = isoparse(value)
     except ValueError:
         return None
-    if moment.tzinfo is None:
+    if moment.tzinfo is None or moment.year < FIRST_YEAR:
         return None
     return iso_utc(moment)
 

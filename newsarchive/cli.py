@@ -228,6 +228,11 @@ def crawl(config_path, revisit_only, no_revisit, allow_private, quiet, recheck, 
         config = load_config(config_path)
     except ConfigError as exc:
         raise CliError(str(exc), EXIT_USAGE) from exc
+    if config.warc:
+        try:  # before the crawl starts: the WARC pipeline appends to it
+            open(config.warc, "ab").close()  # noqa: SIM115
+        except OSError as exc:
+            raise CliError(f"{config_path}: [crawl] warc: cannot write {config.warc}: {exc.strerror or exc}", EXIT_USAGE) from exc
     server = connect_redis(redis_url) if redis_url else None
     lock = ArchiveLock(db)
     try:
@@ -469,6 +474,8 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, workers, ex
             url_list += [line.strip() for line in from_file if line.strip() and not line.lstrip().startswith("#")]
         except UnicodeDecodeError as exc:
             raise CliError(f"{from_file.name}: not UTF-8 text (byte {exc.start}): give one URL per line", EXIT_USAGE) from exc
+    if page_url is not None and not page_url.strip():
+        raise CliError("--url is empty: give the address the page was saved from, or leave --url out for the one it names", EXIT_USAGE)
     if page_url and not html_file:
         raise CliError("--url goes with --html (the saved page's address)", EXIT_USAGE)
     if html_file and not page_url:

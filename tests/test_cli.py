@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -177,6 +178,7 @@ def test_a_crawl_that_cannot_start_says_why(tmp_path):
         (["archive"], "give URLs"),
         (["archive", "--html", "pyproject.toml"], "--html needs --url"),
         (["archive", "--url", "http://x.example/"], "--url goes with --html"),
+        (["archive", "--html", "pyproject.toml", "--url", "  "], "--url is empty"),
         (["archive", "--extract-timeout", "nan", "http://x.example/"], "'nan' is not a finite number"),
         (["archive", "--extract-timeout", "inf", "http://x.example/"], "'inf' is not a finite number"),
     ],
@@ -440,6 +442,16 @@ def test_an_archive_on_a_read_only_mount_says_why_it_cannot_be_opened(cli, tmp_p
         subprocess.run(["umount", str(mount)], check=False)
     assert result.returncode == 4
     assert f"its folder {mount} is read-only: SQLite writes a a.db-shm file beside an archive even to read it" in result.stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, where no file can be made")
+def test_a_warc_file_that_cannot_be_written_stops_the_crawl_before_it_starts(cli, tmp_path):
+    config = tmp_path / "sources.toml"
+    config.write_text('[crawl]\nwarc = "/proc/crawl.warc.gz"\n[[source]]\nname = "a"\nfeeds = ["http://127.0.0.1:9/feed"]\n')
+    result = cli("crawl", "--config", config)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"Error: {config}: [crawl] warc: cannot write /proc/crawl.warc.gz: No such file or directory"
+    assert not (tmp_path / "archive.db").exists()
 
 
 def test_history_of_an_empty_url_is_a_usage_error(cli, tmp_path):

@@ -81,6 +81,10 @@ def test_a_warc_file_in_a_missing_folder_is_a_config_error(tmp_path):
     config.write_text(text.format("no/such/folder/crawl.warc.gz"))
     with pytest.raises(ConfigError, match=f"the folder {tmp_path / 'no' / 'such' / 'folder'} does not exist"):
         load_config(config)
+    (tmp_path / "warcs").mkdir()
+    config.write_text(text.format("warcs"))
+    with pytest.raises(ConfigError, match="warc 'warcs' is a folder"):
+        load_config(config)
     config.write_text(text.format("crawl.warc.gz"))
     assert load_config(config).warc == str(tmp_path / "crawl.warc.gz")
 

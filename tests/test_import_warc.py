@@ -92,6 +92,7 @@ def test_a_record_not_whole_or_dated_in_the_future_is_a_failure_never_a_version(
     with open(warc, "wb") as stream:
         w = WARCWriter(stream, gzip=False, warc_version="1.1")
         w.write_record(response(w, STORY + "?future", "9999-12-31T23:59:59Z", story))
+        w.write_record(response(w, STORY + "?ancient", "0001-01-01T00:00:00Z", story))
         w.write_record(response(w, "http://news.example.org/corrupt", "2026-01-01T09:00:00Z", third))
         w.write_record(response(w, STORY, "2026-01-01T10:00:00Z", story))
         w.write_record(response(w, OTHER, "2026-01-01T10:30:00Z", other))
@@ -109,6 +110,7 @@ def test_a_record_not_whole_or_dated_in_the_future_is_a_failure_never_a_version(
     assert db_rows(db, "SELECT url, outcome FROM captures WHERE outcome != 'failed'") == [{"url": STORY, "outcome": "new"}]
     failures = {f["url"]: f["message"] for f in db_rows(db, "SELECT url, kind, message FROM failures") if f["kind"] == "warc"}
     assert "WARC-Date 9999-12-31T23:59:59Z is in the future" in failures[STORY + "?future"]
+    assert "no valid WARC-Date" in failures[STORY + "?ancient"]  # the year 1 was stored as "1-01-01T00:00:00Z"
     assert "not whole: " in failures["http://news.example.org/corrupt"] and "digest failed" in failures["http://news.example.org/corrupt"]
     assert "cut short: the file ends" in failures[OTHER]
     assert db_rows(db, "SELECT count(*) AS n FROM snapshots") == [{"n": 1}]
