@@ -93,6 +93,17 @@ def _warc_date(value: str | None) -> str | None:
     return iso_utc(moment)
 
 
+def _after_last_record(stream, records: ArchiveIterator) -> int:
+    """Bytes after the end of the last record warcio read (``member_info``: its offset and
+    length), white space aside: a record cut inside its WARC headers is not yielded at all."""
+    offset, length = records.member_info or (0, 0)
+    stream.seek(offset + length)
+    while chunk := stream.read(1 << 16):  # in chunks: warcio may have stopped early in a big file
+        if chunk.strip():
+            return os.fstat(stream.fileno()).st_size - (offset + length)
+    return 0
+
+
 def _unread_after_end(block) -> int:
     """Bytes of a record's block its file does not hold: the block (warcio's ``LimitReader``,
     ``limit`` bytes left of its ``Content-Length``) is read to its end first, since decoding
@@ -149,6 +160,9 @@ class WarcReader:
                 records = ArchiveIterator(stream, no_record_parse=False, arc2warc=True, check_digests=True)
                 for record in records:
                     self.done_bytes = before + stream.tell()
+                    if record.rec_headers.get_header("Content-Length") is None:
+                        # a mandatory field (WARC 1.1, 5.3): the file ends inside the record's headers
+                        raise EOFError("a record without Content-Length: the file ends inside its WARC headers")
                     kind = record.rec_type
                     concurrent = record.rec_headers.get_header("WARC-Concurrent-To")
                     if kind == "metadata" and pending is not None and concurrent == pending.record_id:
@@ -174,7 +188,10 @@ class WarcReader:
                         self.counts["skipped"] += 1
                         continue
                     pending.request_headers = requests.pop(pending.record_id, None)
-        except (OSError, ArchiveLoadFailed, EOFError, ValueError, zlib.error) as exc:
+                if leftover := _after_last_record(stream, records):
+                    raise EOFError(f"the file ends inside a record's WARC headers ({leftover} bytes after the last whole record)")
+        # (AttributeError: warcio's reader on a file cut inside a record's first header line)
+        except (OSError, ArchiveLoadFailed, EOFError, ValueError, zlib.error, AttributeError) as exc:
             if pending is not None:
                 yield self._item(pending)
                 pending = None

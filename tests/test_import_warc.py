@@ -116,6 +116,27 @@ def test_a_record_not_whole_or_dated_in_the_future_is_a_failure_never_a_version(
     assert db_rows(db, "SELECT count(*) AS n FROM snapshots") == [{"n": 1}]
 
 
+@pytest.mark.parametrize("into_headers", [30, 200])
+def test_a_file_cut_inside_a_records_warc_headers_is_a_failure(tmp_path, into_headers):
+    """warcio yields no record cut inside its WARC headers (or fails on its first line):
+    the import says so instead of ending with "0 failures"."""
+    warc = tmp_path / "cut.warc"
+    with open(warc, "wb") as stream:
+        w = WARCWriter(stream, gzip=False, warc_version="1.1")
+        w.write_record(response(w, STORY, "2026-01-01T10:00:00Z", page("nytimes-1")))
+        w.write_record(response(w, OTHER, "2026-01-01T10:30:00Z", page("bbc-1")))
+    data = warc.read_bytes()
+    warc.write_bytes(data[: data.index(b"WARC/1.1", 10) + into_headers])
+
+    from pipelines.warcimport import import_warc
+
+    run = import_warc(str(tmp_path / "a.db"), [str(warc)])
+    assert run.status == "finished" and run.records["pages"] == 1
+    (failure,) = db_rows(tmp_path / "a.db", "SELECT url, kind, message FROM failures")
+    assert failure["kind"] == "warc" and failure["url"] == str(warc)
+    assert "cannot read" in failure["message"]
+
+
 def test_an_older_capture_becomes_a_version_only_if_it_differs_from_every_version(tmp_path):
     """Imported after the archive has later versions: the same text as v1 adds a capture,
     a text seen nowhere adds v3, which never becomes the article's current version."""
