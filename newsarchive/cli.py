@@ -738,7 +738,7 @@ class _SiteTemplates:
         from pipelines.workers import ExtractJob
 
         e = result.extraction
-        page_url = url or next((c for c in e.canonical_candidates if c.startswith(("http://", "https://"))), None)
+        page_url = url or _first_http_url(e.canonical_candidates)
         template = load_template(self.archive, None, page_url) if page_url else None
         if template is None:
             return result
@@ -1345,8 +1345,6 @@ def _declared_address(html_file: str) -> str | None:
     """The address a saved page names as its own (``<link rel=canonical>``, then ``og:url``:
     :func:`pipelines.extraction.metadata.canonical_candidates`), the first absolute http(s)
     one; ``None`` when it names none or cannot be read (the import then reports why)."""
-    from urllib.parse import urlsplit
-
     from crawler.sniff import read_saved_page
     from pipelines.extraction.html import ExtractionError, parse_document
     from pipelines.extraction.metadata import canonical_candidates
@@ -1355,11 +1353,14 @@ def _declared_address(html_file: str) -> str | None:
         tree, _ = parse_document(read_saved_page(html_file))
     except (OSError, EOFError, gzip.BadGzipFile, ExtractionError):
         return None
-    for candidate in canonical_candidates(tree):
-        parts = urlsplit(candidate)
-        if parts.scheme in ("http", "https") and parts.hostname:
-            return candidate
-    return None
+    return _first_http_url(canonical_candidates(tree))
+
+
+def _first_http_url(candidates: list[str]) -> str | None:
+    """The first of a page's declared addresses that is an absolute http(s) URL, or ``None``."""
+    from urllib.parse import urlsplit
+
+    return next((c for c in candidates if urlsplit(c).scheme in ("http", "https") and urlsplit(c).hostname), None)
 
 
 def _stop_serving(reason: str) -> None:
