@@ -183,7 +183,7 @@ def report_quality(pages: list[Page], repeat: int) -> dict:
 class _Memo:
     """The ablation's cache of the two costly steps whose input a rule of a later stage does
     not change: trafilatura's main content and htmldate's day, by page and by the cleaning
-    rules switched off (the only ones that change their input)."""
+    and main-content rules switched off (the only ones that change them)."""
 
     def __init__(self) -> None:
         self.page = ""
@@ -191,12 +191,12 @@ class _Memo:
         self.main_run, self.find_date = extraction.main.run, extraction.dating.htmldate.find_date
 
     def key(self, name: str) -> tuple:
-        return (name, self.page, frozenset(extraction.OFF & set(extraction.clean.RULES)))
+        return (name, self.page, frozenset(extraction.OFF & {*extraction.clean.RULES, *extraction.main.RULES}))
 
-    def run(self, tree, url):
+    def run(self, tree, url, off=frozenset()):
         key = self.key("main")
         if key not in self.cache:
-            self.cache[key] = self.main_run(tree, url)
+            self.cache[key] = self.main_run(tree, url, off)
         return self.cache[key]
 
     def date(self, tree, **kw):

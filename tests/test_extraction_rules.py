@@ -284,3 +284,29 @@ def test_the_byline_is_read_as_trafilatura_reads_it():
         assert byline(tree) == extract_metainfo(pruned, xpaths.AUTHOR_XPATHS, len_limit=120), page.key
         compared += 1
     assert compared > 170
+
+
+def test_a_fallback_replaces_the_story_only_when_far_longer(monkeypatch):
+    from trafilatura import core as trafilatura_core
+
+    from pipelines.extraction import main
+
+    own = etree.fromstring("<body><p>" + " ".join(STORY) + "</p></body>")
+    no_paragraphs = etree.fromstring("<body><list><item>" + " ".join(STORY) + "</item></list></body>")
+    own_text = " ".join(STORY)
+    fallback = etree.Element("body")
+    answer = {}
+    # trafilatura's comparison, stubbed: it prefers the fallback's text of the given length
+    monkeypatch.setattr(trafilatura_core, "compare_extraction", lambda cleaned, raw, body, text, options: (fallback, "x" * answer["length"]))
+    chosen = {}
+    with main._fallback_only_when_far_longer():
+        for length in (3 * len(own_text), main.FAR_LONGER * len(own_text) + 1, len(own_text) // 2):
+            answer["length"] = length
+            chosen[length] = trafilatura_core.compare_extraction(None, None, own, own_text, None)[0]
+        answer["length"] = 3 * len(own_text)
+        paragraph_less = trafilatura_core.compare_extraction(None, None, no_paragraphs, own_text, None)[0]
+    assert chosen[3 * len(own_text)] is own  # the story in its container, with other stories around it
+    assert chosen[main.FAR_LONGER * len(own_text) + 1] is fallback  # a story cut short
+    assert chosen[len(own_text) // 2] is fallback  # the fallback left boilerplate out
+    assert paragraph_less is fallback
+    assert trafilatura_core.compare_extraction(None, None, own, own_text, None)[0] is fallback  # restored on leaving

@@ -42,7 +42,7 @@ from pipelines.extraction.html import ExtractionError
 
 __all__ = ["EXTRACTOR", "Extraction", "ExtractionError", "RULES", "extract", "warm_up"]
 
-EXTRACTOR = f"newsarchive-extract/4 trafilatura/{version('trafilatura')}"
+EXTRACTOR = f"newsarchive-extract/5 trafilatura/{version('trafilatura')}"
 
 #: Rules switched off: for the benchmark's ablation only; empty in use.
 OFF: set[str] = set()
@@ -64,9 +64,9 @@ def __getattr__(name: str):
     if name in _LAZY:
         return importlib.import_module(f"{__name__}.{name}")
     if name == "RULES":
-        from pipelines.extraction import body, clean, dating
+        from pipelines.extraction import body, clean, dating, main
 
-        return (*clean.RULES, *body.RULES, *dating.RULES)
+        return (*clean.RULES, *main.RULES, *body.RULES, *dating.RULES)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -163,7 +163,7 @@ def extract(
         template=options.template.label if options.template is not None else None, removed=removed,
     )
     result.include_matched = clean.run(tree, options.include, options.exclude, OFF)  # 3. cleaning
-    document = main.run(tree, url)  # 4. main content
+    document = main.run(tree, url, OFF)  # 4. main content
     story = body.run(document, tree, page.title, OFF)  # 5. body
     result.text, result.standfirst = story.text, story.standfirst
     result.published, result.modified = dating.run(tree, page, story, url, hint_published, now, OFF)  # 6. dates

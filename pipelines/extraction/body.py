@@ -15,7 +15,6 @@ work on that structure, in every language the patterns list, and name no site:
   newsletter", "Follow us on", "Click here to get the app", reprint and copyright notices,
   "Write to the author at ...", cookie notices;
 - label lines: "Category: ...", "Tags: ...", "Photo credit: ...";
-- paragraphs cut off with an ellipsis, two or more: excerpts of other stories;
 - a bar of share buttons ("Tweet this / Link this / Share this"), and a short line
   repeated as the start of the next paragraph (a wire story's "JAKARTA" above
   "JAKARTA (Reuters) - ...").
@@ -111,9 +110,7 @@ TIME_AGO = re.compile(
 TIME_OF_DAY = re.compile(r"\b\d{1,2}[:.h]\d{2}\b|\b\d{1,2} ?[ap]\.?m\.?", re.IGNORECASE)
 
 #: the rules that may be switched off (benchmarks.extraction, ablation)
-RULES = ("lead", "link_boxes", "promo", "share_bar", "repeated_lead", "excerpts")
-# the end of a teaser's excerpt of another story: "... a plan for …", "... the work [...]"
-EXCERPT_END = re.compile(r"(?:…|\[(?:…|\.\.\.)\])\s*$")
+RULES = ("lead", "link_boxes", "promo", "share_bar", "repeated_lead")
 # "Tweet this", "Share on Facebook", "Link this", "Reprints": the words of a bar of share buttons
 SHARE_WORDS = re.compile(
     r"^(?:(?:tweet|share|link|digg|email|e-mail|mail|print|pin|save|copy(?: link)?|post|like|reprints?|comment|whatsapp|"
@@ -265,8 +262,6 @@ def clean_body(body: etree._Element, title: str | None, off: set[str] = frozense
     if "repeated_lead" not in off:
         _drop_repeated_lead(body)
     _drop_boxes(body, off)
-    if "excerpts" not in off:
-        _drop_excerpts(body)
     return body
 
 
@@ -330,15 +325,6 @@ def _drop_repeated_lead(body: etree._Element) -> None:
         if text and len(text) <= MAX_DATELINE_CHARS and block_text(following).startswith(text) and len(block_text(following)) > len(text):
             _remove(el)
             return
-
-
-def _drop_excerpts(body: etree._Element) -> None:
-    """Paragraphs cut off with an ellipsis ("…", "[…]"), when there are two or more: the
-    excerpts of a list of other stories, not the story's own paragraphs."""
-    cut = [el for el in body.iter("p", "item") if EXCERPT_END.search(block_text(el))]
-    if len(cut) >= 2:
-        for el in cut:
-            _remove(el)
 
 
 def is_share_bar(el: etree._Element) -> bool:
