@@ -299,7 +299,10 @@ def test_a_fallback_replaces_the_story_only_when_far_longer(monkeypatch):
     # trafilatura's comparison, stubbed: it prefers the fallback's text of the given length
     monkeypatch.setattr(trafilatura_core, "compare_extraction", lambda cleaned, raw, body, text, options: (fallback, "x" * answer["length"]))
     chosen = {}
+    escalation_ratio = trafilatura_core.ESCALATION_JUSTEXT_RATIO
     with main._fallback_only_when_far_longer():
+        # the recall escalation's jusText candidate is held to the same rule
+        assert trafilatura_core.ESCALATION_JUSTEXT_RATIO == main.FAR_LONGER > escalation_ratio
         for length in (3 * len(own_text), main.FAR_LONGER * len(own_text) + 1, len(own_text) // 2):
             answer["length"] = length
             chosen[length] = trafilatura_core.compare_extraction(None, None, own, own_text, None)[0]
@@ -310,3 +313,4 @@ def test_a_fallback_replaces_the_story_only_when_far_longer(monkeypatch):
     assert chosen[len(own_text) // 2] is fallback  # the fallback left boilerplate out
     assert paragraph_less is fallback
     assert trafilatura_core.compare_extraction(None, None, own, own_text, None)[0] is fallback  # restored on leaving
+    assert trafilatura_core.ESCALATION_JUSTEXT_RATIO == escalation_ratio

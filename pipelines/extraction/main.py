@@ -68,10 +68,13 @@ def run(tree: HtmlElement, url: str | None, off: set[str] = frozenset()):
 @contextmanager
 def _fallback_only_when_far_longer(active: bool = True) -> Iterator[None]:
     """Inside, trafilatura's full mode keeps its own text of paragraphs over a fallback's
-    that is longer but less than :data:`FAR_LONGER` times as long. Without
-    ``trafilatura.core.compare_extraction`` (another trafilatura) nothing changes."""
+    that is longer but less than :data:`FAR_LONGER` times as long: in its comparison with
+    readability and jusText (``compare_extraction``), and in its recall escalation, where a
+    jusText candidate replaces a short extraction at ``ESCALATION_JUSTEXT_RATIO`` times its
+    length (2.0 in trafilatura). Without those two (another trafilatura) nothing changes."""
     original = getattr(trafilatura_core, "compare_extraction", None)
-    if not active or original is None:
+    escalation_ratio = getattr(trafilatura_core, "ESCALATION_JUSTEXT_RATIO", None)
+    if not active or original is None or escalation_ratio is None:
         yield
         return
 
@@ -83,7 +86,9 @@ def _fallback_only_when_far_longer(active: bool = True) -> Iterator[None]:
         return chosen, chosen_text
 
     trafilatura_core.compare_extraction = compare
+    trafilatura_core.ESCALATION_JUSTEXT_RATIO = max(escalation_ratio, FAR_LONGER)
     try:
         yield
     finally:
         trafilatura_core.compare_extraction = original
+        trafilatura_core.ESCALATION_JUSTEXT_RATIO = escalation_ratio
