@@ -138,3 +138,15 @@ def test_binary_is_still_binary_and_labels_mean_what_they_say():
     assert utf16_byte_order("plain text, not markup".encode("utf-16-le")) is None
     assert utf16_byte_order("<p>x</p>".encode("utf-32-le")) is None
     assert [wide_label_meaning(x) for x in ("utf-16-le", "utf_32be", "utf-8", "windows-1252", None)] == ["utf-8", "", None, None, None]
+
+
+@pytest.mark.parametrize("chars, refused", [(9_000_000, False), (10_500_000, True)])
+def test_a_text_too_long_for_libxml2_is_refused_not_extracted_as_empty(chars, refused):
+    page = f"<html><body><article><h1>Long</h1><p>{'word ' * (chars // 5)}</p><p>The end.</p></article></body></html>".encode()
+    if refused:
+        with pytest.raises(ExtractionError, match="limit of 10,000,000 characters") as caught:
+            parse_document(page)
+        assert caught.value.kind == "too_complex"
+    else:
+        tree, _ = parse_document(page)
+        assert tree.xpath("string(//p[2])") == "The end."

@@ -118,7 +118,7 @@ def parse_document(html: bytes | str, content_type: str | None = None, *, guard:
             when ``content_type`` says HTML or nothing, else ``not_html``), nothing parsable,
             or markup over the limits of :mod:`crawler.markup` (``too_complex``: attributes
             on one element or in all, elements, found on the bytes before any parse; nesting
-            depth, found on the tree).
+            depth, found on the tree; a text node too long for libxml2, found by the parser).
     """
     encoding = None
     if isinstance(html, bytes):
@@ -144,9 +144,19 @@ def parse_document(html: bytes | str, content_type: str | None = None, *, guard:
     tree = _load_html(text)
     if tree is None:
         raise ExtractionError("not parsable as HTML")
-    if guard and (reason := depth_problem(tree)):
+    if guard and (reason := depth_problem(tree) or _cut_by_the_parser()):
         raise ExtractionError(reason, "too_complex")
     return tree, encoding
+
+
+def _cut_by_the_parser() -> str | None:
+    """Why the last parse with :data:`HTML_PARSER` did not build the whole page, or ``None``:
+    libxml2 stops at a text node over 10,000,000 characters (its ``XML_MAX_TEXT_LENGTH``,
+    lifted only by its "huge" option, which lxml leaves off) with a resource-limit error and
+    drops the rest of the page, which would then be extracted as empty."""
+    if any(error.type_name == "ERR_RESOURCE_LIMIT" for error in HTML_PARSER.error_log):
+        return "a text over libxml2's limit of 10,000,000 characters: the page cannot be parsed whole; the raw page is kept"
+    return None
 
 
 def _load_html(text: str) -> HtmlElement | None:
