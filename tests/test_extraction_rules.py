@@ -314,3 +314,28 @@ def test_a_fallback_replaces_the_story_only_when_far_longer(monkeypatch):
     assert paragraph_less is fallback
     assert trafilatura_core.compare_extraction(None, None, own, own_text, None)[0] is fallback  # restored on leaving
     assert trafilatura_core.ESCALATION_JUSTEXT_RATIO == escalation_ratio
+
+
+def test_a_story_whose_column_is_an_aside_is_kept_and_a_real_sidebar_is_not():
+    menu = "<nav><ul>" + "".join(f"<li><a href='/s{i}'>Section number {i}</a></li>" for i in range(12)) + "</ul></nav>"
+    sidebar = "<aside class='col-side'><h3>Most read</h3><p>" + STORY[0].replace("harbour", "airport") + " <a href='/o'>More</a></p></aside>"
+    html = (
+        f"<html><head><title>Pier to grow</title></head><body><header>{menu}</header><div class='wrap'>"
+        f"<aside class='col-main'><h1>Pier to grow</h1>{paragraphs()}</aside>{sidebar}</div></body></html>"
+    )
+    e = extract(html, "http://x.example/pier")
+    assert e.text.split("\n") == STORY  # not the menu; the sidebar, a small share of the prose, stays out
+
+
+def test_a_live_blog_keeps_its_own_headline_and_authors_not_its_newest_updates():
+    import json
+
+    update = {"@type": "BlogPosting", "headline": "Polls close in the east", "author": {"@type": "Person", "name": "John Update"}}
+    blog = {
+        "@context": "https://schema.org", "@type": "LiveBlogPosting", "headline": "Election night: live",
+        "author": [{"@type": "Person", "name": "Jane Roe"}, "Rob Poe"], "datePublished": "2024-11-05T18:00:00Z",
+        "liveBlogUpdate": [{**update, "datePublished": "2024-11-05T23:00:00Z"}],
+    }
+    head = f"<script type='application/ld+json'>{json.dumps(blog)}</script>"
+    e = extract(page(paragraphs(), head))
+    assert (e.title, e.authors, e.published.value) == ("Election night: live", ["Jane Roe", "Rob Poe"], "2024-11-05T18:00:00Z")

@@ -8,7 +8,10 @@ general repairs, none naming a site:
   change on every fetch, and must not reach the story's text (a false new version);
 - a block marked "teaser"/"intro"/"lead" that holds real paragraphs (prose, few links)
   keeps them: on a story page such a block is the lead, not a link to another story
-  (``shared/cases/01-*``: trafilatura discards anything classed "teaser").
+  (``shared/cases/01-*``: trafilatura discards anything classed "teaser");
+- an ``<aside>`` that holds most of the page's prose is its main column (some sites build
+  the story's column with one), not a sidebar: it becomes a ``<div>``, since trafilatura
+  drops every ``<aside>`` (its ``MANUALLY_CLEANED`` tags) and would return the navigation.
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ LEAD_MARKS = re.compile(r"teaser|intro|lead|summary|standfirst|abstract|chapo|ki
 AD_MARKS = re.compile(r"(?:^|[-_\s])(?:ads?|ad-?slot|ad-?unit|ad-?container|advert\w*|dfp|gpt-ad)(?:$|[-_\s\d])", re.IGNORECASE)
 MAX_AD_CHARS = 200
 #: the rules that may be switched off (benchmarks.extraction, ablation); ad slots always go
-RULES = ("leads",)
+RULES = ("leads", "aside_column")
 # XPath preselection (fast, in C); the regular expressions above decide. Written on the
 # attribute axis (//@class[...]/..): about twice as fast as testing every element.
 AD_XPATH = XPath("//@class[contains(., 'ad') or contains(., 'dfp')]/.. | //@id[contains(., 'ad') or contains(., 'dfp')]/..")
 PROSE_CHARS = 80
 MAX_LINK_SHARE = 0.3
+# an <aside> holding this share of the page's prose is its main column
+MAIN_COLUMN_SHARE = 0.5
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +94,28 @@ def run(tree: HtmlElement, include: str | None, exclude, off: set[str] = frozens
     drop_ad_slots(tree)
     if "leads" not in off:
         keep_leads(tree)
+    if "aside_column" not in off:
+        unmark_main_column(tree)
     return matched
+
+
+def _prose(el: HtmlElement) -> int:
+    """Characters in the element's prose paragraphs: ``<p>`` of :data:`PROSE_CHARS` or more
+    with at most :data:`MAX_LINK_SHARE` of link text."""
+    return sum(n for p in el.iter("p") if (n := _text_len(p)) >= PROSE_CHARS and _link_share(p) <= MAX_LINK_SHARE)
+
+
+def unmark_main_column(tree: HtmlElement) -> int:
+    """Retag as ``<div>`` each ``<aside>`` that holds :data:`MAIN_COLUMN_SHARE` of the
+    page's prose (:func:`_prose`): the page's main column, not a sidebar."""
+    asides = [el for el in tree.iter("aside") if _prose(el)]
+    if not asides:
+        return 0
+    total = _prose(tree)
+    columns = [el for el in asides if _prose(el) >= MAIN_COLUMN_SHARE * total]
+    for el in columns:
+        el.tag = "div"
+    return len(columns)
 
 
 def apply_hints(tree: HtmlElement, include: str | None, exclude: tuple[str, ...] | list[str]) -> bool | None:

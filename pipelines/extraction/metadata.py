@@ -269,10 +269,19 @@ def _trafilatura_fields(tree: HtmlElement, url: str | None, page: PageMeta) -> N
     document = tm.examine_meta(tree)
     if document.author and " " not in document.author:
         document.author = None  # a single token is a handle or a site, not a name (trafilatura's rule)
+    meta_author = document.author
     try:
         document = tm.extract_meta_json(tree, document)
     except Exception as exc:  # trafilatura's JSON-LD reader is fragile on malformed data
         logger.debug("trafilatura JSON-LD metadata failed: %s", exc)
+    if page.article is not None and "liveblogposting" in _types(page.article):
+        # trafilatura reads a live blog's updates in place of the blog (json_metadata.extract_json):
+        # the newest update's headline and authors would pass for the blog's own
+        headline = page.article.get("headline")
+        document.title = headline if isinstance(headline, str) else None
+        document.author = meta_author
+        for name in _person_names(page.article.get("author")):
+            document.author = tm.normalize_authors(document.author, name)
     document.title = document.title or tm.extract_title(tree)
     # a page's og:url or image may carry user:password@, which must never be stored
     document.url = strip_credentials(document.url) if document.url else url
@@ -391,6 +400,13 @@ def _authors(value: str | None) -> list[str]:
         if len(name) > 2 and name.lower() not in NOT_NAMES:
             kept.setdefault(name.lower(), name)
     return list(kept.values())
+
+
+def _person_names(value: Any) -> list[str]:
+    """The names of a schema.org ``author`` value: a name, a Person (``name``), or a list of them."""
+    values = value if isinstance(value, list) else [value]
+    names = [v.get("name") if isinstance(v, dict) else v for v in values]
+    return [name for name in names if isinstance(name, str) and name.strip()]
 
 
 def _clean(value: str | None) -> str | None:
