@@ -339,3 +339,13 @@ def test_a_live_blog_keeps_its_own_headline_and_authors_not_its_newest_updates()
     head = f"<script type='application/ld+json'>{json.dumps(blog)}</script>"
     e = extract(page(paragraphs(), head))
     assert (e.title, e.authors, e.published.value) == ("Election night: live", ["Jane Roe", "Rob Poe"], "2024-11-05T18:00:00Z")
+
+
+def test_a_german_stand_date_is_the_page_as_it_stands_published_only_when_no_other_is_stated():
+    def dates(line):
+        e = extract(f"<html lang='de'><head><title>Pier</title></head><body><article><h1>Pier</h1><p>{line}</p>{paragraphs()}</article></body></html>")
+        return (e.published and e.published.value, e.modified and e.modified.value)
+
+    assert dates("Stand: 05.12.2024 14:00 Uhr") == ("2024-12-05", "2024-12-05")
+    assert dates("Stand: 05.12.2024 · Veröffentlicht am 01.12.2024") == ("2024-12-01", "2024-12-05")
+    assert dates("Aktualisiert am 05.12.2024") == (None, "2024-12-05")  # an update alone states no publication

@@ -59,12 +59,16 @@ class StatedDate:
         return self.value[:10]
 
 
-#: a label that makes the date after it a modification date, not a publication date ("Updated:", "Stand:")
+#: a label that makes the date after it a modification date, not a publication date ("Updated:")
 UPDATED_LABEL = re.compile(
     r"(?:updated|modified|last\s+update|(?:last\s+)?edited|revised|aktualisiert|geändert|mis\s+à\s+jour|modifié|"
-    r"actualizado|atualizado|aggiornato|bijgewerkt|\bstand)\s*(?:on|am|le|el|il|:)?\W{0,3}$",
+    r"actualizado|atualizado|aggiornato|bijgewerkt)\s*(?:on|am|le|el|il|:)?\W{0,3}$",
     re.IGNORECASE,
 )
+#: "Stand:" (German, "as of"): the date of the page as it stands, the only date many German
+#: news pages show: their publication date when the page states no other, and their
+#: modification date (issue 13 saw the right day refused when it was read as an update)
+AS_OF_LABEL = re.compile(r"\bstand\s*(?:vom|:)?\W{0,3}$", re.IGNORECASE)
 
 
 def parse_stated_date(

@@ -32,7 +32,7 @@ from htmldate import extractors as htmldate_extractors
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 
-from pipelines.extraction.dates import UPDATED_LABEL, StatedDate, date_from_url, day_first, find_text_dates, stated_day
+from pipelines.extraction.dates import AS_OF_LABEL, UPDATED_LABEL, StatedDate, date_from_url, day_first, find_text_dates, stated_day
 
 logger = logging.getLogger(__name__)
 
@@ -86,12 +86,13 @@ def run(tree: HtmlElement, page, story, url: str | None, hint: StatedDate | None
     published = published or hint
     located = locate(tree, story.text)
     if published is None or modified is None or len(page.published_days) > 1:
-        seen, seen_modified = (None, None) if "dateline" in off else visible(tree, page.title, located, now=now, dayfirst=day_first(page.locale), off=off)
+        seen, seen_modified, as_of = (None, None, None) if "dateline" in off else visible(tree, page.title, located, now=now, dayfirst=day_first(page.locale), off=off)
         if seen is not None and seen.day in page.published_days:
             # the structured data contradict themselves: the day the reader sees decides
             published = page.published_days[seen.day]
-        published = published or seen
-        modified = modified or seen_modified
+        # the page as it stands ("Stand:"): its publication date only when it states no other
+        published = published or seen or as_of
+        modified = modified or seen_modified or as_of
     if published is None and "opening_line" not in off:
         published = opening_line(story.text, now=now, dayfirst=day_first(page.locale))
     if published is None and "closing_line" not in off:
@@ -219,14 +220,17 @@ def _link_box(node: HtmlElement) -> bool:
 
 
 def visible(tree: HtmlElement, title: str | None, located, *, now=None, dayfirst=None, off=frozenset()):
-    """The story's visible dates, ``(published, modified)``: read between its headline and
+    """The story's visible dates, ``(published, modified, as of)``: read between its headline and
     its first paragraph, then just above the headline inside the story's container, then
     after its last paragraph inside its container; the first date found is the publication
-    date, one after an "Updated" label (several languages) the modification date.
+    date, one after an "Updated" label (several languages) the modification date, one after
+    "Stand:" the date of the page as it stands (:data:`~pipelines.extraction.dates.AS_OF_LABEL`:
+    :func:`run` takes it as the modification date and, when no other is stated, the
+    publication date).
     ``located``: :func:`locate` of the story's text."""
     start, end, container = located
     if start is None:
-        return None, None
+        return None, None, None
     headline = _headline(tree, title, start)
     zones = []  # (lines, read last-first?, two-digit years allowed?, a label needed?)
     if headline is not None:
@@ -236,20 +240,22 @@ def visible(tree: HtmlElement, title: str | None, located, *, now=None, dayfirst
             zones.append((_lines(top, top, headline, None, story=start)[-4:], True, True, False))
     if container is not None and end is not None:
         zones.append((_lines(container, end, None, TRAILER_ZONE_CHARS, skip_first=True, story=start), False, False, True))
-    published = modified = None
+    published = modified = as_of = None
     for lines, nearest_last, short_years, labelled in zones:
         for line in reversed(lines) if nearest_last else lines:
             for offset, stated in find_text_dates(line, now=now, dayfirst=dayfirst, short_years=short_years):
                 before = line[max(0, offset - 30) : offset].strip()
                 if UPDATED_LABEL.search(before):
                     modified = modified or stated
+                elif AS_OF_LABEL.search(before):
+                    as_of = as_of or stated
                 elif (_dateline_at(line, offset) and not labelled) or PUBLISHED_LABEL.search(before) or (
                     "closing_line" not in off and CLOSING_LINE.search(line[:offset])
                 ):
                     published = published or stated
         if published is not None:
             break
-    return published, modified
+    return published, modified, as_of
 
 
 def _dateline_at(text: str, offset: int) -> bool:
