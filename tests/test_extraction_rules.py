@@ -287,6 +287,9 @@ def test_the_byline_is_read_as_trafilatura_reads_it():
 
 
 def test_a_fallback_replaces_the_story_only_when_far_longer(monkeypatch):
+    from types import SimpleNamespace
+
+    import lxml.html
     from trafilatura import core as trafilatura_core
 
     from pipelines.extraction import main
@@ -300,7 +303,7 @@ def test_a_fallback_replaces_the_story_only_when_far_longer(monkeypatch):
     monkeypatch.setattr(trafilatura_core, "compare_extraction", lambda cleaned, raw, body, text, options: (fallback, "x" * answer["length"]))
     chosen = {}
     escalation_ratio = trafilatura_core.ESCALATION_JUSTEXT_RATIO
-    with main._fallback_only_when_far_longer():
+    with main._fallback_only_when_far_longer(lxml.html.fromstring("<html><body><p>Elsewhere</p></body></html>")):
         # the recall escalation's jusText candidate is held to the same rule
         assert trafilatura_core.ESCALATION_JUSTEXT_RATIO == main.FAR_LONGER > escalation_ratio
         for length in (3 * len(own_text), main.FAR_LONGER * len(own_text) + 1, len(own_text) // 2):
@@ -308,12 +311,30 @@ def test_a_fallback_replaces_the_story_only_when_far_longer(monkeypatch):
             chosen[length] = trafilatura_core.compare_extraction(None, None, own, own_text, None)[0]
         answer["length"] = 3 * len(own_text)
         paragraph_less = trafilatura_core.compare_extraction(None, None, no_paragraphs, own_text, None)[0]
+        too_short = SimpleNamespace(min_extracted_size=len(own_text) + 1)  # trafilatura would not keep its own text
+        short = trafilatura_core.compare_extraction(None, None, own, own_text, too_short)[0]
     assert chosen[3 * len(own_text)] is own  # the story in its container, with other stories around it
     assert chosen[main.FAR_LONGER * len(own_text) + 1] is fallback  # a story cut short
     assert chosen[len(own_text) // 2] is fallback  # the fallback left boilerplate out
-    assert paragraph_less is fallback
+    assert paragraph_less is fallback and short is fallback
     assert trafilatura_core.compare_extraction(None, None, own, own_text, None)[0] is fallback  # restored on leaving
     assert trafilatura_core.ESCALATION_JUSTEXT_RATIO == escalation_ratio
+
+
+def test_a_short_story_keeps_its_paragraphs_and_an_aside_of_comments_stays_out():
+    brief = STORY[:2]
+    comments = "<aside class='responses'>" + "".join(f"<p>Reader {i}: {STORY[2]}</p>" for i in range(3)) + "</aside>"
+    e = extract(page(paragraphs(brief) + "</article>" + comments + "<article>"))
+    assert e.text.split("\n") == brief
+
+
+def test_a_story_split_in_two_containers_by_an_ad_is_kept_whole():
+    # trafilatura's own extraction stops at the first container; readability has the rest
+    words = " ".join(STORY).lower().replace(",", "").replace(".", "").split()
+    lines = [f"Paragraph {i}: " + " ".join(words[(i * 7 + k) % len(words)] for k in range(40)) + "." for i in range(9)]
+    body = f"<div class='article-body'>{paragraphs(lines[:2])}</div><div class='ad'>Advertisement</div><div class='article-body'>{paragraphs(lines[2:])}</div>"
+    html = f"<html><head><title>Harbour rules</title></head><body><article><h1>Harbour rules</h1>{body}</article></body></html>"
+    assert extract(html, "https://news.example/2024/story").text.split("\n") == lines
 
 
 def test_a_story_whose_column_is_an_aside_is_kept_and_a_real_sidebar_is_not():
@@ -339,6 +360,8 @@ def test_a_live_blog_keeps_its_own_headline_and_authors_not_its_newest_updates()
     head = f"<script type='application/ld+json'>{json.dumps(blog)}</script>"
     e = extract(page(paragraphs(), head))
     assert (e.title, e.authors, e.published.value) == ("Election night: live", ["Jane Roe", "Rob Poe"], "2024-11-05T18:00:00Z")
+    blog["author"] = {"@type": "Organization", "name": "Harbour News"}  # a publisher is no author
+    assert extract(page(paragraphs(), f"<script type='application/ld+json'>{json.dumps(blog)}</script>")).authors == []
 
 
 def test_a_german_stand_date_is_the_page_as_it_stands_published_only_when_no_other_is_stated():
@@ -349,3 +372,14 @@ def test_a_german_stand_date_is_the_page_as_it_stands_published_only_when_no_oth
     assert dates("Stand: 05.12.2024 14:00 Uhr") == ("2024-12-05", "2024-12-05")
     assert dates("Stand: 05.12.2024 · Veröffentlicht am 01.12.2024") == ("2024-12-01", "2024-12-05")
     assert dates("Aktualisiert am 05.12.2024") == (None, "2024-12-05")  # an update alone states no publication
+
+
+def test_a_stand_date_of_another_story_or_a_chart_is_never_the_storys_and_a_url_day_comes_first():
+    def published(url, inner="", after=""):
+        e = extract(f"<html lang='de'><head><title>Pier</title></head><body><article><h1>Pier</h1>{inner}{paragraphs()}{after}</article></body></html>", url)
+        return e.published and (e.published.value, e.published.source)
+
+    dated = "https://news.example/2024/03/05/pier"
+    assert published(dated, after="<aside><h3><a href='/o'>Neue Brücke</a></h3><p>Stand: 01.02.2024</p></aside>") == ("2024-03-05", "url")
+    assert published(dated, after="<p>Quelle: Landesamt, Stand: 01.03.2024</p>") == ("2024-03-05", "url")
+    assert published(dated, inner="<p>Stand: 07.03.2024 10:00 Uhr</p>") == ("2024-03-05", "url")

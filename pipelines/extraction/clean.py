@@ -9,7 +9,7 @@ general repairs, none naming a site:
 - a block marked "teaser"/"intro"/"lead" that holds real paragraphs (prose, few links)
   keeps them: on a story page such a block is the lead, not a link to another story
   (``shared/cases/01-*``: trafilatura discards anything classed "teaser");
-- an ``<aside>`` that holds most of the page's prose is its main column (some sites build
+- an ``<aside>`` that holds nearly all of the page's prose is its main column (some sites build
   the story's column with one), not a sidebar: it becomes a ``<div>``, since trafilatura
   drops every ``<aside>`` (its ``MANUALLY_CLEANED`` tags) and would return the navigation.
 """
@@ -33,8 +33,9 @@ RULES = ("leads", "aside_column")
 AD_XPATH = XPath("//@class[contains(., 'ad') or contains(., 'dfp')]/.. | //@id[contains(., 'ad') or contains(., 'dfp')]/..")
 PROSE_CHARS = 80
 MAX_LINK_SHARE = 0.3
-# an <aside> holding this share of the page's prose is its main column
-MAIN_COLUMN_SHARE = 0.5
+# an <aside> holding this share of the page's prose is its main column (a short story beside
+# an aside of comments or an author's bio is not: those hold a half or so)
+MAIN_COLUMN_SHARE = 0.7
 
 logger = logging.getLogger(__name__)
 

@@ -65,10 +65,10 @@ UPDATED_LABEL = re.compile(
     r"actualizado|atualizado|aggiornato|bijgewerkt)\s*(?:on|am|le|el|il|:)?\W{0,3}$",
     re.IGNORECASE,
 )
-#: "Stand:" (German, "as of"): the date of the page as it stands, the only date many German
-#: news pages show: their publication date when the page states no other, and their
-#: modification date (issue 13 saw the right day refused when it was read as an update)
-AS_OF_LABEL = re.compile(r"\bstand\s*(?:vom|:)?\W{0,3}$", re.IGNORECASE)
+#: "Stand:" or "Stand vom" (German, "as of"; a noun, always capitalised): the date of the page as
+#: it stands, the only date many German news pages show (issue 13 saw the right day refused
+#: when it was read as an update)
+AS_OF_LABEL = re.compile(r"(?<![\w-])Stand(?:\s*:|\s+vom)\W{0,3}$")
 
 
 def parse_stated_date(
@@ -359,7 +359,8 @@ def stated_day(day: str, tree=None, url: str | None = None, *, now: datetime | N
     visible text does, else ``meta`` when the page's markup spells it out
     (``2018-04-25``, ``2018/04/25``, ``20180425``). A day the page states nowhere (htmldate
     turns a lone copyright year into 1 January) is refused, and so is one that the visible
-    text states only after an "updated"/"last edited" label (a modification date): ``None``.
+    text states only after an "updated"/"last edited" label (a modification date) or a
+    "Stand:" label (:data:`AS_OF_LABEL`: such a day is read only under the headline): ``None``.
     """
     try:
         moment = datetime.strptime(day[:10], "%Y-%m-%d")
@@ -373,7 +374,7 @@ def stated_day(day: str, tree=None, url: str | None = None, *, now: datetime | N
         visible = " ".join(" ".join(tree.xpath("//body//text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::h1)]")).split())
         places = [offset for offset, d in find_text_dates(visible, now=now) if d.day == day[:10]]
         if places:
-            if all(UPDATED_LABEL.search(visible[max(0, o - 30) : o].strip()) for o in places):
+            if all(UPDATED_LABEL.search(label := visible[max(0, o - 30) : o].strip()) or AS_OF_LABEL.search(label) for o in places):
                 return None
             source = "text"
         else:

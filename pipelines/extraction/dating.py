@@ -85,13 +85,13 @@ def run(tree: HtmlElement, page, story, url: str | None, hint: StatedDate | None
     published, modified = page.published, page.modified
     published = published or hint
     located = locate(tree, story.text)
+    as_of = None
     if published is None or modified is None or len(page.published_days) > 1:
         seen, seen_modified, as_of = (None, None, None) if "dateline" in off else visible(tree, page.title, located, now=now, dayfirst=day_first(page.locale), off=off)
         if seen is not None and seen.day in page.published_days:
             # the structured data contradict themselves: the day the reader sees decides
             published = page.published_days[seen.day]
-        # the page as it stands ("Stand:"): its publication date only when it states no other
-        published = published or seen or as_of
+        published = published or seen
         modified = modified or seen_modified or as_of
     if published is None and "opening_line" not in off:
         published = opening_line(story.text, now=now, dayfirst=day_first(page.locale))
@@ -101,6 +101,8 @@ def run(tree: HtmlElement, page, story, url: str | None, hint: StatedDate | None
         published = _htmldate(tree, url, now, located)
     if published is None and url:
         published = date_from_url(url, now=now)
+    if published is None and as_of is not None:
+        published = as_of  # the page as it stands ("Stand:" under its headline), when it states no other date
     if published is not None and modified is not None and modified.day < published.day:
         modified = None  # a "modified" date before the publication date is a mix-up
     return published, modified
@@ -119,7 +121,8 @@ def opening_line(text: str, *, now: datetime | None = None, dayfirst: bool | Non
         for offset, stated in find_text_dates(line, now=now, dayfirst=dayfirst, short_years=len(line) <= MAX_DATELINE_CHARS):
             prefix = line[:offset].strip(" ,(–—-")
             if (len(line) <= MAX_DATELINE_CHARS and offset <= 40) or not prefix or (prefix.isupper() and len(prefix) <= 40):
-                if not UPDATED_LABEL.search(line[:offset].strip()):
+                label = line[:offset].strip()
+                if not (UPDATED_LABEL.search(label) or AS_OF_LABEL.search(label)):
                     return stated
             break  # only the line's first date
     return None
@@ -224,9 +227,9 @@ def visible(tree: HtmlElement, title: str | None, located, *, now=None, dayfirst
     its first paragraph, then just above the headline inside the story's container, then
     after its last paragraph inside its container; the first date found is the publication
     date, one after an "Updated" label (several languages) the modification date, one after
-    "Stand:" the date of the page as it stands (:data:`~pipelines.extraction.dates.AS_OF_LABEL`:
-    :func:`run` takes it as the modification date and, when no other is stated, the
-    publication date).
+    "Stand:" under the headline the date of the page as it stands
+    (:data:`~pipelines.extraction.dates.AS_OF_LABEL`: :func:`run` takes it as the modification
+    date and, when the page states no other date, URL included, the publication date).
     ``located``: :func:`locate` of the story's text."""
     start, end, container = located
     if start is None:
@@ -248,7 +251,7 @@ def visible(tree: HtmlElement, title: str | None, located, *, now=None, dayfirst
                 if UPDATED_LABEL.search(before):
                     modified = modified or stated
                 elif AS_OF_LABEL.search(before):
-                    as_of = as_of or stated
+                    as_of = as_of or (stated if not labelled else None)  # under the headline only
                 elif (_dateline_at(line, offset) and not labelled) or PUBLISHED_LABEL.search(before) or (
                     "closing_line" not in off and CLOSING_LINE.search(line[:offset])
                 ):

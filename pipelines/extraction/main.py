@@ -12,12 +12,19 @@ jusText's at any length when its own holds unsanitised markup). A story cut shor
 first paragraph is a small part of the whole; a fallback's text two to five times as long
 as a story of several paragraphs is that story inside its parent container, with other
 stories' excerpts, a video player's text or a comment thread around it. A fallback that is
-shorter (it left boilerplate out) or replaces an empty or paragraph-less text stands.
+shorter (it left boilerplate out), replaces a text too short for trafilatura to keep
+(under its ``min_extracted_size``) or without paragraphs, or whose extra paragraphs sit in
+containers of the same kind as trafilatura's own (the same tag and class: a story split
+by an ad or a picture, which trafilatura's own extraction cuts at the first) stands.
+
+trafilatura's module is changed while a page is extracted, under a lock: one extraction at
+a time per process (the crawl extracts in worker processes).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +41,7 @@ logger = logging.getLogger(__name__)
 FAR_LONGER = 5
 #: the rules that may be switched off (benchmarks.extraction, ablation)
 RULES = ("far_longer",)
+_PATCHING = threading.Lock()
 
 
 def run(tree: HtmlElement, url: str | None, off: set[str] = frozenset()):
@@ -47,7 +55,7 @@ def run(tree: HtmlElement, url: str | None, off: set[str] = frozenset()):
     if tree.tag != "html" and len(tree) < 2:
         return None
     try:
-        with warnings.catch_warnings(), _fallback_only_when_far_longer("far_longer" not in off):
+        with _PATCHING, warnings.catch_warnings(), _fallback_only_when_far_longer(tree, "far_longer" not in off):
             # htmldate hands time-zone names to dateutil, which warns on unknown ones
             warnings.simplefilter("ignore", UnknownTimezoneWarning)
             return trafilatura.bare_extraction(
@@ -66,9 +74,10 @@ def run(tree: HtmlElement, url: str | None, off: set[str] = frozenset()):
 
 
 @contextmanager
-def _fallback_only_when_far_longer(active: bool = True) -> Iterator[None]:
+def _fallback_only_when_far_longer(page: HtmlElement, active: bool = True) -> Iterator[None]:
     """Inside, trafilatura's full mode keeps its own text of paragraphs over a fallback's
-    that is longer but less than :data:`FAR_LONGER` times as long: in its comparison with
+    that is longer but less than :data:`FAR_LONGER` times as long, unless the fallback
+    continues the story in ``page`` (:func:`_continues`): in its comparison with
     readability and jusText (``compare_extraction``), and in its recall escalation, where a
     jusText candidate replaces a short extraction at ``ESCALATION_JUSTEXT_RATIO`` times its
     length (2.0 in trafilatura). Without those two (another trafilatura) nothing changes."""
@@ -80,8 +89,13 @@ def _fallback_only_when_far_longer(active: bool = True) -> Iterator[None]:
 
     def compare(cleaned_tree, raw_tree, body, text, options):
         chosen, chosen_text = original(cleaned_tree, raw_tree, body, text, options)
-        own_paragraphs = bool(text) and bool(body.xpath(".//p//text()")) and len(body.findall(".//table")) <= len(body.findall(".//p"))
-        if chosen is not body and own_paragraphs and len(text) < len(chosen_text) < FAR_LONGER * len(text):
+        own_paragraphs = bool(body.xpath(".//p//text()")) and len(body.findall(".//table")) <= len(body.findall(".//p"))
+        if (
+            chosen is not body
+            and own_paragraphs
+            and getattr(options, "min_extracted_size", 0) <= len(text) < len(chosen_text) < FAR_LONGER * len(text)
+            and not _continues(page, body, chosen)
+        ):
             return body, text
         return chosen, chosen_text
 
@@ -92,3 +106,28 @@ def _fallback_only_when_far_longer(active: bool = True) -> Iterator[None]:
     finally:
         trafilatura_core.compare_extraction = original
         trafilatura_core.ESCALATION_JUSTEXT_RATIO = escalation_ratio
+
+
+def _continues(page: HtmlElement, own, chosen) -> bool:
+    """Whether paragraphs the fallback (``chosen``) adds to trafilatura's own (``own``) sit in
+    ``page`` in a container of the same tag and class as one of the own paragraphs: the
+    rest of a story split in several containers. Paragraphs are matched by their first
+    :data:`MATCH_CHARS` characters, white space folded."""
+    where: dict[str, HtmlElement] = {}
+    for p in page.iter("p"):
+        where.setdefault(_start(p.text_content()), p)
+
+    def containers(body) -> list[HtmlElement]:
+        found = (where.get(_start("".join(el.itertext()))) for el in body.iter("p"))
+        return [p.getparent() for p in found if p is not None and p.getparent() is not None]
+
+    own_containers = containers(own)
+    kinds = {(c.tag, c.get("class")) for c in own_containers if c.get("class")}
+    return any((c.tag, c.get("class")) in kinds for c in containers(chosen) if c not in own_containers)
+
+
+MATCH_CHARS = 60
+
+
+def _start(text: str) -> str:
+    return " ".join(text.split())[:MATCH_CHARS]

@@ -403,9 +403,10 @@ def _authors(value: str | None) -> list[str]:
 
 
 def _person_names(value: Any) -> list[str]:
-    """The names of a schema.org ``author`` value: a name, a Person (``name``), or a list of them."""
+    """The names of a schema.org ``author`` value: a name, a Person (``name``; an object of
+    another type, an Organization, names no author, as trafilatura reads it), or a list."""
     values = value if isinstance(value, list) else [value]
-    names = [v.get("name") if isinstance(v, dict) else v for v in values]
+    names = [v.get("name") if isinstance(v, dict) and _types(v) <= {"person", ""} else v for v in values]
     return [name for name in names if isinstance(name, str) and name.strip()]
 
 
