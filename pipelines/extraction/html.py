@@ -153,7 +153,9 @@ def _cut_by_the_parser() -> str | None:
     """Why the last parse with :data:`HTML_PARSER` did not build the whole page, or ``None``:
     libxml2 stops at a text node over 10,000,000 characters (its ``XML_MAX_TEXT_LENGTH``,
     lifted only by its "huge" option, which lxml leaves off) with a resource-limit error and
-    drops the rest of the page, which would then be extracted as empty."""
+    drops the rest of the page, which would then be extracted as empty. Reads the parser's
+    log of its last parse: one parse at a time per process (the crawl's extraction workers
+    are processes)."""
     if any(error.type_name == "ERR_RESOURCE_LIMIT" for error in HTML_PARSER.error_log):
         return "a text over libxml2's limit of 10,000,000 characters: the page cannot be parsed whole; the raw page is kept"
     return None
