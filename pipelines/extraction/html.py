@@ -17,6 +17,10 @@ from crawler.sniff import sniff_binary
 logger = logging.getLogger(__name__)
 
 XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+# Void elements of HTML (WHATWG HTML 13.1.2) that libxml2's HTML parser (2.14) does not know
+# as void: it nests what follows each inside it, so a paragraph with 200 <wbr> line-break
+# hints nests 200 levels deep (and is refused as too deep). Each is closed where it opens.
+UNKNOWN_VOID = re.compile(r"<(wbr|source|track|embed|keygen)\b([^<>]*?)/?>", re.IGNORECASE)
 
 # trafilatura's parser (trafilatura.utils.HTML_PARSER: comments and processing instructions
 # left out), with every element an HtmlElement chosen in C: lxml.html's own lookup runs in
@@ -141,6 +145,7 @@ def parse_document(html: bytes | str, content_type: str | None = None, *, guard:
     if not text.strip():
         raise ExtractionError("empty body", "empty")
     text = XML_DECLARATION.sub("", text, count=1)
+    text = UNKNOWN_VOID.sub(r"<\1\2></\1>", text)
     tree = _load_html(text)
     if tree is None:
         raise ExtractionError("not parsable as HTML")
