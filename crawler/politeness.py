@@ -249,6 +249,27 @@ class HostPacing:
         key, slot = self._slot(request)
         if slot is not None and key in self.floors:
             self._apply_floor(key, slot)
+        # Scrapy sends this signal before the host's slot takes its next request, and runs
+        # process_response after: a host that asks for more than the cap is deferred here,
+        # so that no request of it is sent after its answer
+        if (reason := self._over_cap(response)) is not None and key not in self.deferred:
+            self.deferred[key] = f"{reason}: {key} deferred to the next run"
+            self.stats.inc_value("pacing/deferred_hosts")
+            logger.warning("%s", self.deferred[key])
+            self._drop_queued(key, self.deferred[key])
+
+    def _over_cap(self, response: Response) -> str | None:
+        """Why a 429 or 503 answer defers its host (a ``Retry-After`` over the cap), or ``None``."""
+        if response.status not in (429, 503):
+            return None
+        value = response.headers.get(b"Retry-After")
+        wait = retry_after_secs(value)
+        if not wait or wait <= self.retry_after_max:
+            return None
+        return (
+            f"HTTP {response.status} with Retry-After {value.decode('latin-1', 'replace')!r} ({wait:.0f} s, over "
+            f"ARCHIVE_RETRY_AFTER_MAX_SECS = {self.retry_after_max:.0f} s)"
+        )
 
     async def process_request(self, request: Request) -> None:
         key, slot = self._slot(request)
@@ -280,16 +301,10 @@ class HostPacing:
                 logger.info("%s answered %s with an unreadable Retry-After %r: ignored", request.url, response.status, value)
             if wait and wait > self.retry_after_max:
                 key, _ = self._slot(request)
-                reason = (
-                    f"HTTP {response.status} with Retry-After {value.decode('latin-1', 'replace')!r} ({wait:.0f} s, over "
-                    f"ARCHIVE_RETRY_AFTER_MAX_SECS = {self.retry_after_max:.0f} s): {key} deferred to the next run"
-                )
-                self.deferred[key] = reason
-                self.stats.inc_value("pacing/deferred_hosts")
+                if key not in self.deferred:  # a response that did not come through the downloader's signal
+                    self.response_downloaded(response, request, None)
                 request.meta["dont_retry"] = True
-                request.meta["pacing_deferred"] = ("deferred", reason)
-                logger.warning("%s", reason)
-                self._drop_queued(key, reason)
+                request.meta["pacing_deferred"] = ("deferred", self.deferred[key])
                 return response
             if wait:
                 key, slot = self._slot(request)

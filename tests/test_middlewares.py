@@ -293,6 +293,24 @@ def test_a_retry_after_over_the_cap_defers_the_host_to_the_next_run():
     assert (crawler.stats.get_value("pacing/deferred_hosts"), crawler.stats.get_value("pacing/deferred")) == (1, 2)
 
 
+def test_the_host_is_deferred_when_the_answer_is_downloaded_before_its_slot_sends_the_next_request():
+    # Scrapy sends response_downloaded, then lets the slot send its next request, then runs
+    # process_response: deferring only in process_response let one more request out
+    crawler, middleware, slots = pacing({"ARCHIVE_RETRY_AFTER_MAX_SECS": 300})
+    slots["a.example"] = Slot(1, 0.0, 0)
+    queued = defer.Deferred()
+    failures = []
+    queued.addErrback(failures.append)
+    slots["a.example"].queue.append((Request("http://a.example/queued"), queued))
+    request = Request("http://a.example/story")
+    response = Response(request.url, status=429, headers={"Retry-After": "3600"})
+    crawler.signals.send_catch_log(signals.response_downloaded, response=response, request=request, spider=crawler.spider)
+    assert [f.type for f in failures] == [HostDeferred] and not slots["a.example"].queue
+    assert middleware.process_response(request, response) is response
+    assert request.meta["pacing_deferred"] == ("deferred", middleware.deferred["a.example"])
+    assert crawler.stats.get_value("pacing/deferred_hosts") == 1
+
+
 @pytest.mark.parametrize(("status", "value", "ignored"), [(503, "soon", 1), (429, "0", None), (200, "3600", None)])
 def test_retry_after_that_asks_for_nothing_changes_nothing(status, value, ignored):
     crawler, middleware, slots = pacing()
