@@ -275,13 +275,20 @@ def test_retry_after_makes_that_host_wait_and_no_other():
     assert asyncio.run(middleware.process_request(Request("http://a.example/next"))) is None  # waits, not deferred
 
 
+def queue_one(slot) -> list:
+    """A request waiting in ``slot``'s queue, as Scrapy's downloader holds it; the failures
+    its deferred ends with are collected in the list returned."""
+    queued = defer.Deferred()
+    failures: list = []
+    queued.addErrback(failures.append)
+    slot.queue.append((Request("http://a.example/queued"), queued))
+    return failures
+
+
 def test_a_retry_after_over_the_cap_defers_the_host_to_the_next_run():
     crawler, middleware, slots = pacing({"ARCHIVE_RETRY_AFTER_MAX_SECS": 300})
     slots["a.example"] = Slot(1, 1.0, 0.5)
-    queued = defer.Deferred()
-    failures = []
-    queued.addErrback(failures.append)
-    slots["a.example"].queue.append((Request("http://a.example/queued"), queued))
+    failures = queue_one(slots["a.example"])
     request = Request("http://a.example/story")
     response = Response(request.url, status=503, headers={"Retry-After": "3600"})
     assert middleware.process_response(request, response) is response
@@ -298,10 +305,7 @@ def test_the_host_is_deferred_when_the_answer_is_downloaded_before_its_slot_send
     # process_response: deferring only in process_response let one more request out
     crawler, middleware, slots = pacing({"ARCHIVE_RETRY_AFTER_MAX_SECS": 300})
     slots["a.example"] = Slot(1, 0.0, 0)
-    queued = defer.Deferred()
-    failures = []
-    queued.addErrback(failures.append)
-    slots["a.example"].queue.append((Request("http://a.example/queued"), queued))
+    failures = queue_one(slots["a.example"])
     request = Request("http://a.example/story")
     response = Response(request.url, status=429, headers={"Retry-After": "3600"})
     crawler.signals.send_catch_log(signals.response_downloaded, response=response, request=request, spider=crawler.spider)
