@@ -383,3 +383,17 @@ def test_a_stand_date_of_another_story_or_a_chart_is_never_the_storys_and_a_url_
     assert published(dated, after="<aside><h3><a href='/o'>Neue Brücke</a></h3><p>Stand: 01.02.2024</p></aside>") == ("2024-03-05", "url")
     assert published(dated, after="<p>Quelle: Landesamt, Stand: 01.03.2024</p>") == ("2024-03-05", "url")
     assert published(dated, inner="<p>Stand: 07.03.2024 10:00 Uhr</p>") == ("2024-03-05", "url")
+
+
+def test_a_long_marked_standfirst_outside_the_story_is_kept_not_lost():
+    # the cleaning stage unmarks a lead block of prose so that trafilatura keeps it; one that
+    # trafilatura leaves out anyway (it sits in the page's header) is still the standfirst
+    lead = "Commuters face long detours for six weeks as engineers replace the corroded cables on the old harbour bridge."
+    html = (
+        "<html><head><title>Bridge to close</title></head><body><header><h1>Bridge to close</h1>"
+        f"<p class='standfirst'>{lead}</p></header><article>{paragraphs()}</article></body></html>"
+    )
+    e = extract(html, "https://news.example/2024/05/02/bridge")
+    assert (e.standfirst, e.text.split("\n")) == (lead, STORY)
+    inside = extract(f"<html><head><title>Bridge to close</title></head><body><article><h1>Bridge to close</h1><p class='standfirst'>{lead}</p>{paragraphs()}</article></body></html>")
+    assert lead in (inside.standfirst or "") + inside.text  # kept in the story by trafilatura: there it stays

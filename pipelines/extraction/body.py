@@ -287,7 +287,9 @@ def standfirst(tree: etree._Element, title: str | None, body: etree._Element) ->
     class, id or itemprop) or the first ``<h2>`` there, when it reads as a sentence or two
     (40 to 600 characters, under 30% link text) and is no byline, date or notice; else
     ``None``; never a picture's caption or credit. (A ``<head>`` kept by trafilatura before the first paragraph is no standfirst
-    unless the page marks it so: it may be the story's first heading.)"""
+    unless the page marks it so: it may be the story's first heading. A lead block the
+    cleaning stage unmarked is the standfirst only where trafilatura left it out of the
+    story: it is not lost.)"""
     headlines = tree.xpath("//body//h1")
     if not headlines:
         return None
@@ -295,12 +297,16 @@ def standfirst(tree: etree._Element, title: str | None, body: etree._Element) ->
     h1 = next((h for h in headlines if want and _key(h.text_content()) and _key(h.text_content()) in want), headlines[0])
     first = next((block_text(el) for el in body if el.tag == "p" and len(block_text(el)) >= MIN_LEAD_PARAGRAPH), "")
     snippet = " ".join(first.split()[:6])
+    story_keys = {_key(block_text(el)) for el in list(body)[:LEAD_WINDOW]}
     for el in h1.xpath("following::*[position() <= 80]"):
         if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript"):
             continue
         if snippet and (snippet[:20] in " ".join((el.text or "").split()) or (el.tag == "p" and snippet in " ".join(el.text_content().split()))):
             return None  # the story has begun (its first paragraph, or a block whose own text starts it)
-        marks = f"{el.get('class', '')} {el.get('id', '')} {el.get('itemprop', '')}"
+        unmarked = el.get("data-lead-marks")  # a lead the cleaning stage judged story prose (clean.keep_leads)
+        if unmarked and _key(el.text_content()) in story_keys:
+            continue  # trafilatura kept it in the story: it stays there
+        marks = f"{el.get('class', '')} {el.get('id', '')} {el.get('itemprop', '')} {unmarked or ''}"
         if el.tag == "h2" or (el.tag in ("p", "div", "h3", "span", "section") and STANDFIRST_MARKS.search(marks)):
             if NOT_STANDFIRST.search(marks) or any(a.tag in ("figure", "figcaption") for a in el.iterancestors()):
                 continue  # a picture's caption or credit

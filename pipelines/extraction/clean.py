@@ -33,6 +33,8 @@ RULES = ("leads", "aside_column")
 AD_XPATH = XPath("//@class[contains(., 'ad') or contains(., 'dfp')]/.. | //@id[contains(., 'ad') or contains(., 'dfp')]/..")
 PROSE_CHARS = 80
 MAX_LINK_SHARE = 0.3
+#: the attribute that keeps the class and id :func:`keep_leads` took off a block
+LEAD_MARKS_KEPT = "data-lead-marks"
 # an <aside> holding this share of the page's prose is its main column (a short story beside
 # an aside of comments or an author's bio is not: those hold a half or so)
 MAIN_COLUMN_SHARE = 0.7
@@ -69,7 +71,8 @@ def drop_ad_slots(tree: HtmlElement) -> int:
 def keep_leads(tree: HtmlElement) -> int:
     """Unmark "teaser"/"lead" blocks that hold prose paragraphs with few links and no linked
     headline (a link of 4+ words: a teaser of another story links to it, issue 13), outside
-    asides and navigation."""
+    asides and navigation: their class and id move to :data:`LEAD_MARKS_KEPT`, where the
+    standfirst is still found by them."""
     kept = 0
     for el in tree.iter("div", "section", "p"):
         marks = f"{el.get('class', '')} {el.get('id', '')}"
@@ -81,6 +84,7 @@ def keep_leads(tree: HtmlElement) -> int:
         if paragraphs and not headline_links and not boxed and _link_share(el) <= MAX_LINK_SHARE:
             el.attrib.pop("class", None)
             el.attrib.pop("id", None)
+            el.set(LEAD_MARKS_KEPT, marks)  # for the body stage's standfirst (trafilatura reads no data- attribute)
             kept += 1
     return kept
 
