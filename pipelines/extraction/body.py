@@ -297,15 +297,17 @@ def standfirst(tree: etree._Element, title: str | None, body: etree._Element) ->
     h1 = next((h for h in headlines if want and _key(h.text_content()) and _key(h.text_content()) in want), headlines[0])
     first = next((block_text(el) for el in body if el.tag == "p" and len(block_text(el)) >= MIN_LEAD_PARAGRAPH), "")
     snippet = " ".join(first.split()[:6])
-    story_keys = {_key(block_text(el)) for el in list(body)[:LEAD_WINDOW]}
+    story_keys = None
     for el in h1.xpath("following::*[position() <= 80]"):
         if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript"):
             continue
         if snippet and (snippet[:20] in " ".join((el.text or "").split()) or (el.tag == "p" and snippet in " ".join(el.text_content().split()))):
             return None  # the story has begun (its first paragraph, or a block whose own text starts it)
         unmarked = el.get("data-lead-marks")  # a lead the cleaning stage judged story prose (clean.keep_leads)
-        if unmarked and _key(el.text_content()) in story_keys:
-            continue  # trafilatura kept it in the story: it stays there
+        if unmarked:
+            story_keys = story_keys or {_key(block_text(b)) for b in list(body)[:LEAD_WINDOW]}
+            if _key(el.text_content()) in story_keys:
+                continue  # trafilatura kept it in the story: it stays there
         marks = f"{el.get('class', '')} {el.get('id', '')} {el.get('itemprop', '')} {unmarked or ''}"
         if el.tag == "h2" or (el.tag in ("p", "div", "h3", "span", "section") and STANDFIRST_MARKS.search(marks)):
             if NOT_STANDFIRST.search(marks) or any(a.tag in ("figure", "figcaption") for a in el.iterancestors()):

@@ -104,20 +104,29 @@ def run(tree: HtmlElement, include: str | None, exclude, off: set[str] = frozens
     return matched
 
 
-def _prose(el: HtmlElement) -> int:
+def _prose(el: HtmlElement, known: dict | None = None) -> int:
     """Characters in the element's prose paragraphs: ``<p>`` of :data:`PROSE_CHARS` or more
-    with at most :data:`MAX_LINK_SHARE` of link text."""
-    return sum(n for p in el.iter("p") if (n := _text_len(p)) >= PROSE_CHARS and _link_share(p) <= MAX_LINK_SHARE)
+    with at most :data:`MAX_LINK_SHARE` of link text (``known``: the paragraphs' values
+    found already, by paragraph; filled in)."""
+    known = {} if known is None else known
+    total = 0
+    for p in el.iter("p"):
+        if p not in known:
+            n = _text_len(p)
+            known[p] = n if n >= PROSE_CHARS and sum(_text_len(a) for a in p.iter("a")) <= MAX_LINK_SHARE * n else 0
+        total += known[p]
+    return total
 
 
 def unmark_main_column(tree: HtmlElement) -> int:
     """Retag as ``<div>`` each ``<aside>`` that holds :data:`MAIN_COLUMN_SHARE` of the
     page's prose (:func:`_prose`): the page's main column, not a sidebar."""
-    asides = [el for el in tree.iter("aside") if _prose(el)]
+    known: dict = {}
+    asides = [(el, prose) for el in tree.iter("aside") if (prose := _prose(el, known))]
     if not asides:
         return 0
-    total = _prose(tree)
-    columns = [el for el in asides if _prose(el) >= MAIN_COLUMN_SHARE * total]
+    total = _prose(tree, known)
+    columns = [el for el, prose in asides if prose >= MAIN_COLUMN_SHARE * total]
     for el in columns:
         el.tag = "div"
     return len(columns)

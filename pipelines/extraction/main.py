@@ -31,6 +31,7 @@ from contextlib import contextmanager
 
 import trafilatura
 from dateutil.parser import UnknownTimezoneWarning
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 from trafilatura import core as trafilatura_core
 
@@ -89,11 +90,10 @@ def _fallback_only_when_far_longer(page: HtmlElement, active: bool = True) -> It
 
     def compare(cleaned_tree, raw_tree, body, text, options):
         chosen, chosen_text = original(cleaned_tree, raw_tree, body, text, options)
-        own_paragraphs = bool(body.xpath(".//p//text()")) and len(body.findall(".//table")) <= len(body.findall(".//p"))
         if (
             chosen is not body
-            and own_paragraphs
             and getattr(options, "min_extracted_size", 0) <= len(text) < len(chosen_text) < FAR_LONGER * len(text)
+            and _has_paragraphs(body)
             and not _continues(page, body, chosen)
         ):
             return body, text
@@ -106,6 +106,15 @@ def _fallback_only_when_far_longer(page: HtmlElement, active: bool = True) -> It
     finally:
         trafilatura_core.compare_extraction = original
         trafilatura_core.ESCALATION_JUSTEXT_RATIO = escalation_ratio
+
+
+def _has_paragraphs(body) -> bool:
+    """trafilatura's own text has paragraph text and is not mostly tables (its own test of a
+    structurally deficient extraction, ``_prefer_readability``)."""
+    return bool(_PARAGRAPH_TEXT(body)) and len(body.findall(".//table")) <= len(body.findall(".//p"))
+
+
+_PARAGRAPH_TEXT = XPath(".//p//text()")
 
 
 def _continues(page: HtmlElement, own, chosen) -> bool:
