@@ -5,10 +5,11 @@ extractors, readability-lxml and jusText, trafilatura's documented ``bare_extrac
 behaviour), comments excluded. Its fast mode cut about one story in a hundred short after
 a photo caption and the first paragraph (issue 13): full mode on every page keeps them.
 
-One change to full mode's comparison (``trafilatura.core.compare_extraction``): a fallback's
-text that is longer than trafilatura's own text of paragraphs replaces it only when it is
-:data:`FAR_LONGER` times as long (trafilatura takes readability's at twice the length, and
-jusText's at any length when its own holds unsanitised markup). A story cut short after its
+One change to full mode (its comparison, ``trafilatura.core.compare_extraction``, and the
+jusText candidate of its recall escalation): a fallback's text that is longer than
+trafilatura's own text of paragraphs replaces it only when it is :data:`FAR_LONGER` times as
+long (trafilatura takes readability's and the escalation's jusText at twice the length,
+and its comparison's jusText at any length when its own holds unsanitised markup). A story cut short after its
 first paragraph is a small part of the whole; a fallback's text two to five times as long
 as a story of several paragraphs is that story inside its parent container, with other
 stories' excerpts, a video player's text or a comment thread around it. A fallback that is
