@@ -397,3 +397,16 @@ def test_a_long_marked_standfirst_outside_the_story_is_kept_not_lost():
     assert (e.standfirst, e.text.split("\n")) == (lead, STORY)
     inside = extract(f"<html><head><title>Bridge to close</title></head><body><article><h1>Bridge to close</h1><p class='standfirst'>{lead}</p>{paragraphs()}</article></body></html>")
     assert lead in (inside.standfirst or "") + inside.text  # kept in the story by trafilatura: there it stays
+
+
+def test_a_visible_dateline_keeps_the_time_its_time_element_states_not_a_teasers():
+    teasers = "<aside class='most-read'><ul>" + "".join(
+        f"<li><a href='/o{i}'>Another story about the council and its plans number {i}</a> "
+        f"<time datetime='2024-05-02T0{i}:00:00+01:00'>2 May 2024</time></li>" for i in range(1, 4)
+    ) + "</ul></aside>"
+    byline = "<p class='byline'>By Jane Roe, <time datetime='2024-05-02T09:30:00+01:00'>2 May 2024</time></p>"
+    html = f"<html><head><title>Pier</title></head><body>{teasers}<article><h1>Pier</h1>{byline}{paragraphs()}</article></body></html>"
+    e = extract(html, "https://news.example/pier")
+    assert (e.published.value, e.published.utc, e.published.source) == ("2024-05-02T09:30:00+01:00", "2024-05-02T08:30:00Z", "time")
+    plain = extract(html.replace("<time datetime='2024-05-02T09:30:00+01:00'>2 May 2024</time>", "2 May 2024"), "https://news.example/pier")
+    assert (plain.published.value, plain.published.source) == ("2024-05-02", "text")  # the teasers' times are not the story's

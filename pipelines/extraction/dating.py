@@ -32,7 +32,7 @@ from htmldate import extractors as htmldate_extractors
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 
-from pipelines.extraction.dates import AS_OF_LABEL, UPDATED_LABEL, StatedDate, date_from_url, day_first, find_text_dates, stated_day
+from pipelines.extraction.dates import AS_OF_LABEL, UPDATED_LABEL, StatedDate, parse_stated_date, date_from_url, day_first, find_text_dates, stated_day
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,10 @@ def run(tree: HtmlElement, page, story, url: str | None, hint: StatedDate | None
         if seen is not None and seen.day in page.published_days:
             # the structured data contradict themselves: the day the reader sees decides
             published = page.published_days[seen.day]
-        published = published or seen
+        if published is None and seen is not None:
+            # the dateline's day, with the time and offset its <time datetime> states (HTML's
+            # machine-readable form of the same date)
+            published = _with_time(tree, seen, now) or seen
         modified = modified or seen_modified or as_of
     if published is None and "opening_line" not in off:
         published = opening_line(story.text, now=now, dayfirst=day_first(page.locale))
@@ -106,6 +109,20 @@ def run(tree: HtmlElement, page, story, url: str | None, hint: StatedDate | None
     if published is not None and modified is not None and modified.day < published.day:
         modified = None  # a "modified" date before the publication date is a mix-up
     return published, modified
+
+
+def _with_time(tree: HtmlElement, seen: StatedDate, now: datetime) -> StatedDate | None:
+    """The first ``<time datetime>`` outside boxes of other stories (:func:`_in_box`) whose
+    value states a time on the day of the visible dateline ``seen`` (WHATWG HTML, the
+    ``time`` element: its ``datetime`` attribute is the machine-readable form of its
+    content), as a :class:`StatedDate` of source ``time``; ``None`` when there is none."""
+    body = tree.find("body") if tree.find("body") is not None else tree
+    memo: dict = {}
+    for el in body.iter("time"):
+        stated = parse_stated_date(el.get("datetime"), "time", now=now)
+        if stated is not None and stated.day == seen.day and len(stated.value) > 10 and not _in_box(el, body, memo=memo):
+            return stated
+    return None
 
 
 def opening_line(text: str, *, now: datetime | None = None, dayfirst: bool | None = None) -> StatedDate | None:
