@@ -408,5 +408,8 @@ def test_a_visible_dateline_keeps_the_time_its_time_element_states_not_a_teasers
     html = f"<html><head><title>Pier</title></head><body>{teasers}<article><h1>Pier</h1>{byline}{paragraphs()}</article></body></html>"
     e = extract(html, "https://news.example/pier")
     assert (e.published.value, e.published.utc, e.published.source) == ("2024-05-02T09:30:00+01:00", "2024-05-02T08:30:00Z", "time")
-    plain = extract(html.replace("<time datetime='2024-05-02T09:30:00+01:00'>2 May 2024</time>", "2 May 2024"), "https://news.example/pier")
-    assert (plain.published.value, plain.published.source) == ("2024-05-02", "text")  # the teasers' times are not the story's
+    plain = html.replace("<time datetime='2024-05-02T09:30:00+01:00'>2 May 2024</time>", "2 May 2024")
+    assert extract(plain, "https://news.example/pier").published.value == "2024-05-02"  # the teasers' times are not the story's
+    comment = "<div><p>Reader: a fine pier, I say, and about time too.</p><time datetime='2024-05-02T22:10:00+01:00'>2 May</time></div>"
+    below = extract(plain.replace("</article>", "</article>" + comment), "https://news.example/pier")
+    assert (below.published.value, below.published.source) == ("2024-05-02", "text")  # nor a comment's below the story

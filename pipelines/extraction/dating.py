@@ -94,7 +94,7 @@ def run(tree: HtmlElement, page, story, url: str | None, hint: StatedDate | None
         if published is None and seen is not None:
             # the dateline's day, with the time and offset its <time datetime> states (HTML's
             # machine-readable form of the same date)
-            published = _with_time(tree, seen, now) or seen
+            published = _with_time(tree, seen, now, located) or seen
         modified = modified or seen_modified or as_of
     if published is None and "opening_line" not in off:
         published = opening_line(story.text, now=now, dayfirst=day_first(page.locale))
@@ -111,14 +111,23 @@ def run(tree: HtmlElement, page, story, url: str | None, hint: StatedDate | None
     return published, modified
 
 
-def _with_time(tree: HtmlElement, seen: StatedDate, now: datetime) -> StatedDate | None:
-    """The first ``<time datetime>`` outside boxes of other stories (:func:`_in_box`) whose
-    value states a time on the day of the visible dateline ``seen`` (WHATWG HTML, the
-    ``time`` element: its ``datetime`` attribute is the machine-readable form of its
-    content), as a :class:`StatedDate` of source ``time``; ``None`` when there is none."""
+def _with_time(tree: HtmlElement, seen: StatedDate, now: datetime, located) -> StatedDate | None:
+    """The first ``<time datetime>`` above the story or inside its container, outside boxes
+    of other stories (:func:`_in_box`), whose value states a time on the day of the visible
+    dateline ``seen`` (WHATWG HTML, the ``time`` element: its ``datetime`` attribute is the
+    machine-readable form of its content), as a :class:`StatedDate` of source ``time``;
+    ``None`` when there is none. ``located``: :func:`locate` of the story's text (a comment's
+    time below the story, often of the same day, is not read)."""
+    start, _, container = located
     body = tree.find("body") if tree.find("body") is not None else tree
+    above = []
+    for el in body.iter():
+        if el is start:
+            break
+        if el.tag == "time":
+            above.append(el)
     memo: dict = {}
-    for el in body.iter("time"):
+    for el in [*above, *(container.iter("time") if container is not None else ())]:
         stated = parse_stated_date(el.get("datetime"), "time", now=now)
         if stated is not None and stated.day == seen.day and len(stated.value) > 10 and not _in_box(el, body, memo=memo):
             return stated
