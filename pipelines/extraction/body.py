@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from lxml import etree
 from trafilatura.xml import xmltotxt
 
+from pipelines.extraction.clean import LEAD_MARKS_KEPT
 from pipelines.extraction.dates import find_text_dates
 
 BLOCKS = ("p", "head", "list", "quote", "table", "code", "graphic")
@@ -303,7 +304,7 @@ def standfirst(tree: etree._Element, title: str | None, body: etree._Element) ->
             continue
         if snippet and (snippet[:20] in " ".join((el.text or "").split()) or (el.tag == "p" and snippet in " ".join(el.text_content().split()))):
             return None  # the story has begun (its first paragraph, or a block whose own text starts it)
-        unmarked = el.get("data-lead-marks")  # a lead the cleaning stage judged story prose (clean.keep_leads)
+        unmarked = el.get(LEAD_MARKS_KEPT)  # a lead the cleaning stage judged story prose (clean.keep_leads)
         if unmarked:
             story_keys = story_keys or {_key(block_text(b)) for b in list(body)[:LEAD_WINDOW]}
             if _key(el.text_content()) in story_keys:
