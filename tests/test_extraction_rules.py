@@ -413,3 +413,17 @@ def test_a_visible_dateline_keeps_the_time_its_time_element_states_not_a_teasers
     comment = "<div><p>Reader: a fine pier, I say, and about time too.</p><time datetime='2024-05-02T22:10:00+01:00'>2 May</time></div>"
     below = extract(plain.replace("</article>", "</article>" + comment), "https://news.example/pier")
     assert (below.published.value, below.published.source) == ("2024-05-02", "text")  # nor a comment's below the story
+
+
+def test_the_byline_below_a_marked_summary_kept_in_the_text_is_the_storys_dateline():
+    summary = "The harbour board voted for a longer pier after years of dispute with the fishermen."
+    byline = "<p class='byline'>By Jane Roe, <time datetime='2024-05-02T09:30:00+01:00'>2 May 2024</time></p>"
+    teasers = "<aside><h3>Most read</h3><ul>" + "".join(
+        f"<li><a href='/o{i}'>Another story about the council and its plans number {i}</a> <span>{i} May 2024</span></li>" for i in (3, 4, 5)
+    ) + "</ul></aside>"
+    html = (
+        f"<html><head><title>Pier</title></head><body><article><h1>Pier</h1><p class='standfirst'>{summary}</p>"
+        f"{byline}{paragraphs()}</article>{teasers}</body></html>"
+    )
+    e = extract(html, "https://news.example/pier")
+    assert (e.published.value, e.published.source) == ("2024-05-02T09:30:00+01:00", "time")

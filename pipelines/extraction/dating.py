@@ -84,7 +84,7 @@ def run(tree: HtmlElement, page, story, url: str | None, hint: StatedDate | None
     """
     published, modified = page.published, page.modified
     published = published or hint
-    located = locate(tree, story.text)
+    located = _below_a_summary(tree, locate(tree, story.text), story.text)
     as_of = None
     if published is None or modified is None or len(page.published_days) > 1:
         seen, seen_modified, as_of = (None, None, None) if "dateline" in off else visible(tree, page.title, located, now=now, dayfirst=day_first(page.locale), off=off)
@@ -109,6 +109,26 @@ def run(tree: HtmlElement, page, story, url: str | None, hint: StatedDate | None
     if published is not None and modified is not None and modified.day < published.day:
         modified = None  # a "modified" date before the publication date is a mix-up
     return published, modified
+
+
+def _below_a_summary(tree: HtmlElement, located, text: str):
+    """:func:`locate`'s answer, with the story starting at its second line when its first
+    is a summary the page marks as such (a ``standfirst``, ``summary``, ``intro`` ... class,
+    id or itemprop, or the marks the cleaning stage kept: :data:`SUMMARY_MARKS`) that
+    trafilatura kept in the text: the byline below such a summary is the story's dateline."""
+    start, end, container = located
+    if start is None:
+        return located
+    marks = " ".join(f"{start.get('class', '')} {start.get('id', '')} {start.get('itemprop', '')} {start.get('data-lead-marks', '')}".split())
+    if not (marks and SUMMARY_MARKS.search(marks)):
+        return located
+    rest = locate(tree, "\n".join(text.splitlines()[1:]))[0]
+    return (rest, end, container) if rest is not None else located
+
+
+# class, id or itemprop words of a summary printed under the headline (as the body stage's
+# standfirst reads them)
+SUMMARY_MARKS = re.compile(r"standfirst|summary|\bdek\b|deck|sub-?title|sub-?head|intro|chapo|chapeau|abstract|description|vorspann|entradilla", re.IGNORECASE)
 
 
 def _with_time(tree: HtmlElement, seen: StatedDate, now: datetime, located) -> StatedDate | None:
