@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from scrapy import Request
 
 from archive.migrations import migrations
 from tests.battery import (
@@ -125,7 +126,10 @@ def test_r28_ssrf_payloads_are_refused_before_connecting(ssrf):
     failures = guarded.run.failures()
     for name, url in guarded.payloads.items():
         if name != "rebind":  # pinned to its public address: fetched there (next tests)
-            assert failures.get(url) == ["refused"], (name, failures.get(url))
+            # recorded as the request spells it: w3lib >= 2.6 writes 127.1 or 0x7f000001 as
+            # 127.0.0.1 (WHATWG URL's IPv4 parser), earlier versions keep the spelling given
+            recorded = Request(url).url
+            assert failures.get(recorded) == ["refused"], (name, recorded, failures.get(recorded))
     for url in SCHEME_PAYLOADS:
         assert guarded.run.value("SELECT kind FROM failures WHERE url LIKE ?", [url.split("{")[0] + "%"]) == "bad_url"
     # not one connection to a private or special address was even attempted

@@ -81,8 +81,9 @@ def decode(body: bytes, content_type: str | None = None) -> tuple[str, str]:
                 break  # the header, when it names a charset, decides
     if not has_bom and header is None and declared and "utf" not in declared.lower() and _multibyte_utf8(body):
         return "utf-8", body.decode("utf-8")
-    encoding, text = html_to_unicode(content_type, body, auto_detect_fun=_detect)
-    return encoding, text
+    # the header, else the <meta>, else the bytes decide (w3lib's html_to_unicode order;
+    # its auto_detect_fun argument, deprecated in w3lib 2.6, is spelt as the header here)
+    return html_to_unicode(f"text/html; charset={header or declared or _detect(body)}", body)
 
 
 def _multibyte_utf8(body: bytes) -> bool:
