@@ -65,6 +65,25 @@ def test_two_digit_years_only_in_a_dateline_and_never_a_time():
     assert find_text_dates("Doors open 14 May 20:30, tickets 2.50", now=NOW, short_years=True) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("https://cdn.example/uploads/2018/10/26e39cee-b5eb.jpeg", []),  # a file name starting with digits
+        ("/wp-content/uploads/2018/10/26/photo.jpg", []),  # a path
+        ("Posted 2018-04-25T10:00:00Z", ["2018-04-25"]),
+        ("Published: 2018/04/25 by Jane Roe", ["2018-04-25"]),
+    ],
+)
+def test_a_numeric_date_in_a_picture_s_address_shown_as_text_is_no_date(text, days):
+    assert [d.value for _, d in find_text_dates(text, now=NOW)] == days
+
+
+def test_a_page_stating_no_date_takes_none_from_its_picture_s_address():
+    # a theme's structured-data span spells the picture's address as (hidden) text
+    picture = "<span class='hidden'><span itemprop='url'>https://cdn.example/uploads/2018/10/26e39cee-b5eb.jpeg</span></span>"
+    assert extract(_story_page("", trailer=picture), "https://blog.example/e/1", now=NOW).published is None
+
+
 def test_ambiguous_slash_dates_are_not_read_from_text():
     assert find_text_dates("Posted 04/05/2018", now=NOW) == []
 
