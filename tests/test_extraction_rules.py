@@ -224,6 +224,23 @@ def test_the_standfirst_is_a_field_of_its_own_and_in_story_headings_stay():
     assert e.text.split("\n") == [*STORY[:2], "What comes next", *STORY[2:]]
 
 
+def test_a_script_a_repeated_headline_or_a_video_s_headline_is_no_standfirst():
+    lead = "The board's vote ends a dispute of three years, and the work starts in spring with money from the port and region."
+    code = "var adSafety = 'General news, passed for ad targeting'; window.ads = window.ads || [];"
+    # a summary's container that also holds a script: the reader sees the summary only
+    e = extract(page(f"<h2 class='summary'><script>{code}</script>{lead}</h2>" + paragraphs()))
+    assert e.standfirst == lead
+    e = extract(page(f"<div class='article-lead'><script>{code}</script></div>" + paragraphs()))
+    assert e.standfirst is None and "adSafety" not in e.text
+    # the headline printed again in an <h2> (the <h1> holds the site's logo)
+    logo = page(paragraphs()).replace(b"<h1>Pier to grow</h1>", b"<h1><img alt=''></h1><h2 class='story-headline'>Pier to grow by forty metres as the harbour board votes</h2>")
+    assert extract(logo.replace(b"<title>Pier to grow", b"<title>Pier to grow by forty metres as the harbour board votes")).standfirst is None
+    # a video card's headline between the headline and the story; a sub-headline is a standfirst
+    card = "<div class='card'><h2 class='cd__headline'><span>Officials explain the plan for the north pier in a video</span></h2></div>"
+    assert extract(page(card + paragraphs())).standfirst is None
+    assert extract(page(f"<h2 class='sub-headline'>{lead}</h2>" + paragraphs())).standfirst == lead
+
+
 def test_white_space_inside_a_paragraph_is_not_a_paragraph_break():
     wrapped = STORY[0].replace(" by ", "\nby ").replace(", ending", ",\n   ending")
     e = extract(page(f"<p>{wrapped}</p>" + paragraphs(STORY[1:])))

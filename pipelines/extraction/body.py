@@ -118,6 +118,7 @@ SHARE_WORDS = re.compile(
     r"facebook|twitter|linkedin|reddit|telegram|messenger|flipboard|pinterest|x)(?: (?:this|it|on|via|the|story|article|link|\w+ this))*)$"
 )
 NOT_STANDFIRST = re.compile(r"caption|credit|photo|image|media|video|gallery", re.IGNORECASE)
+HEADLINE_MARK = re.compile(r"headline", re.IGNORECASE)
 MIN_STANDFIRST_CHARS = 40
 MAX_STANDFIRST_CHARS = 600
 # class, id or itemprop words of a standfirst (summary, dek, chapô, Vorspann, entradilla ...)
@@ -282,12 +283,17 @@ def _wrap_loose_text(body: etree._Element) -> None:
             el.addnext(p)
 
 
+# an element's text as a reader sees it: a script's code inside a summary's container is not
+_SHOWN_TEXT = etree.XPath(".//text()[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]")
+
+
 def standfirst(tree: etree._Element, title: str | None, body: etree._Element) -> str | None:
     """The standfirst: after the page's headline (its ``<h1>``) and before the story's
     first paragraph, the first element marked as a summary (:data:`STANDFIRST_MARKS` in its
     class, id or itemprop) or the first ``<h2>`` there, when it reads as a sentence or two
-    (40 to 600 characters, under 30% link text) and is no byline, date or notice; else
-    ``None``; never a picture's caption or credit. (A ``<head>`` kept by trafilatura before the first paragraph is no standfirst
+    (40 to 600 characters of text outside scripts, under 30% link text) and is no byline,
+    date, notice or the headline printed again; else ``None``; never a picture's caption or
+    credit. (A ``<head>`` kept by trafilatura before the first paragraph is no standfirst
     unless the page marks it so: it may be the story's first heading. A lead block the
     cleaning stage unmarked is the standfirst only where trafilatura left it out of the
     story: it is not lost.)"""
@@ -313,11 +319,13 @@ def standfirst(tree: etree._Element, title: str | None, body: etree._Element) ->
         if el.tag == "h2" or (el.tag in ("p", "div", "h3", "span", "section") and STANDFIRST_MARKS.search(marks)):
             if NOT_STANDFIRST.search(marks) or any(a.tag in ("figure", "figcaption") for a in el.iterancestors()):
                 continue  # a picture's caption or credit
-            text = " ".join(el.text_content().split())
+            if HEADLINE_MARK.search(marks) and not STANDFIRST_MARKS.search(marks):
+                continue  # a headline ("cd__headline"), not a sub-headline: another item's, a video's
+            text = " ".join(" ".join(_SHOWN_TEXT(el)).split())
             if snippet and snippet in text:
                 return None  # the story has begun
-            if not MIN_STANDFIRST_CHARS <= len(text) <= MAX_STANDFIRST_CHARS:
-                continue
+            if not MIN_STANDFIRST_CHARS <= len(text) <= MAX_STANDFIRST_CHARS or (title and _same_title(text, title)):
+                continue  # too short or long, or the headline printed again (a site's logo in the <h1>)
             links = sum(len(" ".join(a.text_content().split())) for a in el.iter("a"))
             low = lower(text)
             if links <= 0.3 * len(text) and not (BYLINE.match(low) or is_date_line(text) or READ_MORE.match(low) or CALL_TO_ACTION.search(low)):
