@@ -241,6 +241,16 @@ def test_a_script_a_repeated_headline_or_a_video_s_headline_is_no_standfirst():
     assert extract(page(f"<h2 class='sub-headline'>{lead}</h2>" + paragraphs())).standfirst == lead
 
 
+def test_a_paragraph_opening_with_an_empty_anchor_is_story_not_a_link():
+    # <a id="..."></a> marks a place to jump to (an index term); trafilatura made the text
+    # after it the link's text, and the paragraph went as a teaser
+    lead_in = "There are many reasons to extend the pier, including:"
+    items = "<ul><li>Storms damaged the old breakwater last winter</li><li>Two fishing boats were lost at their moorings</li></ul>"
+    e = extract(page(paragraphs(STORY[:2]) + f"<p><a id='idx-1'></a>{lead_in}</p>" + items + paragraphs(STORY[2:])))
+    assert lead_in in e.text.split("\n")
+    assert e.text.split("\n")[:2] == STORY[:2] and e.text.split("\n")[-2:] == STORY[2:]
+
+
 def test_white_space_inside_a_paragraph_is_not_a_paragraph_break():
     wrapped = STORY[0].replace(" by ", "\nby ").replace(", ending", ",\n   ending")
     e = extract(page(f"<p>{wrapped}</p>" + paragraphs(STORY[1:])))

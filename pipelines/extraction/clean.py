@@ -11,7 +11,10 @@ general repairs, none naming a site:
   (``shared/cases/01-*``: trafilatura discards anything classed "teaser");
 - an ``<aside>`` that holds nearly all of the page's prose is its main column (some sites build
   the story's column with one), not a sidebar: it becomes a ``<div>``, since trafilatura
-  drops every ``<aside>`` (its ``MANUALLY_CLEANED`` tags) and would return the navigation.
+  drops every ``<aside>`` (its ``MANUALLY_CLEANED`` tags) and would return the navigation;
+- an empty ``<a>`` (an anchor to jump to, ``<a id="x"></a>``: nothing a reader sees) goes,
+  its following text kept: trafilatura makes the text after it the link's text, so a
+  paragraph opening with one read as a link (and was dropped as a teaser).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ LEAD_MARKS = re.compile(r"teaser|intro|lead|summary|standfirst|abstract|chapo|ki
 AD_MARKS = re.compile(r"(?:^|[-_\s])(?:ads?|ad-?slot|ad-?unit|ad-?container|advert\w*|dfp|gpt-ad)(?:$|[-_\s\d])", re.IGNORECASE)
 MAX_AD_CHARS = 200
 #: the rules that may be switched off (benchmarks.extraction, ablation); ad slots always go
-RULES = ("leads", "aside_column")
+RULES = ("leads", "aside_column", "empty_anchors")
 # XPath preselection (fast, in C); the regular expressions above decide. Written on the
 # attribute axis (//@class[...]/..): about twice as fast as testing every element.
 AD_XPATH = XPath("//@class[contains(., 'ad') or contains(., 'dfp')]/.. | //@id[contains(., 'ad') or contains(., 'dfp')]/..")
@@ -35,6 +38,7 @@ PROSE_CHARS = 80
 MAX_LINK_SHARE = 0.3
 #: the attribute that keeps the class and id :func:`keep_leads` took off a block
 LEAD_MARKS_KEPT = "data-lead-marks"
+EMPTY_ANCHORS = XPath("//a[not(*) and not(normalize-space())]")
 # an <aside> holding this share of the page's prose is its main column (a short story beside
 # an aside of comments or an author's bio is not: those hold a half or so)
 MAIN_COLUMN_SHARE = 0.7
@@ -101,7 +105,18 @@ def run(tree: HtmlElement, include: str | None, exclude, off: set[str] = frozens
         keep_leads(tree)
     if "aside_column" not in off:
         unmark_main_column(tree)
+    if "empty_anchors" not in off:
+        drop_empty_anchors(tree)
     return matched
+
+
+def drop_empty_anchors(tree: HtmlElement) -> int:
+    """Remove each ``<a>`` with neither text nor elements (an anchor target), keeping the
+    text after it in its place."""
+    anchors = EMPTY_ANCHORS(tree)
+    for el in anchors:
+        el.drop_tag()
+    return len(anchors)
 
 
 def _prose(el: HtmlElement, known: dict | None = None) -> int:
