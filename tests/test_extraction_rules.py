@@ -177,6 +177,13 @@ def test_linked_headlines_with_timestamps_go_but_linked_section_headings_stay():
     assert "The work" in text and text.count(STORY[-1]) == 2
 
 
+def test_a_story_sentence_about_getting_an_app_stays_and_the_app_promotion_goes():
+    sentence = "In order to get the new version of the app, the store sends your phone a patch that lists what changed since the old one."
+    promo = "Get the free Harbour News app for the latest stories."
+    e = extract(page(paragraphs(STORY[:2] + [sentence, promo] + STORY[2:])))
+    assert sentence in e.text and promo not in e.text
+
+
 def test_a_story_about_cookie_law_keeps_its_paragraphs():
     law = [
         "We use cookies to give you the best experience is the phrase the court examined, and judges found it meant nothing to readers.",

@@ -53,7 +53,7 @@ READ_MORE = re.compile(
 )
 CALL_TO_ACTION = re.compile(
     r"sign up (?:for|to)|subscribe (?:to|now|today|for)|\bnewsletters?\b|follow (?:us|him|her|them|@)|"
-    r"click here|tap here|download (?:the|our) app|get the [\w ]{1,30} app|join (?:us|our)|"
+    r"click here|tap here|download (?:the|our) app|get the (?:[\w'’-]+ ){1,3}app\b|join (?:us|our)|"
     r"support (?:our|independent) journalism|become a (?:member|subscriber|supporter)|"
     r"share (?:this|on) (?:article|story|facebook|twitter)|all rights reserved|©|ⓒ|\(c\) ?\d{4}|copyright \d{4}|"
     r"if you (?:enjoyed|liked|value|appreciate) (?:this|our|reading)|"
