@@ -13,8 +13,9 @@ article extraction benchmark's 4-token shingles, benchmarks/scoring.py), dates d
 (no date where the page states none), and dates taken from the sidebar; the same for the
 first crawl's stories after ``newsarchive reextract``; then, in process, the same scores
 when the template is learned from the first k stories of each site: how many stories a site
-needs before its template helps; and the time extraction takes with a template against
-without one, and learning's time per story (same run, same pages).
+needs before its template helps; and the time extraction takes with a template, without one
+and by bare ``trafilatura.extract`` (its defaults), and learning's time per story (same run,
+same pages).
 
 Usage: python -m benchmarks.templates [--sites 8] [--shared ../shared]
 """
@@ -28,6 +29,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import trafilatura
 
 from benchmarks.scoring import text_score
 from benchmarks.template_sites import TIME_STYLES, StoryPage, layouts, site_pages
@@ -149,22 +152,32 @@ def main() -> None:
                 got.append((page, e.text, e.published.value if e.published else None))
         blocks = "generic extraction" if not k else "template"
         print(f"  k = {k:>2} ({blocks:<18}) {scores(got)}, {sidebar_dated(got)} from the sidebar")
-    # time: each page with and without its site's template, interleaved, fastest of 3
-    plain = with_template = 0.0
+    # time: each page with and without its site's template and by bare trafilatura (its
+    # defaults), interleaved, fastest of 3
+    plain = with_template = bare = 0.0
     for name, pages in sites.items():
         template = learn([(parse_document(p.body)[0], f"http://127.0.0.2{p.path}") for p in pages[:FIRST]], site=name)
         for page in pages[FIRST:]:
-            best = [float("inf"), float("inf")]
+            url = f"http://127.0.0.2{page.path}"
+            runs = (
+                lambda: extract(page.body, url),
+                lambda: extract(page.body, url, options=ExtractOptions(template=template)),
+                lambda: trafilatura.extract(page.body, url=url),
+            )
+            best = [float("inf")] * len(runs)
             for _ in range(3):
-                for i, option in enumerate((None, template)):
+                for i, run_one in enumerate(runs):
                     started = time.perf_counter()
-                    extract(page.body, f"http://127.0.0.2{page.path}", options=ExtractOptions(template=option))
+                    run_one()
                     best[i] = min(best[i], time.perf_counter() - started)
             plain += best[0]
             with_template += best[1]
+            bare += best[2]
     n = len(sites) * (PAGES - FIRST)
-    print(f"\ntime: extraction with a template {with_template / plain:.2f}x the generic extraction's "
-          f"({with_template / n * 1000:.0f} vs {plain / n * 1000:.0f} ms a page, fastest of 3 interleaved runs); "
+    print(f"\ntime (ms a page, fastest of 3 interleaved runs): with a template {with_template / n * 1000:.1f}, "
+          f"generic {plain / n * 1000:.1f}, bare trafilatura.extract {bare / n * 1000:.1f}: "
+          f"with a template {with_template / bare:.2f}x bare trafilatura, generic {plain / bare:.2f}x "
+          f"(with a template {with_template / plain:.2f}x the generic extraction); "
           f"learning {learning / (CURVE[-1] * len(sites)) * 1000:.0f} ms a story (parsing included)")
 
 
