@@ -72,6 +72,9 @@ def test_two_digit_years_only_in_a_dateline_and_never_a_time():
         ("/wp-content/uploads/2018/10/26/photo.jpg", []),  # a path
         ("Posted 2018-04-25T10:00:00Z", ["2018-04-25"]),
         ("Published: 2018/04/25 by Jane Roe", ["2018-04-25"]),
+        ("发布时间2018-04-25 10:32　来源：新华网", ["2018-04-25"]),  # a label in another script touches it
+        ("입력2018.04.25 10:00", ["2018-04-25"]),
+        ("2018-04-25am", ["2018-04-25"]),
     ],
 )
 def test_a_numeric_date_in_a_picture_s_address_shown_as_text_is_no_date(text, days):

@@ -178,10 +178,13 @@ def test_linked_headlines_with_timestamps_go_but_linked_section_headings_stay():
 
 
 def test_a_story_sentence_about_getting_an_app_stays_and_the_app_promotion_goes():
-    sentence = "In order to get the new version of the app, the store sends your phone a patch that lists what changed since the old one."
-    promo = "Get the free Harbour News app for the latest stories."
-    e = extract(page(paragraphs(STORY[:2] + [sentence, promo] + STORY[2:])))
-    assert sentence in e.text and promo not in e.text
+    sentences = [
+        "In order to get the new version of the app, the store sends your phone a patch that lists what changed since the old one.",
+        "Officials have struggled to get the port's tide-warning app working on older phones.",
+    ]
+    promos = ["Get the free Harbour News app for the latest stories.", "Get the North Coast Evening Gazette app for alerts."]
+    e = extract(page(paragraphs(STORY[:2] + sentences + promos + STORY[2:])))
+    assert all(s in e.text for s in sentences) and not any(p in e.text for p in promos)
 
 
 def test_a_story_about_cookie_law_keeps_its_paragraphs():
@@ -242,10 +245,26 @@ def test_a_script_a_repeated_headline_or_a_video_s_headline_is_no_standfirst():
     # the headline printed again in an <h2> (the <h1> holds the site's logo)
     logo = page(paragraphs()).replace(b"<h1>Pier to grow</h1>", b"<h1><img alt=''></h1><h2 class='story-headline'>Pier to grow by forty metres as the harbour board votes</h2>")
     assert extract(logo.replace(b"<title>Pier to grow", b"<title>Pier to grow by forty metres as the harbour board votes")).standfirst is None
-    # a video card's headline between the headline and the story; a sub-headline is a standfirst
-    card = "<div class='card'><h2 class='cd__headline'><span>Officials explain the plan for the north pier in a video</span></h2></div>"
-    assert extract(page(card + paragraphs())).standfirst is None
-    assert extract(page(f"<h2 class='sub-headline'>{lead}</h2>" + paragraphs())).standfirst == lead
+    # a video player's "up next" card, or a teaser whose link wraps its heading, between the
+    # headline and the story
+    video = ("<div class='video__end-slate'><ul><h3>Just watched</h3><h2 class='cd__headline'>"
+             "<span>Officials explain the plan for the north pier in a video</span></h2></ul></div>")
+    assert extract(page(video + paragraphs())).standfirst is None
+    teaser = "<a class='promo-card' href='/video/9'><h2>Watch: drone footage shows the harbour and the old pier from the air</h2></a>"
+    assert extract(page(teaser + paragraphs())).standfirst is None
+
+
+def test_a_standfirst_classed_as_a_secondary_headline_or_opening_with_the_headline_is_kept():
+    lead = "The board's vote ends a dispute of three years, and the work starts in spring with money from the port and region."
+    assert extract(page(f"<h2 class='secondary-headline'>{lead}</h2>" + paragraphs())).standfirst == lead
+    assert extract(page(f"<h2 class='sub_headline'>{lead}</h2>" + paragraphs())).standfirst == lead
+    opening = "Pier to grow by forty metres after a vote that ends three years of dispute in the port"
+    assert extract(page(f"<h2 class='standfirst'>{opening}</h2>" + paragraphs())).standfirst == opening
+    # inline markup inside it adds no spaces
+    marked = "The <a href='/t/port'>Port Authority</a>'s £<b>4</b>m plan will add forty metres to the north pier by next summer"
+    assert extract(page(f"<h2>{marked}</h2>" + paragraphs())).standfirst == (
+        "The Port Authority's £4m plan will add forty metres to the north pier by next summer"
+    )
 
 
 def test_a_paragraph_opening_with_an_empty_anchor_is_story_not_a_link():
@@ -256,6 +275,13 @@ def test_a_paragraph_opening_with_an_empty_anchor_is_story_not_a_link():
     e = extract(page(paragraphs(STORY[:2]) + f"<p><a id='idx-1'></a>{lead_in}</p>" + items + paragraphs(STORY[2:])))
     assert lead_in in e.text.split("\n")
     assert e.text.split("\n")[:2] == STORY[:2] and e.text.split("\n")[-2:] == STORY[2:]
+    # an empty link with an address is a card's click overlay: its list stays a list of links
+    cards = "".join(
+        f"<li><a class='stretched' href='/news/{i}'></a><span>Other story number {i} about the harbour and its busy quay</span></li>"
+        for i in range(3)
+    )
+    e = extract(page(paragraphs() + f"<ul class='story-links'>{cards}</ul>"))
+    assert e.text.split("\n") == STORY
 
 
 def test_white_space_inside_a_paragraph_is_not_a_paragraph_break():

@@ -53,7 +53,7 @@ READ_MORE = re.compile(
 )
 CALL_TO_ACTION = re.compile(
     r"sign up (?:for|to)|subscribe (?:to|now|today|for)|\bnewsletters?\b|follow (?:us|him|her|them|@)|"
-    r"click here|tap here|download (?:the|our) app|get the (?:[\w'’-]+ ){1,3}app\b|join (?:us|our)|"
+    r"click here|tap here|download (?:the|our) app|(?:^|[.!?:]\s)\W*get (?:the|our) [\w'’ .!&-]{0,30}\bapps?\b|join (?:us|our)|"
     r"support (?:our|independent) journalism|become a (?:member|subscriber|supporter)|"
     r"share (?:this|on) (?:article|story|facebook|twitter)|all rights reserved|©|ⓒ|\(c\) ?\d{4}|copyright \d{4}|"
     r"if you (?:enjoyed|liked|value|appreciate) (?:this|our|reading)|"
@@ -118,7 +118,8 @@ SHARE_WORDS = re.compile(
     r"facebook|twitter|linkedin|reddit|telegram|messenger|flipboard|pinterest|x)(?: (?:this|it|on|via|the|story|article|link|\w+ this))*)$"
 )
 NOT_STANDFIRST = re.compile(r"caption|credit|photo|image|media|video|gallery", re.IGNORECASE)
-HEADLINE_MARK = re.compile(r"headline", re.IGNORECASE)
+# a box of other items around a heading (a header's "media" or "image" class is its picture)
+PLAYER_BOX = re.compile(r"video|player|gallery|slideshow|carousel", re.IGNORECASE)
 MIN_STANDFIRST_CHARS = 40
 MAX_STANDFIRST_CHARS = 600
 # class, id or itemprop words of a standfirst (summary, dek, chapô, Vorspann, entradilla ...)
@@ -283,8 +284,31 @@ def _wrap_loose_text(body: etree._Element) -> None:
             el.addnext(p)
 
 
-# an element's text as a reader sees it: a script's code inside a summary's container is not
-_SHOWN_TEXT = etree.XPath(".//text()[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]")
+_NOT_SHOWN = ("script", "style", "noscript", "template")
+# elements a browser lays out as blocks (a line of their own): their text is not run together
+_BLOCK_TAGS = frozenset({"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "section", "header", "footer", "figure", "figcaption", "blockquote", "table", "tr", "td", "th", "dd", "dt"})
+
+
+def _shown_text(el: etree._Element) -> str:
+    """An element's text as a reader sees it, white space folded: a script's code inside a
+    summary's container is not, inline markup adds no space ("£<b>4</b>m"), and blocks
+    are not run together."""
+    parts: list[str] = []
+
+    def walk(node: etree._Element) -> None:
+        block = node.tag in _BLOCK_TAGS
+        if block:
+            parts.append(" ")
+        parts.append(node.text or "")
+        for child in node:
+            if isinstance(child.tag, str) and child.tag not in _NOT_SHOWN:
+                walk(child)
+            parts.append(child.tail or "")
+        if block:
+            parts.append(" ")
+
+    walk(el)
+    return " ".join("".join(parts).split())
 
 
 def standfirst(tree: etree._Element, title: str | None, body: etree._Element) -> str | None:
@@ -319,18 +343,32 @@ def standfirst(tree: etree._Element, title: str | None, body: etree._Element) ->
         if el.tag == "h2" or (el.tag in ("p", "div", "h3", "span", "section") and STANDFIRST_MARKS.search(marks)):
             if NOT_STANDFIRST.search(marks) or any(a.tag in ("figure", "figcaption") for a in el.iterancestors()):
                 continue  # a picture's caption or credit
-            if HEADLINE_MARK.search(marks) and not STANDFIRST_MARKS.search(marks):
-                continue  # a headline ("cd__headline"), not a sub-headline: another item's, a video's
-            text = " ".join(" ".join(_SHOWN_TEXT(el)).split())
+            if _in_a_card(el):
+                continue  # a video's or another story's card
+            text = _shown_text(el)
             if snippet and snippet in text:
                 return None  # the story has begun
-            if not MIN_STANDFIRST_CHARS <= len(text) <= MAX_STANDFIRST_CHARS or (title and _same_title(text, title)):
+            if not MIN_STANDFIRST_CHARS <= len(text) <= MAX_STANDFIRST_CHARS or (title and _key(text) in _key(title)):
                 continue  # too short or long, or the headline printed again (a site's logo in the <h1>)
             links = sum(len(" ".join(a.text_content().split())) for a in el.iter("a"))
             low = lower(text)
             if links <= 0.3 * len(text) and not (BYLINE.match(low) or is_date_line(text) or READ_MORE.match(low) or CALL_TO_ACTION.search(low)):
                 return text
     return None
+
+
+def _in_a_card(el: etree._Element) -> bool:
+    """Whether ``el`` sits in a link (a teaser's heading) or, within four levels and inside
+    the story's ``<article>``/``<main>``, in a video player's, a gallery's or a carousel's
+    box (:data:`PLAYER_BOX`: a player's "up next" card)."""
+    for depth, parent in enumerate(el.iterancestors()):
+        if parent.tag == "a":
+            return True
+        if depth >= 4 or parent.tag in ("article", "main", "body", "header"):
+            return False
+        if PLAYER_BOX.search(f"{parent.get('class', '')} {parent.get('id', '')}"):
+            return True
+    return False
 
 
 def _drop_repeated_lead(body: etree._Element) -> None:

@@ -12,7 +12,8 @@ general repairs, none naming a site:
 - an ``<aside>`` that holds nearly all of the page's prose is its main column (some sites build
   the story's column with one), not a sidebar: it becomes a ``<div>``, since trafilatura
   drops every ``<aside>`` (its ``MANUALLY_CLEANED`` tags) and would return the navigation;
-- an empty ``<a>`` (an anchor to jump to, ``<a id="x"></a>``: nothing a reader sees) goes,
+- an empty ``<a>`` without ``href`` (an anchor to jump to, ``<a id="x"></a>``: nothing a
+  reader sees) goes,
   its following text kept: trafilatura makes the text after it the link's text, so a
   paragraph opening with one read as a link (and was dropped as a teaser).
 """
@@ -38,7 +39,8 @@ PROSE_CHARS = 80
 MAX_LINK_SHARE = 0.3
 #: the attribute that keeps the class and id :func:`keep_leads` took off a block
 LEAD_MARKS_KEPT = "data-lead-marks"
-EMPTY_ANCHORS = XPath("//a[not(*) and not(normalize-space())]")
+# without href: an empty link with one is a card's click overlay, the sign of a teaser
+EMPTY_ANCHORS = XPath("//a[not(@href) and not(*) and not(normalize-space())]")
 # an <aside> holding this share of the page's prose is its main column (a short story beside
 # an aside of comments or an author's bio is not: those hold a half or so)
 MAIN_COLUMN_SHARE = 0.7
@@ -111,8 +113,8 @@ def run(tree: HtmlElement, include: str | None, exclude, off: set[str] = frozens
 
 
 def drop_empty_anchors(tree: HtmlElement) -> int:
-    """Remove each ``<a>`` with neither text nor elements (an anchor target), keeping the
-    text after it in its place."""
+    """Remove each ``<a>`` with neither ``href``, text nor elements (an anchor target),
+    keeping the text after it in its place."""
     anchors = EMPTY_ANCHORS(tree)
     for el in anchors:
         el.drop_tag()

@@ -222,9 +222,11 @@ _MONTHS = {
 }
 _MONTH_RE = "|".join(sorted(map(re.escape, _MONTHS), key=len, reverse=True))
 _TEXT_PATTERNS = [
-    # 2018-04-25, 2018/04/25, 2018-04-25T10:00; not a path's ".../2018/10/26/" nor a file
-    # name's "2018/10/26e39c.jpg" (a picture's address shown as text)
-    (re.compile(r"(?<![\w/])((?:19|20)\d{2})[-/.](\d{1,2})[-/.](\d{1,2})(?![\d/]|(?!T\d)[^\W\d_])"), ("y", "m", "d")),
+    # 2018-04-25, 2018/04/25, 2018-04-25T10:00, 发布时间2018-04-25; not a path's
+    # ".../2018/10/26/" nor a file name's "2018/10/26e39c.jpg" (a picture's address shown
+    # as text): no ASCII letter, digit or slash before it, no slash, digit, or letters and
+    # then a digit after it (but for ISO's "T10")
+    (re.compile(r"(?<![A-Za-z0-9_/])((?:19|20)\d{2})[-/.](\d{1,2})[-/.](\d{1,2})(?![\d/]|(?!T\d)[A-Za-z]+\d)"), ("y", "m", "d")),
     # 25.04.2018 (day first, the European numeric form)
     (re.compile(r"(?<![\d.])(\d{1,2})\.\s?(\d{1,2})\.\s?((?:19|20)\d{2})(?!\d)"), ("d", "m", "y")),
     # April 25, 2018 / Apr. 25th 2018
