@@ -59,16 +59,17 @@ class Result:
     text: str
     day: str | None
     ms: float
+    standfirst: str = ""
 
 
 def ours(page: Page) -> Result:
     started = time.perf_counter()
     try:
         e = extraction.extract(page.body, page.url)
-        text, day = e.text, (e.published.day if e.published else None)
+        text, day, standfirst = e.text, (e.published.day if e.published else None), e.standfirst or ""
     except ValueError:
-        text, day = "", None
-    return Result(text, day, (time.perf_counter() - started) * 1000)
+        text, day, standfirst = "", None, ""
+    return Result(text, day, (time.perf_counter() - started) * 1000, standfirst)
 
 
 def bare(include_comments: bool) -> Callable[[Page], Result]:
@@ -172,7 +173,12 @@ def report_quality(pages: list[Page], repeat: int) -> dict:
     figures = {}
     print(f"\n## quality per half ({sum(p.half == 'tune' for p in pages)} tune pages, {sum(p.half == 'check' for p in pages)} check pages)")
     print(HEADER)
-    runs = {name: by_half(pages, [run(p) for p in pages]) for name, run in EXTRACTORS.items()}
+    results = {name: [run(p) for p in pages] for name, run in EXTRACTORS.items()}
+    # what the archive keeps of a story: its standfirst (a field of its own) and its text
+    results["newsarchive, + standfirst"] = [
+        Result("\n".join(filter(None, (r.standfirst, r.text))), r.day, r.ms) for r in results["newsarchive"]
+    ]
+    runs = {name: by_half(pages, found) for name, found in results.items()}
     for half in HALVES:
         for name, halves in runs.items():
             print(line(half, name, halves[half]))
