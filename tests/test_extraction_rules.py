@@ -252,6 +252,9 @@ def test_a_script_a_repeated_headline_or_a_video_s_headline_is_no_standfirst():
     assert extract(page(video + paragraphs())).standfirst is None
     teaser = "<a class='promo-card' href='/video/9'><h2>Watch: drone footage shows the harbour and the old pier from the air</h2></a>"
     assert extract(page(teaser + paragraphs())).standfirst is None
+    # an audio player's title
+    audio = "<div class='c-audio'><h2 class='c-audio-title'>Listen to this article, read aloud by an automated voice</h2></div>"
+    assert extract(page(audio + paragraphs())).standfirst is None
 
 
 def test_a_standfirst_classed_as_a_secondary_headline_or_opening_with_the_headline_is_kept():

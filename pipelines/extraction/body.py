@@ -117,9 +117,9 @@ SHARE_WORDS = re.compile(
     r"^(?:(?:tweet|share|link|digg|email|e-mail|mail|print|pin|save|copy(?: link)?|post|like|reprints?|comment|whatsapp|"
     r"facebook|twitter|linkedin|reddit|telegram|messenger|flipboard|pinterest|x)(?: (?:this|it|on|via|the|story|article|link|\w+ this))*)$"
 )
-NOT_STANDFIRST = re.compile(r"caption|credit|photo|image|media|video|gallery", re.IGNORECASE)
+NOT_STANDFIRST = re.compile(r"caption|credit|photo|image|media|video|audio|player|gallery", re.IGNORECASE)
 # a box of other items around a heading (a header's "media" or "image" class is its picture)
-PLAYER_BOX = re.compile(r"video|player|gallery|slideshow|carousel", re.IGNORECASE)
+PLAYER_BOX = re.compile(r"video|audio|player|gallery|slideshow|carousel", re.IGNORECASE)
 MIN_STANDFIRST_CHARS = 40
 MAX_STANDFIRST_CHARS = 600
 # class, id or itemprop words of a standfirst (summary, dek, chapô, Vorspann, entradilla ...)
