@@ -286,7 +286,10 @@ def _wrap_loose_text(body: etree._Element) -> None:
 
 _NOT_SHOWN = ("script", "style", "noscript", "template")
 # elements a browser lays out as blocks (a line of their own): their text is not run together
-_BLOCK_TAGS = frozenset({"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "section", "header", "footer", "figure", "figcaption", "blockquote", "table", "tr", "td", "th", "dd", "dt"})
+_BLOCK_TAGS = frozenset(
+    {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "section", "header", "footer",
+     "figure", "figcaption", "blockquote", "table", "tr", "td", "th", "dd", "dt"}
+)
 
 
 def _shown_text(el: etree._Element) -> str:

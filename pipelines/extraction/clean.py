@@ -13,9 +13,8 @@ general repairs, none naming a site:
   the story's column with one), not a sidebar: it becomes a ``<div>``, since trafilatura
   drops every ``<aside>`` (its ``MANUALLY_CLEANED`` tags) and would return the navigation;
 - an empty ``<a>`` without ``href`` (an anchor to jump to, ``<a id="x"></a>``: nothing a
-  reader sees) goes,
-  its following text kept: trafilatura makes the text after it the link's text, so a
-  paragraph opening with one read as a link (and was dropped as a teaser).
+  reader sees) goes, the text after it kept: trafilatura makes that text the link's text,
+  so a paragraph opening with one read as a link (and was dropped as a teaser).
 """
 
 from __future__ import annotations
