@@ -811,6 +811,9 @@ def history(url, from_version, to_version, db, verbose, log_file) -> None:
             click.echo(f"  near-duplicate: article {other['id']} {other['canonical_url']} (similarity {other['similarity']:.2f})")
         if len(versions) < 2 and not (from_version or to_version):
             return
+        if not versions:
+            raise CliError("this story has no versions to compare (its text was redacted)" if a["status"] == "redacted"
+                           else "this story has no versions to compare", EXIT_USAGE)
         to_version = to_version or versions[-1]["version"]
         from_version = from_version or max(1, to_version - 1)
         old, new = archive.snapshot(article_id, from_version), archive.snapshot(article_id, to_version)

@@ -312,3 +312,16 @@ def test_what_names_a_story_is_never_so_short_that_it_names_every_page(tmp_path)
         home, obituaries = story_needles(archive.db, 1), story_needles(archive.db, 2)
     assert home == set()  # a home page and one-word headlines: nothing that would match every page
     assert obituaries == {"//news.example.com/2026/obituaries/today", "/2026/obituaries/today"}
+
+
+def test_history_of_a_redacted_story_shows_its_tombstone_and_refuses_a_comparison(tmp_path):
+    db = tmp_path / "archive.db"
+    with Archive.open(db) as archive:
+        fill(archive)
+    assert run_cli("redact", A, "--reason", "erasure request", "--db", db, cwd=tmp_path).returncode == 0
+    shown = run_cli("history", A, "--db", db, cwd=tmp_path)
+    assert shown.returncode == 0 and "redacted" in shown.stdout and "erasure request" in shown.stdout
+    for args in (["--from", "1"], ["--to", "2"], ["--from", "1", "--to", "2"]):
+        compared = run_cli("history", A, *args, "--db", db, cwd=tmp_path)
+        assert compared.returncode == 2, compared.stderr
+        assert "no versions to compare (its text was redacted)" in compared.stderr and "Traceback" not in compared.stderr
