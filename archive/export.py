@@ -36,7 +36,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "first_seen": "str", "last_seen": "str", "last_changed": "str", "versions": "int",
         "title": "str", "text": "str", "authors": "list", "published": "str", "published_utc": "str",
         "modified": "str", "modified_utc": "str", "language": "str", "description": "str",
-        "sitename": "str", "tags": "list", "image": "str",
+        "sitename": "str", "tags": "list", "image": "str", "standfirst": "str",
     },
     "versions": {
         "article_id": "int", "canonical_url": "str", "site": "str", "version": "int", "reason": "str",
@@ -44,6 +44,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "published": "str", "published_utc": "str", "published_source": "str", "modified": "str",
         "modified_utc": "str", "modified_source": "str", "language": "str", "description": "str",
         "sitename": "str", "tags": "list", "image": "str", "extractor": "str",
+        "standfirst": "str", "template": "str", "template_removed": "json",
     },
     "changes": {
         "article_id": "int", "canonical_url": "str", "site": "str", "from_version": "int",
@@ -58,7 +59,7 @@ QUERIES = {
         SELECT a.id AS article_id, a.canonical_url, a.site, a.status, a.first_seen, a.last_seen,
                a.last_changed, (SELECT count(*) FROM snapshots v WHERE v.article_id = a.id) AS versions,
                s.title, s.text, s.authors, s.published, s.published_utc, s.modified, s.modified_utc,
-               s.language, s.description, s.sitename, s.tags, s.image
+               s.language, s.description, s.sitename, s.tags, s.image, s.standfirst
         FROM articles a LEFT JOIN snapshots s ON s.id = a.latest_snapshot_id
         WHERE a.status != 'redacted' AND (:site IS NULL OR a.site = :site) AND (:since IS NULL OR a.last_seen >= :since)
         ORDER BY a.id
@@ -67,7 +68,7 @@ QUERIES = {
         SELECT s.article_id, a.canonical_url, a.site, s.version, s.reason, s.fetched_at, s.content_hash,
                s.title, s.text, s.authors, s.published, s.published_utc, s.published_source, s.modified,
                s.modified_utc, s.modified_source, s.language, s.description, s.sitename, s.tags, s.image,
-               s.extractor
+               s.extractor, s.standfirst, s.template, s.template_removed
         FROM snapshots s JOIN articles a ON a.id = s.article_id
         WHERE a.status != 'redacted' AND (:site IS NULL OR a.site = :site) AND (:since IS NULL OR s.fetched_at >= :since)
         ORDER BY s.article_id, s.fetched_at, s.version

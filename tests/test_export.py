@@ -100,3 +100,23 @@ def test_export_refuses_bad_input(tmp_path):
     assert (tmp_path / "taken.jsonl").read_text() == "keep me"
     missing = run_cli("export", "--db", tmp_path / "none.db", cwd=tmp_path)
     assert missing.returncode == 4
+
+
+def test_versions_and_stories_carry_the_standfirst_and_the_template(tmp_path):
+    db = tmp_path / "a.db"
+    removed = ({"path": "/html/body/aside", "kind": "fixed", "text": "Most read"},)
+    with Archive.open(db) as archive:
+        crawl = archive.start_crawl("crawl")
+        archive.record_capture(crawl, capture(b"<p>a1</p>", url=A, at="2026-01-01T10:00:00Z"), snapshot(
+            "Ministers met on Monday.", "A", canonical_url=A, standfirst="Talks resume after a week.",
+            template="example@2", template_removed=removed))
+    conn = sqlite3.connect(db)
+    (version,) = export.rows(conn, "versions")
+    assert (version["standfirst"], version["template"], version["template_removed"]) == (
+        "Talks resume after a week.", "example@2", [dict(r) for r in removed])
+    (story,) = export.rows(conn, "stories")
+    assert story["standfirst"] == "Talks resume after a week."
+    out = tmp_path / "v.csv"
+    assert run_cli("export", "--what", "versions", "--format", "csv", "--out", out, "--db", db, cwd=tmp_path).returncode == 0
+    (row,) = csv.DictReader(io.StringIO(out.read_text(encoding="utf-8")))
+    assert row["standfirst"] == "Talks resume after a week." and json.loads(row["template_removed"])[0]["text"] == "Most read"
