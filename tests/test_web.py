@@ -294,11 +294,16 @@ def test_only_reading_methods_are_answered(client):
         assert "read-only" in response.text
 
 
-def test_no_story_pages_are_clear_404s(client):
+def test_no_story_pages_are_clear_404s(client, capsys):
     for path in ("/-/story/abc", "/-/story/-1", "/-/story/99999999999999999999999"):
         response = client.get(path)
         assert response.status_code == 404, path
         assert "story" in response.text.lower() and "Database not found" not in response.text
+    assert client.get("/-/story/12345").status_code == 404
+    assert client.get("/nosuchdb.json").json()["status"] == 404
+    # no traceback on the console for a reader's mistake (Datasette prints one with rich installed)
+    printed = capsys.readouterr()
+    assert "Traceback" not in printed.out + printed.err and "NotFound" not in printed.out + printed.err
 
 
 def test_a_comparison_of_missing_or_equal_versions_says_so(client):

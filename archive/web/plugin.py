@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import sys
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -306,6 +307,18 @@ UTC_COLUMNS = {
     "finished_at", "redacted_at", "discovered_at", "learned_at", "next_check_at",
 }  # fmt: skip
 STATED_COLUMNS = {"published": "published_utc", "modified": "modified_utc"}
+
+
+@hookimpl
+def startup(datasette):
+    """Datasette 0.65 prints every exception, a 404 for a missing story included, to the
+    console with its local variables when ``rich`` happens to be installed
+    (``datasette/handle_exception.py``); without rich it prints only a server error's
+    traceback (``traceback.print_exc`` for a 500). A reader's mistake is no server error:
+    the behaviour without rich is kept."""
+    errors = sys.modules.get("datasette.handle_exception")
+    if errors is not None and hasattr(errors, "rich"):
+        errors.rich = None
 
 
 @hookimpl
