@@ -686,7 +686,8 @@ def extract(files, url, include, exclude, timezone_name, workers, extract_timeou
         e = result.extraction
         if include and not e.include_matched:
             click.echo(f"note: {name}: --include {include!r} matched nothing; the whole page was used", err=True)
-        page_url = url or (e.canonical_candidates[0] if e.canonical_candidates else None)
+        # the address the page names for itself: a relative rel=canonical is resolved against it
+        page_url = url or _first_http_url(e.canonical_candidates)
         canonical = None
         if page_url:
             try:

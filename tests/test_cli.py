@@ -221,6 +221,20 @@ def test_extract_prints_json_lines(tmp_path):
     assert not (tmp_path / "archive.db").exists()
 
 
+def test_extract_resolves_a_relative_canonical_link_against_the_page_s_og_url(tmp_path):
+    page = tmp_path / "saved.html"
+    page.write_text(
+        "<html><head><title>Harbour</title><link rel='canonical' href='8003098'>"
+        "<meta property='og:url' content='https://news.example.org/food/2014/12/8003098'></head>"
+        "<body><article><h1>Harbour</h1><p>The harbour board voted on Tuesday to extend the north pier.</p></article></body></html>"
+    )
+    result = subprocess.run([sys.executable, "-m", "newsarchive", "extract", page], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["url"] == "https://news.example.org/food/2014/12/8003098"
+    assert record["canonical_url"] == "https://news.example.org/food/2014/12/8003098"
+
+
 def test_extract_several_files_take_no_url(tmp_path):
     page = tmp_path / "a.html"
     page.write_text("<html><body><p>x</p></body></html>")
