@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from lxml import etree
 
 from pipelines.extraction import body, extract
@@ -298,6 +299,27 @@ def test_a_wire_story_starts_with_its_story():
     first = f"HARBOUR TOWN (Wire) - {STORY[0]}"
     e = extract(page(f"{share}<p>HARBOUR TOWN</p><p>{first}</p>" + paragraphs(STORY[1:])))
     assert e.text.split("\n") == [first, *STORY[1:]]
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "authors"),
+    [
+        ("meta", "Darcie Moran | dmoran@mlive.example.com", ["Darcie Moran"]),
+        ("meta", "Jane Roe, jane.roe@example.co.uk", ["Jane Roe"]),
+        ("byline", "Darcie Moran | dmoran@mlive.example.com", ["Darcie Moran"]),
+        ("meta", "Kim Com; Kim Lee", ["Kim Com", "Kim Lee"]),
+    ],
+)
+def test_an_e_mail_address_beside_an_author_s_name_is_no_second_author(where, value, authors):
+    # trafilatura made "Dmoran Com" of "dmoran@mlive.example.com", "Jane Roe Co Uk" of the second
+    head = f"<meta name='author' content='{value}'>" if where == "meta" else ""
+    byline = f"<p class='byline'><span class='author-name'>{value}</span></p>" if where == "byline" else ""
+    page = (
+        f"<html><head><title>Harbour</title>{head}</head><body><article><h1>Harbour reopens</h1>{byline}"
+        + "<p>The harbour reopened on Monday after a week of repairs to its outer wall.</p>" * 5
+        + "</article></body></html>"
+    )
+    assert extract(page, "http://x.example/a").authors == authors
 
 
 def test_a_byline_is_read_where_the_page_has_no_author_metadata():

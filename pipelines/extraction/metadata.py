@@ -266,6 +266,7 @@ def _trafilatura_fields(tree: HtmlElement, url: str | None, page: PageMeta) -> N
     a byline in the page (:func:`byline`)."""
     from trafilatura import metadata as tm
 
+    _drop_author_emails(tree)
     document = tm.examine_meta(tree)
     if document.author and " " not in document.author:
         document.author = None  # a single token is a handle or a site, not a name (trafilatura's rule)
@@ -303,7 +304,7 @@ def _trafilatura_fields(tree: HtmlElement, url: str | None, page: PageMeta) -> N
     author = document.author
     if not author:
         found = byline(tree)
-        author = tm.normalize_authors(None, found) if found else None
+        author = tm.normalize_authors(None, _without_emails(found)) if found else None
     page.authors = _authors(author)
 
 
@@ -400,6 +401,27 @@ def _authors(value: str | None) -> list[str]:
         if len(name) > 2 and name.lower() not in NOT_NAMES:
             kept.setdefault(name.lower(), name)
     return list(kept.values())
+
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b", re.IGNORECASE)
+_AUTHOR_METAS_WITH_AN_EMAIL = XPath(
+    "//head/meta[contains(@content, '@') and (contains(translate(@name, 'AUTHORCE', 'authorce'), 'author')"
+    " or contains(translate(@name, 'AUTHORCE', 'authorce'), 'creator') or contains(@property, 'author'))]"
+)
+
+
+def _drop_author_emails(tree: HtmlElement) -> None:
+    """Take e-mail addresses out of the page's author ``<meta>`` values, in place (the
+    byline read from the page loses them too): trafilatura's ``normalize_authors`` makes a
+    name of an address listed with one ("Darcie Moran | dmoran@mlive.com" gives "Darcie
+    Moran; Dmoran Com", "Jane Roe, jane@x.co.uk" gives "Jane Roe Co Uk")."""
+    for meta in _AUTHOR_METAS_WITH_AN_EMAIL(tree):
+        meta.set("content", _without_emails(meta.get("content", "")))
+
+
+def _without_emails(text: str) -> str:
+    """``text`` without its e-mail addresses, and without the separators they leave at its ends."""
+    return " ".join(EMAIL.sub(" ", text).split()).strip(" ,;|/-")
 
 
 def _person_names(value: Any) -> list[str]:
