@@ -941,6 +941,9 @@ def export(what, fmt, site, since, out, db, verbose, log_file) -> None:
         except ImportError as exc:
             raise CliError("--format parquet needs pyarrow: pip install 'newsarchive[parquet]'", EXIT_USAGE) from exc
     with open_archive(db, create=False) as archive:
+        known = {row["site"] for row in archive.sites()}
+        if site and site not in known:
+            raise CliError(f"no site {site!r} in {db} (sites: {', '.join(sorted(known)) or 'none'})", EXIT_USAGE)
         stream = _create_new(out) if out else click.get_binary_stream("stdout")
         try:
             count = write(archive.db.conn, stream, what, fmt, site, since_utc)

@@ -93,11 +93,12 @@ def test_export_refuses_bad_input(tmp_path):
         (["--format", "xml"], "Invalid value for '--format'"),
         (["--since", "yesterday"], "not a date"),
         (["--out", tmp_path / "taken.jsonl"], "exists"),
+        (["--site", "nosuch", "--out", tmp_path / "none.jsonl"], "no site 'nosuch'"),
     ]
     for args, message in cases:
         result = run_cli("export", *args, "--db", db, cwd=tmp_path)
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
-    assert (tmp_path / "taken.jsonl").read_text() == "keep me"
+    assert (tmp_path / "taken.jsonl").read_text() == "keep me" and not (tmp_path / "none.jsonl").exists()
     missing = run_cli("export", "--db", tmp_path / "none.db", cwd=tmp_path)
     assert missing.returncode == 4
 
