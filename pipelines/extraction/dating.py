@@ -32,7 +32,16 @@ from htmldate import extractors as htmldate_extractors
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 
-from pipelines.extraction.dates import AS_OF_LABEL, UPDATED_LABEL, StatedDate, parse_stated_date, date_from_url, day_first, find_text_dates, stated_day
+from pipelines.extraction.dates import (
+    AS_OF_LABEL,
+    UPDATED_LABEL,
+    StatedDate,
+    date_from_url,
+    day_first,
+    find_text_dates,
+    parse_stated_date,
+    stated_day,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,10 @@ jusText candidate of its recall escalation): a fallback's text that is longer th
 trafilatura's own text of paragraphs replaces it only when it is :data:`FAR_LONGER` times as
 long (trafilatura takes readability's and the escalation's jusText at twice the length,
 and its comparison's jusText at any length when its own holds unsanitised markup). A
-story cut short after its first paragraph is a small part of the whole; a fallback's text two to five times as long
-as a story of several paragraphs is that story inside its parent container, with other
-stories' excerpts, a video player's text or a comment thread around it. A fallback that is
+story cut short after its first paragraph is a small part of the whole; a fallback's text
+two to five times as long as a story of several paragraphs is that story inside its parent
+container, with other stories' excerpts, a video player's text or a comment thread around
+it. A fallback that is
 shorter (it left boilerplate out), replaces a text too short for trafilatura to keep
 (under its ``min_extracted_size``) or without paragraphs, or whose extra paragraphs sit in
 containers of the same kind as trafilatura's own (the same tag and class: a story split

@@ -403,7 +403,6 @@ def _authors(value: str | None) -> list[str]:
     return list(kept.values())
 
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b", re.IGNORECASE)
 _AUTHOR_METAS_WITH_AN_EMAIL = XPath(
     "//head/meta[contains(@content, '@') and (contains(translate(@name, 'AUTHORCE', 'authorce'), 'author')"
     " or contains(translate(@name, 'AUTHORCE', 'authorce'), 'creator') or contains(@property, 'author'))]"
@@ -421,7 +420,9 @@ def _drop_author_emails(tree: HtmlElement) -> None:
 
 def _without_emails(text: str) -> str:
     """``text`` without its e-mail addresses, and without the separators they leave at its ends."""
-    return " ".join(EMAIL.sub(" ", text).split()).strip(" ,;|/-")
+    from trafilatura.json_metadata import AUTHOR_EMAIL  # trafilatura's own e-mail pattern
+
+    return " ".join(AUTHOR_EMAIL.sub(" ", text).split()).strip(" ,;|/-")
 
 
 def _person_names(value: Any) -> list[str]:
