@@ -941,9 +941,7 @@ def export(what, fmt, site, since, out, db, verbose, log_file) -> None:
         except ImportError as exc:
             raise CliError("--format parquet needs pyarrow: pip install 'newsarchive[parquet]'", EXIT_USAGE) from exc
     with open_archive(db, create=False) as archive:
-        known = {row["site"] for row in archive.sites()}
-        if site and site not in known:
-            raise CliError(f"no site {site!r} in {db} (sites: {', '.join(sorted(known)) or 'none'})", EXIT_USAGE)
+        _check_site(site, {row["site"] for row in archive.sites()}, db)
         stream = _create_new(out) if out else click.get_binary_stream("stdout")
         try:
             count = write(archive.db.conn, stream, what, fmt, site, since_utc)
@@ -1262,8 +1260,7 @@ def templates(site, learn, db, verbose, log_file) -> None:
         raise CliError("--learn needs a SITE (newsarchive templates lists them)", EXIT_USAGE)
     with open_archive(db, create=False) as archive:
         known = {row["site"]: row["stories"] for row in archive.sites()}
-        if site and site not in known:
-            raise CliError(f"no site {site!r} in {db} (sites: {', '.join(sorted(known)) or 'none'})", EXIT_USAGE)
+        _check_site(site, known, db)
         if learn:
             template = learn_site(archive, site, min_stories=1)
             if template is None:
@@ -1361,6 +1358,12 @@ def _declared_address(html_file: str) -> str | None:
     except (OSError, EOFError, gzip.BadGzipFile, ExtractionError):
         return None
     return _first_http_url(canonical_candidates(tree))
+
+
+def _check_site(site: str | None, known, db) -> None:
+    """Raise a usage error when ``site`` is given and is not one of the archive's sites (``known``)."""
+    if site and site not in known:
+        raise CliError(f"no site {site!r} in {db} (sites: {', '.join(sorted(known)) or 'none'})", EXIT_USAGE)
 
 
 def _first_http_url(candidates: list[str]) -> str | None:
