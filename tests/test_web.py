@@ -294,6 +294,18 @@ def test_only_reading_methods_are_answered(client):
         assert "read-only" in response.text
 
 
+def test_serve_s_plugins_dir_registers_every_hook_of_the_plugin():
+    # `newsarchive serve` loads the hooks through --plugins-dir (archive/web/plugins/), not
+    # make_datasette's registration that the other tests use: a hook missing there is lost
+    import archive.web.plugin as plugin
+    from archive.web.plugins import newsarchive_plugin as shim
+
+    def hooks(module):
+        return {name for name in dir(module) if hasattr(getattr(module, name), "datasette_impl")}
+
+    assert hooks(shim) == hooks(plugin) and "startup" in hooks(shim)
+
+
 def test_no_story_pages_are_clear_404s(client, capsys):
     for path in ("/-/story/abc", "/-/story/-1", "/-/story/99999999999999999999999"):
         response = client.get(path)

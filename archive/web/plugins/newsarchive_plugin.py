@@ -9,4 +9,5 @@ from archive.web.plugin import (  # noqa: F401
     prepare_connection,
     register_routes,
     render_cell,
+    startup,
 )
