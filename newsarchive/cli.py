@@ -793,7 +793,9 @@ def history(url, from_version, to_version, db, verbose, log_file) -> None:
     with open_archive(db, create=False) as archive:
         article_id = archive.find_article_id(url)
         if article_id is None:
-            raise CliError(f"no article for {url} in {db}", EXIT_FAILED)
+            from archive.urls import redact_credentials
+
+            raise CliError(f"no article for {redact_credentials(url)} in {db}", EXIT_FAILED)
         a = archive.article(article_id)
         versions = a["versions"]
         click.echo(a["canonical_url"])
@@ -1362,7 +1364,7 @@ def _declared_address(html_file: str) -> str | None:
 
 def _check_site(site: str | None, known, db) -> None:
     """Raise a usage error when ``site`` is given and is not one of the archive's sites (``known``)."""
-    if site and site not in known:
+    if site is not None and site not in known:
         raise CliError(f"no site {site!r} in {db} (sites: {', '.join(sorted(known)) or 'none'})", EXIT_USAGE)
 
 

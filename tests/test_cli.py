@@ -476,6 +476,13 @@ def test_history_of_an_empty_url_is_a_usage_error(cli, tmp_path):
     assert result.stderr.strip() == "Error: URL is empty: give a story's URL (its canonical URL or any alias)"
 
 
+def test_history_of_an_unknown_url_never_repeats_its_password(cli, tmp_path):
+    db = tmp_path / "v1.db"
+    db.write_bytes((ROOT / "tests" / "data" / "archive-v1.db").read_bytes())
+    result = cli("history", "http://reader:hunter2@news.example.org/a", "--db", db)
+    assert result.returncode == 1 and "no article for" in result.stderr and "hunter2" not in result.stderr
+
+
 def test_log_file_in_a_missing_folder_is_a_usage_error(cli, tmp_path):
     result = cli("stats", "--log-file", tmp_path / "no" / "such" / "log.txt")
     assert result.returncode == 2 and "does not exist" in result.stderr
