@@ -256,6 +256,11 @@ def test_a_script_a_repeated_headline_or_a_video_s_headline_is_no_standfirst():
     # an audio player's title
     audio = "<div class='c-audio'><h2 class='c-audio-title'>Listen to this article, read aloud by an automated voice</h2></div>"
     assert extract(page(audio + paragraphs())).standfirst is None
+    # a slideshow's description, the caption of its first picture
+    slideshow = ("<div><h1 class='slideshow-headline'>In this photo the north pier is seen from the harbour office</h1>"
+                 "<div class='slideshow-description'>In this photo taken on Tuesday, the north pier is seen from the "
+                 "harbour office, where the board met.</div></div>")
+    assert extract(page(slideshow + paragraphs())).standfirst is None
 
 
 def test_a_standfirst_classed_as_a_secondary_headline_or_opening_with_the_headline_is_kept():
