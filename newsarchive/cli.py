@@ -416,6 +416,44 @@ def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def _on_terminal(stream) -> bool:
+    """Whether ``stream`` is a terminal (a progress bar is drawn on standard error only then)."""
+    return stream.isatty()
+
+
+class _ProgressBar:
+    """click's progress bar on standard error, made at the first update (when the total is
+    known), or nothing at all when ``shown`` is false (standard error is no terminal: a log,
+    cron's mail). Call it with ``(done, total)``; use it as a context manager."""
+
+    def __init__(self, label: str, shown: bool) -> None:
+        self.label = label
+        self.shown = shown
+        self.bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.shown:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=max(total, 1), label=self.label, file=sys.stderr).__enter__()
+        self.bar.update(done - self.bar.pos)
+
+    def note(self, message: str) -> None:
+        """Write ``message`` to standard error on a line of its own, the bar drawn again under it."""
+        if self.bar is None:
+            click.echo(message, err=True)
+            return
+        click.echo("\r\x1b[K" + message, err=True)  # over the bar's line (ECMA-48 EL: erase the line)
+        self.bar.render_progress()
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
 def _stories(n: int) -> str:
     return f"{n} {'story' if n == 1 else 'stories'}"
 
@@ -576,12 +614,9 @@ def import_warc(files, site, db, verbose, log_file) -> None:
             raise CliError(f"{name}: {problem}", EXIT_USAGE)
     crawl_id = start_run(db, "import-warc", "\n".join(str(Path(f).resolve()) for f in files))
     started = time.monotonic()
-    if sys.stderr.isatty():  # a progress bar over the files' bytes, on a terminal only
-        total = sum(Path(f).stat().st_size for f in files)
-        with click.progressbar(length=total, label="importing", file=sys.stderr) as bar:
-            run = run_import(db, list(files), site=site, crawl_id=crawl_id, progress=lambda done: bar.update(done - bar.pos))
-    else:
-        run = run_import(db, list(files), site=site, crawl_id=crawl_id)
+    total = sum(Path(f).stat().st_size for f in files)
+    with _ProgressBar("importing", _on_terminal(sys.stderr)) as bar:  # over the files' bytes
+        run = run_import(db, list(files), site=site, crawl_id=crawl_id, progress=lambda done: bar(done, total))
     click.echo(
         f"imported {_plural(len(files), 'file')} in {time.monotonic() - started:.1f} s: "
         f"{_plural(run.count('archive/new'), 'new article')}, {_plural(run.count('archive/changed'), 'new version')}, "
@@ -658,34 +693,36 @@ def extract(files, url, include, exclude, timezone_name, workers, extract_timeou
     options = ExtractOptions(include=include, exclude=tuple(exclude), timezone=timezone_name)
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     in_flight: deque[str] = deque()
-    failed = 0
+    failed = read = 0
 
     def jobs():
-        nonlocal failed
+        nonlocal failed, read
         for name in files:
+            read += 1
             try:
                 body = read_saved_page(name)
             except (OSError, EOFError, gzip.BadGzipFile, ExtractionError) as exc:
                 failed += 1
-                click.echo(f"error: {name}: {exc}", err=True)
+                bar.note(f"error: {name}: {exc}")
                 continue
             in_flight.append(name)
             yield ExtractJob(body, url, None, options, None, now)
 
-    # one file is extracted here; several in worker processes (one per core by default)
-    pool_size = extraction_pool_size(workers, extract_timeout) if len(files) > 1 else (0, None)
-    templates = _SiteTemplates(db) if Path(db).is_file() else None
-    for result in map_jobs(jobs(), *pool_size):
-        name = in_flight.popleft()
+    # over many files, a bar while the JSON goes to a file or a pipe
+    bar = _ProgressBar("extracting", len(files) > 1 and _on_terminal(sys.stderr) and not _on_terminal(sys.stdout))
+
+    def show(result, name: str) -> None:
+        """One file's result: its JSON line, or its error on standard error."""
+        nonlocal failed
         if result.error is None and templates is not None:
             result = templates.applied(result, name, url, options, now)
         if result.error is not None:
             failed += 1
-            click.echo(f"error: {name}: {result.error[1]}", err=True)
-            continue
+            bar.note(f"error: {name}: {result.error[1]}")
+            return
         e = result.extraction
         if include and not e.include_matched:
-            click.echo(f"note: {name}: --include {include!r} matched nothing; the whole page was used", err=True)
+            bar.note(f"note: {name}: --include {include!r} matched nothing; the whole page was used")
         # the address the page names for itself: a relative rel=canonical is resolved against it
         page_url = url or _first_http_url(e.canonical_candidates)
         canonical = None
@@ -715,6 +752,14 @@ def extract(files, url, include, exclude, timezone_name, workers, extract_timeou
             "template": e.template,
         }
         click.echo(json.dumps(record, ensure_ascii=False))
+
+    # one file is extracted here; several in worker processes (one per core by default)
+    pool_size = extraction_pool_size(workers, extract_timeout) if len(files) > 1 else (0, None)
+    templates = _SiteTemplates(db) if Path(db).is_file() else None
+    with bar:
+        for result in map_jobs(jobs(), *pool_size):
+            show(result, in_flight.popleft())
+            bar(read - len(in_flight), len(files))
     if templates is not None:
         templates.close()
     if failed:
@@ -856,7 +901,8 @@ def reextract(since, workers, extract_timeout, db, verbose, log_file) -> None:
     since_utc = _since(since)
     with open_archive(db, create=False) as archive:
         try:
-            counts = run(archive, since_utc, *extraction_pool_size(workers, extract_timeout))
+            with _ProgressBar("re-extracting", _on_terminal(sys.stderr)) as bar:
+                counts = run(archive, since_utc, *extraction_pool_size(workers, extract_timeout), progress=bar)
         except ArchiveError as exc:
             raise CliError(str(exc), EXIT_STORAGE) from exc
     click.echo(

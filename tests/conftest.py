@@ -48,6 +48,43 @@ def run_cli(*args: object, cwd: Path, timeout: float = 300, stdin: str | None = 
     )
 
 
+def run_cli_on_terminal(*args: object, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``newsarchive ARGS`` with its standard error on a pseudo-terminal (as in a shell)
+    and its standard output into a pipe (as with ``> file``); ``stderr`` is what the terminal
+    showed, with the terminal's line endings (``\\r\\n``)."""
+    import pty
+    import select
+
+    main, terminal = pty.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "newsarchive", *map(str, args)],
+        cwd=cwd, stdout=subprocess.PIPE, stderr=terminal, env=child_env(),
+    )
+    os.close(terminal)
+    shown, out = b"", b""
+    streams = {main: "terminal", child.stdout.fileno(): "out"}
+    while streams:
+        ready, _, _ = select.select(list(streams), [], [], timeout)
+        if not ready:
+            child.kill()
+            raise TimeoutError(f"newsarchive {args[0]} did not end within {timeout} s")
+        for fd in ready:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # EIO: the terminal's last writer is gone
+                data = b""
+            if not data:
+                del streams[fd]
+            elif streams[fd] == "terminal":
+                shown += data
+            else:
+                out += data
+    os.close(main)
+    child.stdout.close()
+    returncode = child.wait(timeout)
+    return subprocess.CompletedProcess(child.args, returncode, out.decode(), shown.decode(errors="replace"))
+
+
 @pytest.fixture
 def cli(tmp_path: Path):
     """``cli("archive", url, ...)`` -> CompletedProcess; runs in ``tmp_path``."""

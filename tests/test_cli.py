@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from demo.replay import ReplaySite, page_from_folder
-from tests.conftest import ROOT, db_rows
+from tests.conftest import ROOT, db_rows, run_cli_on_terminal
 from tests.pages import DATA
 from tests.servers import free_port
 
@@ -258,6 +258,21 @@ def test_extract_unreadable_file_is_reported_and_others_go_on(tmp_path):
     assert "missing.html" in result.stderr and "PDF" in result.stderr
     assert f"error: {folder}: [Errno 21] Is a directory" in result.stderr  # a folder stopped the whole batch
     assert json.loads(result.stdout)["title"] == "T"
+    assert "extracting" not in result.stderr  # no progress bar where standard error is no terminal
+
+
+def test_extract_of_many_files_shows_a_progress_bar_on_a_terminal(tmp_path):
+    pages = []
+    for n in range(4):
+        pages.append(tmp_path / f"p{n}.html")
+        pages[-1].write_text(f"<html><head><title>T{n}</title></head><body><p>" + "Words of a story. " * 40 + "</p></body></html>")
+    # JSON Lines into a file, the bar on the terminal; an error on a line of its own
+    result = run_cli_on_terminal("extract", *pages[:2], tmp_path / "missing.html", *pages[2:], "--workers", "1", cwd=tmp_path)
+    assert result.returncode == 1
+    assert [json.loads(line)["title"] for line in result.stdout.splitlines()] == ["T0", "T1", "T2", "T3"]
+    assert "extracting" in result.stderr and "100%" in result.stderr
+    lines = [line.split("\r")[-1].replace("\x1b[K", "") for line in result.stderr.split("\r\n")]
+    assert any(line.startswith(f"error: {tmp_path / 'missing.html'}: ") for line in lines)
 
 
 @contextlib.contextmanager

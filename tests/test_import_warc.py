@@ -17,7 +17,7 @@ from warcio.warcwriter import WARCWriter
 
 from archive.warcwriter import NOT_MODIFIED_PROFILE, payload_digest
 from demo.replay import ReplaySite, page_from_folder
-from tests.conftest import db_rows, requires_shared, run_cli
+from tests.conftest import db_rows, requires_shared, run_cli, run_cli_on_terminal
 from tests.pages import DATA
 
 pytestmark = requires_shared
@@ -65,6 +65,11 @@ def test_import_warc_makes_captures_versions_and_failures(tmp_path, gzipped):
     assert result.returncode == 0, result.stderr
     assert "2 new articles, 1 new version, 1 unchanged, 1 not modified (304)" in result.stdout
     assert "1 failure; 1 revisit resolved, 3 other records skipped" in result.stdout
+    assert "importing" not in result.stderr  # no progress bar into a log
+    if gzipped:  # on a terminal, a progress bar over the file's bytes, to the end
+        shown = run_cli_on_terminal("import-warc", warc, "--db", tmp_path / "again.db", cwd=tmp_path)
+        assert shown.returncode == 0 and "2 new articles, 1 new version" in shown.stdout
+        assert "importing" in shown.stderr and "100%" in shown.stderr
     db = tmp_path / "a.db"
     captures = db_rows(db, "SELECT url, status, outcome, origin, fetched_at FROM captures ORDER BY id")
     assert [(c["url"] == STORY, c["status"], c["outcome"], c["fetched_at"]) for c in captures] == [

@@ -17,7 +17,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.database import Archive
 from demo.replay import ReplayPage, ReplaySite, page_from_folder
-from tests.conftest import ROOT, db_rows, requires_shared, run_cli
+from tests.conftest import ROOT, db_rows, requires_shared, run_cli, run_cli_on_terminal
 from tests.pages import DATA
 from tests.servers import free_port
 
@@ -177,6 +177,11 @@ def test_reextract_adds_versions_only_where_extraction_changed(tmp_path):
         crawl(tmp_path, config(site, feeds=f'["{site.url("/feed.xml")}"]'))
     same = run_cli("reextract", "--db", tmp_path / "archive.db", cwd=tmp_path)
     assert same.returncode == 0 and "0 new versions (reextract), 2 unchanged" in same.stdout
+    assert "re-extracting" not in same.stderr  # no progress bar into a log
+    # on a terminal, a progress bar on standard error; the summary is the same
+    shown = run_cli_on_terminal("reextract", "--db", tmp_path / "archive.db", cwd=tmp_path)
+    assert shown.returncode == 0 and "0 new versions (reextract), 2 unchanged" in shown.stdout
+    assert "re-extracting" in shown.stderr and "100%" in shown.stderr and "50%" in shown.stderr
     # an older extractor's output: the body's content as a worse extraction gave it
     conn = sqlite3.connect(tmp_path / "archive.db")
     conn.execute("UPDATE snapshots SET text = text || ' Share this story on Twitter', content_hash = 'old', extractor = 'older' WHERE id = 1")
