@@ -550,7 +550,18 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, workers, ex
         ARCHIVE_ALLOW_PRIVATE=allow_private,
         **worker_settings(workers, extract_timeout),
     )  # the crawl's politeness: robots.txt, one request at a time per host, its delay, AutoThrottle
-    run = run_spider("urls", settings, urls=url_list, html_file=html_file, url=page_url, allow_private=allow_private)
+    # several URLs: a bar on a terminal while they are fetched (their lines come at the end)
+    answered: set[str] = set()
+    bar = _ProgressBar("archiving", len(given) > 1 and not verbose and _on_terminal(sys.stderr))
+
+    def on_item(item, spider) -> None:
+        url = getattr(item, "url", None)
+        if url in spider.input_order and url not in answered:  # a given URL's answer (a page or a failure)
+            answered.add(url)
+            bar(len(answered), len(given))
+
+    with bar:
+        run = run_spider("urls", settings, on_item=on_item, urls=url_list, html_file=html_file, url=page_url, allow_private=allow_private)
     if run.crawl_id is None:
         exit_for(run)
     (run_log.info if run.finish_reason == "finished" else run_log.warning)(summary_line(run))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
@@ -88,8 +90,12 @@ def _log_start_failure(failure) -> None:
     )
 
 
-def run_spider(spider: str, settings: Settings, **spider_kwargs: Any) -> CrawlRun:
+def run_spider(spider: str, settings: Settings, on_item: Callable[[Any, Any], None] | None = None, **spider_kwargs: Any) -> CrawlRun:
     """Run the named spider (``news``, ``urls`` or ``check``) to completion; blocks.
+
+    ``on_item(item, spider)`` is called for each item that has passed through the
+    pipelines, stored or dropped (Scrapy's ``item_scraped`` and ``item_dropped`` signals):
+    a command's progress.
 
     SIGINT and SIGTERM stop the run (:class:`crawler.stopping.GracefulStop`, instead of
     Scrapy's handlers): within ``ARCHIVE_STOP_GRACE_SECS`` plus the time to close, the run
@@ -107,6 +113,9 @@ def run_spider(spider: str, settings: Settings, **spider_kwargs: Any) -> CrawlRu
     if settings.get("LOG_LEVEL") == "ERROR":
         quiet_repeated_errors()
     crawler = process.create_crawler(SPIDERS[spider])
+    if on_item is not None:
+        for finished in (signals.item_scraped, signals.item_dropped):
+            crawler.signals.connect(on_item, signal=finished, weak=False)
     stop = GracefulStop(crawler, settings.getfloat("ARCHIVE_STOP_GRACE_SECS"))
     process.crawl(crawler, **spider_kwargs).addErrback(_log_start_failure)
     stop.install()

@@ -94,6 +94,15 @@ def test_archiving_a_stored_url_again_is_a_conditional_get(cli, tmp_path):
     assert captures == [{"status": 200, "article_id": 1}, {"status": 304, "article_id": 1}, {"status": 200, "article_id": 1}]
 
 
+def test_archive_of_several_urls_shows_a_progress_bar_on_a_terminal(cli, site, tmp_path):
+    result = cli("archive", *urls(site), "--allow-private")
+    assert result.returncode == 0 and result.stderr == ""  # no bar into a log or a pipe
+    shown = run_cli_on_terminal("archive", *urls(site), "not-a-url", "--allow-private", "--db", tmp_path / "b.db", cwd=tmp_path)
+    assert shown.returncode == 1
+    assert [line.split()[0] for line in shown.stdout.splitlines()] == ["new", "new", "error"]
+    assert "archiving" in shown.stderr and "100%" in shown.stderr
+
+
 @pytest.mark.slow
 def test_archive_bad_and_unreachable_urls_fail_alone(cli, site, tmp_path):
     good = urls(site)[0]
