@@ -7,10 +7,13 @@ are tuned on ``tune``; ``check`` stands in for the pages we do not have. Printed
   :mod:`benchmarks.scoring`) over the pages with a whole-body truth (article-extraction-
   benchmark, Readability's real pages); trafilatura-eval's segments found and pages leaking
   boilerplate; dates (trafilatura-eval, htmldate-eval, Readability's dated pages) day-exact
-  and wrong. newsarchive beside bare trafilatura (defaults, and without comments).
+  and wrong; authors (Readability's bylines, trafilatura-eval's authors) exact, and their
+  words' precision and recall. newsarchive beside bare trafilatura (defaults, and without
+  comments).
 - ablation, per half: each rule of :data:`pipelines.extraction.RULES` switched off in turn,
-  the change in F1, precision, recall, leaking pages, day-exact and wrong dates, and how
-  many pages' results changed. A rule that stays must pay on the ``check`` half.
+  the change in F1, precision, recall, leaking pages, day-exact and wrong dates, pages
+  whose authors are exact, and how many pages' results changed. A rule that stays must
+  pay on the ``check`` half.
 - time: median ms/page over the article-extraction-benchmark, newsarchive against bare
   trafilatura with its defaults, in the same run; each page timed ``--repeat`` times per
   extractor, the extractors taking turns, its fastest time kept.
@@ -29,13 +32,13 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import trafilatura
 
 import pipelines.extraction as extraction
-from benchmarks.scoring import date_score, segment_score, text_score
+from benchmarks.scoring import author_score, date_score, segment_score, text_score
 from benchmarks.split import HALVES, half_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,16 +63,17 @@ class Result:
     day: str | None
     ms: float
     standfirst: str = ""
+    authors: list[str] = field(default_factory=list)
 
 
 def ours(page: Page) -> Result:
     started = time.perf_counter()
     try:
         e = extraction.extract(page.body, page.url)
-        text, day, standfirst = e.text, (e.published.day if e.published else None), e.standfirst or ""
+        text, day, standfirst, authors = e.text, (e.published.day if e.published else None), e.standfirst or "", e.authors
     except ValueError:
-        text, day, standfirst = "", None, ""
-    return Result(text, day, (time.perf_counter() - started) * 1000, standfirst)
+        text, day, standfirst, authors = "", None, "", []
+    return Result(text, day, (time.perf_counter() - started) * 1000, standfirst, authors)
 
 
 def bare(include_comments: bool) -> Callable[[Page], Result]:
@@ -78,7 +82,8 @@ def bare(include_comments: bool) -> Callable[[Page], Result]:
         doc = trafilatura.bare_extraction(page.body, url=page.url, include_comments=include_comments, with_metadata=True)
         ms = (time.perf_counter() - started) * 1000
         text = trafilatura.extract(page.body, url=page.url, include_comments=include_comments) or ""
-        return Result(text, doc.date if doc is not None and doc.date else None, ms)
+        authors = (doc.author or "").split("; ") if doc is not None and doc.author else []
+        return Result(text, doc.date if doc is not None and doc.date else None, ms, authors=authors)
 
     return run
 
@@ -128,6 +133,10 @@ def all_pages(data: Path) -> list[Page]:
     ]
 
 
+def byline_truth(page: Page) -> str | None:
+    return page.truth.get("byline") if page.set == "readability-testpages" else page.truth.get("author") if page.set == "trafilatura-eval" else None
+
+
 def body_truth(page: Page) -> str | None:
     return page.truth.get("articleBody") if page.set == "aeb" else page.truth.get("body_text") if page.set == "readability-testpages" else None
 
@@ -144,10 +153,13 @@ def scores(pages: list[Page], results: list[Result]) -> dict:
     )
     dated = [(p.truth["published"], r.day) for p, r in pairs if p.set != "aeb" and p.truth.get("published")]
     dates = date_score(dated)
+    authors = author_score((byline_truth(p), r.authors) for p, r in pairs if byline_truth(p))
     return {
         "f1": text.f1, "precision": text.precision, "recall": text.recall, "documents": text.documents,
         "found": segments.found, "leaking": segments.leaking,
         "dates_exact": dates.exact, "dates_truths": dates.truths, "dates_wrong": dates.wrong,
+        "authors_exact": authors.exact, "authors_pages": authors.pages,
+        "authors_precision": authors.precision, "authors_recall": authors.recall,
     }
 
 
@@ -158,7 +170,10 @@ def by_half(pages: list[Page], results: list[Result]) -> dict[str, dict]:
     }
 
 
-HEADER = f"{'half':<6} {'extractor':<25} {'F1':>6} {'prec.':>6} {'recall':>6} {'found':>6} {'leak':>6} {'dates':>9} {'wrong':>5}"
+HEADER = (
+    f"{'half':<6} {'extractor':<25} {'F1':>6} {'prec.':>6} {'recall':>6} {'found':>6} {'leak':>6} {'dates':>9} {'wrong':>5}"
+    f" {'authors':>8} {'a.prec':>6} {'a.rec':>6}"
+)
 
 
 def line(half: str, name: str, s: dict) -> str:
@@ -166,6 +181,7 @@ def line(half: str, name: str, s: dict) -> str:
     return (
         f"{half:<6} {name:<25} {s['f1']:6.3f} {s['precision']:6.3f} {s['recall']:6.3f} "
         f"{s['found']:6.1%} {s['leaking']:6.1%} {dates:>9} {s['dates_wrong']:>5}"
+        f" {s['authors_exact']:>4}/{s['authors_pages']:<3} {s['authors_precision']:6.3f} {s['authors_recall']:6.3f}"
     )
 
 
@@ -176,7 +192,7 @@ def report_quality(pages: list[Page], repeat: int) -> dict:
     results = {name: [run(p) for p in pages] for name, run in EXTRACTORS.items()}
     # what the archive keeps of a story: its standfirst (a field of its own) and its text
     results["newsarchive, + standfirst"] = [
-        Result("\n".join(filter(None, (r.standfirst, r.text))), r.day, r.ms) for r in results["newsarchive"]
+        Result("\n".join(filter(None, (r.standfirst, r.text))), r.day, r.ms, authors=r.authors) for r in results["newsarchive"]
     ]
     runs = {name: by_half(pages, found) for name, found in results.items()}
     for half in HALVES:
@@ -233,7 +249,7 @@ def _ablation(pages: list[Page], memo: _Memo) -> dict:
     print(HEADER)
     for half in HALVES:
         print(line(half, "newsarchive, all rules", base[half]))
-    print(f"{'rule':<18} {'half':<6} {'dF1':>7} {'dP':>7} {'dR':>7} {'dleak':>7} {'ddates':>6} {'dwrong':>6} {'changed':>7}")
+    print(f"{'rule':<18} {'half':<6} {'dF1':>7} {'dP':>7} {'dR':>7} {'dleak':>7} {'ddates':>6} {'dwrong':>6} {'dauth':>5} {'changed':>7}")
     figures = {}
     for rule in rules:
         extraction.OFF.add(rule)
@@ -245,13 +261,14 @@ def _ablation(pages: list[Page], memo: _Memo) -> dict:
         for half in HALVES:
             a, b = base[half], halves[half]
             changed = sum(
-                1 for p, r0, r1 in zip(pages, base_results, results, strict=True) if p.half == half and (r0.text, r0.day) != (r1.text, r1.day)
+                1 for p, r0, r1 in zip(pages, base_results, results, strict=True)
+                if p.half == half and (r0.text, r0.day, r0.authors) != (r1.text, r1.day, r1.authors)
             )
-            delta = {k: a[k] - b[k] for k in ("f1", "precision", "recall", "leaking", "dates_exact", "dates_wrong")}
+            delta = {k: a[k] - b[k] for k in ("f1", "precision", "recall", "leaking", "dates_exact", "dates_wrong", "authors_exact")}
             figures[f"{rule}/{half}"] = {**delta, "changed": changed}
             print(
                 f"{rule:<18} {half:<6} {delta['f1']:+7.4f} {delta['precision']:+7.4f} {delta['recall']:+7.4f} "
-                f"{-delta['leaking']:+7.1%} {delta['dates_exact']:+6d} {-delta['dates_wrong']:+6d} {changed:>7}"
+                f"{-delta['leaking']:+7.1%} {delta['dates_exact']:+6d} {-delta['dates_wrong']:+6d} {delta['authors_exact']:+5d} {changed:>7}"
             )
     return figures
 

@@ -10,10 +10,18 @@
   pages leaking any ``must_not_contain`` segment (white space folded, Unicode NFC).
 - Date scores: day-exact share, and wrong dates (a date given where the truth is none or
   another day).
+- Author scores (Readability's ``byline``, trafilatura-eval's ``author``): a byline's words
+  (letters only, lower case, without "by"/"par"/"von"/"por" and "and"), the truth's against
+  the authors found; exact pages (the same words) and word precision and recall over all
+  pages with a truth. A true byline is the byline element's text, which may hold its date
+  ("By Nathan Willis March 29, 2017"): the English month names and "am"/"pm" are no words
+  of its names (digits never are). Some truths are not names (a date line, a site's name):
+  every extractor is scored against the same ones.
 """
 
 from __future__ import annotations
 
+import calendar
 import re
 import statistics
 import unicodedata
@@ -112,6 +120,37 @@ def segment_score(pages: Iterable[tuple[list[str], list[str], str | None]]) -> S
         found += sum(_squash(s) in text for s in must)
         leaking += any(_squash(s) in text for s in must_not)
     return SegmentScore(found / total if total else 0.0, leaking / n if n else 0.0, total, n)
+
+
+BYLINE_WORDS = {"by", "par", "von", "vom", "por", "written", "edited", "and", "und", "et", "y", "e"}
+DATE_WORDS = {m.lower() for m in (*calendar.month_name, *calendar.month_abbr) if m} | {"am", "pm"}
+
+
+def name_words(byline: str | None) -> set[str]:
+    """The words of a byline or of a list of names joined: letters only, lower case (NFKC)."""
+    text = unicodedata.normalize("NFKC", byline or "").lower()
+    return {w for w in re.findall(r"[^\W\d_]{2,}", text) if w not in BYLINE_WORDS}
+
+
+@dataclass(frozen=True)
+class AuthorScore:
+    exact: int  # pages whose authors have the truth's words, no more, no fewer
+    pages: int  # pages with a true byline
+    precision: float  # words found that are the truth's, over all pages
+    recall: float  # the truth's words found, over all pages
+
+
+def author_score(pairs: Iterable[tuple[str, list[str]]]) -> AuthorScore:
+    """Over ``(true byline, authors found)`` pairs (pages with a true byline)."""
+    exact = n = right = found = true = 0
+    for truth, authors in pairs:
+        n += 1
+        want, got = name_words(truth) - DATE_WORDS, name_words(" ".join(authors))
+        exact += want == got
+        right += len(want & got)
+        found += len(got)
+        true += len(want)
+    return AuthorScore(exact, n, right / found if found else 0.0, right / true if true else 0.0)
 
 
 @dataclass(frozen=True)

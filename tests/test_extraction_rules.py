@@ -343,6 +343,33 @@ def test_a_byline_is_read_where_the_page_has_no_author_metadata():
     assert extract(dated, "http://x.example/a").authors == ["Jane Doe"]
 
 
+@pytest.mark.parametrize(
+    ("byline", "authors"),
+    [
+        # the byline's date or time, in words or numbers, is no part of the name
+        ("by Jane Doe July 10, 2015", ["Jane Doe"]),
+        ("By Jane Doe and John Roe Monday, November 18, 2019, 04:05 pm", ["Jane Doe", "John Roe"]),
+        ("By JANE DOE March 11, 2015 3:46 PM", ["JANE DOE"]),
+        ("Jan Novák před 2 hodinami", ["Jan Novák"]),
+        # nor the lower-case words around the names
+        ("vom Stadtreporter", ["Stadtreporter"]),
+        ("Art Edwards says:", ["Art Edwards"]),
+        # names stay as they are
+        ("By Jane Doe and John Roe", ["Jane Doe", "John Roe"]),
+        ("Michiel de Jong", ["Michiel de Jong"]),
+        ("肖春芳", ["肖春芳"]),
+        ("giampiero rossi", ["Giampiero Rossi"]),  # all in lower case (the page's CSS capitalises it)
+    ],
+)
+def test_a_byline_s_date_and_its_lower_case_words_are_no_names(byline, authors):
+    page = (
+        f"<html><head><title>Harbour</title></head><body><article><h1>Harbour reopens</h1><div class='byline'>{byline}</div>"
+        + "<p>The harbour reopened on Monday after a week of repairs to its outer wall.</p>" * 5
+        + "</article></body></html>"
+    )
+    assert extract(page, "http://x.example/a").authors == authors
+
+
 @requires_shared
 def test_the_byline_is_read_as_trafilatura_reads_it():
     """metadata.BYLINE_XPATHS are trafilatura's AUTHOR_XPATHS rewritten for speed: the same

@@ -64,9 +64,9 @@ def __getattr__(name: str):
     if name in _LAZY:
         return importlib.import_module(f"{__name__}.{name}")
     if name == "RULES":
-        from pipelines.extraction import body, clean, dating, main
+        from pipelines.extraction import body, clean, dating, main, metadata
 
-        return (*clean.RULES, *main.RULES, *body.RULES, *dating.RULES)
+        return (*metadata.RULES, *clean.RULES, *main.RULES, *body.RULES, *dating.RULES)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -155,7 +155,7 @@ def extract(
     now = now or datetime.now(timezone.utc)
     tree, encoding = html.parse_document(html_or_bytes, content_type)  # 1. decode
     removed = site_template.apply(tree, options.template) if options.template is not None else []
-    page = metadata.read(tree, url, tz=options.timezone, now=now)  # 2. metadata
+    page = metadata.read(tree, url, tz=options.timezone, now=now, off=OFF)  # 2. metadata
     result = Extraction(
         title=page.title, authors=page.authors, description=page.description, sitename=page.sitename,
         tags=page.tags, image=page.image, canonical_candidates=page.canonical, is_amp=page.is_amp,

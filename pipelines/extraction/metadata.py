@@ -9,6 +9,7 @@ candidates and the declared language.
 
 from __future__ import annotations
 
+import calendar
 import json
 import logging
 import re
@@ -23,9 +24,14 @@ from lxml.etree import XPath
 from lxml.html import HtmlElement
 
 from archive.urls import strip_credentials
-from pipelines.extraction.dates import StatedDate, future_date, parse_stated_date
+from pipelines.extraction.dates import StatedDate, find_text_dates, future_date, parse_stated_date
 
 logger = logging.getLogger(__name__)
+
+#: the rules that may be switched off (benchmarks.extraction, ablation)
+RULES = ("byline_names",)
+#: a weekday before a byline's date ("Monday, November 18, 2019"), in English
+WEEKDAYS = {day.lower() for day in (*calendar.day_name, *calendar.day_abbr)}
 
 # CDATA sections and HTML comments that pages wrap around JSON-LD (with or without `//`).
 _JSON_WRAPPERS = re.compile(r"(?://\s*)?(?:<!\[CDATA\[|\]\]>|<!--|-->)")
@@ -223,9 +229,12 @@ class PageMeta:
     warnings: list[str] = field(default_factory=list)
 
 
-def read(tree: HtmlElement, url: str | None = None, *, tz: str | None = None, now: datetime | None = None) -> PageMeta:
+def read(
+    tree: HtmlElement, url: str | None = None, *, tz: str | None = None, now: datetime | None = None, off: set[str] = frozenset()
+) -> PageMeta:
     """Read a page's own statements about itself (see :class:`PageMeta`); dates are parsed
-    in the zone ``tz`` (for those stated without an offset) and refused after ``now``."""
+    in the zone ``tz`` (for those stated without an offset) and refused after ``now``.
+    ``off``: rules switched off (:data:`RULES`)."""
     objects = list(_jsonld_objects(tree))
     articles = [o for o in objects if _types(o) & ARTICLE_TYPES]
     pages = [o for o in objects if _types(o) & PAGE_TYPES]
@@ -255,11 +264,11 @@ def read(tree: HtmlElement, url: str | None = None, *, tz: str | None = None, no
             page.published_days.setdefault(stated.day, stated)
         else:
             page.modified = page.modified or stated
-    _trafilatura_fields(tree, url, page)
+    _trafilatura_fields(tree, url, page, off)
     return page
 
 
-def _trafilatura_fields(tree: HtmlElement, url: str | None, page: PageMeta) -> None:
+def _trafilatura_fields(tree: HtmlElement, url: str | None, page: PageMeta, off: set[str] = frozenset()) -> None:
     """Title, authors, description, site name, tags and image, read with trafilatura's own
     metadata functions as in ``trafilatura.metadata.extract_metadata``, without its date
     (htmldate: dates are the dates stage's). Authors from meta tags and JSON-LD, else from
@@ -304,6 +313,8 @@ def _trafilatura_fields(tree: HtmlElement, url: str | None, page: PageMeta) -> N
     author = document.author
     if not author:
         found = byline(tree)
+        if found and "byline_names" not in off:
+            found = _byline_names(found)
         author = tm.normalize_authors(None, _without_emails(found)) if found else None
     page.authors = _authors(author)
 
@@ -416,6 +427,29 @@ def _drop_author_emails(tree: HtmlElement) -> None:
     Moran; Dmoran Com", "Jane Roe, jane@x.co.uk" gives "Jane Roe Co Uk")."""
     for meta in _AUTHOR_METAS_WITH_AN_EMAIL(tree):
         meta.set("content", _without_emails(meta.get("content", "")))
+
+
+def _byline_names(text: str) -> str:
+    """The names of a byline as the page prints it: the text before its date or time ("by
+    Jane Doe Monday, July 10, 2015", "Jan Novák před 2 hodinami": trafilatura's
+    ``normalize_authors`` drops the digits and keeps the month, the weekday or the word
+    for "ago"), without the lower-case words before and after the names ("vom ...", "...
+    says:") where the names are capitalised (a byline all in lower case, styled by the
+    page's CSS, is kept whole)."""
+    cut = len(text)
+    if dates := find_text_dates(text, short_years=True):
+        cut = dates[0][0]
+    if digit := re.search(r"\d", text):
+        cut = min(cut, digit.start())
+    words = text[:cut].split()
+    while words and words[-1].strip(",").lower() in WEEKDAYS:
+        words.pop()
+    if any(word[:1].isupper() for word in words):
+        while words and words[0][:1].islower():
+            words.pop(0)
+        while words and words[-1][:1].islower():
+            words.pop()
+    return " ".join(words)
 
 
 def _without_emails(text: str) -> str:
