@@ -351,6 +351,10 @@ def test_a_byline_is_read_where_the_page_has_no_author_metadata():
         ("By Jane Doe and John Roe Monday, November 18, 2019, 04:05 pm", ["Jane Doe", "John Roe"]),
         ("By JANE DOE March 11, 2015 3:46 PM", ["JANE DOE"]),
         ("Jan Novák před 2 hodinami", ["Jan Novák"]),
+        ("Posted on September 21, 2020 by Jane Doe", ["Jane Doe"]),  # the names after the date
+        # nor a "by" in another language
+        ("Por María Alejandra Reina", ["María Alejandra Reina"]),
+        (", par Jeanne Dupont", ["Jeanne Dupont"]),
         # nor the lower-case words around the names
         ("vom Stadtreporter", ["Stadtreporter"]),
         ("Art Edwards says:", ["Art Edwards"]),

@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 #: the rules that may be switched off (benchmarks.extraction, ablation)
 RULES = ("byline_names",)
+#: a byline's "by", in the languages of the shared pages
+BY_WORDS = {"by", "par", "von", "vom", "por", "di", "door", "av", "af"}
 #: a weekday before a byline's date ("Monday, November 18, 2019"), in English
 WEEKDAYS = {day.lower() for day in (*calendar.day_name, *calendar.day_abbr)}
 
@@ -430,18 +432,23 @@ def _drop_author_emails(tree: HtmlElement) -> None:
 
 
 def _byline_names(text: str) -> str:
-    """The names of a byline as the page prints it: the text before its date or time ("by
-    Jane Doe Monday, July 10, 2015", "Jan Novák před 2 hodinami": trafilatura's
-    ``normalize_authors`` drops the digits and keeps the month, the weekday or the word
-    for "ago"), without the lower-case words before and after the names ("vom ...", "...
-    says:") where the names are capitalised (a byline all in lower case, styled by the
-    page's CSS, is kept whole)."""
-    cut = len(text)
-    if dates := find_text_dates(text, short_years=True):
-        cut = dates[0][0]
-    if digit := re.search(r"\d", text):
-        cut = min(cut, digit.start())
-    words = text[:cut].split()
+    """The names of a byline as the page prints it, without its date or time: trafilatura's
+    ``normalize_authors`` drops the digits and keeps the rest ("Nathan Willis March",
+    "Jeff Foust Monday", "Jan Novák před" for "před 2 hodinami", "ago"). The byline is cut
+    at its dates and digits; of the parts, the one that opens with a byline's "by" word
+    (:data:`BY_WORDS`: "Posted on <date> by Jane Doe") is read, else the first with a
+    capitalised word; without its "by" word, a weekday before the date, and the lower-case
+    words before and after capitalised names ("vom ...", "... says:"). A byline all in
+    lower case (which the page's CSS capitalises) keeps its words."""
+    starts = sorted({offset for offset, _ in find_text_dates(text, short_years=True)})
+    pieces = [text[a:b] for a, b in zip([0, *starts], [*starts, len(text)])]
+    parts = [part for piece in pieces for part in re.split(r"\d+", piece)]  # the digits go
+    words_of = [[word for word in part.split() if re.search(r"[^\W_]", word)] for part in parts]  # no bare ", " or "-"
+    chosen = next((w for w in words_of if w and w[0].lower() in BY_WORDS and len(w) > 1), None)
+    chosen = chosen or next((w for w in words_of if any(word[:1].isupper() for word in w)), words_of[0])
+    words = list(chosen)
+    if len(words) > 1 and words[0].lower() in BY_WORDS:
+        words.pop(0)
     while words and words[-1].strip(",").lower() in WEEKDAYS:
         words.pop()
     if any(word[:1].isupper() for word in words):
