@@ -39,8 +39,21 @@ def read_saved_page(path: str | Path, max_bytes: int = MAX_PAGE_BYTES) -> bytes:
     with opener(path, "rb") as stream:
         body = stream.read(max_bytes + 1)
     if len(body) > max_bytes:
-        raise OSError(f"{path}: over {max_bytes // (1024 * 1024)} MiB{' decompressed' if path.suffix == '.gz' else ''}; not read (the limit of a fetched page)")
+        raise OSError(f"over {max_bytes // (1024 * 1024)} MiB{' decompressed' if path.suffix == '.gz' else ''}; not read (the limit of a fetched page)")
     return body
+
+
+def unreadable_because(exc: BaseException) -> str:
+    """Why :func:`read_saved_page` failed, in words, without Python's ``[Errno N]`` and the
+    file's name (the caller names the file): "No such file or directory", "Is a directory",
+    "Permission denied", "not a gzip file", "cut short (end of the compressed data)"."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, EOFError):
+        return "cut short (end of the compressed data)"
+    if isinstance(exc, gzip.BadGzipFile):
+        return f"not a gzip file ({exc})"
+    return str(exc)
 
 
 def sniff_binary(body: bytes) -> str | None:

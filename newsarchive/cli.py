@@ -678,7 +678,7 @@ def extract(files, url, include, exclude, timezone_name, workers, extract_timeou
     from pipelines.jobs import map_jobs
     from pipelines.extraction import ExtractionError
     from pipelines.workers import ExtractJob
-    from crawler.sniff import read_saved_page
+    from crawler.sniff import read_saved_page, unreadable_because
     from archive.urls import canonical_url
 
     configure_logging(verbose, log_file)
@@ -712,7 +712,11 @@ def extract(files, url, include, exclude, timezone_name, workers, extract_timeou
             read += 1
             try:
                 body = read_saved_page(name)
-            except (OSError, EOFError, gzip.BadGzipFile, ExtractionError) as exc:
+            except (OSError, EOFError, gzip.BadGzipFile) as exc:
+                failed += 1
+                bar.note(f"error: {name}: {unreadable_because(exc)}")
+                continue
+            except ExtractionError as exc:
                 failed += 1
                 bar.note(f"error: {name}: {exc}")
                 continue
@@ -854,6 +858,18 @@ def history(url, from_version, to_version, db, verbose, log_file) -> None:
             raise CliError(f"no article for {redact_credentials(url)} in {db}", EXIT_FAILED)
         a = archive.article(article_id)
         versions = a["versions"]
+        wanted = len(versions) >= 2 or bool(from_version or to_version)  # a comparison to show
+        if wanted:  # checked before anything is printed: a usage error prints only itself
+            if not versions:
+                raise CliError("this story has no versions to compare (its text was redacted)" if a["status"] == "redacted"
+                               else "this story has no versions to compare", EXIT_USAGE)
+            to_version = to_version or versions[-1]["version"]
+            from_version = from_version or max(1, to_version - 1)
+            old, new = archive.snapshot(article_id, from_version), archive.snapshot(article_id, to_version)
+            if old is None or new is None:
+                raise CliError(f"versions are 1 to {versions[-1]['version']}", EXIT_USAGE)
+            if from_version == to_version:
+                raise CliError(f"--from and --to are both version {to_version}: give two different versions", EXIT_USAGE)
         click.echo(a["canonical_url"])
         click.echo(
             f"article {a['id']} · site {a['site']} · {a['status']} · first seen {a['first_seen']} · "
@@ -868,18 +884,8 @@ def history(url, from_version, to_version, db, verbose, log_file) -> None:
             click.echo(f"  alias ({alias['kind']}): {alias['url']}")
         for other in a["near_duplicates"]:
             click.echo(f"  near-duplicate: article {other['id']} {other['canonical_url']} (similarity {other['similarity']:.2f})")
-        if len(versions) < 2 and not (from_version or to_version):
+        if not wanted:
             return
-        if not versions:
-            raise CliError("this story has no versions to compare (its text was redacted)" if a["status"] == "redacted"
-                           else "this story has no versions to compare", EXIT_USAGE)
-        to_version = to_version or versions[-1]["version"]
-        from_version = from_version or max(1, to_version - 1)
-        old, new = archive.snapshot(article_id, from_version), archive.snapshot(article_id, to_version)
-        if old is None or new is None:
-            raise CliError(f"versions are 1 to {versions[-1]['version']}", EXIT_USAGE)
-        if from_version == to_version:
-            raise CliError(f"--from and --to are both version {to_version}: give two different versions", EXIT_USAGE)
         change = compare(old, new)
         # consecutive versions: why the later one was made; any other pair: just a comparison
         label = new["reason"] if to_version == from_version + 1 else "comparison"

@@ -265,7 +265,8 @@ def test_extract_unreadable_file_is_reported_and_others_go_on(tmp_path):
     )
     assert result.returncode == 1
     assert "missing.html" in result.stderr and "PDF" in result.stderr
-    assert f"error: {folder}: [Errno 21] Is a directory" in result.stderr  # a folder stopped the whole batch
+    assert f"error: {folder}: Is a directory" in result.stderr  # a folder stopped the whole batch
+    assert f"error: {tmp_path / 'missing.html'}: No such file or directory\n" in result.stderr and "Errno" not in result.stderr
     assert json.loads(result.stdout)["title"] == "T"
     assert "extracting" not in result.stderr  # no progress bar where standard error is no terminal
 
@@ -568,6 +569,7 @@ def test_extract_reads_no_more_than_a_fetch_would(cli, tmp_path):
         f.truncate(21 * 1024 * 1024)  # a sparse file: 21 MiB without writing them
     result = cli("extract", huge, "/dev/zero")
     assert result.returncode == 1 and result.stderr.count("over 20 MiB") == 2 and "Traceback" not in result.stderr
+    assert f"error: {huge}: over 20 MiB; not read" in result.stderr  # the file named once
 
 
 def test_out_names_that_cannot_be_files_are_usage_errors(cli, tmp_path):

@@ -325,3 +325,4 @@ def test_history_of_a_redacted_story_shows_its_tombstone_and_refuses_a_compariso
         compared = run_cli("history", A, *args, "--db", db, cwd=tmp_path)
         assert compared.returncode == 2, compared.stderr
         assert "no versions to compare (its text was redacted)" in compared.stderr and "Traceback" not in compared.stderr
+        assert compared.stdout == ""

@@ -345,6 +345,9 @@ def test_history_and_export_refuse_what_they_cannot_do(archive_db, tmp_path):
     for args in (["--from", "1", "--to", "1"], ["--to", "0"], ["--from", "99999999999999999999999"]):
         result = run_cli("history", urls["harbour"], "--db", db, *args, cwd=tmp_path)
         assert result.returncode == 2 and "Traceback" not in result.stderr, (args, result.stderr)
+    for args in (["--from", "1", "--to", "1"], ["--to", "9"]):  # a usage error prints only itself
+        result = run_cli("history", urls["harbour"], "--db", db, *args, cwd=tmp_path)
+        assert result.returncode == 2 and result.stdout == "" and result.stderr.startswith("Error: "), (args, result)
     result = run_cli("history", urls["harbour"], "--db", db, "--from", "2", "--to", "1", cwd=tmp_path)
     assert "v2 → v1 (comparison):" in result.stdout
     result = run_cli("export-warc", "--db", db, "--out", tmp_path / "x.txt", cwd=tmp_path)

@@ -26,7 +26,7 @@ from archive.urls import redact_credentials
 from crawler.config import Source, url_problem
 from crawler.items import FailureItem, PageItem
 from crawler.scrapy_internals import items_in_progress, wake_engine
-from crawler.sniff import read_saved_page
+from crawler.sniff import read_saved_page, unreadable_because
 from crawler.spiders.base import ArchivingSpider, conditional_headers
 
 #: reactor turns an item's end is watched for (its signal's handlers finish first)
@@ -149,7 +149,7 @@ class UrlsSpider(ArchivingSpider):
         try:
             body = read_saved_page(path)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            return FailureItem(url=url, kind="file", message=f"cannot read {path}: {exc}")
+            return FailureItem(url=url, kind="file", message=f"cannot read {path}: {unreadable_because(exc)}")
         return PageItem(
             url=url,
             final_url=url,
