@@ -261,6 +261,11 @@ def test_a_script_a_repeated_headline_or_a_video_s_headline_is_no_standfirst():
                  "<div class='slideshow-description'>In this photo taken on Tuesday, the north pier is seen from the "
                  "harbour office, where the board met.</div></div>")
     assert extract(page(slideshow + paragraphs())).standfirst is None
+    # a summary of a story told in pictures is one
+    summary = "A decade after it opened, the pier has become the town's favourite meeting place. Our photographer looks back."
+    for element in ("p class='article-dek article-dek--slideshow'", "div class='slideshow-summary'"):
+        tag = element.split()[0]
+        assert extract(page(f"<{element}>{summary}</{tag}>" + paragraphs())).standfirst == summary, element
 
 
 def test_a_standfirst_classed_as_a_secondary_headline_or_opening_with_the_headline_is_kept():
@@ -351,16 +356,28 @@ def test_a_byline_is_read_where_the_page_has_no_author_metadata():
         ("By Jane Doe and John Roe Monday, November 18, 2019, 04:05 pm", ["Jane Doe", "John Roe"]),
         ("By JANE DOE March 11, 2015 3:46 PM", ["JANE DOE"]),
         ("Jan Novák před 2 hodinami", ["Jan Novák"]),
+        ("Von Hans Müller, Montag, 3. März 2020", ["Hans Müller"]),
+        ("By Jane Doe | Updated 2 hours ago", ["Jane Doe"]),
         ("Posted on September 21, 2020 by Jane Doe", ["Jane Doe"]),  # the names after the date
-        # nor a "by" in another language
+        ("By Jane Doe, Sat 3 March 2020 and John Smith", ["Jane Doe", "John Smith"]),
+        ("9:39AM BST 05 Oct 2011", []),  # no names: a time's zone is none
+        ("Article by", []),
+        # nor a "by" in another language, nor the lower-case words after the names
         ("Por María Alejandra Reina", ["María Alejandra Reina"]),
         (", par Jeanne Dupont", ["Jeanne Dupont"]),
-        # nor the lower-case words around the names
         ("vom Stadtreporter", ["Stadtreporter"]),
         ("Art Edwards says:", ["Art Edwards"]),
-        # names stay as they are
+        # names stay as they are, separate
         ("By Jane Doe and John Roe", ["Jane Doe", "John Roe"]),
+        ("By Jane Doe & John Smith", ["Jane Doe", "John Smith"]),
+        ("Jane Doe | John Smith", ["Jane Doe", "John Smith"]),
+        ("Jane Doe, John Smith & Sam Lee", ["Jane Doe", "John Smith", "Sam Lee"]),
         ("Michiel de Jong", ["Michiel de Jong"]),
+        ("By Ahmed al-Omran", ["Ahmed al-Omran"]),
+        ("By Mohamed el-Erian, 3 hours ago", ["Mohamed el-Erian"]),
+        ("By Kate Crawford and danah boyd", ["Kate Crawford", "Danah Boyd"]),  # trafilatura capitalises
+        ("By Lena H. Sun", ["Lena H Sun"]),  # trafilatura drops the full stop
+        ("Di Caprio", ["Di Caprio"]),
         ("肖春芳", ["肖春芳"]),
         ("giampiero rossi", ["Giampiero Rossi"]),  # all in lower case (the page's CSS capitalises it)
     ],

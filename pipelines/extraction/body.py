@@ -117,8 +117,12 @@ SHARE_WORDS = re.compile(
     r"^(?:(?:tweet|share|link|digg|email|e-mail|mail|print|pin|save|copy(?: link)?|post|like|reprints?|comment|whatsapp|"
     r"facebook|twitter|linkedin|reddit|telegram|messenger|flipboard|pinterest|x)(?: (?:this|it|on|via|the|story|article|link|\w+ this))*)$"
 )
-# a slideshow's or carousel's "description" is its picture's caption
-NOT_STANDFIRST = re.compile(r"caption|credit|photo|image|media|video|audio|player|gallery|slideshow|carousel", re.IGNORECASE)
+# a slide's description or a slideshow's item is its picture's caption (a summary of a
+# story told in pictures, "slideshow-summary", "article-dek--slideshow", is a standfirst)
+NOT_STANDFIRST = re.compile(
+    r"caption|credit|photo|image|media|video|audio|player|gallery|(?:slideshow|carousel|slide)[-_]*(?:item|description)",
+    re.IGNORECASE,
+)
 # a box of other items around a heading (a header's "media" or "image" class is its picture)
 PLAYER_BOX = re.compile(r"video|audio|player|gallery|slideshow|carousel", re.IGNORECASE)
 MIN_STANDFIRST_CHARS = 40

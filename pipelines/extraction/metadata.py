@@ -32,8 +32,23 @@ logger = logging.getLogger(__name__)
 RULES = ("byline_names",)
 #: a byline's "by", in the languages of the shared pages
 BY_WORDS = {"by", "par", "von", "vom", "por", "di", "door", "av", "af"}
-#: a weekday before a byline's date ("Monday, November 18, 2019"), in English
-WEEKDAYS = {day.lower() for day in (*calendar.day_name, *calendar.day_abbr)}
+#: words joining two authors
+JOINS = {"and", "&", "und", "et", "y", "e"}
+#: a weekday before a byline's date ("Monday, November 18, 2019"), in English (the C
+#: locale's names) and the other languages of the shared pages
+WEEKDAYS = {day.lower() for day in (*calendar.day_name, *calendar.day_abbr)} | {
+    "montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag",
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+    "lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo",
+    "lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica",
+    "segunda-feira", "terça-feira", "quarta-feira", "quinta-feira", "sexta-feira",
+    "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag",
+}
+#: a label or a preposition just before a byline's date ("| Updated 2 hours ago", "on 3 May")
+DATE_LABEL = re.compile(
+    r"updated|published|posted|modified|last|on|at|am|le|el|il|op|em|den|der|aktualisiert|veröffentlicht|"
+    r"publié|publiée|mis|actualizado|publicado|aggiornato|pubblicato|bijgewerkt|gepubliceerd"
+)
 
 # CDATA sections and HTML comments that pages wrap around JSON-LD (with or without `//`).
 _JSON_WRAPPERS = re.compile(r"(?://\s*)?(?:<!\[CDATA\[|\]\]>|<!--|-->)")
@@ -434,29 +449,81 @@ def _drop_author_emails(tree: HtmlElement) -> None:
 def _byline_names(text: str) -> str:
     """The names of a byline as the page prints it, without its date or time: trafilatura's
     ``normalize_authors`` drops the digits and keeps the rest ("Nathan Willis March",
-    "Jeff Foust Monday", "Jan Novák před" for "před 2 hodinami", "ago"). The byline is cut
-    at its dates and digits; of the parts, the one that opens with a byline's "by" word
-    (:data:`BY_WORDS`: "Posted on <date> by Jane Doe") is read, else the first with a
-    capitalised word; without its "by" word, a weekday before the date, and the lower-case
-    words before and after capitalised names ("vom ...", "... says:"). A byline all in
-    lower case (which the page's CSS capitalises) keeps its words."""
+    "Jeff Foust Monday", "Jan Novák před" for "před 2 hodinami", "ago").
+
+    The byline is cut at its dates and digits. The names are the part after a "by" word
+    (:data:`BY_WORDS` opening a part: in lower case, or capitalised before two words or
+    more, "Par Attac France" but not "Di Caprio"; or an English "by" anywhere: "Posted on
+    <date> by Jane Doe"), else the first part; never a part that only follows a time
+    ("9:39AM BST"). A later part that opens with "and" or "&" adds its names ("By A, 3 March
+    and B"). Before a date, a weekday (:data:`WEEKDAYS`) and a label (:data:`DATE_LABEL`:
+    "Updated", "on") go. A run of words without a capital letter after the names goes too
+    ("... says:"), unless "and" or a separator comes before it (another author: "Kate
+    Crawford and danah boyd"); a byline all in lower case (which the page's CSS
+    capitalises) keeps its words. Separators stay between names (trafilatura splits
+    authors at ``,;|/&``)."""
     starts = sorted({offset for offset, _ in find_text_dates(text, short_years=True)})
-    pieces = [text[a:b] for a, b in zip([0, *starts], [*starts, len(text)])]
-    parts = [part for piece in pieces for part in re.split(r"\d+", piece)]  # the digits go
-    words_of = [[word for word in part.split() if re.search(r"[^\W_]", word)] for part in parts]  # no bare ", " or "-"
-    chosen = next((w for w in words_of if w and w[0].lower() in BY_WORDS and len(w) > 1), None)
-    chosen = chosen or next((w for w in words_of if any(word[:1].isupper() for word in w)), words_of[0])
-    words = list(chosen)
-    if len(words) > 1 and words[0].lower() in BY_WORDS:
-        words.pop(0)
-    while words and words[-1].strip(",").lower() in WEEKDAYS:
+    parts: list[tuple[list[str], bool]] = []  # (words, a date or number follows)
+    for a, b in zip([0, *starts], [*starts, len(text)]):
+        pieces = re.split(r"\d+", text[a:b])
+        parts += [(piece.split(), i < len(pieces) - 1 or b < len(text)) for i, piece in enumerate(pieces)]
+    words = _names_part(parts)
+    run = len(words)  # the words without a capital letter at the end
+    while run and _has_letters(words[run - 1]) and words[run - 1].lower() not in JOINS and not _has_capital(words[run - 1]):
+        run -= 1
+    joined = run and (words[run - 1].lower() in JOINS or not _has_letters(words[run - 1]) or words[run - 1].endswith(","))
+    if run < len(words) and any(_has_capital(word) for word in words[:run]) and not joined:
+        words = words[:run]
+    return " ".join(_trimmed(words))
+
+
+def _names_part(parts: list[tuple[list[str], bool]]) -> list[str]:
+    """The words of the names in a byline's parts (see :func:`_byline_names`)."""
+    chosen = None
+    for index, (words, dated) in enumerate(parts):
+        letters = [i for i, word in enumerate(words) if _has_letters(word)]
+        first = words[letters[0]] if letters else ""
+        if first.lower() in BY_WORDS and (first[:1].islower() and len(letters) > 1 or len(letters) > 2):
+            chosen = (index, words[letters[0] + 1 :], dated)
+        elif (english_by := next((i for i, word in enumerate(words) if word.lower() == "by"), None)) is not None:
+            chosen = (index, words[english_by + 1 :], dated)
+        if chosen:
+            break
+    index, words, dated = chosen or (0, *parts[0])
+    names = _before_date(words) if dated else list(words)
+    for more, more_dated in parts[index + 1 :]:
+        if more and more[0].lower() in JOINS:
+            names += _before_date(more) if more_dated else more
+    return names
+
+
+def _before_date(words: list[str]) -> list[str]:
+    """``words`` without the weekday, label or separators that lead into the date after them."""
+    words = list(words)
+    while words and (words[-1].strip(",").lower() in WEEKDAYS or DATE_LABEL.fullmatch(words[-1].strip(",:").lower())
+                     or not _has_letters(words[-1])):
         words.pop()
-    if any(word[:1].isupper() for word in words):
-        while words and words[0][:1].islower():
-            words.pop(0)
-        while words and words[-1][:1].islower():
-            words.pop()
-    return " ".join(words)
+    return words
+
+
+def _trimmed(words: list[str]) -> list[str]:
+    """``words`` without separators at either end ("| Jane Doe,")."""
+    words = [word for word in words]
+    while words and not _has_letters(words[0]):
+        words.pop(0)
+    while words and not _has_letters(words[-1]):
+        words.pop()
+    if words:
+        words[-1] = words[-1].rstrip(",;:|/-")
+    return words
+
+
+def _has_capital(word: str) -> bool:
+    return any(c.isupper() for c in word)
+
+
+def _has_letters(word: str) -> bool:
+    return bool(re.search(r"[^\W\d_]", word))
 
 
 def _without_emails(text: str) -> str:
