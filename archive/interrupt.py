@@ -47,6 +47,16 @@ def signal_name(signum: int) -> str:
         return f"signal {signum}"
 
 
+def line_start() -> str:
+    """What starts a message of ours on standard error: on a terminal, a return, ECMA-48's
+    "erase in line" and "show cursor" (a progress bar may be drawn on that line, its
+    cursor hidden); else nothing."""
+    try:
+        return "\r\x1b[K\x1b[?25h" if sys.stderr.isatty() else ""
+    except (AttributeError, ValueError):  # no standard error, or a closed one
+        return ""
+
+
 def exit_now(signum: int, _frame: FrameType | None = None) -> None:
     """A signal handler: exit at once with :data:`EXIT_INTERRUPTED`, running no cleanup.
 
@@ -55,7 +65,7 @@ def exit_now(signum: int, _frame: FrameType | None = None) -> None:
     a ``flock`` the kernel releases; an uncommitted SQLite transaction is rolled back by
     the journal at the next open.
     """
-    message = f"stopped at once ({signal_name(signum)} again); the next run marks this run interrupted\n"
+    message = f"{line_start()}stopped at once ({signal_name(signum)} again); the next run marks this run interrupted\n"
     try:
         os.write(2, message.encode())
         _kill_children()
@@ -88,7 +98,7 @@ def _kill_children() -> None:
 def _first(signum: int, _frame: FrameType | None) -> None:
     for sig in SIGNALS:
         signal.signal(sig, exit_now)
-    print(f"stopping ({signal_name(signum)}): send it again to exit at once", file=sys.stderr, flush=True)
+    print(f"{line_start()}stopping ({signal_name(signum)}): send it again to exit at once", file=sys.stderr, flush=True)
     raise Interrupted(signum)
 
 

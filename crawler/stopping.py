@@ -38,7 +38,7 @@ from scrapy.utils.ossignal import install_shutdown_handlers
 from twisted.python.failure import Failure
 
 from archive.database import Archive, ArchiveError
-from archive.interrupt import exit_now, signal_name
+from archive.interrupt import exit_now, line_start, signal_name
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class GracefulStop:
         engine = self.crawler.engine
         downloader = engine.downloader if engine is not None else None
         n = pages_in_flight(downloader) if downloader is not None else 0
-        print(f"stopping: finishing {n} page{'' if n == 1 else 's'} in flight", file=sys.stderr, flush=True)
+        print(f"{line_start()}stopping: finishing {n} page{'' if n == 1 else 's'} in flight", file=sys.stderr, flush=True)
         logger.info("%s: stopping, %d pages in flight", signal_name(self.signum or 0), n)
         if downloader is not None:
             dropped = drop_queued(downloader)

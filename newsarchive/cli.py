@@ -422,9 +422,10 @@ def _on_terminal(stream) -> bool:
 
 
 class _ProgressBar:
-    """click's progress bar on standard error, made at the first update (when the total is
-    known), or nothing at all when ``shown`` is false (standard error is no terminal: a log,
-    cron's mail). Call it with ``(done, total)``; use it as a context manager."""
+    """click's progress bar on standard error, made at the first update with items to
+    count (when the total is known), or nothing at all when ``shown`` is false (standard
+    error is no terminal: a log, cron's mail; or the log goes there, ``-v``). Call it with
+    ``(done, total)``; use it as a context manager. :meth:`note` writes a line above it."""
 
     def __init__(self, label: str, shown: bool) -> None:
         self.label = label
@@ -432,11 +433,11 @@ class _ProgressBar:
         self.bar = None
 
     def __call__(self, done: int, total: int) -> None:
-        if not self.shown:
+        if not self.shown or (self.bar is None and total <= 0):
             return
         if self.bar is None:
-            self.bar = click.progressbar(length=max(total, 1), label=self.label, file=sys.stderr).__enter__()
-        self.bar.update(done - self.bar.pos)
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr).__enter__()
+        self.bar.update(min(done, self.bar.length) - self.bar.pos)
 
     def note(self, message: str) -> None:
         """Write ``message`` to standard error on a line of its own, the bar drawn again under it."""
@@ -444,7 +445,13 @@ class _ProgressBar:
             click.echo(message, err=True)
             return
         click.echo("\r\x1b[K" + message, err=True)  # over the bar's line (ECMA-48 EL: erase the line)
+        self.bar._last_line = None  # click draws a line only when it changed: the bar was erased
         self.bar.render_progress()
+
+    def finish(self) -> None:
+        """The run went through every item: the bar at 100%."""
+        if self.bar is not None:
+            self.bar.update(self.bar.length - self.bar.pos)
 
     def __enter__(self) -> _ProgressBar:
         return self
@@ -504,6 +511,7 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, workers, ex
       newsarchive archive --from-file urls.txt
       newsarchive archive --html saved.html --url https://www.example.com/news/story-1
     """
+    from crawler.items import FailureItem, PageItem
     from newsarchive.runner import project_settings, run_spider
 
     url_list = list(urls)
@@ -550,18 +558,21 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, workers, ex
         ARCHIVE_ALLOW_PRIVATE=allow_private,
         **worker_settings(workers, extract_timeout),
     )  # the crawl's politeness: robots.txt, one request at a time per host, its delay, AutoThrottle
-    # several URLs: a bar on a terminal while they are fetched (their lines come at the end)
+    # several URLs: a bar on a terminal while they are fetched (their lines come at the end);
+    # each URL given (once: a repeated one is fetched once) is answered by one page or failure
     answered: set[str] = set()
-    bar = _ProgressBar("archiving", len(given) > 1 and not verbose and _on_terminal(sys.stderr))
+    total = len(dict.fromkeys(url_list)) + (1 if html_file else 0)
+    bar = _ProgressBar("archiving", total > 1 and not verbose and _on_terminal(sys.stderr))
 
     def on_item(item, spider) -> None:
-        url = getattr(item, "url", None)
-        if url in spider.input_order and url not in answered:  # a given URL's answer (a page or a failure)
-            answered.add(url)
-            bar(len(answered), len(given))
+        if isinstance(item, (PageItem, FailureItem)) and item.url not in answered:
+            answered.add(item.url)
+            bar(len(answered), total)
 
     with bar:
         run = run_spider("urls", settings, on_item=on_item, urls=url_list, html_file=html_file, url=page_url, allow_private=allow_private)
+        if run.finish_reason == "finished":
+            bar.finish()
     if run.crawl_id is None:
         exit_for(run)
     (run_log.info if run.finish_reason == "finished" else run_log.warning)(summary_line(run))
@@ -626,7 +637,7 @@ def import_warc(files, site, db, verbose, log_file) -> None:
     crawl_id = start_run(db, "import-warc", "\n".join(str(Path(f).resolve()) for f in files))
     started = time.monotonic()
     total = sum(Path(f).stat().st_size for f in files)
-    with _ProgressBar("importing", _on_terminal(sys.stderr)) as bar:  # over the files' bytes
+    with _ProgressBar("importing", not verbose and _on_terminal(sys.stderr)) as bar:  # over the files' bytes
         run = run_import(db, list(files), site=site, crawl_id=crawl_id, progress=lambda done: bar(done, total))
     click.echo(
         f"imported {_plural(len(files), 'file')} in {time.monotonic() - started:.1f} s: "
@@ -724,7 +735,7 @@ def extract(files, url, include, exclude, timezone_name, workers, extract_timeou
             yield ExtractJob(body, url, None, options, None, now)
 
     # over many files, a bar while the JSON goes to a file or a pipe
-    bar = _ProgressBar("extracting", len(files) > 1 and _on_terminal(sys.stderr) and not _on_terminal(sys.stdout))
+    bar = _ProgressBar("extracting", len(files) > 1 and not verbose and _on_terminal(sys.stderr) and not _on_terminal(sys.stdout))
 
     def show(result, name: str) -> None:
         """One file's result: its JSON line, or its error on standard error."""
@@ -775,6 +786,7 @@ def extract(files, url, include, exclude, timezone_name, workers, extract_timeou
         for result in map_jobs(jobs(), *pool_size):
             show(result, in_flight.popleft())
             bar(read - len(in_flight), len(files))
+        bar.finish()
     if templates is not None:
         templates.close()
     if failed:
@@ -918,8 +930,9 @@ def reextract(since, workers, extract_timeout, db, verbose, log_file) -> None:
     since_utc = _since(since)
     with open_archive(db, create=False) as archive:
         try:
-            with _ProgressBar("re-extracting", _on_terminal(sys.stderr)) as bar:
+            with _ProgressBar("re-extracting", not verbose and _on_terminal(sys.stderr)) as bar:
                 counts = run(archive, since_utc, *extraction_pool_size(workers, extract_timeout), progress=bar)
+                bar.finish()
         except ArchiveError as exc:
             raise CliError(str(exc), EXIT_STORAGE) from exc
     click.echo(

@@ -97,10 +97,14 @@ def test_archiving_a_stored_url_again_is_a_conditional_get(cli, tmp_path):
 def test_archive_of_several_urls_shows_a_progress_bar_on_a_terminal(cli, site, tmp_path):
     result = cli("archive", *urls(site), "--allow-private")
     assert result.returncode == 0 and result.stderr == ""  # no bar into a log or a pipe
-    shown = run_cli_on_terminal("archive", *urls(site), "not-a-url", "--allow-private", "--db", tmp_path / "b.db", cwd=tmp_path)
+    # a URL given twice is fetched once, one with a fragment is the page: the bar still ends at 100%
+    first, second = urls(site)
+    given = [first, second, first, first + "#top", "not-a-url"]
+    shown = run_cli_on_terminal("archive", *given, "--allow-private", "--db", tmp_path / "b.db", cwd=tmp_path)
     assert shown.returncode == 1
-    assert [line.split()[0] for line in shown.stdout.splitlines()] == ["new", "new", "error"]
+    assert sorted(line.split()[0] for line in shown.stdout.splitlines()) == ["error", "new", "new", "unchanged"]
     assert "archiving" in shown.stderr and "100%" in shown.stderr
+    assert shown.stderr.rstrip().endswith("\x1b[?25h")  # the cursor shown again
 
 
 @pytest.mark.slow
@@ -283,6 +287,11 @@ def test_extract_of_many_files_shows_a_progress_bar_on_a_terminal(tmp_path):
     assert "extracting" in result.stderr and "100%" in result.stderr
     lines = [line.split("\r")[-1].replace("\x1b[K", "") for line in result.stderr.split("\r\n")]
     assert any(line.startswith(f"error: {tmp_path / 'missing.html'}: ") for line in lines)
+    # the last file failing: the bar still ends at 100%; with -v the log has the terminal, no bar
+    result = run_cli_on_terminal("extract", *pages, tmp_path / "missing.html", "--workers", "1", cwd=tmp_path)
+    assert "100%" in result.stderr and result.stderr.count("error: ") == 1
+    result = run_cli_on_terminal("extract", *pages, "--workers", "1", "-v", cwd=tmp_path)
+    assert result.returncode == 0 and "extracting" not in result.stderr
 
 
 @contextlib.contextmanager

@@ -520,3 +520,20 @@ def test_serve_stops_when_its_archive_file_is_replaced(tmp_path):
     assert process.returncode == 0, err
     assert f"{db} was re" in err and "start serve again" in err
     assert list(temp.iterdir()) == []
+
+
+def test_a_stop_message_starts_a_clean_line_on_a_terminal(monkeypatch):
+    # a progress bar may be drawn on the terminal's line, its cursor hidden: the message
+    # erases the line and shows the cursor; into a file or a pipe it writes no escape codes
+    import io
+
+    from archive import interrupt
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stderr", Terminal())
+    assert interrupt.line_start() == "\r\x1b[K\x1b[?25h"
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    assert interrupt.line_start() == ""

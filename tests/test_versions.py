@@ -182,6 +182,8 @@ def test_reextract_adds_versions_only_where_extraction_changed(tmp_path):
     shown = run_cli_on_terminal("reextract", "--db", tmp_path / "archive.db", cwd=tmp_path)
     assert shown.returncode == 0 and "0 new versions (reextract), 2 unchanged" in shown.stdout
     assert "re-extracting" in shown.stderr and "100%" in shown.stderr and "50%" in shown.stderr
+    nothing = run_cli_on_terminal("reextract", "--since", "2099-01-01", "--db", tmp_path / "archive.db", cwd=tmp_path)
+    assert "re-extracted 0 articles" in nothing.stdout and "re-extracting" not in nothing.stderr  # no empty bar
     # an older extractor's output: the body's content as a worse extraction gave it
     conn = sqlite3.connect(tmp_path / "archive.db")
     conn.execute("UPDATE snapshots SET text = text || ' Share this story on Twitter', content_hash = 'old', extractor = 'older' WHERE id = 1")
