@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -30,17 +31,36 @@ EDIT_NEW = "After two decades of hostile relations"
 
 
 def crawl(config: Path, db: Path) -> float:
-    """Run the real CLI; returns the seconds it took."""
+    """Run the real CLI; returns the seconds it took.
+
+    The crawl runs in a session of its own, so that a Ctrl-C on the terminal reaches this
+    process only, which passes each SIGINT or SIGTERM on to the crawl: the crawl then stops
+    as it does when run by hand (the first signal finishes the pages in flight and records
+    the run ``interrupted``; a second exits at once), and this process waits for it.
+    Without that, ``subprocess.run`` would kill the crawl on a KeyboardInterrupt, leaving
+    its run marked ``running`` until the next run finds it dead."""
     command = [sys.executable, "-m", "newsarchive", "crawl", "--config", str(config), "--db", str(db)]
     print("$ newsarchive crawl --config", config.relative_to(Path.cwd()) if config.is_relative_to(Path.cwd()) else config, "--db", db)
     started = time.monotonic()
-    result = subprocess.run(command, text=True, capture_output=True)
-    print(result.stdout.rstrip())
-    if result.returncode != 0:
-        print(result.stderr, file=sys.stderr)
-        if "interrupted by" in result.stderr:  # Ctrl-C reached the crawl too (one process group)
-            raise SystemExit(f"demo stopped: the crawl was interrupted; what it stored stays in {db}")
-        raise SystemExit(f"crawl failed with exit status {result.returncode}")
+    child = subprocess.Popen(command, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    forwarded: list[int] = []
+
+    def forward(signum: int, _frame) -> None:
+        forwarded.append(signum)
+        child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        stdout, stderr = child.communicate()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(stdout.rstrip())
+    if child.returncode != 0:
+        print(stderr, file=sys.stderr)
+        if forwarded:
+            raise SystemExit(f"demo stopped: the crawl was interrupted ({signal.Signals(forwarded[0]).name}); what it stored stays in {db}")
+        raise SystemExit(f"crawl failed with exit status {child.returncode}")
     return time.monotonic() - started
 
 

@@ -422,8 +422,8 @@ def _on_terminal(stream) -> bool:
 
 
 class _ProgressBar:
-    """click's progress bar on standard error, made at the first update with items to
-    count (when the total is known), or nothing at all when ``shown`` is false (standard
+    """click's progress bar on standard error, made at the first item done (when the total
+    is known), or nothing at all when ``shown`` is false (standard
     error is no terminal: a log, cron's mail; or the log goes there, ``-v``). Call it with
     ``(done, total)``; use it as a context manager. :meth:`note` writes a line above it."""
 
@@ -433,7 +433,9 @@ class _ProgressBar:
         self.bar = None
 
     def __call__(self, done: int, total: int) -> None:
-        if not self.shown or (self.bar is None and total <= 0):
+        # made at the first item done: click's time estimate counts from there, not from the
+        # start-up (the workers' start, a crawl's robots.txt)
+        if not self.shown or (self.bar is None and (total <= 0 or done <= 0)):
             return
         if self.bar is None:
             self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr).__enter__()
@@ -732,7 +734,8 @@ def extract(files, url, include, exclude, timezone_name, workers, extract_timeou
                 bar.note(f"error: {name}: {exc}")
                 continue
             in_flight.append(name)
-            yield ExtractJob(body, url, None, options, None, now)
+            # without --url, the page's own address, as a crawl has the page's URL (a date in it)
+            yield ExtractJob(body, url or _declared_address_of(body), None, options, None, now)
 
     # over many files, a bar while the JSON goes to a file or a pipe
     bar = _ProgressBar("extracting", len(files) > 1 and not verbose and _on_terminal(sys.stderr) and not _on_terminal(sys.stdout))
@@ -1424,16 +1427,26 @@ def serve(port, db, verbose, log_file) -> None:
 
 
 def _declared_address(html_file: str) -> str | None:
-    """The address a saved page names as its own (``<link rel=canonical>``, then ``og:url``:
-    :func:`pipelines.extraction.metadata.canonical_candidates`), the first absolute http(s)
-    one; ``None`` when it names none or cannot be read (the import then reports why)."""
+    """The address a saved page names as its own (:func:`_declared_address_of`); ``None``
+    when it names none or cannot be read (the import then reports why)."""
     from crawler.sniff import read_saved_page
+
+    try:
+        return _declared_address_of(read_saved_page(html_file))
+    except (OSError, EOFError, gzip.BadGzipFile):
+        return None
+
+
+def _declared_address_of(body: bytes) -> str | None:
+    """The address a page's bytes name as its own (``<link rel=canonical>``, then ``og:url``:
+    :func:`pipelines.extraction.metadata.canonical_candidates`), the first absolute http(s)
+    one; ``None`` when it names none or is no HTML page."""
     from pipelines.extraction.html import ExtractionError, parse_document
     from pipelines.extraction.metadata import canonical_candidates
 
     try:
-        tree, _ = parse_document(read_saved_page(html_file))
-    except (OSError, EOFError, gzip.BadGzipFile, ExtractionError):
+        tree, _ = parse_document(body)
+    except ExtractionError:
         return None
     return _first_http_url(canonical_candidates(tree))
 

@@ -275,6 +275,21 @@ def test_extract_unreadable_file_is_reported_and_others_go_on(tmp_path):
     assert "extracting" not in result.stderr  # no progress bar where standard error is no terminal
 
 
+def test_extract_without_url_reads_the_page_s_own_address_as_a_crawl_would(tmp_path):
+    # the date in the address the page names for itself counts, as it does in a crawl
+    page = tmp_path / "saved.html"
+    page.write_text(
+        "<html><head><title>T</title><link rel='canonical' href='https://news.example.org/2015/03/18/pier.html'></head>"
+        "<body><article><h1>T</h1>" + "<p>The harbour board voted to extend the north pier by forty metres.</p>" * 6
+        + "</article></body></html>"
+    )
+    result = subprocess.run([sys.executable, "-m", "newsarchive", "extract", page], capture_output=True, text=True, cwd=tmp_path)
+    record = json.loads(result.stdout)
+    assert (record["url"], record["published"], record["published_source"]) == (
+        "https://news.example.org/2015/03/18/pier.html", "2015-03-18", "url"
+    )
+
+
 def test_extract_of_many_files_shows_a_progress_bar_on_a_terminal(tmp_path):
     pages = []
     for n in range(4):

@@ -1,0 +1,40 @@
+"""``make demo`` (demo/run.py) stopped by the user: the crawl it runs stops as a crawl does."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+from tests.conftest import ROOT, child_env
+
+
+def crawl_status(db) -> str | None:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            row = conn.execute("SELECT status FROM crawls ORDER BY id DESC LIMIT 1").fetchone()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None
+
+
+def test_ctrl_c_during_the_demo_stops_its_crawl_gracefully(tmp_path):
+    db = tmp_path / "demo.db"
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "demo.run", "--db", str(db)], cwd=ROOT, env=child_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 120
+    while crawl_status(db) != "running" and time.monotonic() < deadline and demo.poll() is None:
+        time.sleep(0.1)
+    assert crawl_status(db) == "running", "the demo's first crawl did not start"
+    time.sleep(0.5)  # under way
+    demo.send_signal(signal.SIGINT)  # as Ctrl-C does, to the demo's process
+    stdout, stderr = demo.communicate(timeout=120)
+    assert demo.returncode == 1
+    assert "demo stopped: the crawl was interrupted (SIGINT)" in stderr and "Traceback" not in stderr
+    # the crawl stopped itself: its run is recorded interrupted, not left running
+    assert crawl_status(db) == "interrupted"
+    assert "interrupted by SIGINT" in stdout
