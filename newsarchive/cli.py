@@ -990,7 +990,7 @@ def _removed_if_interrupted(out: str):
 
 @cli.command("export")
 @click.option("--what", "what", type=click.Choice(["stories", "versions", "changes"]), default="stories", show_default=True, help="One row per story, per version, or per change.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl", show_default=True, help="JSON Lines, CSV, or Parquet (needs pyarrow).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), help="JSON Lines, CSV, or Parquet (needs pyarrow). Default: --out's extension (.csv, .parquet), else jsonl.")
 @click.option("--site", help="Only this site (articles.site).")
 @click.option("--since", help="Only stories seen, versions fetched or changes made since this date (UTC), e.g. 2026-11-01.")
 @click.option("--out", help="The file to write (must not exist); default: standard output.")
@@ -1012,6 +1012,8 @@ def export(what, fmt, site, since, out, db, verbose, log_file) -> None:
 
     configure_logging(verbose, log_file)
     since_utc = _since(since)
+    # a file named .csv or .parquet is written in that format unless --format says otherwise
+    fmt = fmt or {".csv": "csv", ".parquet": "parquet"}.get(Path(out).suffix.lower() if out else "", "jsonl")
     if out:
         _check_new_file(out)
     elif fmt == "parquet" and sys.stdout.isatty():

@@ -72,6 +72,14 @@ def test_parquet_has_typed_columns(tmp_path):
     assert str(table.schema.field("authors").type) == "list<element: string>"
     assert table.column("canonical_url").to_pylist() == [A, B]
     assert table.column("authors").to_pylist() == [["Ann Lee"], []]
+    # without --format, a file's extension names its format (.parquet, .csv); else JSON Lines
+    by_name = tmp_path / "by-name.parquet"
+    assert run_cli("export", "--out", by_name, "--db", db, cwd=tmp_path).returncode == 0
+    assert pq.read_table(by_name).column("canonical_url").to_pylist() == [A, B]
+    assert run_cli("export", "--out", tmp_path / "by-name.csv", "--db", db, cwd=tmp_path).returncode == 0
+    assert next(csv.DictReader(io.StringIO((tmp_path / "by-name.csv").read_text(encoding="utf-8"))))["canonical_url"] == A
+    assert run_cli("export", "--out", tmp_path / "rows.txt", "--db", db, cwd=tmp_path).returncode == 0
+    assert json.loads((tmp_path / "rows.txt").read_text(encoding="utf-8").splitlines()[0])["canonical_url"] == A
 
 
 def test_parquet_streams_in_row_groups(tmp_path, monkeypatch):
