@@ -878,13 +878,20 @@ def history(url, from_version, to_version, db, verbose, log_file) -> None:
             if not versions:
                 raise CliError("this story has no versions to compare (its text was redacted)" if a["status"] == "redacted"
                                else "this story has no versions to compare", EXIT_USAGE)
+            given = (from_version, to_version)
             to_version = to_version or versions[-1]["version"]
             from_version = from_version or max(1, to_version - 1)
             old, new = archive.snapshot(article_id, from_version), archive.snapshot(article_id, to_version)
+            latest = versions[-1]["version"]
             if old is None or new is None:
-                raise CliError(f"versions are 1 to {versions[-1]['version']}", EXIT_USAGE)
+                raise CliError(f"versions are 1 to {latest}", EXIT_USAGE)
             if from_version == to_version:
-                raise CliError(f"--from and --to are both version {to_version}: give two different versions", EXIT_USAGE)
+                raise CliError(
+                    f"--from and --to are both version {to_version}: give two different versions" if all(given)
+                    else f"--from {from_version} is the latest version: give --to too (1 to {latest})" if given[0]
+                    else f"--to {to_version} is the first version: give --from too (1 to {latest})",
+                    EXIT_USAGE,
+                )
         click.echo(a["canonical_url"])
         click.echo(
             f"article {a['id']} · site {a['site']} · {a['status']} · first seen {a['first_seen']} · "
