@@ -354,3 +354,26 @@ def test_a_byline_with_three_links_and_the_date_stays():
     paths = [b.path for b in template.blocks]
     assert any(p.endswith("ul.nav[1]") for p in paths)
     assert not any("div.meta" in p for p in paths)
+
+
+def test_a_fixed_block_learned_from_few_stories_of_two_editions_is_removed():
+    # learned from 4 stories, a site's header shows one text on 2 pages and another on 2
+    # (its editions): fixed, and its texts are removed though none was seen on 3 stories
+    def page(i: int, edition: str) -> tuple:
+        story = "".join(
+            f"<p>Story {i} paragraph {n}: the harbour board met on day {i} to talk about item {n} of the plan for the pier.</p>"
+            for n in range(6)
+        )
+        html = (
+            f"<html><head><title>Story {i}</title></head><body><div id='header'><p>Edition: {edition} · Home · World · "
+            f"Business · Markets · Sport</p></div><div id='content'><article><h1>Story {i}</h1>{story}</article></div>"
+            "</body></html>"
+        )
+        return parse_document(html.encode())[0], f"{URL}/story/{i}"
+
+    template = learn([page(1, "IN"), page(2, "IN"), page(3, "UK"), page(4, "UK")], site="s")
+    (header,) = [b for b in template.blocks if b.path.startswith("body/div#header")]
+    assert header.kind == "fixed" and len(header.texts) == 2
+    tree, _ = page(5, "UK")
+    removed = apply(tree, template)
+    assert [r.path for r in removed] == [header.path] and "Edition" not in text_of(tree)

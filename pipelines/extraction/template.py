@@ -86,8 +86,9 @@ class Block:
         stories: on how many of the stories learned from it was seen.
         sample: the beginning of its text on one of those pages (for people; never matched).
         texts: for a ``fixed`` block, the digests of its texts seen on at least
-            :data:`MIN_BLOCK_STORIES` stories (:func:`_digest`, SHA-1 of the white-space
-            folded text, 16 hex digits); only those are removed.
+            :data:`MIN_BLOCK_STORIES` stories, and of its most common text (seen on two
+            stories at least) (:func:`_digest`, SHA-1 of the white-space folded text, 16 hex
+            digits); only those are removed.
     """
 
     path: str
@@ -218,7 +219,9 @@ def learn(pages: Iterable[tuple[HtmlElement, str | None]], site: str = "") -> Te
             continue
         modal_digest, modal = texts[key].most_common(1)[0]
         if modal >= FIXED_SHARE * count and modal_digest != _EMPTY:
-            known = tuple(sorted(d for d, n in texts[key].items() if n >= MIN_BLOCK_STORIES and d != _EMPTY))
+            # its texts seen on MIN_BLOCK_STORIES stories, and its most common one, which made
+            # it fixed (on two stories or more: a site with editions, learned from few stories)
+            known = tuple(sorted(d for d, n in texts[key].items() if n >= min(MIN_BLOCK_STORIES, modal) and d != _EMPTY))
             found[key] = Block(key, "fixed", count, samples[key], known)
         elif linked[key] >= LINKS_SHARE * count:
             found[key] = Block(key, "links", count, samples[key])
