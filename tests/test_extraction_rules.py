@@ -565,3 +565,16 @@ def test_the_byline_below_a_marked_summary_kept_in_the_text_is_the_storys_dateli
     )
     e = extract(html, "https://news.example/pier")
     assert (e.published.value, e.published.source) == ("2024-05-02T09:30:00+01:00", "time")
+
+
+def test_a_date_without_offset_takes_the_offset_the_page_states_for_the_same_minute():
+    # the <meta> gives the local time, the <time datetime> the same minute with its offset:
+    # one instant stated twice, so the UTC is known
+    head = "<meta property='article:published_time' content='2014-12-29T16:00:27'>"
+    byline = "<p class='byline'><time datetime='2014-12-29T16:00-05:00'>Dec 29, 2014</time></p>"
+    e = extract(page(byline + paragraphs(), head))
+    assert (e.published.value, e.published.utc, e.published.source) == ("2014-12-29T16:00:27-05:00", "2014-12-29T21:00:27Z", "meta")
+    # another minute (a teaser's, a comment's time): the offset is not the story's to take
+    other = byline.replace("16:00-05:00", "16:05-05:00")
+    e = extract(page(other + paragraphs(), head))
+    assert (e.published.value, e.published.utc) == ("2014-12-29T16:00:27", None)

@@ -46,7 +46,7 @@ from pipelines.extraction.dates import (
 logger = logging.getLogger(__name__)
 
 #: the rules that may be switched off (benchmarks.extraction, ablation)
-RULES = ("dateline", "opening_line", "closing_line", "htmldate")
+RULES = ("dateline", "opening_line", "closing_line", "htmldate", "time_offset")
 
 SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "button", "select", "option"}
 # (an <aside> or a <footer> is a box only by its name or its links: a post's own metadata
@@ -117,7 +117,29 @@ def run(tree: HtmlElement, page, story, url: str | None, hint: StatedDate | None
         published = as_of  # the page as it stands ("Stand:" under its headline), when it states no other date
     if published is not None and modified is not None and modified.day < published.day:
         modified = None  # a "modified" date before the publication date is a mix-up
+    if "time_offset" not in off:
+        published, modified = (_with_offset(tree, stated, now) for stated in (published, modified))
     return published, modified
+
+
+def _with_offset(tree: HtmlElement, stated: StatedDate | None, now: datetime) -> StatedDate | None:
+    """``stated`` with the UTC offset of a ``<time datetime>`` of the page that states the
+    same day and time of day, to the minute, with an offset, when ``stated`` gives a time
+    without one ("2014-12-29T16:00:27" in a ``<meta>``, the page's ``<time
+    datetime="2014-12-29T16:00-05:00">``): the page states the instant in two places (WHATWG
+    HTML: ``datetime`` is the machine-readable form of the date). Else ``stated`` as it is.
+    (Any ``<time>`` of the page: one stating the story's own minute is the story's time.)"""
+    if stated is None or stated.utc is not None or len(stated.value) < 16:
+        return stated
+    body = tree.find("body") if tree.find("body") is not None else tree
+    for el in body.iter("time"):
+        timed = parse_stated_date(el.get("datetime"), "time", now=now)
+        if timed is None or timed.utc is None or timed.value[:16] != stated.value[:16]:
+            continue
+        offset = datetime.fromisoformat(timed.value).tzinfo
+        moment = datetime.fromisoformat(stated.value).replace(tzinfo=offset)
+        return parse_stated_date(moment.isoformat(), stated.source, now=now) or stated
+    return stated
 
 
 def _below_a_summary(tree: HtmlElement, located, text: str):
