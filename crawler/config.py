@@ -28,6 +28,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from w3lib.url import safe_url_string
+
 from archive.schedule import DEFAULT_STEPS_TEXT as DEFAULT_REVISIT_STEPS
 from archive.schedule import parse_revisit_steps as _parse_steps
 from archive.urls import redact_credentials
@@ -384,6 +386,12 @@ def url_problem(url: str) -> str | None:
             f"URL contains a user name or password: {redact_credentials(url)!r}; newsarchive sends no "
             "credentials (and would store them with the URL): remove them"
         )
+    try:
+        # what Scrapy's Request does with a URL (w3lib: WHATWG URL parsing, which refuses an
+        # IPv4 address out of range, "256.1.1.1", as a URL no request can be made for)
+        safe_url_string(url.strip())
+    except ValueError as exc:
+        return f"malformed URL {redact_credentials(url)!r}: {exc}"
     return None
 
 

@@ -248,8 +248,10 @@ class StorePipeline:
             logger.error("cannot record failure of %s: %s", url, exc)
 
     def spider_error(self, failure, response, spider) -> None:
-        """A spider callback raised: record it against the response's URL."""
-        self._record_error(response.url, "spider_error", f"{type(failure.value).__name__}: {failure.value}")
+        """A spider callback raised: record it against the response's URL (Scrapy sends no
+        response when the spider's start raised: then against ``(start)``)."""
+        url = response.url if response is not None else "(start)"
+        self._record_error(url, "spider_error", f"{type(failure.value).__name__}: {failure.value}")
 
     def item_error(self, item, response, spider, failure) -> None:
         """An earlier pipeline stage raised: record it against the item's URL."""

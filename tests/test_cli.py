@@ -117,6 +117,10 @@ def test_archive_bad_and_unreachable_urls_fail_alone(cli, site, tmp_path):
     assert "error          not-a-url: not an http(s) URL" in out
     assert "error          ftp://example.org/x: not an http(s) URL" in out
     assert "error          http://127.0.0.1:9/closed: connection refused (robots.txt not reachable" in out
+    # an address no request can be made for fails alone too (it stopped the whole run)
+    result = cli("archive", "http://256.1.1.1/", good, "--allow-private", "--db", tmp_path / "b.db")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "error          http://256.1.1.1/: malformed URL" in result.stdout and "new article" in result.stdout
     kinds = db_rows(tmp_path / "archive.db", "SELECT url, kind FROM failures ORDER BY id")
     assert [k["kind"] for k in kinds] == ["bad_url", "bad_url", "connection"]  # robots.txt unreachable: why
     assert db_rows(tmp_path / "archive.db", "SELECT count(*) AS n FROM articles")[0]["n"] == 1
