@@ -143,13 +143,20 @@ def open_archive(db: str, *, create: bool = True) -> Archive:
         raise CliError(str(exc), EXIT_STORAGE) from exc
 
 
+#: the run this command recorded (``(db, crawl_id)``): a signal that stops the command before
+#: its crawl could record its own end marks it ``interrupted`` (ArchiveGroup.invoke)
+_RUN: list[tuple[str, int]] = []
+
+
 def start_run(db: str, command: str, config_text: str | None) -> int:
     """Record the run in ``crawls`` before Scrapy starts; exit 4 if the archive cannot be written."""
     with open_archive(db) as archive:
         try:
-            return archive.start_crawl(command, config_text)
+            crawl_id = archive.start_crawl(command, config_text)
         except ArchiveError as exc:
             raise CliError(f"cannot write to the archive: {exc}", EXIT_STORAGE) from exc
+    _RUN.append((db, crawl_id))
+    return crawl_id
 
 
 class ArchiveGroup(click.Group):
@@ -164,6 +171,11 @@ class ArchiveGroup(click.Group):
         except ArchiveError as exc:
             raise CliError(str(exc), EXIT_STORAGE) from exc
         except Interrupted as exc:
+            if _RUN:  # stopped before its crawl ran (or could record its end): the run ends here
+                from crawler.stopping import end_interrupted
+
+                db, crawl_id = _RUN[-1]
+                end_interrupted(db, crawl_id, {"stop/signal": interrupt.signal_name(exc.signum)})
             raise CliError(f"{exc}: stopped; what was stored stays stored", interrupt.EXIT_INTERRUPTED) from exc
 
 

@@ -13,7 +13,7 @@ from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
-from archive.interrupt import on_second_signal_exit
+from archive.interrupt import Interrupted, on_second_signal_exit, signal_name
 from crawler.spiders.check import CheckSpider
 from crawler.spiders.discover import DiscoverSpider
 from crawler.spiders.news import NewsSpider
@@ -117,7 +117,16 @@ def run_spider(spider: str, settings: Settings, on_item: Callable[[Any, Any], No
         for finished in (signals.item_scraped, signals.item_dropped):
             crawler.signals.connect(on_item, signal=finished, weak=False)
     stop = GracefulStop(crawler, settings.getfloat("ARCHIVE_STOP_GRACE_SECS"))
-    process.crawl(crawler, **spider_kwargs).addErrback(_log_start_failure)
+    stopped_early: list[Interrupted] = []
+
+    def start_failed(failure) -> None:
+        if failure.check(Interrupted):  # a signal while Scrapy built the crawl: a stop, not an error
+            stopped_early.append(failure.value)
+            logger.info("%s before the crawl started", failure.value)
+            return None
+        return _log_start_failure(failure)
+
+    process.crawl(crawler, **spider_kwargs).addErrback(start_failed)
     stop.install()
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     process.start(install_signal_handlers=False)
@@ -125,7 +134,14 @@ def run_spider(spider: str, settings: Settings, on_item: Callable[[Any, Any], No
     reason = str(stats.get("finish_reason", "unknown"))
     crawl_id = stats.get("archive/crawl_id")
     stopped_by = None
-    if stop.signum is None:
+    if stopped_early:
+        # the first signal came before GracefulStop was installed (archive.interrupt raised
+        # it inside Scrapy's start): the run is recorded interrupted, as a later stop is
+        reason, stopped_by = "interrupted", signal_name(stopped_early[0].signum)
+        crawl_id = crawl_id or settings.getint("ARCHIVE_CRAWL_ID") or None
+        if crawl_id:
+            end_interrupted(settings.get("ARCHIVE_DB"), crawl_id, {**stats, "stop/signal": stopped_by})
+    elif stop.signum is None:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     else:

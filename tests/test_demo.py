@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.conftest import ROOT, child_env
 
 
@@ -20,7 +22,8 @@ def crawl_status(db) -> str | None:
     return row[0] if row else None
 
 
-def test_ctrl_c_during_the_demo_stops_its_crawl_gracefully(tmp_path):
+@pytest.mark.parametrize("after", [0.0, 0.5], ids=["while Scrapy starts", "while fetching"])
+def test_ctrl_c_during_the_demo_stops_its_crawl_gracefully(tmp_path, after):
     db = tmp_path / "demo.db"
     demo = subprocess.Popen(
         [sys.executable, "-m", "demo.run", "--db", str(db)], cwd=ROOT, env=child_env(),
@@ -30,7 +33,7 @@ def test_ctrl_c_during_the_demo_stops_its_crawl_gracefully(tmp_path):
     while crawl_status(db) != "running" and time.monotonic() < deadline and demo.poll() is None:
         time.sleep(0.1)
     assert crawl_status(db) == "running", "the demo's first crawl did not start"
-    time.sleep(0.5)  # under way
+    time.sleep(after)  # at once: the signal may come before the crawl's own handler is in place
     demo.send_signal(signal.SIGINT)  # as Ctrl-C does, to the demo's process
     stdout, stderr = demo.communicate(timeout=120)
     assert demo.returncode == 1
