@@ -49,7 +49,8 @@ def crawl(config: Path, db: Path) -> float:
         forwarded.append(signum)
         child.send_signal(signum)
 
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # Ctrl-C, Ctrl-\\, a closed terminal: what the terminal would have sent the crawl too
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGHUP)}
     try:
         stdout, stderr = child.communicate()
     finally:
@@ -132,4 +133,7 @@ def _table(now: dict[str, int], before: dict[str, int] | None = None) -> str:
 
 if __name__ == "__main__":
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # before or after a crawl (during one, the crawl handles it)
+        raise SystemExit("demo stopped (SIGINT)") from None

@@ -756,7 +756,8 @@ def extract(files, url, include, exclude, timezone_name, workers, extract_timeou
         """One file's result: its JSON line, or its error on standard error."""
         nonlocal failed
         if result.error is None and templates is not None:
-            result = templates.applied(result, name, url, options, now)
+            # at the page's own address without --url, as the job was (a date in it counts)
+            result = templates.applied(result, name, url or _first_http_url(result.extraction.canonical_candidates), options, now)
         if result.error is not None:
             failed += 1
             bar.note(f"error: {name}: {result.error[1]}")
@@ -899,7 +900,8 @@ def history(url, from_version, to_version, db, verbose, log_file) -> None:
                 raise CliError(f"versions are 1 to {latest}", EXIT_USAGE)
             if from_version == to_version:
                 raise CliError(
-                    f"--from and --to are both version {to_version}: give two different versions" if all(given)
+                    "this story has one version: nothing to compare" if latest == 1
+                    else f"--from and --to are both version {to_version}: give two different versions" if all(given)
                     else f"--from {from_version} is the latest version: give --to too (1 to {latest})" if given[0]
                     else f"--to {to_version} is the first version: give --from too (1 to {latest})",
                     EXIT_USAGE,
@@ -1479,10 +1481,18 @@ def _check_site(site: str | None, known, db) -> None:
 
 
 def _first_http_url(candidates: list[str]) -> str | None:
-    """The first of a page's declared addresses that is an absolute http(s) URL, or ``None``."""
+    """The first of a page's declared addresses that is an absolute http(s) URL, or ``None``
+    (a malformed one, "http://[evil/...", is passed over)."""
     from urllib.parse import urlsplit
 
-    return next((c for c in candidates if urlsplit(c).scheme in ("http", "https") and urlsplit(c).hostname), None)
+    def absolute(candidate: str) -> bool:
+        try:
+            parts = urlsplit(candidate)
+            return parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:
+            return False
+
+    return next((c for c in candidates if absolute(c)), None)
 
 
 def _stop_serving(reason: str) -> None:

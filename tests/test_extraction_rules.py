@@ -378,6 +378,16 @@ def test_a_byline_is_read_where_the_page_has_no_author_metadata():
         ("By Kate Crawford and danah boyd", ["Kate Crawford", "Danah Boyd"]),  # trafilatura capitalises
         ("By Lena H. Sun", ["Lena H Sun"]),  # trafilatura drops the full stop
         ("Di Caprio", ["Di Caprio"]),
+        # a surname that is also a weekday or a label word stays; so do names after a date
+        ("By Li Sun, March 3, 2021", ["Li Sun"]),
+        ("By Linh Le | Updated 2 hours ago", ["Linh Le"]),
+        ("Par Laurent Le, le 3 mars 2021", ["Laurent Le"]),
+        ("By Joe Sunday | 3 March 2021", ["Joe Sunday"]),
+        ("03.03.2021, 12:41 Uhr | Hans Müller", ["Hans Müller"]),
+        ("Jan Kowalski | 3 marca 2021 | Anna Nowak", ["Jan Kowalski", "Anna Nowak"]),
+        ("John Smith | Photos by Jane Doe", ["John Smith", "Photos by Jane Doe"]),  # the first named stays first
+        ("By John smith", ["John smith"]),
+        ("By Reuters محمد علي", ["Reuters محمد علي"]),
         ("肖春芳", ["肖春芳"]),
         ("giampiero rossi", ["Giampiero Rossi"]),  # all in lower case (the page's CSS capitalises it)
     ],

@@ -32,8 +32,9 @@ logger = logging.getLogger(__name__)
 RULES = ("byline_names",)
 #: a byline's "by", in the languages of the shared pages
 BY_WORDS = {"by", "par", "von", "vom", "por", "di", "door", "av", "af"}
-#: words joining two authors
+#: words joining two authors, and the marks between two
 JOINS = {"and", "&", "und", "et", "y", "e"}
+SEPARATORS = {"|", "/", ";", ",", "·", "•", "-", "–", "—", "&"}
 #: a weekday before a byline's date ("Monday, November 18, 2019"), in English (the C
 #: locale's names) and the other languages of the shared pages
 WEEKDAYS = {day.lower() for day in (*calendar.day_name, *calendar.day_abbr)} | {
@@ -453,14 +454,16 @@ def _byline_names(text: str) -> str:
 
     The byline is cut at its dates and digits. The names are the part after a "by" word
     (:data:`BY_WORDS` opening a part: in lower case, or capitalised before two words or
-    more, "Par Attac France" but not "Di Caprio"; or an English "by" anywhere: "Posted on
-    <date> by Jane Doe"), else the first part; never a part that only follows a time
-    ("9:39AM BST"). A later part that opens with "and" or "&" adds its names ("By A, 3 March
-    and B"). Before a date, a weekday (:data:`WEEKDAYS`) and a label (:data:`DATE_LABEL`:
-    "Updated", "on") go. A run of words without a capital letter after the names goes too
-    ("... says:"), unless "and" or a separator comes before it (another author: "Kate
-    Crawford and danah boyd"); a byline all in lower case (which the page's CSS
-    capitalises) keeps its words. Separators stay between names (trafilatura splits
+    more, "Par Attac France" but not "Di Caprio"; or an English "by" among the first words
+    of a part with no separator before it: "Posted by", "View all posts by"), else the
+    first part, unless it is empty or a label ("Published:"): then the names after a
+    separator in a later part ("03.03.2021 | Hans Müller"); never a part that only follows
+    a time ("9:39AM BST"). A later part adds the names after its join or separator ("By A,
+    3 March and B", "A | 3 March | B"). Before a date, a weekday (:data:`WEEKDAYS`) and a
+    label (:data:`DATE_LABEL`: "Updated", "on") go, and lower-case words after capitalised
+    names ("... says:"), unless "and" or a separator comes before them (another author:
+    "Kate Crawford and danah boyd"); never so far that a name is left with one word ("Li
+    Sun", "Thuy Le", "John smith"). Separators stay between names (trafilatura splits
     authors at ``,;|/&``)."""
     starts = sorted({offset for offset, _ in find_text_dates(text, short_years=True)})
     parts: list[tuple[list[str], bool]] = []  # (words, a date or number follows)
@@ -468,11 +471,11 @@ def _byline_names(text: str) -> str:
         pieces = re.split(r"\d+", text[a:b])
         parts += [(piece.split(), i < len(pieces) - 1 or b < len(text)) for i, piece in enumerate(pieces)]
     words = _names_part(parts)
-    run = len(words)  # the words without a capital letter at the end
-    while run and _has_letters(words[run - 1]) and words[run - 1].lower() not in JOINS and not _has_capital(words[run - 1]):
+    run = len(words)  # the words in lower case at the end
+    while run and words[run - 1][:1].islower() and words[run - 1].lower() not in JOINS:
         run -= 1
     joined = run and (words[run - 1].lower() in JOINS or not _has_letters(words[run - 1]) or words[run - 1].endswith(","))
-    if run < len(words) and any(_has_capital(word) for word in words[:run]) and not joined:
+    if run < len(words) and any(_has_capital(word) for word in words[:run]) and not joined and _last_name_words(words[:run]) >= 2:
         words = words[:run]
     return " ".join(_trimmed(words))
 
@@ -483,27 +486,74 @@ def _names_part(parts: list[tuple[list[str], bool]]) -> list[str]:
     for index, (words, dated) in enumerate(parts):
         letters = [i for i, word in enumerate(words) if _has_letters(word)]
         first = words[letters[0]] if letters else ""
+        english_by = next((i for i, word in enumerate(words[:5]) if word.lower() == "by"), None)
         if first.lower() in BY_WORDS and (first[:1].islower() and len(letters) > 1 or len(letters) > 2):
             chosen = (index, words[letters[0] + 1 :], dated)
-        elif (english_by := next((i for i, word in enumerate(words) if word.lower() == "by"), None)) is not None:
+        elif english_by is not None and not any(_separates(word) or word.endswith(",") for word in words[:english_by]):
             chosen = (index, words[english_by + 1 :], dated)
         if chosen:
             break
-    index, words, dated = chosen or (0, *parts[0])
+    if chosen is None:
+        first, dated = parts[0]
+        named = [word for word in first if _has_letters(word)]
+        if named and not (len(named) <= 2 and first[-1].endswith(":")):  # "Published:", "Last Updated:" name nobody
+            chosen = (0, first, dated)
+        else:  # a date or a label first: the names after a separator in a later part
+            for index, (words, dated) in enumerate(parts[1:], 1):
+                after = _after_separator(words)
+                if after and any(_has_capital(word) for word in after):
+                    chosen = (index, after, dated)
+                    break
+    if chosen is None:
+        return []
+    index, words, dated = chosen
     names = _before_date(words) if dated else list(words)
     for more, more_dated in parts[index + 1 :]:
-        if more and more[0].lower() in JOINS:
-            names += _before_date(more) if more_dated else more
+        added = more if more and more[0].lower() in JOINS else _after_separator(more, keep=True)
+        if added and any(_has_capital(word) for word in added):
+            names += _before_date(added) if more_dated else added
     return names
 
 
+def _after_separator(words: list[str], keep: bool = False) -> list[str]:
+    """The words after the first separator or join in ``words`` (with it, if ``keep``)."""
+    for i, word in enumerate(words):
+        if _separates(word):
+            return words[i if keep else i + 1 :]
+    return []
+
+
+def _separates(word: str) -> bool:
+    """Whether ``word`` separates two names: "and" (:data:`JOINS`), "|", "/", ";", "·", a dash."""
+    return word.lower() in JOINS or word in SEPARATORS
+
+
 def _before_date(words: list[str]) -> list[str]:
-    """``words`` without the weekday, label or separators that lead into the date after them."""
+    """``words`` without the weekday, label or separators that lead into the date after
+    them; a capitalised one only while the name before it keeps two words ("Li Sun")."""
     words = list(words)
-    while words and (words[-1].strip(",").lower() in WEEKDAYS or DATE_LABEL.fullmatch(words[-1].strip(",:").lower())
-                     or not _has_letters(words[-1])):
-        words.pop()
+    while words:
+        last = words[-1].strip(",:").lower()
+        label = last in WEEKDAYS or DATE_LABEL.fullmatch(last)
+        if not _has_letters(words[-1]) or (label and (words[-1][:1].islower() or _last_name_words(words[:-1]) >= 2)):
+            words.pop()
+        else:
+            break
+    if words:
+        words[-1] = words[-1].rstrip(",")
     return words
+
+
+def _last_name_words(words: list[str]) -> int:
+    """The words of the last name in ``words`` (after its last separator, join or comma)."""
+    count = 0
+    for word in reversed(words):
+        if not _has_letters(word) or _separates(word) or (count and word.endswith(",")):
+            if count:
+                break
+            continue  # separators after the name
+        count += 1
+    return count
 
 
 def _trimmed(words: list[str]) -> list[str]:
