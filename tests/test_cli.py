@@ -294,6 +294,18 @@ def test_extract_without_url_reads_the_page_s_own_address_as_a_crawl_would(tmp_p
     )
 
 
+def test_extract_passes_over_a_malformed_canonical_address(tmp_path):
+    page = tmp_path / "evil.html"
+    page.write_text(
+        "<html><head><title>T</title><link rel='canonical' href='http://[evil/2019/03/04/x'></head>"
+        "<body><article><h1>T</h1>" + "<p>The harbour board voted to extend the north pier by forty metres.</p>" * 6
+        + "</article></body></html>"
+    )
+    result = subprocess.run([sys.executable, "-m", "newsarchive", "extract", page, page], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert [json.loads(line)["url"] for line in result.stdout.splitlines()] == [None, None]
+
+
 def test_extract_of_many_files_shows_a_progress_bar_on_a_terminal(tmp_path):
     pages = []
     for n in range(4):

@@ -353,6 +353,8 @@ def test_history_and_export_refuse_what_they_cannot_do(archive_db, tmp_path):
     assert "--from 2 is the latest version: give --to too (1 to 2)" in result.stderr
     result = run_cli("history", urls["harbour"], "--db", db, "--to", "1", cwd=tmp_path)
     assert "--to 1 is the first version: give --from too (1 to 2)" in result.stderr
+    result = run_cli("history", urls["council"], "--db", db, "--from", "1", cwd=tmp_path)  # a story of one version
+    assert result.returncode == 2 and "this story has one version: nothing to compare" in result.stderr
     result = run_cli("history", urls["harbour"], "--db", db, "--from", "2", "--to", "1", cwd=tmp_path)
     assert "v2 → v1 (comparison):" in result.stdout
     result = run_cli("export-warc", "--db", db, "--out", tmp_path / "x.txt", cwd=tmp_path)
