@@ -428,11 +428,6 @@ def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def _on_terminal(stream) -> bool:
-    """Whether ``stream`` is a terminal (a progress bar is drawn on standard error only then)."""
-    return stream.isatty()
-
-
 class _ProgressBar:
     """click's progress bar on standard error, made at the first item done (when the total
     is known), or nothing at all when ``shown`` is false (standard
@@ -576,7 +571,7 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, workers, ex
     # each URL given (once: a repeated one is fetched once) is answered by one page or failure
     answered: set[str] = set()
     total = len(dict.fromkeys(url_list)) + (1 if html_file else 0)
-    bar = _ProgressBar("archiving", total > 1 and not verbose and _on_terminal(sys.stderr))
+    bar = _ProgressBar("archiving", total > 1 and not verbose and sys.stderr.isatty())
 
     def on_item(item, spider) -> None:
         if isinstance(item, (PageItem, FailureItem)) and item.url not in answered:
@@ -651,7 +646,7 @@ def import_warc(files, site, db, verbose, log_file) -> None:
     crawl_id = start_run(db, "import-warc", "\n".join(str(Path(f).resolve()) for f in files))
     started = time.monotonic()
     total = sum(Path(f).stat().st_size for f in files)
-    with _ProgressBar("importing", not verbose and _on_terminal(sys.stderr)) as bar:  # over the files' bytes
+    with _ProgressBar("importing", not verbose and sys.stderr.isatty()) as bar:  # over the files' bytes
         run = run_import(db, list(files), site=site, crawl_id=crawl_id, progress=lambda done: bar(done, total))
     click.echo(
         f"imported {_plural(len(files), 'file')} in {time.monotonic() - started:.1f} s: "
@@ -750,7 +745,7 @@ def extract(files, url, include, exclude, timezone_name, workers, extract_timeou
             yield ExtractJob(body, url or _declared_address_of(body), None, options, None, now)
 
     # over many files, a bar while the JSON goes to a file or a pipe
-    bar = _ProgressBar("extracting", len(files) > 1 and not verbose and _on_terminal(sys.stderr) and not _on_terminal(sys.stdout))
+    bar = _ProgressBar("extracting", len(files) > 1 and not verbose and sys.stderr.isatty() and not sys.stdout.isatty())
 
     def show(result, name: str) -> None:
         """One file's result: its JSON line, or its error on standard error."""
@@ -954,7 +949,7 @@ def reextract(since, workers, extract_timeout, db, verbose, log_file) -> None:
     since_utc = _since(since)
     with open_archive(db, create=False) as archive:
         try:
-            with _ProgressBar("re-extracting", not verbose and _on_terminal(sys.stderr)) as bar:
+            with _ProgressBar("re-extracting", not verbose and sys.stderr.isatty()) as bar:
                 counts = run(archive, since_utc, *extraction_pool_size(workers, extract_timeout), progress=bar)
                 bar.finish()
         except ArchiveError as exc:

@@ -34,7 +34,7 @@ RULES = ("byline_names",)
 BY_WORDS = {"by", "par", "von", "vom", "por", "di", "door", "av", "af"}
 #: words joining two authors, and the marks between two
 JOINS = {"and", "&", "und", "et", "y", "e"}
-SEPARATORS = {"|", "/", ";", ",", "·", "•", "-", "–", "—", "&"}
+SEPARATORS = {"|", "/", ";", ",", "·", "•", "-", "–", "—"}
 #: a weekday before a byline's date ("Monday, November 18, 2019"), in English (the C
 #: locale's names) and the other languages of the shared pages
 WEEKDAYS = {day.lower() for day in (*calendar.day_name, *calendar.day_abbr)} | {
@@ -558,7 +558,7 @@ def _last_name_words(words: list[str]) -> int:
 
 def _trimmed(words: list[str]) -> list[str]:
     """``words`` without separators at either end ("| Jane Doe,")."""
-    words = [word for word in words]
+    words = list(words)
     while words and not _has_letters(words[0]):
         words.pop(0)
     while words and not _has_letters(words[-1]):
