@@ -16,11 +16,21 @@ this a worker held about 230 MiB of its own.
 ``gc.freeze()`` then keeps the collector from writing to those objects' headers, which
 would copy their pages into each worker (Python documents it for this use before a fork).
 A replaced worker starts at once: nothing is left to load.
+
+The forkserver ignores SIGINT from its first line here: a Ctrl-C on the terminal reaches
+every process of its group, and CPython's forkserver ignores it only once the preloading
+is done (``multiprocessing.forkserver.main``), so one pressed while it loads printed a
+``KeyboardInterrupt`` traceback from this import. The crawl's own process stops the run
+and its workers.
 """
 
-import gc
+import signal
 
-from htmldate import extractors as htmldate_extractors
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+import gc  # noqa: E402 - after the signal is ignored
+
+from htmldate import extractors as htmldate_extractors  # noqa: E402
 from justext import core as justext_core
 from trafilatura import external as trafilatura_external
 

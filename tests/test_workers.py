@@ -194,3 +194,20 @@ def test_a_closed_pool_starts_no_new_workers():
     pool.close()
     assert pool.submit(job(story_html("Late"))).result(timeout=5).error == ("extract_error", "the extraction pool is closed")
     assert pool.pids() == []
+
+
+
+def test_a_ctrl_c_while_the_forkserver_preloads_is_left_to_the_crawl_process():
+    # a Ctrl-C reaches every process of the terminal's group; CPython's forkserver ignores
+    # it only after preloading (seconds), so one pressed meanwhile printed a KeyboardInterrupt
+    # traceback from the import; the command's own process stops the run and its workers
+    from tests.conftest import ROOT, child_env
+
+    loading = subprocess.Popen(
+        [sys.executable, "-c", "import pipelines.preload; print('loaded', flush=True)"],
+        cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(0.5)  # inside the imports (they take seconds)
+    loading.send_signal(signal.SIGINT)
+    out, err = loading.communicate(timeout=120)
+    assert loading.returncode == 0 and out.strip() == "loaded" and "KeyboardInterrupt" not in err
