@@ -9,7 +9,8 @@ are tuned on ``tune``; ``check`` stands in for the pages we do not have. Printed
   boilerplate; dates (trafilatura-eval, htmldate-eval, Readability's dated pages) day-exact
   and wrong; authors (Readability's bylines, trafilatura-eval's authors) exact, and their
   words' precision and recall. newsarchive beside bare trafilatura (defaults, and without
-  comments).
+  comments). Then the stories cut short: pages where newsarchive's recall is under 0.5 and
+  trafilatura's full mode (no comments) finds 0.9 or more (issue 13: there must be none).
 - ablation, per half: each rule of :data:`pipelines.extraction.RULES` switched off in turn,
   the change in F1, precision, recall, leaking pages, day-exact and wrong dates, pages
   whose authors are exact, and how many pages' results changed. A rule that stays must
@@ -38,7 +39,7 @@ from pathlib import Path
 import trafilatura
 
 import pipelines.extraction as extraction
-from benchmarks.scoring import author_score, date_score, segment_score, text_score
+from benchmarks.scoring import author_score, cut_short, date_score, segment_score, text_score
 from benchmarks.split import HALVES, half_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -199,6 +200,15 @@ def report_quality(pages: list[Page], repeat: int) -> dict:
         for name, halves in runs.items():
             print(line(half, name, halves[half]))
             figures[f"{half}/{name}"] = halves[half]
+    print("\nstories cut short (newsarchive's recall under 0.5 where trafilatura's full mode, no comments, finds 0.9 or more):")
+    for half in HALVES:
+        short = cut_short(
+            (f"{p.set}/{p.key}", body_truth(p), ours.text, full.text)
+            for p, ours, full in zip(pages, results["newsarchive"], results["trafilatura, no comments"], strict=True)
+            if p.half == half and body_truth(p)
+        )
+        print(f"{half:<6} {len(short)}" + (f": {', '.join(short)}" if short else ""))
+        figures[f"{half}/cut_short"] = short
     return figures
 
 

@@ -97,6 +97,23 @@ def text_score(pairs: Iterable[tuple[str | None, str | None]]) -> TextScore:
     return TextScore(f1, p, r, exact / n if n else 0.0, n)
 
 
+#: the issue's test of a story cut short: our recall under this ...
+CUT_SHORT_RECALL = 0.5
+#: ... where trafilatura's full mode finds at least this much of the story
+FULL_MODE_RECALL = 0.9
+
+
+def cut_short(pages: Iterable[tuple[str, str | None, str | None, str | None]]) -> list[str]:
+    """The pages whose story was cut short: over ``(name, truth, ours, full_mode)``, the
+    names of those where ``ours`` finds under :data:`CUT_SHORT_RECALL` of the truth's
+    shingles and trafilatura's full mode (``full_mode``) at least :data:`FULL_MODE_RECALL`
+    (issue 13's limit: no such page)."""
+    return [
+        name
+        for name, truth, ours, full_mode in pages
+        if _recall(*shingle_counts(truth, ours)) < CUT_SHORT_RECALL and _recall(*shingle_counts(truth, full_mode)) >= FULL_MODE_RECALL
+    ]
+
 def _squash(text: str) -> str:
     # NFC on both sides: the same letters may arrive composed or decomposed
     return " ".join(unicodedata.normalize("NFC", text or "").split())
