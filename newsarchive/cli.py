@@ -1006,10 +1006,10 @@ def _removed_if_interrupted(out: str):
 
 @cli.command("export")
 @click.option("--what", "what", type=click.Choice(["stories", "versions", "changes"]), default="stories", show_default=True, help="One row per story, per version, or per change.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), help="JSON Lines, CSV, or Parquet (needs pyarrow). Default: --out's extension (.csv, .parquet), else jsonl.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), help="JSON Lines, CSV, or Parquet (needs pyarrow). Default: --out's extension (.jsonl, .csv, .parquet), else jsonl.")
 @click.option("--site", help="Only this site (articles.site).")
 @click.option("--since", help="Only stories seen, versions fetched or changes made since this date (UTC), e.g. 2026-11-01.")
-@click.option("--out", help="The file to write (must not exist); default: standard output.")
+@click.option("--out", help="The file to write (must not exist; a name ending .gz is gzip-compressed, e.g. versions.jsonl.gz); - or none: standard output.")
 @common_options
 def export(what, fmt, site, since, out, db, verbose, log_file) -> None:
     """Export stories, versions or changes for research, streamed (constant memory).
@@ -1021,6 +1021,7 @@ def export(what, fmt, site, since, out, db, verbose, log_file) -> None:
       newsarchive export --what versions --format jsonl > versions.jsonl
       newsarchive export --what changes --format csv --site nyt --since 2026-11-01 --out changes.csv
       newsarchive export --what stories --format parquet --out stories.parquet
+      newsarchive export --what versions --out versions.jsonl.gz
     """
     import os
 
@@ -1028,8 +1029,13 @@ def export(what, fmt, site, since, out, db, verbose, log_file) -> None:
 
     configure_logging(verbose, log_file)
     since_utc = _since(since)
-    # a file named .csv or .parquet is written in that format unless --format says otherwise
-    fmt = fmt or {".csv": "csv", ".parquet": "parquet"}.get(Path(out).suffix.lower() if out else "", "jsonl")
+    out = None if out == "-" else out  # "-": standard output, as without --out
+    named, gzipped = _export_format_of(out) if out else (None, False)
+    if out and not fmt and not named:
+        click.echo(f"{out}: its extension names no format (.jsonl, .csv, .parquet); writing JSON Lines", err=True)
+    fmt = fmt or named or "jsonl"
+    if gzipped and fmt == "parquet":
+        raise CliError(f"--out {out}: Parquet compresses its own columns; name the file .parquet", EXIT_USAGE)
     if out:
         _check_new_file(out)
     elif fmt == "parquet" and sys.stdout.isatty():
@@ -1042,22 +1048,27 @@ def export(what, fmt, site, since, out, db, verbose, log_file) -> None:
     with open_archive(db, create=False) as archive:
         _check_site(site, {row["site"] for row in archive.sites()}, db)
         stream = _create_new(out) if out else click.get_binary_stream("stdout")
+        file = stream
+        if gzipped:  # the name without .gz names the format (RFC 1952 gzip, streamed)
+            stream = gzip.GzipFile(filename=Path(out).stem, mode="wb", fileobj=file, mtime=0)
         try:
             count = write(archive.db.conn, stream, what, fmt, site, since_utc)
             stream.flush()
+            if gzipped:
+                stream.close()  # writes the gzip trailer; the file itself is closed below
         except ExportError as exc:
             raise CliError(str(exc), EXIT_USAGE) from exc
         except (KeyboardInterrupt, BrokenPipeError) as exc:
             if out:
-                stream.close()
+                file.close()
                 os.unlink(out)  # no half file left behind
             if isinstance(exc, BrokenPipeError):  # the reader stopped (| head): not an error
                 sys.stderr.close()
                 sys.exit(0)
             raise CliError("interrupted" + (f": {out} removed" if out else ""), EXIT_FAILED) from exc
         finally:
-            if out and not stream.closed:
-                stream.close()
+            if out and not file.closed:
+                file.close()
     noun = {"stories": "story"}.get(what, what[:-1]) if count == 1 else what
     click.echo(f"exported {count} {noun}" + (f" to {out}" if out else ""), err=True)
 
@@ -1132,6 +1143,20 @@ def _known_url(archive, url: str) -> str:
         return normalize_url(url)
     except ValueError:
         return url
+
+
+#: ``export``'s formats by a file's extension (``--out``, without ``--format``)
+EXPORT_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+
+
+def _export_format_of(out: str) -> tuple[str | None, bool]:
+    """The format ``out``'s extension names (``None``: none) and whether it ends ``.gz``:
+    ``changes.csv.gz`` is ``("csv", True)``."""
+    suffixes = [suffix.lower() for suffix in Path(out).suffixes]
+    gzipped = bool(suffixes) and suffixes[-1] == ".gz"
+    if gzipped:
+        suffixes.pop()
+    return EXPORT_EXTENSIONS.get(suffixes[-1] if suffixes else ""), gzipped
 
 
 def _check_new_file(out: str) -> None:

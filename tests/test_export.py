@@ -130,3 +130,29 @@ def test_versions_and_stories_carry_the_standfirst_and_the_template(tmp_path):
     assert run_cli("export", "--what", "versions", "--format", "csv", "--out", out, "--db", db, cwd=tmp_path).returncode == 0
     (row,) = csv.DictReader(io.StringIO(out.read_text(encoding="utf-8")))
     assert row["standfirst"] == "Talks resume after a week." and json.loads(row["template_removed"])[0]["text"] == "Most read"
+
+
+def test_out_names_the_format_and_compression_and_dash_is_standard_output(tmp_path):
+    import gzip
+
+    db = tmp_path / "a.db"
+    make_archive(db)
+    result = run_cli("export", "--what", "changes", "--out", tmp_path / "changes.csv.gz", "--db", db, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(gzip.decompress((tmp_path / "changes.csv.gz").read_bytes()).decode("utf-8"))))
+    assert [(r["canonical_url"], r["from_version"], r["to_version"]) for r in rows] == [(A, "1", "2")]
+    result = run_cli("export", "--what", "versions", "--out", tmp_path / "versions.JSONL.GZ", "--db", db, cwd=tmp_path)
+    lines = gzip.decompress((tmp_path / "versions.JSONL.GZ").read_bytes()).decode("utf-8").splitlines()
+    assert [json.loads(line)["version"] for line in lines] == [1, 2, 1]
+    # "-" is standard output, not a file named "-"
+    result = run_cli("export", "--what", "stories", "--out", "-", "--db", db, cwd=tmp_path)
+    assert result.returncode == 0 and not (tmp_path / "-").exists()
+    assert [json.loads(line)["canonical_url"] for line in result.stdout.splitlines()] == [A, B]
+    # an extension that names no format: JSON Lines, and a line that says so
+    result = run_cli("export", "--out", tmp_path / "rows.tsv", "--db", db, cwd=tmp_path)
+    assert result.returncode == 0 and "rows.tsv: its extension names no format" in result.stderr
+    assert json.loads((tmp_path / "rows.tsv").read_text(encoding="utf-8").splitlines()[0])["canonical_url"] == A
+    # Parquet compresses its own columns
+    result = run_cli("export", "--out", tmp_path / "s.parquet.gz", "--db", db, cwd=tmp_path)
+    assert result.returncode == 2 and "Parquet compresses its own columns" in result.stderr
+    assert not (tmp_path / "s.parquet.gz").exists()
