@@ -168,6 +168,12 @@ class ArchiveGroup(click.Group):
         try:
             with interrupt.installed():
                 return super().invoke(ctx)
+        except BrokenPipeError:
+            # the reader of standard output stopped (`| head`): it had what it wanted, which is no
+            # error; standard output goes to /dev/null so that Python's final flush cannot fail
+            # (the recipe of Python's signal documentation, "Note on SIGPIPE"), and the exit is 0
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except ArchiveError as exc:
             raise CliError(str(exc), EXIT_STORAGE) from exc
         except Interrupted as exc:

@@ -548,6 +548,27 @@ def test_history_of_an_unknown_url_never_repeats_its_password(cli, tmp_path):
     assert result.returncode == 1 and "no article for" in result.stderr and "hunter2" not in result.stderr
 
 
+def test_a_reader_that_stops_early_is_no_error(tmp_path):
+    """`newsarchive history URL | head -1`: the reader closes the pipe; the command ends 0,
+    silently (click's own handling exits 1: a `set -o pipefail` script failed)."""
+    from tests.conftest import child_env
+
+    db = tmp_path / "v1.db"
+    db.write_bytes((ROOT / "tests" / "data" / "archive-v1.db").read_bytes())
+    url = sqlite3.connect(db).execute("SELECT canonical_url FROM articles LIMIT 1").fetchone()[0]
+    for args in (["history", url], ["stats"]):
+        reader, writer = os.pipe()
+        os.close(reader)  # the reader is gone before the first line: every write fails with EPIPE
+        try:
+            result = subprocess.run(
+                [sys.executable, "-m", "newsarchive", *args, "--db", str(db)],
+                stdout=writer, stderr=subprocess.PIPE, text=True, env=child_env(), timeout=120,
+            )
+        finally:
+            os.close(writer)
+        assert (result.returncode, result.stderr) == (0, ""), args
+
+
 def test_log_file_in_a_missing_folder_is_a_usage_error(cli, tmp_path):
     result = cli("stats", "--log-file", tmp_path / "no" / "such" / "log.txt")
     assert result.returncode == 2 and "does not exist" in result.stderr
