@@ -119,7 +119,8 @@ class ExtractPipeline:
         """The pool is up (or failed to start: its jobs then fail, each recorded): the pages
         waiting for it go on."""
         if isinstance(result, Failure):
-            logger.error("the extraction workers did not start: %s", result.getErrorMessage())
+            # a pool stopped while it started raises an exception without a message: its kind says what
+            logger.error("the extraction workers did not start: %s", result.getErrorMessage() or result.type.__name__)
         waiting, self._waiting = self._waiting, []
         for waiter in waiting:
             waiter.callback(None)

@@ -54,8 +54,6 @@ IN_FLIGHT_PER_WORKER = 2
 #: fragments of freed parse trees) is given back, so memory stays flat; a fork with the
 #: extraction preloaded costs a few milliseconds.
 TASKS_PER_WORKER = 200
-#: How long :meth:`ExtractionPool.start` waits for a first worker to be ready, seconds.
-START_TIMEOUT_SECS = 120.0
 
 
 @dataclass(frozen=True)
@@ -161,22 +159,10 @@ class ExtractionPool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def start(self, wait: bool = False) -> ExtractionPool:
-        """Start the workers; each loads the models (the initializer) before its first job.
-
-        Args:
-            wait: also wait until one worker is ready.
-
-        Raises:
-            RuntimeError: with ``wait``, no worker became ready within ``START_TIMEOUT_SECS``.
-        """
+    def start(self) -> ExtractionPool:
+        """Start the workers; each loads the models (the initializer) before its first job."""
         with self._lock:
-            ready = self._live_pool().schedule(_ready)  # pebble starts its workers on a first task
-        if wait:
-            try:
-                ready.result(timeout=START_TIMEOUT_SECS)
-            except Exception as exc:
-                raise RuntimeError(f"the extraction workers did not start: {type(exc).__name__}: {exc}") from exc
+            self._live_pool().schedule(_ready)  # pebble starts its workers on a first task
         return self
 
     def close(self) -> None:

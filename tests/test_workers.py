@@ -211,3 +211,16 @@ def test_a_ctrl_c_while_the_forkserver_preloads_is_left_to_the_crawl_process():
     loading.send_signal(signal.SIGINT)
     out, err = loading.communicate(timeout=120)
     assert loading.returncode == 0 and out.strip() == "loaded" and "KeyboardInterrupt" not in err
+
+
+def test_a_pool_that_did_not_start_says_why_even_when_its_exception_says_nothing(caplog):
+    from concurrent.futures import CancelledError
+
+    from twisted.python.failure import Failure
+
+    from pipelines.extract import ExtractPipeline
+
+    pipeline = ExtractPipeline(workers=1)
+    with caplog.at_level("ERROR", logger="pipelines.extract"):
+        pipeline._started(Failure(CancelledError()))  # a pool stopped while it started
+    assert caplog.messages == ["the extraction workers did not start: CancelledError"]
