@@ -110,6 +110,11 @@ def run_spider(spider: str, settings: Settings, on_item: Callable[[Any, Any], No
         logging.getLogger(name).setLevel(dumps)
     settings.set("ARCHIVE_STOP_BY_COMMAND", True, priority="cmdline")  # GracefulStop is installed here
     process = CrawlerProcess(settings)
+    # Scrapy's logging leaves the root logger at NOTSET and filters in its handlers, all at
+    # LOG_LEVEL: every page's debug lines ("Crawled", "Scraped from") were built, then dropped
+    # (about 0.3 ms of the crawl's process a page). At the root they are not built at all;
+    # what reaches a handler, and Scrapy's log_count stats, stay the same.
+    logging.getLogger().setLevel(settings.get("LOG_LEVEL"))
     if settings.get("LOG_LEVEL") == "ERROR":
         quiet_repeated_errors()
     crawler = process.create_crawler(SPIDERS[spider])
