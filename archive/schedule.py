@@ -16,18 +16,25 @@ Steps = list[tuple[float | None, float]]  # (max age secs or None for any, inter
 DEFAULT_STEPS_TEXT = ["3h=15m", "1d=30m", "7d=2h", "30d=1d", "*=7d"]
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 UNIT_SECS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+#: the longest duration, seconds (100 years): a check time must stay a date (Python's
+#: ``datetime`` ends in the year 9999; a step of 999999999 days made every capture's
+#: schedule overflow, and the capture was lost)
+MAX_DURATION_SECS = 100 * 365 * 86400
 
 
 def parse_duration(text: str) -> float:
-    """``"15m"`` -> 900.0 seconds (units s, m, h, d, w).
+    """``"15m"`` -> 900.0 seconds (units s, m, h, d, w), at most :data:`MAX_DURATION_SECS`.
 
     Raises:
-        ValueError: not a number followed by one of those units.
+        ValueError: not a number followed by one of those units, or longer than 100 years.
     """
     match = DURATION.match(text)
     if not match:
         raise ValueError(f"not a duration like '15m' or '2h': {text!r}")
-    return float(match.group(1)) * UNIT_SECS[match.group(2)]
+    secs = float(match.group(1)) * UNIT_SECS[match.group(2)]
+    if secs > MAX_DURATION_SECS:
+        raise ValueError(f"{text.strip()!r} is over 100 years")
+    return secs
 
 
 def parse_revisit_steps(steps: tuple[str, ...] | list[str]) -> Steps:

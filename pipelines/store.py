@@ -239,11 +239,15 @@ class StorePipeline:
         deferred_from_coro(engine.close_spider_async(reason="storage_error"))
 
     def _record_error(self, url: str, kind: str, message: str) -> None:
+        """A failure of the spider or a pipeline stage: a failures row, counted in the run's
+        summary line (``archive/failed``) and written to the run log, as any failed page."""
         if self.archive is None:
             return
         try:
             self.archive.record_failure(self.crawl_id, url, kind, message)
+            self._inc("archive/failed")
             self._inc(f"archive/failure/{kind}")
+            run_log.warning("failed %s: %s", url, message)
         except StorageError as exc:
             logger.error("cannot record failure of %s: %s", url, exc)
 

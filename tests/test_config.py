@@ -55,6 +55,8 @@ def test_good_config():
         ('[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]\n[source.extract]\ninclude = "div[["', "invalid CSS selector"),
         ('[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]\n[[source]]\nname = "a"\nfeeds = ["http://x.example/g"]', "used twice"),
         ('[crawl]\nrevisit_steps = ["1d=1h", "3h=5m"]\n[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]', "shortest age"),
+        # a check time beyond the year 9999 overflowed the schedule of every capture, which was lost
+        ('[crawl]\nrevisit_steps = ["*=999999999d"]\n[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]', "'999999999d' is over 100 years"),
         ('[crawl]\nuser_agent = "/2.0 (+mailto:x@example.org)"\n[[source]]\nname = "a"\nfeeds = ["http://x.example/f"]',
          "user_agent must start with a product name"),
         # a delay of inf (or 1e308) made a crawl wait for ever; nan passed every bound

@@ -94,6 +94,26 @@ def test_store_pipeline_writes_captures_and_failures(crawler, tmp_path):
         assert archive.last_crawl()["status"] == "finished"
 
 
+def test_a_pipeline_error_is_a_counted_and_logged_failure(crawler, tmp_path, caplog):
+    """A stage that raised (Scrapy's item_error): a failures row, in the summary's count of
+    failures (archive/failed) and in the run log, as any failed page."""
+    from twisted.python.failure import Failure
+
+    store = build_from_crawler(StorePipeline, crawler)
+    store.open_spider()
+    try:
+        page = item()
+        with caplog.at_level("WARNING", logger="newsarchive.run"):
+            store.item_error(page, None, None, Failure(OverflowError("date value out of range")))
+    finally:
+        store.spider_closed(None, "finished")
+    assert crawler.stats.get_value("archive/failed") == 1
+    assert crawler.stats.get_value("archive/failure/pipeline_error") == 1
+    assert f"failed {page.url}: OverflowError: date value out of range" in caplog.messages
+    with Archive.open(tmp_path / "a.db", create=False) as archive:
+        assert archive.counts()["failures"] == 1
+
+
 def test_the_extractor_is_warmed_up_when_the_spider_opens():
     # in a new process: the language model is loaded by open_spider, before the first fetch
     code = (
