@@ -989,7 +989,7 @@ def export_warc(out, since, wacz, db, verbose, log_file) -> None:
         hint = " (add --wacz for a WACZ file)" if out.endswith(".wacz") else ""
         raise CliError(f"--out must name a .warc.gz file (or .warc, uncompressed): {out}{hint}", EXIT_USAGE)
     _check_new_file(out)
-    with open_archive(db, create=False) as archive, _create_new(out) as stream, _removed_if_interrupted(out):
+    with open_archive(db, create=False) as archive, _removed_if_unfinished(out) as stream:
         if wacz:
             from archive.wacz import export_wacz
 
@@ -1000,14 +1000,28 @@ def export_warc(out, since, wacz, db, verbose, log_file) -> None:
 
 
 @contextlib.contextmanager
-def _removed_if_interrupted(out: str):
-    """Remove ``out``, which this command created, if a signal stops the command: an
+def _removed_if_unfinished(out: str):
+    """Create ``out`` (:func:`_create_new`) and give its stream; remove it if a signal stops
+    the command, or writing it fails (a full disk, an I/O error: exit 4, one line): an
     unfinished file would look like a whole export."""
+    stream = _create_new(out)
     try:
-        yield
+        with stream:
+            yield stream
     except Interrupted:
         Path(out).unlink(missing_ok=True)
         raise
+    except OSError as exc:  # also from the close, which writes the last bytes
+        _discard(stream, out)
+        raise CliError(f"cannot write {out}: {exc.strerror or exc}; {out} removed", EXIT_STORAGE) from exc
+
+
+def _discard(stream, out: str) -> None:
+    """Close ``stream`` (what it still buffers may not be written: that error is moot) and
+    remove ``out``."""
+    with contextlib.suppress(OSError):
+        stream.close()
+    Path(out).unlink(missing_ok=True)
 
 
 @cli.command("export")
@@ -1061,20 +1075,23 @@ def export(what, fmt, site, since, out, db, verbose, log_file) -> None:
             count = write(archive.db.conn, stream, what, fmt, site, since_utc)
             stream.flush()
             if gzipped:
-                stream.close()  # writes the gzip trailer; the file itself is closed below
-        except ExportError as exc:
-            raise CliError(str(exc), EXIT_USAGE) from exc
-        except (KeyboardInterrupt, BrokenPipeError) as exc:
+                stream.close()  # writes the gzip trailer
             if out:
-                file.close()
-                os.unlink(out)  # no half file left behind
-            if isinstance(exc, BrokenPipeError):  # the reader stopped (| head): not an error
-                sys.stderr.close()
-                sys.exit(0)
-            raise CliError("interrupted" + (f": {out} removed" if out else ""), EXIT_FAILED) from exc
-        finally:
-            if out and not file.closed:
-                file.close()
+                file.close()  # a full disk may show only now, with the last bytes
+        except BrokenPipeError:  # standard output's reader stopped (| head): not an error
+            sys.stderr.close()
+            sys.exit(0)
+        except (ExportError, KeyboardInterrupt, OSError) as exc:
+            if out:
+                _discard(file, out)  # no half file left behind
+            else:  # what is still buffered would fail again at exit, with a traceback
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            removed = f"; {out} removed" if out else ""
+            if isinstance(exc, ExportError):
+                raise CliError(str(exc) + removed, EXIT_USAGE) from exc
+            if isinstance(exc, KeyboardInterrupt):
+                raise CliError("interrupted" + removed, EXIT_FAILED) from exc
+            raise CliError(f"cannot write {out or 'standard output'}: {exc.strerror or exc}{removed}", EXIT_STORAGE) from exc
     noun = {"stories": "story"}.get(what, what[:-1]) if count == 1 else what
     click.echo(f"exported {count} {noun}" + (f" to {out}" if out else ""), err=True)
 

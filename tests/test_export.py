@@ -156,3 +156,59 @@ def test_out_names_the_format_and_compression_and_dash_is_standard_output(tmp_pa
     result = run_cli("export", "--out", tmp_path / "s.parquet.gz", "--db", db, cwd=tmp_path)
     assert result.returncode == 2 and "Parquet compresses its own columns" in result.stderr
     assert not (tmp_path / "s.parquet.gz").exists()
+
+
+# bytes a file of the child may have: the archive's shared-memory index (32 KiB) fits, no export does
+LIMIT = 40_000
+
+
+def _limited_to(size: int):
+    """For a child process: files it writes may grow to ``size`` bytes; beyond, a write fails
+    with EFBIG, as on a full disk (SIGXFSZ ignored, so that the write returns the error)."""
+    import resource
+    import signal
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+    return limit
+
+
+def test_a_write_that_fails_is_one_line_and_leaves_no_partial_file(tmp_path):
+    import hashlib
+    import subprocess
+    import sys
+
+    from tests.conftest import child_env
+    from tests.test_archive import capture, snapshot
+
+    db = tmp_path / "a.db"
+    make_archive(db)
+    with Archive.open(db) as archive:  # no export fits in LIMIT bytes, even compressed
+        crawl = archive.start_crawl("crawl")
+        for n in range(60):
+            url = f"http://news.example.com/2026/01/05/long-{n}"
+            noise = hashlib.sha256(url.encode()).hexdigest() * 20
+            archive.record_capture(crawl, capture(f"<p>{noise}</p>".encode(), url=url, at="2026-01-05T10:00:00Z"),
+                                   snapshot(f"Story {n}: {noise}", f"Long {n}", canonical_url=url))
+    runs = [
+        ("export", "--what", "versions", "--out", tmp_path / "v.jsonl"),
+        ("export", "--what", "versions", "--out", tmp_path / "v.csv"),
+        ("export-warc", "--out", tmp_path / "x.warc.gz"),
+        ("export-warc", "--wacz", "--out", tmp_path / "x.wacz"),
+    ]
+    for args in runs:
+        result = subprocess.run(
+            [sys.executable, "-m", "newsarchive", *map(str, args), "--db", str(db)], capture_output=True, text=True,
+            env=child_env(), cwd=tmp_path, timeout=120, preexec_fn=_limited_to(LIMIT),
+        )
+        out = args[args.index("--out") + 1]
+        assert result.returncode == 4, (args, result.stderr)
+        assert result.stderr.strip() == f"Error: cannot write {out}: File too large; {out} removed", args
+        assert not out.exists(), args
+    # standard output on a full device
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run([sys.executable, "-m", "newsarchive", "export", "--db", str(db)], stdout=full,
+                                stderr=subprocess.PIPE, text=True, env=child_env(), timeout=120)
+    assert (result.returncode, result.stderr.strip()) == (4, "Error: cannot write standard output: No space left on device")
