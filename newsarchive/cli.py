@@ -660,6 +660,7 @@ def import_warc(files, site, db, verbose, log_file) -> None:
         f"{run.count('archive/unchanged')} unchanged, {run.count('archive/not_modified')} not modified (304), "
         f"{run.count('archive/not_article')} not articles, {_plural(run.count('archive/failed'), 'failure')}; "
         f"{_plural(run.records.get('revisits', 0), 'revisit')} resolved, {_plural(run.records.get('skipped', 0), 'other record')} skipped"
+        + (f", {_plural(run.count('archive/already_stored'), 'capture')} already in the archive" if run.count("archive/already_stored") else "")
     )
     if run.status == "storage_error":
         raise CliError("the import stopped on a storage error (see the log); nothing half-written", EXIT_STORAGE)

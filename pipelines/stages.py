@@ -20,7 +20,8 @@ from pipelines.version import VersionPipeline
 
 
 def run_stages(
-    items: Iterable[PageItem], db_path: str, *, command: str = "archive", crawl_id: int | None = None, stats: Any = None
+    items: Iterable[PageItem], db_path: str, *, command: str = "archive", crawl_id: int | None = None, stats: Any = None,
+    skip_stored: bool = False,
 ) -> Iterator[PageItem]:
     """Pass each item through the site's template, extract, identify, version and store, as
     a crawl does (no template is learned at the end: ``newsarchive templates --learn``).
@@ -32,6 +33,10 @@ def run_stages(
             new one for ``command``; it is finished when the iteration ends
             (``finished``, ``storage_error``, or ``interrupted`` when it stopped early).
         stats: a stats collector (``inc_value``, ``set_value``, ``get_value``), as Scrapy's.
+        skip_stored: an item whose capture the archive holds already (the same requested
+            URL, final URL and fetch time: :meth:`archive.database.Archive.has_capture`) is
+            not stored again: its ``outcome`` is ``already_stored``, counted in
+            ``archive/already_stored`` (a WARC imported twice).
 
     Yields:
         Each item once stored, with its ``outcome`` (``new``, ``changed``, ...).
@@ -51,6 +56,12 @@ def run_stages(
     status = "finished"
     try:
         for item in items:
+            if skip_stored and isinstance(item, PageItem) and store.archive.has_capture(item.url, item.final_url, item.fetched_at):
+                item.outcome = "already_stored"
+                if stats is not None:
+                    stats.inc_value("archive/already_stored")
+                yield item
+                continue
             item = extract.process_now(template.process_item(item))
             for stage in stages:
                 item = stage.process_item(item)

@@ -74,7 +74,8 @@ def import_warc(
     run = ImportRun()
     reader = WarcReader(files, site=site)
     try:
-        for _ in run_stages(reader.items(), db, command="import-warc", crawl_id=crawl_id, stats=run.stats):
+        # a capture stored already (the same WARC, or the crawl's own WARC, imported again) is skipped
+        for _ in run_stages(reader.items(), db, command="import-warc", crawl_id=crawl_id, stats=run.stats, skip_stored=True):
             if progress is not None:
                 progress(reader.done_bytes)
         if progress is not None:

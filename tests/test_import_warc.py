@@ -284,3 +284,17 @@ def test_progress_reaches_the_files_size(tmp_path):
     run = import_warc(str(tmp_path / "a.db"), [str(warc)], progress=seen.append)
     assert run.status == "finished" and run.count("archive/new") == 2
     assert seen == sorted(seen) and seen[-1] == warc.stat().st_size and 0 < seen[0] < seen[-1]
+
+
+def test_a_warc_imported_again_stores_no_capture_twice(tmp_path):
+    # a tester imported the same WARC twice: 122 captures became 244 exact duplicates
+    warc = tmp_path / "crawl.warc.gz"
+    write_warc(warc, True)
+    db = tmp_path / "a.db"
+    assert run_cli("import-warc", warc, "--db", db, cwd=tmp_path).returncode == 0
+    before = db_rows(db, "SELECT id, url, fetched_at FROM captures ORDER BY id")
+    again = run_cli("import-warc", warc, "--db", db, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "0 new articles, 0 new versions, 0 unchanged, 0 not modified (304)" in again.stdout
+    assert "5 captures already in the archive" in again.stdout
+    assert db_rows(db, "SELECT id, url, fetched_at FROM captures ORDER BY id") == before
