@@ -5,6 +5,7 @@ carries ``lang`` and ``dir``. Real pages from ``../shared/data`` through the pip
 from __future__ import annotations
 
 import asyncio
+import html
 import sqlite3
 
 import pytest
@@ -173,6 +174,9 @@ def test_search_page_filters_say_what_is_wrong(client):
     empty = client.get("/-/search")
     assert empty.status_code == 200 and "Type a word or a phrase" in empty.text
     assert "nothing to search for" in client.get("/-/search", q="港").text
+    # no word at all: said so, not blamed on one-character CJK words
+    quote = client.get("/-/search", q='""').text
+    assert "nothing to search for in '\"\"': give words (letters or digits)" in html.unescape(quote) and "Chinese" not in quote
     filters_only = client.get("/-/search", site="example", **{"from": "2024-03-01"})
     assert filters_only.status_code == 400 and "give words to search for" in filters_only.text
     assert 'id="q" name="q" value="" placeholder="words or a phrase" aria-invalid="true"' in filters_only.text

@@ -194,7 +194,10 @@ async def search_page(datasette, request) -> Response:
     if q and not errors:
         fts, cjk_fts = fts_query(q), cjk_query(q)
         if fts == '""' and cjk_fts == '""':
-            errors.append("nothing to search for: one-character Chinese, Japanese or Korean words are not looked up (give two characters or more)")
+            if any(ch.isalnum() for ch in q):
+                errors.append("nothing to search for: one-character Chinese, Japanese or Korean words are not looked up (give two characters or more)")
+            else:
+                errors.append(f"nothing to search for in {q[:40]!r}: give words (letters or digits)")
             invalid.add("q")
         else:
             results = await db.execute_fn(
@@ -227,17 +230,15 @@ async def changes_feed(datasette, request) -> Response:
     if headline not in ("0", "1"):
         return Response.text(f"headline={headline!r}: give headline=1 (headline changes only) or leave it out\n", status=400)
     story_id = min_words = None
-    try:
-        min_words = int(args.get("min_words") or 0)
-        if min_words < 0:
-            raise ValueError
-    except ValueError:
+    # at most 18 digits: a number SQLite's INTEGER holds (a bigger one was a 500 and a traceback)
+    if not re.fullmatch(r"\s*\d{1,18}\s*", args.get("min_words") or "0"):
         return Response.text(f"min_words={args.get('min_words')!r}: give a whole number of words, e.g. min_words=10\n", status=400)
+    min_words = int(args.get("min_words") or 0)
+    db = datasette.get_database()
     if args.get("story"):
         if not re.fullmatch(r"\d{1,18}", args.get("story")):
             return Response.text(f"story={args.get('story')!r}: give a story's number, e.g. story=12\n", status=400)
         story_id = int(args.get("story"))
-    db = datasette.get_database()
     changes = await db.execute_fn(
         lambda conn: queries.publisher_edits(conn, site=site, headline_only=headline == "1", min_words=min_words, article_id=story_id)
     )
