@@ -239,6 +239,11 @@ SEARCH_CANDIDATES = 2000
 #: best-ranked versions grouped into stories (one row per story), per story returned:
 #: reading a version's row costs about 10 µs (its date is stored after its text)
 SEARCH_VERSIONS_PER_RESULT = 5
+#: FTS5's ``snippet()`` excerpts a text of at most this many characters; a longer one is
+#: excerpted around its first match (``newsarchive_excerpt``): snippet's time grows with the
+#: square of the matches in one text (a 300 KB page of one repeated word: 29 s, out of
+#: reach of Datasette's time limit, which cannot stop one function call)
+SNIPPET_MAX_CHARS = 10_000
 
 
 def search(
@@ -262,13 +267,14 @@ def search(
     Ranking is bounded (issue 16): of the versions that match and pass the filters, the
     newest ``candidates`` are ranked (FTS5 ``rank``, BM25), the best
     :data:`SEARCH_VERSIONS_PER_RESULT` times ``limit`` of them are grouped into stories, and only the ``limit``
-    stories returned get an excerpt (``snippet()``).
+    stories returned get an excerpt (``snippet()``, or for a text over
+    :data:`SNIPPET_MAX_CHARS` the ``newsarchive_excerpt`` around its first match).
 
     Args:
         fts: the FTS5 query on ``snapshots_fts`` (``'""'`` for none).
         cjk_fts: the FTS5 query on ``snapshots_cjk`` (``'""'`` for none).
-        text: the search as typed (for the excerpt of CJK hits; needs the connection's
-            ``newsarchive_excerpt`` function, :mod:`archive.web.plugin`).
+        text: the search as typed (for the excerpt of CJK hits and of long texts; needs the
+            connection's ``newsarchive_excerpt`` function, :mod:`archive.web.plugin`).
         site, from_day, to_day: filters (days ``YYYY-MM-DD``, by publication day).
     """
     candidates = candidates or SEARCH_CANDIDATES
@@ -312,7 +318,8 @@ def search(
                (SELECT title FROM snapshots l WHERE l.id = best.latest_snapshot_id) AS title,
                coalesce(
                  (SELECT snippet(snapshots_fts, 1, '»', '«', ' … ', 24) FROM snapshots_fts
-                  WHERE snapshots_fts MATCH :fts AND rowid = best.snapshot_id),
+                  WHERE snapshots_fts MATCH :fts AND rowid = best.snapshot_id
+                    AND (SELECT length(text) FROM snapshots WHERE id = best.snapshot_id) <= :snippet_chars),
                  (SELECT newsarchive_excerpt(text, :q) FROM snapshots WHERE id = best.snapshot_id)
                ) AS excerpt,
                round(-rank, 2) AS relevance,
@@ -321,7 +328,7 @@ def search(
         ORDER BY rank
         """,
         {"fts": fts, "cjk": cjk_fts, "q": text, "site": site, "from_day": from_day, "to_day": to_day, "limit": limit,
-         "candidates": candidates, "versions": SEARCH_VERSIONS_PER_RESULT * limit},
+         "candidates": candidates, "versions": SEARCH_VERSIONS_PER_RESULT * limit, "snippet_chars": SNIPPET_MAX_CHARS},
     )
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from archive import cjk, web
 from archive.database import Archive
-from archive.web.plugin import cjk_excerpt, cjk_query, fts_query, text_direction
+from archive.web.plugin import cjk_query, fts_query, search_excerpt, text_direction
 from crawler.items import PageItem
 from pipelines.stages import run_stages
 from tests.conftest import requires_shared
@@ -122,7 +122,7 @@ def test_bigrams_and_queries():
     assert cjk.query("梁振英 港 Obama") == '"梁振 振英"'
     assert cjk.query("Obama") == '""' and fts_query("梁振英") == '""'
     assert fts_query("Obama 香港") == '"Obama"' and cjk_query("Obama 香港") == '"香港"'
-    assert cjk_excerpt("前文。梁振英在各方压力下", "梁振英") == "前文。»梁振英«在各方压力下"
+    assert search_excerpt("前文。梁振英在各方压力下", "梁振英") == "前文。»梁振英«在各方压力下"
     assert text_direction("he") == "rtl" and text_direction("en") == "ltr" and text_direction(None) == "auto"
 
 

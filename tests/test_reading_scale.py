@@ -6,7 +6,9 @@ fast paths give the right answers."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from pathlib import Path
 
 from sqlite_utils import Database
 
@@ -82,6 +84,24 @@ def test_search_ranks_only_the_newest_candidates_and_says_how_many(tmp_path):
     # only the two newest versions were ranked, the better of them first
     assert [r["story"] for r in capped] == [4, 5]
     assert {r["ranked"] for r in capped} == {2}
+
+
+def test_a_long_text_is_excerpted_around_its_first_match_not_by_snippet(tmp_path):
+    # FTS5's snippet() takes time with the square of one text's matches: a tester's story of
+    # 60,000 repeated words held every search for it 20 s and more
+    with Archive.open(tmp_path / "s.db") as archive:
+        store(archive, "http://example.com/long", 1, "It began quietly. " + "word " * 12_000, None)
+        store(archive, "http://example.com/short", 2, "A short story with one word in it.", None)
+    conn = sqlite3.connect(tmp_path / "s.db")
+    plugin.prepare_connection(conn)
+    found = {r["story"]: r["excerpt"] for r in queries.search(conn, plugin.fts_query("word"), '""', "word")}
+    assert len("It began quietly. " + "word " * 12_000) > queries.SNIPPET_MAX_CHARS
+    assert found[1].startswith("It began quietly. »word« word word") and found[1].count("»") == 1
+    assert found[2] == "A short story with one »word« in it."  # snippet(), as before
+    # the canned query of the Datasette instance excerpts the same way
+    metadata = Path(plugin.__file__).with_name("metadata.json")
+    canned = json.loads(metadata.read_text(encoding="utf-8"))["databases"]["ARCHIVE"]["queries"]["search"]["sql"]
+    assert f"(SELECT length(text) FROM snapshots WHERE id = best.snapshot_id) <= {queries.SNIPPET_MAX_CHARS})" in canned
 
 
 def test_search_page_says_when_ranking_was_capped(tmp_path, monkeypatch):

@@ -111,6 +111,10 @@ def test_search_is_ranked_one_row_per_story_and_bounded_by_day(client):
     assert [r["matched_version"] for r in rows(client, "/news/search.json?_shape=array&q=two+boats&from_day=&to_day=")] == [1]
     assert rows(client, "/news/search.json?_shape=array&q=library&from_day=2024-03-07&to_day=") == []
     assert len(rows(client, "/news/search.json?_shape=array&q=library&from_day=2024-03-06&to_day=2024-03-06")) == 1
+    # not a day: matches nothing (SQLite's date() reads "2016" as a Julian day number: it matched everything)
+    for day in ("2016", "2024-3-6", "yesterday"):
+        assert rows(client, f"/news/search.json?_shape=array&q=library&from_day={day}&to_day=") == [], day
+        assert rows(client, f"/news/search.json?_shape=array&q=library&from_day=&to_day={day}") == [], day
     # anything typed is a valid query: quotes, operators, nothing
     for q in ['"unbalanced', "NEAR(", "pier AND", ""]:
         response = client.get(f"/news/search.json?_shape=array&q={q}&from_day=&to_day=")

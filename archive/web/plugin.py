@@ -353,7 +353,7 @@ def render_cell(row, value, column, table, database, datasette):
 def prepare_connection(conn):
     conn.create_function("newsarchive_fts", 1, fts_query, deterministic=True)
     conn.create_function("newsarchive_cjk", 1, cjk_query, deterministic=True)
-    conn.create_function("newsarchive_excerpt", 2, cjk_excerpt, deterministic=True)
+    conn.create_function("newsarchive_excerpt", 2, search_excerpt, deterministic=True)
     conn.create_function("newsarchive_url", 1, normalized_url, deterministic=True)
 
 
@@ -373,17 +373,33 @@ def cjk_query(text: str | None) -> str:
     return cjk.query((text or "")[:MAX_SEARCH_CHARS], MAX_SEARCH_WORDS)
 
 
-def cjk_excerpt(text: str | None, search: str | None, context: int = 40) -> str:
-    """An excerpt of ``text`` around the first CJK search word it holds, marked ``»word«``
-    as FTS5's ``snippet()`` marks matches (FTS5 cannot make one from the bigram index)."""
+def search_excerpt(text: str | None, search: str | None, context: int = 40) -> str:
+    """An excerpt of ``text`` around the first search word it holds, marked ``»word«`` as
+    FTS5's ``snippet()`` marks matches: a Chinese, Japanese or Korean word (FTS5 cannot
+    make a snippet from the bigram index), else another word at the start of a word, case
+    folded (for a text too long for ``snippet()``, :data:`archive.queries.SNIPPET_MAX_CHARS`);
+    the text's beginning when none is found. Linear in the text's length."""
     text = text or ""
-    for run in cjk.CJK_RUN.findall((search or "")[:MAX_SEARCH_CHARS]):
+    search = (search or "")[:MAX_SEARCH_CHARS]
+    found = None
+    for run in cjk.CJK_RUN.findall(search):
         at = text.find(run) if len(run) >= 2 else -1
         if at >= 0:
-            start, end = max(0, at - context), min(len(text), at + len(run) + context)
-            before, after = text[start:at], text[at + len(run) : end]
-            return ("… " if start else "") + " ".join(before.split()) + f"»{run}«" + " ".join(after.split()) + (" …" if end < len(text) else "")
-    return " ".join(text[: 2 * context].split()) + " …"
+            found = (at, at + len(run))
+            break
+    words = [w for w in re.findall(r"\w+", cjk.without_cjk(search))[:MAX_SEARCH_WORDS]]
+    if found is None and words:
+        match = re.search(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")\w*", text, re.IGNORECASE)
+        found = match.span() if match else None
+    if found is None:
+        return " ".join(text[: 2 * context].split()) + " …"
+    at, end_of_word = found
+    start, end = max(0, at - context), min(len(text), end_of_word + context)
+    before, after = text[start:at], text[end_of_word:end]
+    # white space folded, and kept on either side of the match where the text has it
+    before = " ".join(before.split()) + (" " if before[-1:].isspace() and before.strip() else "")
+    after = (" " if after[:1].isspace() and after.strip() else "") + " ".join(after.split())
+    return ("… " if start else "") + before + f"»{text[at:end_of_word]}«" + after + (" …" if end < len(text) else "")
 
 
 # languages written right to left (ISO 639-1 codes, as py3langid gives them; Unicode CLDR
