@@ -14,7 +14,7 @@ from archive.database import Archive
 from crawler.options import ExtractOptions
 from pipelines.extraction import extract
 from pipelines.extraction.html import parse_document
-from pipelines.extraction.template import Template, apply, learn
+from pipelines.extraction.template import Template, _digest, apply, learn
 from pipelines.jobs import run_job
 from pipelines.templates import learn_due, learn_site, load_template
 from pipelines.workers import ExtractionPool
@@ -377,3 +377,39 @@ def test_a_fixed_block_learned_from_few_stories_of_two_editions_is_removed():
     tree, _ = page(5, "UK")
     removed = apply(tree, template)
     assert [r.path for r in removed] == [header.path] and "Edition" not in text_of(tree)
+
+
+def _bylined_story(i: int, author: str) -> bytes:
+    story = "".join(
+        f"<p>Story {i} paragraph {n}: the council approved the budget for item {n} of plan {i} after a long debate.</p>"
+        for n in range(6)
+    )
+    return (
+        f"<!doctype html><html lang='en'><head><title>Courier story {i}</title></head><body>"
+        "<header id='top'><nav><a href='/'>Home</a> <a href='/news/'>News</a></nav></header>"
+        f"<main><article class='story'><h1>Courier story {i}</h1><p class='byline'>By {author}</p>{story}</article></main>"
+        "<footer>Courier 2024</footer></body></html>"
+    ).encode()
+
+
+def test_a_byline_most_stories_share_is_no_template_and_every_story_keeps_its_author():
+    # a tester's site: "By Staff Reporter" on 9 of 16 stories, "By Tom Baker" on 7: the
+    # byline was learned as a fixed block and removed, and every later story lost its author
+    authors = ["Staff Reporter"] * 9 + ["Tom Baker"] * 7
+    pages = [(parse_document(_bylined_story(i, a))[0], f"{URL}/news/c{i}.html") for i, a in enumerate(authors)]
+    template = learn(pages, site="courier")
+    assert template.blocks and not any("byline" in b.path for b in template.blocks)
+    options = ExtractOptions(template=template)
+    for i, author in ((77, "Tom Baker"), (78, "Staff Reporter")):
+        assert extract(_bylined_story(i, author), f"{URL}/news/c{i}.html", options=options).authors == [author]
+    assert Template.from_json(json.loads(json.dumps(template.to_json()))).bylines_kept
+    # a template saved before bylines were kept out, which lists the byline: it stays
+    saved = template.to_json()
+    del saved["bylines_kept"]
+    saved["blocks"].append({"path": "body/main[1]/article.story[1]/p.byline[1]", "kind": "fixed", "stories": 16,
+                            "sample": "By Staff Reporter", "texts": [_digest("By Staff Reporter")]})
+    old = Template.from_json(saved)
+    assert not old.bylines_kept
+    tree = parse_document(_bylined_story(79, "Staff Reporter"))[0]
+    assert not any("byline" in r.path for r in apply(tree, old))
+    assert "By Staff Reporter" in text_of(tree)

@@ -22,7 +22,10 @@ A recurring block is template when it is:
   tags) on most pages where it appears;
 
 and never when it holds the page's own story: a block that contains most of a page's prose
-(paragraphs found on that page only) is a story container, whatever else it holds.
+(paragraphs found on that page only) is a story container, whatever else it holds; nor a
+``fixed`` block that holds the page's byline (an element trafilatura reads authors from,
+:data:`pipelines.extraction.metadata.BYLINE_XPATHS`): "By Staff Reporter" on most stories
+is the same text on every page, and the story's authors are read from it.
 
 Both functions are pure: :func:`learn` takes pages and returns a :class:`Template` (a frozen,
 JSON-able value), :func:`apply` takes an lxml tree and a template and removes the
@@ -32,6 +35,7 @@ template's blocks from the tree in place, returning what it removed.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -110,6 +114,9 @@ class Template:
         blocks: the template's blocks: a ``fixed`` block whole (nothing inside it is listed),
             a ``links`` block as its innermost list of links.
         learned_at: when, UTC ISO 8601 (set by whoever saves it; not used by :func:`apply`).
+        bylines_kept: learned with no block that holds a byline (:func:`learn` since
+            2026-12-08); when false (a template saved before), :func:`apply` looks for
+            bylines in its ``fixed`` blocks on each page.
     """
 
     site: str
@@ -118,6 +125,7 @@ class Template:
     vocabulary: frozenset[str] = field(default_factory=frozenset)
     blocks: tuple[Block, ...] = ()
     learned_at: str | None = None
+    bylines_kept: bool = False
 
     @property
     def label(self) -> str:
@@ -132,6 +140,7 @@ class Template:
             "version": self.version,
             "stories": self.stories,
             "learned_at": self.learned_at,
+            "bylines_kept": self.bylines_kept,
             "vocabulary": sorted(self.vocabulary),
             "blocks": [
                 {"path": b.path, "kind": b.kind, "stories": b.stories, "sample": b.sample, "texts": list(b.texts)}
@@ -158,6 +167,7 @@ class Template:
                 for b in data["blocks"]
             ),
             learned_at=data.get("learned_at"),
+            bylines_kept=data.get("bylines_kept") is True,
         )
 
 
@@ -189,7 +199,7 @@ def learn(pages: Iterable[tuple[HtmlElement, str | None]], site: str = "") -> Te
     """
     vocabulary, stories = _vocabulary(body for tree, _ in pages if (body := _body(tree)) is not None)
     if not stories:
-        return Template(site=site)
+        return Template(site=site, bylines_kept=True)
     # each page as a summary of its blocks and paragraphs: no tree is kept
     summaries = [_PageSummary(_PageView(body, url, vocabulary)) for tree, url in pages if (body := _body(tree)) is not None]
     prose_seen: Counter = Counter()
@@ -200,10 +210,12 @@ def learn(pages: Iterable[tuple[HtmlElement, str | None]], site: str = "") -> Te
     linked: Counter = Counter()
     holders: Counter = Counter()
     samples: dict[str, str] = {}
+    bylines: set[str] = set()
     for summary in summaries:
         # the page's own story: prose found on no other page
         held = summary.prose_held(lambda digest: prose_seen[digest] == 1)
         total = held.get(BODY_KEY, 0)
+        bylines.update(summary.bylines)
         for key, digest, sample, is_links in summary.blocks:
             seen[key] += 1
             texts[key][digest] += 1
@@ -218,7 +230,7 @@ def learn(pages: Iterable[tuple[HtmlElement, str | None]], site: str = "") -> Te
         if count < needed or holders[key] > HOLDER_SHARE * count:
             continue
         modal_digest, modal = texts[key].most_common(1)[0]
-        if modal >= FIXED_SHARE * count and modal_digest != _EMPTY:
+        if modal >= FIXED_SHARE * count and modal_digest != _EMPTY and key not in bylines:
             # its texts seen on MIN_BLOCK_STORIES stories, and its most common one, which made
             # it fixed (on two stories or more: a site with editions, learned from few stories)
             known = tuple(sorted(d for d, n in texts[key].items() if n >= min(MIN_BLOCK_STORIES, modal) and d != _EMPTY))
@@ -232,7 +244,7 @@ def learn(pages: Iterable[tuple[HtmlElement, str | None]], site: str = "") -> Te
     holding_lists = {a for key in links for a in _ancestors(key) if a in links}
     keep = fixed | (links - holding_lists)
     blocks = tuple(found[key] for key in sorted(keep) if not any(a in fixed for a in _ancestors(key)))
-    return Template(site=site, stories=len(summaries), vocabulary=frozenset(vocabulary), blocks=blocks)
+    return Template(site=site, stories=len(summaries), vocabulary=frozenset(vocabulary), blocks=blocks, bylines_kept=True)
 
 
 @dataclass(frozen=True)
@@ -298,7 +310,9 @@ def apply(tree: HtmlElement, template: Template | None) -> list[Removed]:
     """Remove the template's blocks from ``tree`` (in place); return what was removed, in
     page order. A block that holds most of this page's prose (paragraphs of at least
     :data:`PROSE_CHARS` characters outside links) is left in place: on this page it is the
-    story's container, whatever it was elsewhere."""
+    story's container, whatever it was elsewhere; so is a ``fixed`` block that holds the
+    page's byline, in a template saved before :func:`learn` kept bylines out
+    (``bylines_kept`` false)."""
     body = _body(tree)
     if body is None or template is None or not template.blocks:
         return []
@@ -316,6 +330,8 @@ def apply(tree: HtmlElement, template: Template | None) -> list[Removed]:
     removed = []
     for el, key in matched:
         if total and held.get(el, 0) >= HOLDS_STORY * total:
+            continue
+        if not template.bylines_kept and blocks[key].kind == "fixed" and _holds_a_byline(el):
             continue
         removed.append(Removed(key, blocks[key].kind, view.text(el)[:SAMPLE_CHARS]))
         if el.getparent() is not None:
@@ -353,6 +369,42 @@ def _attribute_tokens(classes: str | None, id_: str | None) -> frozenset[str]:
     if id_ and id_.strip():
         tokens.add(f"#{id_.strip()}")
     return frozenset(t for t in tokens if len(t) > 1 and not any(ch.isdigit() for ch in t))
+
+
+def _holding_a_byline(body: HtmlElement) -> set[HtmlElement]:
+    """The elements trafilatura may read a byline from (its author XPaths:
+    :data:`pipelines.extraction.metadata.BYLINE_XPATHS`) and every element that holds one."""
+    from pipelines.extraction.metadata import BYLINE_XPATHS  # loads trafilatura: with the first extraction
+
+    found: set[HtmlElement] = set()
+    for expression in BYLINE_XPATHS:
+        for el in expression(body):
+            while el is not None and el not in found:
+                found.add(el)
+                el = el.getparent()
+    return found
+
+
+# the attributes by which trafilatura's author XPaths select a byline
+# (pipelines.extraction.metadata.BYLINE_XPATHS; their tag tests left out: a little wider), as
+# lxml writes them (attribute values always in double quotes, quotes in text escaped)
+_BYLINE_MARKUP = re.compile(
+    rb'<author[\s/>]|\srel="author"|\sdata-testid="Author(?:Card|URL)"|\sclass="(?:username|byl|BBL)"'
+    rb'|\s(?:class|id|itemprop|data-component)="[^"]*(?:[Aa]uthor|[Bb]yline|screenname|writer|channel-name|zuozhe|bianji'
+    rb'|xiaobian|submitted-by|posted-by|journalist-name)'
+)
+
+
+# a word each of those attributes holds: most blocks hold none, and byte search is fast
+_BYLINE_WORDS = (b"uthor", b"yline", b"byl", b"BBL", b"screenname", b"writer", b"username", b"channel-name", b"zuozhe",
+                 b"bianji", b"xiaobian", b"submitted-by", b"posted-by", b"journalist-name")
+
+
+def _holds_a_byline(el: HtmlElement) -> bool:
+    """Whether ``el`` is or holds an element trafilatura may read a byline from, read from
+    its markup (a small part of the time of evaluating the author XPaths on it)."""
+    markup = etree.tostring(el, with_tail=False)
+    return any(word in markup for word in _BYLINE_WORDS) and _BYLINE_MARKUP.search(markup) is not None
 
 
 def _elements(body: HtmlElement):
@@ -405,6 +457,7 @@ class _PageSummary:
 
     def __init__(self, view: _PageView) -> None:
         self.blocks = []
+        self.bylines = {view.keys[el] for el in _holding_a_byline(view.body) if el in view.keys}
         for el, key in view.keys.items():
             if el.tag in BLOCK_TAGS:
                 text = view.text(el)
