@@ -149,9 +149,11 @@ _RUN: list[tuple[str, int]] = []
 
 
 def start_run(db: str, command: str, config_text: str | None) -> int:
-    """Record the run in ``crawls`` before Scrapy starts; exit 4 if the archive cannot be written."""
+    """Record the run in ``crawls`` before Scrapy starts, after marking the runs whose process
+    is gone ``interrupted``; exit 4 if the archive cannot be written."""
     with open_archive(db) as archive:
         try:
+            log_repaired(archive.end_dead_runs(locked=False))
             crawl_id = archive.start_crawl(command, config_text)
         except ArchiveError as exc:
             raise CliError(f"cannot write to the archive: {exc}", EXIT_STORAGE) from exc
@@ -560,8 +562,6 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, workers, ex
     from pipelines.forkserver import start_forkserver
 
     start_forkserver(workers)  # the extraction workers' server loads while Scrapy is imported
-    with open_archive(db) as archive:
-        log_repaired(archive.end_dead_runs(locked=False))
     crawl_id = start_run(db, "archive", "\n".join(given))
     run_log.info("archive %s started (pid %d): %s", crawl_id, os.getpid(), _plural(len(given), "URL"))
     settings = project_settings(
@@ -956,6 +956,7 @@ def reextract(since, workers, extract_timeout, db, verbose, log_file) -> None:
     since_utc = _since(since)
     with open_archive(db, create=False) as archive:
         try:
+            log_repaired(archive.end_dead_runs(locked=False))
             with _ProgressBar("re-extracting", not verbose and sys.stderr.isatty()) as bar:
                 counts = run(archive, since_utc, *extraction_pool_size(workers, extract_timeout), progress=bar)
                 bar.finish()

@@ -659,3 +659,23 @@ def test_a_storage_error_in_the_middle_of_a_command_exits_4_in_one_line(tmp_path
     config.write_text('[[source]]\nname = "x"\nfeeds = ["http://x.example/feed.xml"]\n')
     result = CliRunner().invoke(newsarchive, ["crawl", "--config", str(config), "--db", str(tmp_path / "a.db")])
     assert result.exit_code == 4 and "readonly database" in result.output and "Traceback" not in result.output
+
+
+def test_reextract_and_import_mark_a_killed_run_interrupted(cli, tmp_path):
+    """A run killed with SIGKILL stays `running`; the next `reextract` or `import-warc`, as
+    `crawl` and `archive` did, finds its process gone and marks it `interrupted`."""
+    db = tmp_path / "v1.db"
+    db.write_bytes((ROOT / "tests" / "data" / "archive-v1.db").read_bytes())
+    assert cli("export-warc", "--out", tmp_path / "v1.warc.gz", "--db", db).returncode == 0
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a process id no process has now
+    for command in (["reextract", "--workers", "0"], ["import-warc", tmp_path / "v1.warc.gz"]):
+        with sqlite3.connect(db) as conn:
+            conn.execute(
+                "INSERT INTO crawls (started_at, status, command, pid) VALUES ('2026-12-01T00:00:00Z', 'running', 'reextract', ?)",
+                [gone.pid],
+            )
+            killed = conn.execute("SELECT max(id) FROM crawls").fetchone()[0]
+        result = cli(*command, "--db", db)
+        assert result.returncode == 0, result.stderr
+        assert db_rows(db, "SELECT status FROM crawls WHERE id = ?", [killed])[0]["status"] == "interrupted", command
