@@ -380,3 +380,21 @@ def test_a_refused_bombs_partly_decompressed_body_is_freed_when_recorded():
         assert decompress.body() is None
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("status, location, kind, message", [
+    # a 304 answers only a conditional request (RFC 9110 15.4.5): to a first, unconditional
+    # GET it brings no page, and it is no redirect (a tester saw "redirect without a Location")
+    (304, None, "http_error", "HTTP 304 Not Modified to a request without If-None-Match or If-Modified-Since"),
+    (302, None, "redirects", "HTTP 302 redirect without a Location not followed"),
+    (301, "ftp://example.org/x", "redirects", "HTTP 301 redirect to 'ftp://example.org/x' not followed"),
+    (503, None, "http_error", "HTTP 503"),
+])
+def test_an_http_error_answer_is_named_by_its_kind(status, location, kind, message):
+    from scrapy.http import Response
+
+    from crawler.spiders.base import ArchivingSpider
+
+    headers = {"Location": location} if location else {}
+    found_kind, found_message = ArchivingSpider.http_error(Response("http://example.org/a", status=status, headers=headers))
+    assert found_kind == kind and found_message.startswith(message)

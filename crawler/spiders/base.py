@@ -275,6 +275,10 @@ class ArchivingSpider(scrapy.Spider):
         that was not followed (to a scheme other than http(s), or without a location)."""
         if not 100 <= response.status <= 999:
             return "http_error", f"the status line's code {response.status} is not an HTTP status code (three digits, RFC 9110 15)"
+        if response.status == 304:
+            # an answer only to a conditional request (RFC 9110 15.4.5): here, to one without
+            # a validator, it brings no page
+            return "http_error", "HTTP 304 Not Modified to a request without If-None-Match or If-Modified-Since: no page to keep"
         if 300 <= response.status < 400:
             location = (response.headers.get(b"Location") or b"").decode("latin-1", "replace")
             target = f"to {redact_credentials(location)[:300]!r}" if location else "without a Location"
