@@ -1051,6 +1051,8 @@ def export(what, fmt, site, since, out, db, verbose, log_file) -> None:
 
     configure_logging(verbose, log_file)
     since_utc = _since(since)
+    if out is not None and not out.strip():
+        raise CliError("--out '': give a file name, or - for standard output", EXIT_USAGE)
     out = None if out == "-" else out  # "-": standard output, as without --out
     named, gzipped = _export_format_of(out) if out else (None, False)
     if out and not fmt and not named:

@@ -103,6 +103,7 @@ def test_export_refuses_bad_input(tmp_path):
         (["--out", tmp_path / "taken.jsonl"], "exists"),
         (["--site", "nosuch", "--out", tmp_path / "none.jsonl"], "no site 'nosuch'"),
         (["--site", ""], "no site ''"),
+        (["--out", ""], "--out '': give a file name"),  # was standard output, silently
     ]
     for args, message in cases:
         result = run_cli("export", *args, "--db", db, cwd=tmp_path)
