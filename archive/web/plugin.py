@@ -15,8 +15,9 @@ Hooks (Datasette's plugin hooks, https://docs.datasette.io/en/0.65.x/plugin_hook
   (Datasette's ``escape_fts``), so that any text typed in the search box is a valid query,
   and bounds its length; ``newsarchive_url(u)`` normalises a URL as the archive keys it;
 - ``extra_template_vars``: the home page's figures and story lists;
-- ``asgi_wrapper``: a Content-Security-Policy and other headers on every response, and
-  405 for every method but GET/HEAD/OPTIONS (Datasette's POST endpoints write);
+- ``asgi_wrapper``: a Content-Security-Policy and other headers on every response,
+  405 for every method but GET/HEAD/OPTIONS (Datasette's POST endpoints write), and a
+  table search of no word left out (:func:`without_empty_searches`);
 - ``permission_allowed``: every write action refused.
 
 Archived text is only ever put into pages through Jinja's autoescaping or
@@ -30,7 +31,7 @@ import json
 import re
 import sys
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from datasette import hookimpl
 from datasette.utils import escape_fts
@@ -515,11 +516,23 @@ def asgi_wrapper(datasette):
                 refusal = Response.text("This archive is served read-only.\n", status=405, headers={"allow": "GET, HEAD"})
                 await refusal.asgi_send(send_with_headers)
                 return
+            if scope["type"] == "http" and b"_search" in scope.get("query_string", b""):
+                scope = {**scope, "query_string": without_empty_searches(scope["query_string"])}
             await app(scope, receive, send_with_headers)
 
         return read_only_with_headers
 
     return wrap
+
+
+def without_empty_searches(query_string: bytes) -> bytes:
+    """A query string without the table searches (``_search``, ``_search_<column>``) that
+    Datasette's quoting (``escape_fts``) makes empty: a lone ``"`` became an empty FTS5 query,
+    a syntax error shown as a 400; with no word there is nothing to search for, and the table
+    is shown unfiltered. Other parameters are kept as they are."""
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if not (k.startswith("_search") and v.strip() and not escape_fts(v).strip())]
+    return query_string if len(kept) == len(pairs) else urlencode(kept).encode("latin-1")
 
 
 # -- rendering helpers -------------------------------------------------------------------
