@@ -7,7 +7,8 @@ pages, robots.txt, ETag/304), crawled by the real `newsarchive crawl`, then craw
 
 Prints, measured in one run: the baseline, bare ``trafilatura.extract`` on the same pages
 in one process (one core); the first crawl's pages/s with the default extraction workers
-(one per core) and with one worker, each as a ratio to the baseline; the crawl process's
+(one per core) and with one worker, each as a ratio to the baseline, the run's start and
+end included; the same crawl's rate while fetching (its first request to its last); the crawl process's
 own CPU per page (its workers excluded) and, from a profiled run (cProfile, CPU time of
 the reactor thread), how it splits by stage; peak memory. Then, for a second run, the
 share of known stories skipped as not due (default schedule), and the share of article
@@ -180,6 +181,13 @@ def profiled_stages(config: Path, db: Path, out: Path) -> tuple[dict[str, float]
     return found, stats.total_tt
 
 
+def fetching_span(web: ReplayWeb, since: dict[str, int]) -> tuple[float, float]:
+    """The monotonic times of the first and the last request the sites saw after the request
+    counts in ``since``."""
+    times = [request["time"] for name, site in web.sites.items() for request in site.requests[since[name]:]]
+    return min(times), max(times)
+
+
 def article_requests(web: ReplayWeb, since: dict[str, int]) -> tuple[int, int]:
     """(article requests, of which answered 304) after the request counts in ``since``."""
     total = not_modified = 0
@@ -212,6 +220,7 @@ def main() -> None:
 
         one_db = tmp / "one-worker.db"
         one_seconds, _, one_cpu = crawl_cpu(default, one_db, "--workers", "1", web=web)
+        one_requests = {name: len(site.requests) for name, site in web.sites.items()}
         one_db.unlink()
         seconds, line, cpu = crawl_cpu(default, db, web=web)
         peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -223,6 +232,11 @@ def main() -> None:
         print(f"  default workers ({os.cpu_count()}): {len(pages) / seconds:.1f} pages/s = {len(pages) / seconds / bare:.2f} x bare "
               f"({seconds:.1f} s wall, start-up included); peak RSS of one process {peak_mib:.0f} MiB")
         print(f"  1 worker: {len(pages) / one_seconds:.1f} pages/s = {len(pages) / one_seconds / bare:.2f} x bare ({one_seconds:.1f} s wall)")
+        first, last = fetching_span(web, since=one_requests)
+        rate = len(pages) / (last - first)
+        print(f"  while fetching (the first request to the last, {last - first:.1f} s of the {seconds:.1f}): {rate:.1f} pages/s = "
+              f"{rate / bare:.2f} x bare; the rest is the run's start (Scrapy, the workers' models, robots.txt) and its end "
+              "(the pages still being extracted, site templates learned, compression dictionaries trained)")
         if cpu is not None and one_cpu is not None:
             per_page = 1000 / len(pages)
             print(f"  the crawl process's own CPU (workers excluded): {cpu.total * per_page:.1f} ms per page "

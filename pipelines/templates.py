@@ -23,8 +23,11 @@ logger = logging.getLogger(__name__)
 
 #: stories a site needs before a template is learned (benchmarks/templates.py measures it)
 MIN_STORIES = 8
-#: the most recent stories learned from (learning reads and parses each one: ~30 ms a page)
-MAX_PAGES = 100
+#: the most recent stories learned from: learning reads and parses each one (about 15-20 ms
+#: a story, in the extraction workers at the end of a crawl, for each site that is due; 100
+#: stories made most of a 600-page first crawl's last 6 s); benchmarks/templates.py finds no
+#: gain beyond 6 stories, so 50 leaves a wide margin
+MAX_PAGES = 50
 
 
 def load_template(archive: Archive, site: str | None, url: str | None = None) -> Template | None:
