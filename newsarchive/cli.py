@@ -654,8 +654,9 @@ def import_warc(files, site, db, verbose, log_file) -> None:
     total = sum(Path(f).stat().st_size for f in files)
     with _ProgressBar("importing", not verbose and sys.stderr.isatty()) as bar:  # over the files' bytes
         run = run_import(db, list(files), site=site, crawl_id=crawl_id, progress=lambda done: bar(done, total))
+    done = "imported" if run.status == "finished" else "stopped importing"  # the error line follows
     click.echo(
-        f"imported {_plural(len(files), 'file')} in {time.monotonic() - started:.1f} s: "
+        f"{done} {_plural(len(files), 'file')} in {time.monotonic() - started:.1f} s: "
         f"{_plural(run.count('archive/new'), 'new article')}, {_plural(run.count('archive/changed'), 'new version')}, "
         f"{run.count('archive/unchanged')} unchanged, {run.count('archive/not_modified')} not modified (304), "
         f"{run.count('archive/not_article')} not articles, {_plural(run.count('archive/failed'), 'failure')}; "
@@ -762,7 +763,8 @@ def extract(files, url, include, exclude, timezone_name, workers, extract_timeou
             result = templates.applied(result, name, url or _first_http_url(result.extraction.canonical_candidates), options, now)
         if result.error is not None:
             failed += 1
-            bar.note(f"error: {name}: {result.error[1]}")
+            # extract keeps nothing: the crawl's "the raw page is kept" does not apply here
+            bar.note(f"error: {name}: {result.error[1].removesuffix('; the raw page is kept')}")
             return
         e = result.extraction
         if include and not e.include_matched:
@@ -1057,6 +1059,8 @@ def export(what, fmt, site, since, out, db, verbose, log_file) -> None:
     named, gzipped = _export_format_of(out) if out else (None, False)
     if out and not fmt and not named:
         click.echo(f"{out}: its extension names no format (.jsonl, .csv, .parquet); writing JSON Lines", err=True)
+    elif out and fmt and named and fmt != named:
+        click.echo(f"{out}: writing {fmt}, as --format says, not the {named} its extension names", err=True)
     fmt = fmt or named or "jsonl"
     if gzipped and fmt == "parquet":
         raise CliError(f"--out {out}: Parquet compresses its own columns; name the file .parquet", EXIT_USAGE)
@@ -1413,9 +1417,15 @@ def templates(site, learn, db, verbose, log_file) -> None:
         known = {row["site"]: row["stories"] for row in archive.sites()}
         _check_site(site, known, db)
         if learn:
-            template = learn_site(archive, site, min_stories=1)
+            from pipelines.extraction.template import MIN_BLOCK_STORIES
+
+            # fewer stories than a block must be seen on learn nothing: no empty template is saved
+            template = learn_site(archive, site, min_stories=MIN_BLOCK_STORIES)
             if template is None:
-                click.echo(f"{site}: no template: none of its stories has a stored page")
+                click.echo(
+                    f"{site}: no template: a template is learned from {MIN_BLOCK_STORIES} stories with a stored page "
+                    f"or more ({_stories(known[site])} in the archive); the site gets the generic extraction"
+                )
                 return
             click.echo(
                 f"{site}: learned template v{template.version} from {_stories(template.stories)}: "

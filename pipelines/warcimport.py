@@ -84,7 +84,7 @@ def import_warc(
         run.status = "storage_error"
     except (KeyboardInterrupt, Interrupted):
         run.status = "interrupted"
-        logger.warning("import interrupted: the captures stored so far are kept")
+        logger.info("import interrupted: the captures stored so far are kept")  # the command says so
     finally:
         run.records = dict(reader.counts)
     return run

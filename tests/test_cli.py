@@ -268,10 +268,14 @@ def test_extract_unreadable_file_is_reported_and_others_go_on(tmp_path):
     pdf.write_bytes(b"%PDF-1.5 not html")
     folder = tmp_path / "saved"
     folder.mkdir()
+    big = tmp_path / "big.html"
+    big.write_text("<html><body>" + "<p>x</p>" * 40_000 + "</body></html>")
     result = subprocess.run(
-        [sys.executable, "-m", "newsarchive", "extract", tmp_path / "missing.html", pdf, folder, good], capture_output=True, text=True
+        [sys.executable, "-m", "newsarchive", "extract", tmp_path / "missing.html", pdf, folder, big, good], capture_output=True, text=True
     )
     assert result.returncode == 1
+    # extract keeps nothing: no "the raw page is kept" (the crawl's words)
+    assert f"error: {big}: over 30000 elements: too complex to parse\n" in result.stderr
     assert "missing.html" in result.stderr and "PDF" in result.stderr
     assert f"error: {folder}: Is a directory" in result.stderr  # a folder stopped the whole batch
     assert f"error: {tmp_path / 'missing.html'}: No such file or directory\n" in result.stderr and "Errno" not in result.stderr

@@ -153,6 +153,10 @@ def test_out_names_the_format_and_compression_and_dash_is_standard_output(tmp_pa
     result = run_cli("export", "--out", tmp_path / "rows.tsv", "--db", db, cwd=tmp_path)
     assert result.returncode == 0 and "rows.tsv: its extension names no format" in result.stderr
     assert json.loads((tmp_path / "rows.tsv").read_text(encoding="utf-8").splitlines()[0])["canonical_url"] == A
+    # --format wins over the extension, and a line says so
+    result = run_cli("export", "--format", "jsonl", "--out", tmp_path / "conf.csv", "--db", db, cwd=tmp_path)
+    assert result.returncode == 0 and "conf.csv: writing jsonl, as --format says, not the csv its extension names" in result.stderr
+    assert json.loads((tmp_path / "conf.csv").read_text(encoding="utf-8").splitlines()[0])["canonical_url"] == A
     # Parquet compresses its own columns
     result = run_cli("export", "--out", tmp_path / "s.parquet.gz", "--db", db, cwd=tmp_path)
     assert result.returncode == 2 and "Parquet compresses its own columns" in result.stderr

@@ -269,6 +269,8 @@ def test_import_warc_stops_cleanly_on_sigint(tmp_path):
     out, err = process.communicate(timeout=120)
     assert process.returncode == 1, (out, err)
     assert "did not finish: interrupted" in err and "Traceback" not in err
+    # the summary says it stopped, and no log line repeats the error line (a new user's finding)
+    assert out.startswith("stopped importing 1 file in ") and "WARNING" not in err
     stored = db_rows(db, "SELECT count(*) AS n, count(DISTINCT url) AS urls FROM captures")[0]
     assert 5 <= stored["n"] < 400 and stored["n"] == stored["urls"]
     assert db_rows(db, "SELECT count(*) AS n FROM snapshots")[0]["n"] == stored["n"]

@@ -18,7 +18,7 @@ from pipelines.extraction.template import Template, _digest, apply, learn
 from pipelines.jobs import run_job
 from pipelines.templates import learn_due, learn_site, load_template
 from pipelines.workers import ExtractionPool
-from tests.conftest import requires_shared
+from tests.conftest import requires_shared, run_cli
 from tests.pages import SHARED
 
 pytestmark = requires_shared
@@ -413,3 +413,18 @@ def test_a_byline_most_stories_share_is_no_template_and_every_story_keeps_its_au
     tree = parse_document(_bylined_story(79, "Staff Reporter"))[0]
     assert not any("byline" in r.path for r in apply(tree, old))
     assert "By Staff Reporter" in text_of(tree)
+
+
+def test_learning_by_hand_from_too_few_stories_saves_no_template(tmp_path):
+    # a new user's `templates --learn` on a site of two stories saved an empty v1, listed as a template
+    pages = site(3, 3, inside=False, style=3)
+    with Archive.open(tmp_path / "a.db") as archive:
+        _store(archive, pages[:2])
+    few = run_cli("templates", "--learn", "s", "--db", tmp_path / "a.db", cwd=tmp_path)
+    assert few.returncode == 0 and "s: no template: a template is learned from 3 stories" in few.stdout
+    assert "2 stories in the archive" in few.stdout
+    with Archive.open(tmp_path / "a.db") as archive:
+        assert archive.templates("s") == []
+        _store(archive, pages[2:], start=5)
+    enough = run_cli("templates", "--learn", "s", "--db", tmp_path / "a.db", cwd=tmp_path)
+    assert "s: learned template v1 from 3 stories" in enough.stdout

@@ -236,6 +236,8 @@ async def changes_feed(datasette, request) -> Response:
         return Response.text(f"min_words={args.get('min_words')!r}: give a whole number of words, e.g. min_words=10\n", status=400)
     min_words = int(args.get("min_words") or 0)
     db = datasette.get_database()
+    if site and site not in (sites := await db.execute_fn(queries.sites)):  # as the search page: a typo says so
+        return Response.text(f"site={site!r} has no stories here" + (f"; sites: {', '.join(sites)}" if sites else "") + "\n", status=400)
     if args.get("story"):
         if not re.fullmatch(r"\d{1,18}", args.get("story")):
             return Response.text(f"story={args.get('story')!r}: give a story's number, e.g. story=12\n", status=400)
