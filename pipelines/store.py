@@ -171,12 +171,23 @@ class StorePipeline:
                 return item
             if not isinstance(item, PageItem):
                 return item
+            article_id = self._article_of(item)
+            if item.status == 304 and article_id is None and item.origin == "warc":
+                # a revisit record that says "not modified" of a story neither the archive nor the
+                # files read before hold: nothing to keep, and no article to count it for
+                message = f"a 304 (not modified) of {item.url}, a story this archive does not hold: nothing to keep"
+                self.archive.record_failure(self.crawl_id, item.url, "warc", message, status=304, site=item.site)
+                self._inc("archive/failed")
+                self._inc("archive/failure/warc")
+                run_log.warning("failed %s: %s", item.url, message)
+                item.outcome = "failed"
+                return item
             result = self.archive.record_capture(
                 self.crawl_id,
                 capture_record(item),
                 snapshot_record(item),
                 item.error,
-                article_id=self._article_of(item),
+                article_id=article_id,
                 steps=self.steps,
                 # a host that asked for a long pause: the URL waits in the frontier for the next run
                 frontier_url=None if item.error and item.error[0] == "deferred" else item.url,

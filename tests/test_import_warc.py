@@ -300,3 +300,22 @@ def test_a_warc_imported_again_stores_no_capture_twice(tmp_path):
     assert "0 new articles, 0 new versions, 0 unchanged, 0 not modified (304)" in again.stdout
     assert "5 captures already in the archive" in again.stdout
     assert db_rows(db, "SELECT id, url, fetched_at FROM captures ORDER BY id") == before
+
+
+def test_a_not_modified_revisit_of_a_story_the_archive_lacks_is_a_warc_failure(tmp_path):
+    # a new user imported `export-warc --since` (its 304 revisits, without the stories' first
+    # captures) into a new archive: the 304s were captures counted as "not articles"
+    archive_db = tmp_path / "a.db"
+    warc = tmp_path / "crawl.warc.gz"
+    write_warc(warc, True)
+    assert run_cli("import-warc", warc, "--db", archive_db, cwd=tmp_path).returncode == 0
+    since = tmp_path / "since.warc.gz"
+    assert run_cli("export-warc", "--since", "2026-01-01T11:00:00Z", "--out", since, "--db", archive_db, cwd=tmp_path).returncode == 0
+    fresh = tmp_path / "fresh.db"
+    result = run_cli("import-warc", since, "--db", fresh, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 not modified (304)" not in result.stdout and "0 not articles" in result.stdout
+    failures = db_rows(fresh, "SELECT url, kind, message FROM failures")
+    assert [(f["url"], f["kind"]) for f in failures] == [(STORY, "warc")]
+    assert "a story this archive does not hold" in failures[0]["message"]
+    assert db_rows(fresh, "SELECT count(*) AS n FROM captures WHERE status = 304")[0]["n"] == 0
