@@ -683,3 +683,25 @@ def test_reextract_and_import_mark_a_killed_run_interrupted(cli, tmp_path):
         result = cli(*command, "--db", db)
         assert result.returncode == 0, result.stderr
         assert db_rows(db, "SELECT status FROM crawls WHERE id = ?", [killed])[0]["status"] == "interrupted", command
+
+
+def test_a_ctrl_c_while_the_command_loads_is_one_line():
+    """A SIGINT while `newsarchive` imports its libraries (the demo passes one on to a crawl
+    it just started): one line, exit 1, no traceback. The import is made to raise as Python
+    raises KeyboardInterrupt at that moment."""
+    from tests.conftest import child_env
+
+    code = (
+        "import sys\n"
+        "class Interrupting:\n"
+        "    @staticmethod\n"
+        "    def find_spec(name, path=None, target=None):\n"
+        "        if name == 'newsarchive.cli':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupting)\n"
+        "from newsarchive.__main__ import main\n"
+        "sys.argv = ['newsarchive', 'stats']\n"
+        "main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=child_env(), timeout=60)
+    assert (result.returncode, result.stderr) == (1, "stopped (SIGINT) while starting: nothing was done\n")
