@@ -95,10 +95,23 @@ def _kill_children() -> None:
             continue
 
 
+#: signals this process sent itself (:func:`stop_self`): nobody is there to send another
+_SENT_BY_ITSELF: set[int] = set()
+
+
+def stop_self(signum: int = signal.SIGTERM) -> None:
+    """Stop this process as ``signum`` from outside would (its handlers run, its cleanup
+    with them), without the line that invites a second signal: the process stopped itself
+    (``serve`` when its archive file is replaced), and said why."""
+    _SENT_BY_ITSELF.add(signum)
+    os.kill(os.getpid(), signum)
+
+
 def _first(signum: int, _frame: FrameType | None) -> None:
     for sig in SIGNALS:
         signal.signal(sig, exit_now)
-    print(f"{line_start()}stopping ({signal_name(signum)}): send it again to exit at once", file=sys.stderr, flush=True)
+    if signum not in _SENT_BY_ITSELF:
+        print(f"{line_start()}stopping ({signal_name(signum)}): send it again to exit at once", file=sys.stderr, flush=True)
     raise Interrupted(signum)
 
 

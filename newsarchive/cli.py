@@ -1555,10 +1555,8 @@ def _first_http_url(candidates: list[str]) -> str | None:
 def _stop_serving(reason: str) -> None:
     """Stop ``serve`` (as SIGTERM does: uvicorn shuts down, the temporary files go) when its
     archive file is removed or replaced: it would go on showing the old, deleted file."""
-    import signal
-
     click.echo(f"{reason}: stopping; start serve again to browse the new archive", err=True)
-    os.kill(os.getpid(), signal.SIGTERM)
+    interrupt.stop_self()
 
 
 def _any_free_port() -> int:

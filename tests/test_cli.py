@@ -579,6 +579,35 @@ def test_log_file_in_a_missing_folder_is_a_usage_error(cli, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_serve_stops_when_its_archive_file_is_replaced_and_says_only_why(tmp_path):
+    db = tmp_path / "v1.db"
+    db.write_bytes((ROOT / "tests" / "data" / "archive-v1.db").read_bytes())
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "newsarchive", "serve", "--db", db, "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/-/metadata.json").close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.3)
+        other = tmp_path / "other.db"
+        other.write_bytes(db.read_bytes())
+        other.replace(db)  # a new file under the same name
+        out, err = server.communicate(timeout=60)
+    finally:
+        server.kill()
+    assert server.returncode == 0
+    assert f"{db} was replaced by another file: stopping; start serve again to browse the new archive" in err
+    assert "send it again" not in err and "Traceback" not in err  # it stopped itself: nobody is to send another
+
+
 def test_serve_on_a_busy_port_is_a_usage_error(cli, tmp_path):
     db = tmp_path / "v1.db"
     db.write_bytes((ROOT / "tests" / "data" / "archive-v1.db").read_bytes())
