@@ -59,8 +59,10 @@ def crawl(config: Path, db: Path) -> float:
     print(stdout.rstrip())
     if child.returncode != 0:
         print(stderr, file=sys.stderr)
-        if forwarded:
-            raise SystemExit(f"demo stopped: the crawl was interrupted ({signal.Signals(forwarded[0]).name}); what it stored stays in {db}")
+    if forwarded:  # also when the signal came as the crawl ended (it finished first): the user asked to stop
+        stopped = "interrupted" if child.returncode != 0 else "stopped after it finished"
+        raise SystemExit(f"demo stopped: the crawl was {stopped} ({signal.Signals(forwarded[0]).name}); what it stored stays in {db}")
+    if child.returncode != 0:
         raise SystemExit(f"crawl failed with exit status {child.returncode}")
     return time.monotonic() - started
 

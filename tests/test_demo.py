@@ -42,3 +42,30 @@ def test_ctrl_c_during_the_demo_stops_its_crawl_gracefully(tmp_path, after):
     assert crawl_status(db) == "interrupted"
     # its one line: the run's summary, or, stopped while Scrapy was still loading, the error
     assert "interrupted by SIGINT" in stdout + stderr
+
+
+def test_a_ctrl_c_as_the_crawl_ends_still_stops_the_demo(tmp_path, monkeypatch):
+    """A signal that reaches the crawl as it finishes (exit 0) is still the user's stop: the
+    demo went on to its next crawl (a new user's finding)."""
+    import os
+
+    from demo import run
+
+    class FinishingCrawl:
+        returncode = 0
+        signals: list[int] = []
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def send_signal(self, signum):
+            self.signals.append(signum)
+
+        def communicate(self):
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C on the terminal, passed on to the crawl
+            return "crawl 1 finished in 1.0 s: ...", ""
+
+    monkeypatch.setattr(run.subprocess, "Popen", FinishingCrawl)
+    with pytest.raises(SystemExit, match=r"demo stopped: the crawl was stopped after it finished \(SIGINT\)"):
+        run.crawl(tmp_path / "demo.toml", tmp_path / "demo.db")
+    assert FinishingCrawl.signals == [signal.SIGINT]
