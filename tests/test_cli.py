@@ -415,25 +415,32 @@ def test_crawl_into_newer_schema_archive_exits_4(cli, tmp_path):
 
 
 @pytest.mark.slow
-def test_serve_answers_on_loopback(tmp_path):
-    db = tmp_path / "v1.db"
-    db.write_bytes((ROOT / "tests" / "data" / "archive-v1.db").read_bytes())
-    port = free_port()
+def start_serving(db, port: int) -> subprocess.Popen:
+    """``newsarchive serve`` on ``db``, once it answers on ``port`` (within 60 s)."""
     server = subprocess.Popen(
         [sys.executable, "-m", "newsarchive", "serve", "--db", db, "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/-/metadata.json").close()
+            return server
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise
+            time.sleep(0.3)
+
+
+def test_serve_answers_on_loopback(tmp_path):
+    db = tmp_path / "v1.db"
+    db.write_bytes((ROOT / "tests" / "data" / "archive-v1.db").read_bytes())
+    port = free_port()
+    server = start_serving(db, port)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/articles.json?_shape=array") as response:
-                    rows = json.load(response)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.3)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/articles.json?_shape=array") as response:
+            rows = json.load(response)
         assert len(rows) == 2
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/metadata.json") as response:
             assert json.load(response)["title"] == "newsarchive"
@@ -582,21 +589,8 @@ def test_log_file_in_a_missing_folder_is_a_usage_error(cli, tmp_path):
 def test_serve_stops_when_its_archive_file_is_replaced_and_says_only_why(tmp_path):
     db = tmp_path / "v1.db"
     db.write_bytes((ROOT / "tests" / "data" / "archive-v1.db").read_bytes())
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "newsarchive", "serve", "--db", db, "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    server = start_serving(db, free_port())
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/-/metadata.json").close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.3)
         other = tmp_path / "other.db"
         other.write_bytes(db.read_bytes())
         other.replace(db)  # a new file under the same name
