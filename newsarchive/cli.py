@@ -1055,6 +1055,8 @@ def export(what, fmt, site, since, out, db, verbose, log_file) -> None:
     since_utc = _since(since)
     if out is not None and not out.strip():
         raise CliError("--out '': give a file name, or - for standard output", EXIT_USAGE)
+    if out and Path(out).name.lower() in {*EXPORT_EXTENSIONS, ".gz", *(f"{e}.gz" for e in EXPORT_EXTENSIONS)}:
+        raise CliError(f"--out {out}: give a file name before the extension (e.g. versions{Path(out).name})", EXIT_USAGE)
     out = None if out == "-" else out  # "-": standard output, as without --out
     named, gzipped = _export_format_of(out) if out else (None, False)
     if out and not fmt and not named:

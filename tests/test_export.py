@@ -104,6 +104,7 @@ def test_export_refuses_bad_input(tmp_path):
         (["--site", "nosuch", "--out", tmp_path / "none.jsonl"], "no site 'nosuch'"),
         (["--site", ""], "no site ''"),
         (["--out", ""], "--out '': give a file name"),  # was standard output, silently
+        (["--out", tmp_path / ".gz"], "give a file name before the extension"),  # was a hidden file, not gzipped
     ]
     for args, message in cases:
         result = run_cli("export", *args, "--db", db, cwd=tmp_path)
