@@ -141,12 +141,12 @@ def complexity_problem(body: bytes | str) -> str | None:
 
     Returns:
         a one-line message for the ``too_complex`` failure (``"an element with over 1000
-        attributes: too complex to parse; the raw page is kept"``), or ``None``.
+        attributes: too complex to parse"``), or ``None``.
     """
     if isinstance(body, str):
         body = body.encode("utf-8", "replace")
     reason = measure(body).stopped
-    return f"{reason}: too complex to parse; the raw page is kept" if reason else None
+    return f"{reason}: too complex to parse" if reason else None
 
 
 def depth_problem(tree: etree._Element) -> str | None:
@@ -158,5 +158,5 @@ def depth_problem(tree: etree._Element) -> str | None:
         a one-line message for the ``too_complex`` failure, or ``None``.
     """
     if _TOO_DEEP(tree):
-        return f"elements nested over {MAX_DEPTH} levels deep: the page cannot be parsed whole; the raw page is kept"
+        return f"elements nested over {MAX_DEPTH} levels deep: the page cannot be parsed whole"
     return None

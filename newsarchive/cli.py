@@ -763,8 +763,7 @@ def extract(files, url, include, exclude, timezone_name, workers, extract_timeou
             result = templates.applied(result, name, url or _first_http_url(result.extraction.canonical_candidates), options, now)
         if result.error is not None:
             failed += 1
-            # extract keeps nothing: the crawl's "the raw page is kept" does not apply here
-            bar.note(f"error: {name}: {result.error[1].removesuffix('; the raw page is kept')}")
+            bar.note(f"error: {name}: {result.error[1]}")
             return
         e = result.extraction
         if include and not e.include_matched:

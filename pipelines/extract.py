@@ -177,9 +177,11 @@ class ExtractPipeline:
         if result.error is not None:
             kind = result.error[0]
             self._inc(ERROR_STATS.get(kind, "extract/not_html"))
-            if kind == "too_complex":
-                logger.warning("too complex %s: %s", item.final_url, result.error[1])
             item.error = result.error
+            if kind == "too_complex":
+                # the capture keeps the body as fetched (extract, which stores nothing, says less)
+                item.error = (kind, f"{result.error[1]}; the raw page is kept")
+                logger.warning("too complex %s: %s", item.final_url, item.error[1])
             return item
         item.extraction = result.extraction
         item.identity, item.compressed = result.identity, result.compressed

@@ -46,6 +46,7 @@ def test_issue14_4_complex_markup_is_refused_on_its_bytes_and_kept_raw(battery, 
     assert capture["outcome"] == "failed" and capture["body_digest"]
     failure = run.failure(url)
     assert failure["kind"] == "too_complex" and failure["message"].startswith(reason), failure
+    assert failure["message"].endswith("; the raw page is kept"), failure  # the capture keeps it (body_digest)
     stored = run.rows("SELECT size FROM bodies WHERE digest = ?", [capture["body_digest"]])
     server = battery.servers[case.replace("_", "-")]
     assert stored[0]["size"] == len(server.fixtures[url[len(server.base_url):]].body)  # every byte

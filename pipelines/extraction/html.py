@@ -163,7 +163,7 @@ def _cut_by_the_parser() -> str | None:
     log of its last parse: one parse at a time per process (the crawl's extraction workers
     are processes)."""
     if any(error.type_name == "ERR_RESOURCE_LIMIT" for error in HTML_PARSER.error_log):
-        return "a text over libxml2's limit of 10,000,000 characters: the page cannot be parsed whole; the raw page is kept"
+        return "a text over libxml2's limit of 10,000,000 characters: the page cannot be parsed whole"
     return None
 
 
