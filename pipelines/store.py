@@ -160,6 +160,12 @@ class StorePipeline:
         if self.archive is None:
             raise DropItem("store: archive is closed")
         try:
+            article_id = self._article_of(item) if isinstance(item, PageItem) else None
+            if isinstance(item, PageItem) and item.status == 304 and article_id is None and item.origin == "warc":
+                # a revisit record that says "not modified" of a story neither the archive nor the
+                # files read before hold: nothing to keep, and no article to count it for
+                message = f"a 304 (not modified) of {item.url}, a story this archive does not hold: nothing to keep"
+                item = FailureItem(url=item.url, kind="warc", message=message, site=item.site, status=304)
             if isinstance(item, FailureItem):
                 self.archive.record_failure(
                     self.crawl_id, item.url, item.kind, item.message, status=item.status, site=item.site,
@@ -170,17 +176,6 @@ class StorePipeline:
                 run_log.warning("failed %s: %s", item.url, item.message)
                 return item
             if not isinstance(item, PageItem):
-                return item
-            article_id = self._article_of(item)
-            if item.status == 304 and article_id is None and item.origin == "warc":
-                # a revisit record that says "not modified" of a story neither the archive nor the
-                # files read before hold: nothing to keep, and no article to count it for
-                message = f"a 304 (not modified) of {item.url}, a story this archive does not hold: nothing to keep"
-                self.archive.record_failure(self.crawl_id, item.url, "warc", message, status=304, site=item.site)
-                self._inc("archive/failed")
-                self._inc("archive/failure/warc")
-                run_log.warning("failed %s: %s", item.url, message)
-                item.outcome = "failed"
                 return item
             result = self.archive.record_capture(
                 self.crawl_id,

@@ -390,7 +390,7 @@ def search_excerpt(text: str | None, search: str | None, context: int = 40) -> s
         if at >= 0:
             found = (at, at + len(run))
             break
-    words = [w for w in re.findall(r"\w+", cjk.without_cjk(search))[:MAX_SEARCH_WORDS]]
+    words = re.findall(r"\w+", cjk.without_cjk(search))[:MAX_SEARCH_WORDS]
     if found is None and words:
         match = re.search(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")\w*", text, re.IGNORECASE)
         found = match.span() if match else None
