@@ -1058,10 +1058,11 @@ def export(what, fmt, site, since, out, db, verbose, log_file) -> None:
         raise CliError(f"--out {out}: give a file name before the extension (e.g. versions{Path(out).name})", EXIT_USAGE)
     out = None if out == "-" else out  # "-": standard output, as without --out
     named, gzipped = _export_format_of(out) if out else (None, False)
+    note = None  # said once the export is sure to be written (after every check)
     if out and not fmt and not named:
-        click.echo(f"{out}: its extension names no format (.jsonl, .csv, .parquet); writing JSON Lines", err=True)
+        note = f"{out}: its extension names no format (.jsonl, .csv, .parquet); writing JSON Lines"
     elif out and fmt and named and fmt != named:
-        click.echo(f"{out}: writing {fmt}, as --format says, not the {named} its extension names", err=True)
+        note = f"{out}: writing {fmt}, as --format says, not the {named} its extension names"
     fmt = fmt or named or "jsonl"
     if gzipped and fmt == "parquet":
         raise CliError(f"--out {out}: Parquet compresses its own columns; name the file .parquet", EXIT_USAGE)
@@ -1077,6 +1078,8 @@ def export(what, fmt, site, since, out, db, verbose, log_file) -> None:
     with open_archive(db, create=False) as archive:
         _check_site(site, {row["site"] for row in archive.sites()}, db)
         stream = _create_new(out) if out else click.get_binary_stream("stdout")
+        if note:
+            click.echo(note, err=True)
         file = stream
         if gzipped:  # the name without .gz names the format (RFC 1952 gzip, streamed)
             stream = gzip.GzipFile(filename=Path(out).stem, mode="wb", fileobj=file, mtime=0)

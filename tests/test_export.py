@@ -158,6 +158,9 @@ def test_out_names_the_format_and_compression_and_dash_is_standard_output(tmp_pa
     result = run_cli("export", "--format", "jsonl", "--out", tmp_path / "conf.csv", "--db", db, cwd=tmp_path)
     assert result.returncode == 0 and "conf.csv: writing jsonl, as --format says, not the csv its extension names" in result.stderr
     assert json.loads((tmp_path / "conf.csv").read_text(encoding="utf-8").splitlines()[0])["canonical_url"] == A
+    # a refused export says only why (the note came first, then the error)
+    result = run_cli("export", "--out", tmp_path / "rows.tsv", "--db", db, cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.strip() == f"Error: {tmp_path / 'rows.tsv'} exists; give a new file name"
     # Parquet compresses its own columns
     result = run_cli("export", "--out", tmp_path / "s.parquet.gz", "--db", db, cwd=tmp_path)
     assert result.returncode == 2 and "Parquet compresses its own columns" in result.stderr
