@@ -33,6 +33,13 @@ DELTA_GAIN = 0.5
 DICTIONARY_SIZE = 112_640
 #: level a dictionary itself is stored at (once per dictionary; its bytes count as stored)
 DICTIONARY_LEVEL = 19
+#: zstd's COVER trainer's segment size ``k`` and d-mer size ``d`` (zdict.h: k in [16,
+#: 2048+], d in [6, 16]; ``zstd --train``'s ``d`` is 8), fixed: with neither given,
+#: python-zstandard has zstd try many pairs (``ZDICT_optimizeTrainFromBuffer_cover``), five
+#: times the CPU for dictionaries that compressed the later captures of benchmarks/storage.py's
+#: and benchmarks/crawl.py's sites no better (1/20.8 and 1/6.0 of raw, against 1/24.0 and 1/6.0)
+DICTIONARY_K = 2048
+DICTIONARY_D = 8
 
 
 class CodecError(ValueError):
@@ -85,13 +92,13 @@ def _compressor(dictionary: bytes) -> zstandard.ZstdCompressor:
 
 def train(samples: list[bytes], size: int = DICTIONARY_SIZE) -> bytes:
     """A zstd dictionary of at most ``size`` bytes trained on ``samples`` (zstd's COVER
-    trainer, ``zstandard.train_dictionary`` with its defaults).
+    trainer, ``zstandard.train_dictionary``, with :data:`DICTIONARY_K` and :data:`DICTIONARY_D`).
 
     Raises:
         CodecError: zstd could not train one (too few or too small samples).
     """
     try:
-        return zstandard.train_dictionary(size, samples).as_bytes()
+        return zstandard.train_dictionary(size, samples, k=DICTIONARY_K, d=DICTIONARY_D).as_bytes()
     except zstandard.ZstdError as exc:
         raise CodecError(f"no dictionary trained from {len(samples)} samples: {exc}") from exc
 
