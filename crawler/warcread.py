@@ -1,4 +1,5 @@
-"""Pages out of WARC files (ISO 28500, WARC/1.0 and 1.1, gzip or plain), read with warcio.
+"""Pages out of WARC files (ISO 28500, WARC/1.0 and 1.1, gzip or plain), read with warcio,
+also those a WACZ file holds (WACZ 1.1.1: a zip file whose ``archive/`` folder holds them).
 
 Each HTML ``response`` or ``resource`` record becomes a :class:`PageItem` with
 ``origin = warc`` and its ``WARC-Date`` as ``fetched_at``; a ``revisit`` is resolved:
@@ -29,9 +30,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
@@ -54,6 +57,52 @@ FAILURE_KIND = "warc"
 FUTURE_SLACK = timedelta(days=1)
 #: no capture is older than the web
 FIRST_YEAR = 1991
+#: the folder of a WACZ file that holds its WARC files (WACZ 1.1.1, "Directory Layout")
+WACZ_WARCS = "archive/"
+
+
+@dataclass(frozen=True)
+class WarcSource:
+    """One WARC to read: the file at ``path``, or the ``member`` of the WACZ (zip) file at
+    ``path``; ``size``: its bytes as stored (the file's, or the member's compressed size)."""
+
+    path: str
+    member: str | None = None
+    size: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.member})" if self.member else self.path
+
+    @contextmanager
+    def open(self) -> Iterator:
+        """The WARC's bytes as a seekable binary stream.
+
+        Raises:
+            OSError, zipfile.BadZipFile: the file, or the member, cannot be read.
+        """
+        if self.member is None:
+            with open(self.path, "rb") as stream:
+                yield stream
+        else:
+            with zipfile.ZipFile(self.path) as wacz, wacz.open(self.member) as stream:
+                yield stream
+
+
+def warc_sources(path: str) -> list[WarcSource]:
+    """The WARCs of the file at ``path``: the file itself; for a zip file (a WACZ), its
+    members in :data:`WACZ_WARCS` named ``.warc`` or ``.warc.gz``, in the zip's order.
+
+    Raises:
+        OSError, zipfile.BadZipFile: the file cannot be read.
+    """
+    if not zipfile.is_zipfile(path):
+        return [WarcSource(path, None, os.path.getsize(path))]
+    with zipfile.ZipFile(path) as wacz:
+        return [
+            WarcSource(path, info.filename, info.compress_size)
+            for info in wacz.infolist()
+            if info.filename.startswith(WACZ_WARCS) and info.filename.endswith((".warc", ".warc.gz")) and not info.is_dir()
+        ]
 
 
 @dataclass
@@ -100,7 +149,7 @@ def _after_last_record(stream, records: ArchiveIterator) -> int:
     stream.seek(offset + length)
     while chunk := stream.read(1 << 16):  # in chunks: warcio may have stopped early in a big file
         if chunk.strip():
-            return os.fstat(stream.fileno()).st_size - (offset + length)
+            return stream.seek(0, os.SEEK_END) - (offset + length)
     return 0
 
 
@@ -125,7 +174,8 @@ class WarcReader:
     """Reads WARC files into items, in file order.
 
     Args:
-        paths: the WARC files (``.warc``, ``.warc.gz``; gzip is recognised by its bytes).
+        paths: the WARC files (``.warc``, ``.warc.gz``; gzip is recognised by its bytes), or
+            WACZ files (a zip file is read as one: :func:`warc_sources`).
         site: the ``articles.site`` of imported pages; default: the ``newsarchive-site``
             of the record's metadata, else the URL's host.
 
@@ -141,25 +191,37 @@ class WarcReader:
         self.paths = list(paths)
         self.site = site
         self.counts: Counter = Counter()
-        self.by_digest: dict[str, tuple[str, int]] = {}  # payload digest -> (path, offset)
-        self.by_uri_date: dict[tuple[str, str], tuple[str, int]] = {}  # (uri, WARC-Date) -> (path, offset)
+        self.by_digest: dict[str, tuple[WarcSource, int]] = {}  # payload digest -> (WARC, offset)
+        self.by_uri_date: dict[tuple[str, str], tuple[WarcSource, int]] = {}  # (uri, WARC-Date) -> (WARC, offset)
         self.done_bytes = 0  # bytes of the files read so far (compressed, as on disk)
 
     def items(self) -> Iterator[PageItem | FailureItem]:
         for path in self.paths:
-            yield from self._file(path)
+            before = self.done_bytes
+            try:
+                sources = warc_sources(path)
+            except (OSError, zipfile.BadZipFile) as exc:
+                self.counts["failed"] += 1
+                yield FailureItem(url=str(path), kind=FAILURE_KIND, message=f"cannot read {path}: {type(exc).__name__}: {exc}")
+                sources = []
+            for source in sources:
+                yield from self._file(source)
+            try:
+                self.done_bytes = before + os.path.getsize(path)  # a zip file's own headers too
+            except OSError:
+                pass
 
     # -- one file ------------------------------------------------------------------
 
-    def _file(self, path: str) -> Iterator[PageItem | FailureItem]:
+    def _file(self, path: WarcSource) -> Iterator[PageItem | FailureItem]:
         pending: _Pending | None = None
         requests: dict[str, dict[str, str]] = {}
         before = self.done_bytes
         try:
-            with open(path, "rb") as stream:
+            with path.open() as stream:
                 records = ArchiveIterator(stream, no_record_parse=False, arc2warc=True, check_digests=True)
                 for record in records:
-                    self.done_bytes = before + stream.tell()
+                    self.done_bytes = before + min(stream.tell(), path.size)
                     if record.rec_headers.get_header("Content-Length") is None:
                         # a mandatory field (WARC 1.1, 5.3): the file ends inside the record's headers
                         raise EOFError("a record without Content-Length: the file ends inside its WARC headers")
@@ -191,7 +253,7 @@ class WarcReader:
                 if leftover := _after_last_record(stream, records):
                     raise EOFError(f"the file ends inside a record's WARC headers ({leftover} bytes after the last whole record)")
         # (AttributeError: warcio's reader on a file cut inside a record's first header line)
-        except (OSError, ArchiveLoadFailed, EOFError, ValueError, zlib.error, AttributeError) as exc:
+        except (OSError, ArchiveLoadFailed, EOFError, ValueError, zlib.error, AttributeError, zipfile.BadZipFile) as exc:
             if pending is not None:
                 yield self._item(pending)
                 pending = None
@@ -199,12 +261,9 @@ class WarcReader:
             yield FailureItem(url=str(path), kind=FAILURE_KIND, message=f"cannot read {path} further: {type(exc).__name__}: {exc}")
         if pending is not None:
             yield self._item(pending)
-        try:
-            self.done_bytes = before + os.path.getsize(path)
-        except OSError:
-            pass
+        self.done_bytes = before + path.size
 
-    def _read(self, path: str, records: ArchiveIterator, record) -> _Pending | None:
+    def _read(self, path: WarcSource, records: ArchiveIterator, record) -> _Pending | None:
         """The record as a :class:`_Pending`, or ``None`` when it is not an HTML page."""
         headers = record.rec_headers
         uri = strip_credentials((headers.get_header("WARC-Target-URI") or "").strip("<>"))
@@ -313,7 +372,7 @@ class WarcReader:
 
 def warc_file_problem(path: str) -> str | None:
     """Why ``path`` cannot be read as a WARC file (missing, a folder, unreadable, neither
-    ``WARC/`` nor gzip at its start), or ``None``."""
+    ``WARC/`` nor gzip at its start; a zip file with no WARC in :data:`WACZ_WARCS`), or ``None``."""
     import gzip
 
     try:
@@ -323,16 +382,26 @@ def warc_file_problem(path: str) -> str | None:
             if head == b"\x1f\x8b":
                 with gzip.GzipFile(fileobj=stream) as unzipped:
                     head = unzipped.read(5)
+            elif head == b"PK":
+                head = None  # a zip file: a WACZ
             else:
                 head = stream.read(5)
+        if head is None:
+            if not zipfile.is_zipfile(path):
+                return "not a readable zip file (WACZ): its central directory is missing or damaged"
+            if not warc_sources(path):
+                return f"a zip file with no WARC file in its {WACZ_WARCS} folder (where a WACZ keeps them)"
+            return None
     except FileNotFoundError:
         return "no such file"
     except IsADirectoryError:
         return "a folder, not a WARC file"
+    except zipfile.BadZipFile as exc:
+        return f"not a readable zip file (WACZ): {exc}"
     except (OSError, EOFError) as exc:
         return f"cannot read it: {exc}"
     if head not in (b"WARC/",):
-        return "not a WARC file (a WARC record starts with 'WARC/'; gzip or plain)"
+        return "not a WARC file (a WARC record starts with 'WARC/'; gzip or plain) nor a WACZ file"
     return None
 
 
@@ -346,15 +415,15 @@ def _warc_fields(data: bytes) -> list[tuple[str, str]]:
     return fields
 
 
-def _load(path: str, offset: int) -> tuple[int | None, dict[str, str], str | None, bytes] | None:
+def _load(path: WarcSource, offset: int) -> tuple[int | None, dict[str, str], str | None, bytes] | None:
     """Read the record at ``offset`` of ``path`` again: (status, headers, Content-Type, body)."""
     try:
-        with open(path, "rb") as stream:
+        with path.open() as stream:
             stream.seek(offset)
             record = next(iter(ArchiveIterator(stream)))
             http = record.http_headers if record.rec_type != "resource" else None
             status = int(http.get_statuscode()) if http is not None and http.statusline else None
             content_type = (http.get_header("Content-Type") if http is not None else None) or record.rec_headers.get_header("Content-Type")
             return status, dict(http.headers) if http is not None else {}, content_type, record.content_stream().read(MAX_BODY_BYTES)
-    except (OSError, ArchiveLoadFailed, StopIteration, ValueError):
+    except (OSError, ArchiveLoadFailed, StopIteration, ValueError, zipfile.BadZipFile):
         return None

@@ -627,7 +627,7 @@ def archive_cmd(urls, from_file, html_file, page_url, allow_private, workers, ex
 @click.option("--site", help="The site name of every imported page (default: as the WARC's metadata says, else the host).")
 @common_options
 def import_warc(files, site, db, verbose, log_file) -> None:
-    """Import WARC files: every HTML response or resource record becomes a capture.
+    """Import WARC files (or WACZ files): every HTML response or resource record becomes a capture.
 
     Each page is extracted, identified and versioned as in a crawl (captures with
     origin "warc", fetched at their WARC-Date); revisit records are resolved; other
@@ -637,6 +637,7 @@ def import_warc(files, site, db, verbose, log_file) -> None:
     Examples:
       newsarchive import-warc crawl-1.warc.gz crawl-2.warc.gz --db archive.db
       newsarchive import-warc CC-NEWS-20260101.warc.gz --site ccnews
+      newsarchive import-warc browsertrix-crawl.wacz
     """
     from crawler.warcread import warc_file_problem
     from pipelines.warcimport import import_warc as run_import

@@ -213,6 +213,13 @@ def test_export_then_import_gives_the_same_articles_versions_and_text(tmp_path):
     assert len(db_rows(crawled / "archive.db", versions)) == 3
     article_captures = "SELECT c.fetched_at, c.status, c.outcome FROM captures c WHERE c.article_id IS NOT NULL ORDER BY c.fetched_at, c.id"
     assert db_rows(tmp_path / "imported.db", article_captures) == db_rows(crawled / "archive.db", article_captures)
+    # the same through a WACZ file (export-warc --wacz), as ReplayWeb.page users keep them
+    wacz = tmp_path / "export.wacz"
+    assert run_cli("export-warc", "--wacz", "--db", crawled / "archive.db", "--out", wacz, cwd=tmp_path).returncode == 0
+    result = run_cli("import-warc", wacz, "--db", tmp_path / "from-wacz.db", cwd=tmp_path)
+    assert result.returncode == 0 and "0 failures" in result.stdout, result.stderr
+    for query in (articles, versions, article_captures):
+        assert db_rows(tmp_path / "from-wacz.db", query) == db_rows(crawled / "archive.db", query)
 
 
 def test_a_saved_page_imported_twice_is_written_once_and_read_back_twice(tmp_path):
@@ -319,3 +326,59 @@ def test_a_not_modified_revisit_of_a_story_the_archive_lacks_is_a_warc_failure(t
     assert [(f["url"], f["kind"]) for f in failures] == [(STORY, "warc")]
     assert "a story this archive does not hold" in failures[0]["message"]
     assert db_rows(fresh, "SELECT count(*) AS n FROM captures WHERE status = 304")[0]["n"] == 0
+
+
+def write_wacz(path: Path, warcs: dict[str, bytes], compression: int) -> None:
+    """A WACZ file (WACZ 1.1.1): the WARCs in its archive/ folder, beside what else it holds."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", compression=compression) as wacz:
+        wacz.writestr("datapackage.json", '{"profile": "data-package", "wacz_version": "1.1.1", "resources": []}')
+        wacz.writestr("pages/pages.jsonl", '{"format": "json-pages-1.0"}\n')
+        for name, data in warcs.items():
+            wacz.writestr(f"archive/{name}", data)
+
+
+@pytest.mark.parametrize("compression", ["stored", "deflated"])
+def test_a_wacz_file_is_imported_as_the_warcs_it_holds(tmp_path, compression):
+    import zipfile
+
+    warc = tmp_path / "crawl.warc.gz"
+    write_warc(warc, True)
+    # the crawl's WARC split in two: the revisits in the second refer to records in the first
+    from warcio.archiveiterator import ArchiveIterator
+
+    with open(warc, "rb") as stream:
+        offsets = [(r.rec_type, records.get_record_offset()) for records in [ArchiveIterator(stream)] for r in records]
+    split = next(offset for kind, offset in offsets if kind == "revisit")
+    data = warc.read_bytes()
+    wacz = tmp_path / "crawl.wacz"
+    write_wacz(wacz, {"one.warc.gz": data[:split], "two.warc.gz": data[split:]},
+               zipfile.ZIP_STORED if compression == "stored" else zipfile.ZIP_DEFLATED)
+    from pipelines.warcimport import import_warc
+
+    seen = []
+    run = import_warc(str(tmp_path / "a.db"), [str(wacz)], progress=seen.append)
+    assert run.status == "finished"
+    assert (run.count("archive/new"), run.count("archive/changed"), run.count("archive/unchanged"), run.count("archive/not_modified")) == (2, 1, 1, 1)
+    assert run.records.get("revisits") == 1 and run.count("archive/failed") == 1  # the revisit of nothing, as from the WARC
+    assert seen == sorted(seen) and seen[-1] == wacz.stat().st_size
+    direct = tmp_path / "direct.db"
+    assert run_cli("import-warc", warc, "--db", direct, cwd=tmp_path).returncode == 0
+    captures = "SELECT url, status, outcome, fetched_at, body_digest FROM captures ORDER BY id"
+    assert db_rows(tmp_path / "a.db", captures) == db_rows(direct, captures)
+
+
+def test_import_warc_refuses_a_zip_file_without_warcs_or_a_damaged_one(tmp_path):
+    import zipfile
+
+    empty = tmp_path / "empty.wacz"
+    write_wacz(empty, {}, zipfile.ZIP_STORED)
+    damaged = tmp_path / "damaged.wacz"
+    write_warc(tmp_path / "crawl.warc.gz", True)
+    write_wacz(damaged, {"data.warc.gz": (tmp_path / "crawl.warc.gz").read_bytes()}, zipfile.ZIP_STORED)
+    damaged.write_bytes(damaged.read_bytes()[:-30])  # the zip's central directory cut off
+    for name, message in [("empty.wacz", "a zip file with no WARC file in its archive/ folder"), ("damaged.wacz", "not a readable zip file")]:
+        result = run_cli("import-warc", tmp_path / name, "--db", tmp_path / "a.db", cwd=tmp_path)
+        assert result.returncode == 2 and message in result.stderr, (name, result.stderr)
+    assert not (tmp_path / "a.db").exists()
