@@ -184,7 +184,9 @@ class ArchiveGroup(click.Group):
 
                 db, crawl_id = _RUN[-1]
                 end_interrupted(db, crawl_id, {"stop/signal": interrupt.signal_name(exc.signum)})
-            raise CliError(f"{exc}: stopped; what was stored stays stored", interrupt.EXIT_INTERRUPTED) from exc
+            # a command that recorded a run stored captures as it went; others read, or write in one transaction
+            kept = "; what was stored stays stored" if _RUN else ""
+            raise CliError(f"{exc}: stopped{kept}", interrupt.EXIT_INTERRUPTED) from exc
 
 
 @click.group(cls=ArchiveGroup)
@@ -1012,9 +1014,9 @@ def _removed_if_unfinished(out: str):
     try:
         with stream:
             yield stream
-    except Interrupted:
-        Path(out).unlink(missing_ok=True)
-        raise
+    except Interrupted as exc:
+        _discard(stream, out)
+        raise CliError(f"{exc}: stopped; the unfinished {out} removed", interrupt.EXIT_INTERRUPTED) from exc
     except OSError as exc:  # also from the close, which writes the last bytes
         _discard(stream, out)
         raise CliError(f"cannot write {out}: {exc.strerror or exc}; {out} removed", EXIT_STORAGE) from exc

@@ -221,3 +221,37 @@ def test_a_write_that_fails_is_one_line_and_leaves_no_partial_file(tmp_path):
         result = subprocess.run([sys.executable, "-m", "newsarchive", "export", "--db", str(db)], stdout=full,
                                 stderr=subprocess.PIPE, text=True, env=child_env(), timeout=120)
     assert (result.returncode, result.stderr.strip()) == (4, "Error: cannot write standard output: No space left on device")
+
+
+#: runs the command with a SIGINT sent to itself once the export has written its first capture
+SIGNALLED_MID_EXPORT = """
+import os, signal, sys
+from archive import warcwriter
+written = warcwriter.WarcExporter.write_capture
+def write_capture(self, *args, **kwargs):
+    result = written(self, *args, **kwargs)
+    os.kill(os.getpid(), signal.SIGINT)
+    return result
+warcwriter.WarcExporter.write_capture = write_capture
+from newsarchive.__main__ import main
+sys.argv = ["newsarchive", *sys.argv[1:]]
+main()
+"""
+
+
+def test_an_export_stopped_by_a_signal_removes_its_unfinished_file(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import child_env
+
+    db = tmp_path / "a.db"
+    make_archive(db)
+    for args in (("export-warc", "--out", tmp_path / "x.warc.gz"), ("export-warc", "--wacz", "--out", tmp_path / "x.wacz")):
+        result = subprocess.run([sys.executable, "-c", SIGNALLED_MID_EXPORT, *map(str, args), "--db", str(db)],
+                                capture_output=True, text=True, env=child_env(), cwd=tmp_path, timeout=120)
+        out = args[-1]
+        # nothing was stored: the message says what became of the file, not of the archive
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.strip().splitlines()[-1] == f"Error: interrupted by SIGINT: stopped; the unfinished {out} removed"
+        assert not out.exists()
