@@ -107,7 +107,22 @@ def stop_self(signum: int = signal.SIGTERM) -> None:
     os.kill(os.getpid(), signum)
 
 
+#: the first signal received inside :func:`installed` (its number), or ``None``
+_received: int | None = None
+
+
+def raise_if_stopped() -> None:
+    """Raise :class:`Interrupted` if a first signal came inside :func:`installed`: its own
+    exception may have been swallowed by a library's bare ``except:`` (cdxj_indexer's
+    around ``surt``, warcio's header decoding), and the command would go on, and exit 0,
+    after saying it was stopping. Called where work can stop cleanly."""
+    if _received is not None:
+        raise Interrupted(_received)
+
+
 def _first(signum: int, _frame: FrameType | None) -> None:
+    global _received
+    _received = signum
     for sig in SIGNALS:
         signal.signal(sig, exit_now)
     if signum not in _SENT_BY_ITSELF:
@@ -121,9 +136,11 @@ def installed() -> Iterator[None]:
     thread, and a second one exits at once; the previous handlers are restored after it
     (unless a signal came: a second one still exits at once). Outside the main thread
     (where Python cannot set handlers) it does nothing."""
+    global _received
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _received = None
     previous = {sig: signal.signal(sig, _first) for sig in SIGNALS}
     try:
         yield

@@ -28,6 +28,8 @@ and reading goes on with the next file.
 from __future__ import annotations
 
 import base64
+import contextlib
+import gzip
 import hashlib
 import os
 import zipfile
@@ -43,6 +45,7 @@ from dateutil.parser import isoparse
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
+from archive import interrupt
 from archive.timefmt import iso_utc
 from crawler.config import url_problem
 from crawler.items import FailureItem, PageItem
@@ -63,46 +66,114 @@ WACZ_WARCS = "archive/"
 
 @dataclass(frozen=True)
 class WarcSource:
-    """One WARC to read: the file at ``path``, or the ``member`` of the WACZ (zip) file at
-    ``path``; ``size``: its bytes as stored (the file's, or the member's compressed size)."""
+    """One WARC to read: the file at ``path``, or a member of the WACZ (zip) file at ``path``
+    (``index``: its place in the zip's list of members, which names it even where two share
+    a name; ``member``: its name, for messages).
+
+    Attributes:
+        size: its bytes as stored (the file's, or the member's compressed size).
+        length: its bytes once read (the member's uncompressed size; a file's: ``size``).
+    """
 
     path: str
     member: str | None = None
+    index: int | None = None
     size: int = 0
+    length: int = 0
 
     def __str__(self) -> str:
-        return f"{self.path} ({self.member})" if self.member else self.path
+        return f"{self.path} ({self.member})" if self.member is not None else self.path
 
     @contextmanager
-    def open(self) -> Iterator:
-        """The WARC's bytes as a seekable binary stream.
+    def open(self, wacz: zipfile.ZipFile | None = None) -> Iterator:
+        """The WARC's bytes as a seekable binary stream (a member's from ``wacz``, the zip
+        file at ``path`` already open, if given).
 
         Raises:
-            OSError, zipfile.BadZipFile: the file, or the member, cannot be read.
+            OSError, zipfile.BadZipFile: the file, or the member, cannot be read;
+            RuntimeError, NotImplementedError: an encrypted member, a compression method
+            Python's zipfile does not read (:func:`warc_file_problem` refuses both first).
         """
-        if self.member is None:
+        if self.index is None:
             with open(self.path, "rb") as stream:
                 yield stream
-        else:
-            with zipfile.ZipFile(self.path) as wacz, wacz.open(self.member) as stream:
-                yield stream
+            return
+        with contextlib.ExitStack() as stack:
+            wacz = wacz or stack.enter_context(zipfile.ZipFile(self.path))
+            yield stack.enter_context(wacz.open(wacz.infolist()[self.index]))
+
+    def stored(self, position: int) -> int:
+        """The bytes as stored up to ``position`` in the bytes read (proportional inside a
+        compressed member), for a progress bar over the files' sizes."""
+        return min(self.size, position * self.size // self.length) if self.length else self.size
+
+
+#: a zip file's first bytes: a local file header (APPNOTE.TXT 4.3.7); a WARC starts with
+#: ``WARC/`` or gzip's magic, and may carry a zip file as a payload further on
+ZIP_MAGIC = b"PK\x03\x04"
+#: compression methods Python's zipfile reads
+ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}
+
+
+def is_zip(path: str) -> bool:
+    """Whether the file at ``path`` starts as a zip file does (raises OSError)."""
+    with open(path, "rb") as stream:
+        return stream.read(4) == ZIP_MAGIC
 
 
 def warc_sources(path: str) -> list[WarcSource]:
     """The WARCs of the file at ``path``: the file itself; for a zip file (a WACZ), its
-    members in :data:`WACZ_WARCS` named ``.warc`` or ``.warc.gz``, in the zip's order.
+    members in :data:`WACZ_WARCS` named ``.warc`` or ``.warc.gz`` (in any case; a leading
+    ``./`` or ``/`` allowed), in the zip's order.
 
     Raises:
         OSError, zipfile.BadZipFile: the file cannot be read.
     """
-    if not zipfile.is_zipfile(path):
-        return [WarcSource(path, None, os.path.getsize(path))]
+    if not is_zip(path):
+        size = os.path.getsize(path)
+        return [WarcSource(path, None, None, size, size)]
     with zipfile.ZipFile(path) as wacz:
         return [
-            WarcSource(path, info.filename, info.compress_size)
-            for info in wacz.infolist()
-            if info.filename.startswith(WACZ_WARCS) and info.filename.endswith((".warc", ".warc.gz")) and not info.is_dir()
+            WarcSource(path, info.filename, index, info.compress_size, info.file_size)
+            for index, info in enumerate(wacz.infolist())
+            if _is_warc_member(info)
         ]
+
+
+def _is_warc_member(info: zipfile.ZipInfo) -> bool:
+    name = info.filename.lower().lstrip("./")
+    return not info.is_dir() and name.startswith(WACZ_WARCS) and name.endswith((".warc", ".warc.gz"))
+
+
+def _start_problem(stream) -> str | None:
+    """Why the binary ``stream`` holds no WARC (its first record does not start with
+    ``WARC/``, gzipped or not), or ``None``; the stream is left at its start."""
+    head = stream.read(2)
+    stream.seek(0)
+    if head == b"\x1f\x8b":
+        try:
+            with gzip.GzipFile(fileobj=stream) as unzipped:
+                head = unzipped.read(5)
+        except (OSError, EOFError, zlib.error) as exc:
+            head = None
+            problem = f"a gzip stream that does not decompress ({exc})"
+        stream.seek(0)
+        if head is None:
+            return problem
+    else:
+        head = stream.read(5)
+        stream.seek(0)
+    if head != b"WARC/":
+        return "not a WARC file (a WARC record starts with 'WARC/'; gzip or plain)"
+    return None
+
+
+def _short(text: str, limit: int = 300) -> str:
+    """``text`` cut to ``limit`` characters (a library's error may quote a whole line of the
+    file: megabytes of it), and made one printable line."""
+    text = " ".join(text.split())
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return text.encode("ascii", "backslashreplace").decode("ascii") if not text.isprintable() else text
 
 
 @dataclass
@@ -194,6 +265,7 @@ class WarcReader:
         self.by_digest: dict[str, tuple[WarcSource, int]] = {}  # payload digest -> (WARC, offset)
         self.by_uri_date: dict[tuple[str, str], tuple[WarcSource, int]] = {}  # (uri, WARC-Date) -> (WARC, offset)
         self.done_bytes = 0  # bytes of the files read so far (compressed, as on disk)
+        self._wacz: zipfile.ZipFile | None = None  # the WACZ file being read
 
     def items(self) -> Iterator[PageItem | FailureItem]:
         for path in self.paths:
@@ -202,10 +274,20 @@ class WarcReader:
                 sources = warc_sources(path)
             except (OSError, zipfile.BadZipFile) as exc:
                 self.counts["failed"] += 1
-                yield FailureItem(url=str(path), kind=FAILURE_KIND, message=f"cannot read {path}: {type(exc).__name__}: {exc}")
+                yield FailureItem(url=str(path), kind=FAILURE_KIND, message=f"cannot read {path}: {type(exc).__name__}: {_short(str(exc))}")
                 sources = []
-            for source in sources:
-                yield from self._file(source)
+            try:
+                # a WACZ's zip file opened once for all its members (each opening reads its list of members)
+                self._wacz = zipfile.ZipFile(path) if any(source.index is not None for source in sources) else None
+            except (OSError, zipfile.BadZipFile):
+                self._wacz = None
+            try:
+                for source in sources:
+                    yield from self._file(source)
+            finally:
+                if self._wacz is not None:
+                    self._wacz.close()
+                    self._wacz = None
             try:
                 self.done_bytes = before + os.path.getsize(path)  # a zip file's own headers too
             except OSError:
@@ -213,15 +295,24 @@ class WarcReader:
 
     # -- one file ------------------------------------------------------------------
 
+    def _open(self, source: WarcSource):
+        """``source.open()``, with the WACZ being read when it is the source's."""
+        wacz = self._wacz if self._wacz is not None and source.index is not None and self._wacz.filename == source.path else None
+        return source.open(wacz)
+
     def _file(self, path: WarcSource) -> Iterator[PageItem | FailureItem]:
         pending: _Pending | None = None
         requests: dict[str, dict[str, str]] = {}
         before = self.done_bytes
         try:
-            with path.open() as stream:
+            with self._open(path) as stream:
+                if problem := _start_problem(stream):
+                    raise ValueError(problem)
                 records = ArchiveIterator(stream, no_record_parse=False, arc2warc=True, check_digests=True)
                 for record in records:
-                    self.done_bytes = before + min(stream.tell(), path.size)
+                    # a library's bare "except:" may have swallowed a signal's exception: stop here
+                    interrupt.raise_if_stopped()
+                    self.done_bytes = before + path.stored(stream.tell())
                     if record.rec_headers.get_header("Content-Length") is None:
                         # a mandatory field (WARC 1.1, 5.3): the file ends inside the record's headers
                         raise EOFError("a record without Content-Length: the file ends inside its WARC headers")
@@ -252,13 +343,15 @@ class WarcReader:
                     pending.request_headers = requests.pop(pending.record_id, None)
                 if leftover := _after_last_record(stream, records):
                     raise EOFError(f"the file ends inside a record's WARC headers ({leftover} bytes after the last whole record)")
-        # (AttributeError: warcio's reader on a file cut inside a record's first header line)
-        except (OSError, ArchiveLoadFailed, EOFError, ValueError, zlib.error, AttributeError, zipfile.BadZipFile) as exc:
+        # (AttributeError: warcio's reader on a file cut inside a record's first header line;
+        # RuntimeError, NotImplementedError: an encrypted zip member, an unknown compression)
+        except (OSError, ArchiveLoadFailed, EOFError, ValueError, zlib.error, AttributeError, zipfile.BadZipFile,
+                RuntimeError, NotImplementedError) as exc:
             if pending is not None:
                 yield self._item(pending)
                 pending = None
             self.counts["failed"] += 1
-            yield FailureItem(url=str(path), kind=FAILURE_KIND, message=f"cannot read {path} further: {type(exc).__name__}: {exc}")
+            yield FailureItem(url=str(path), kind=FAILURE_KIND, message=f"cannot read {path} further: {type(exc).__name__}: {_short(str(exc))}")
         if pending is not None:
             yield self._item(pending)
         self.done_bytes = before + path.size
@@ -325,7 +418,11 @@ class WarcReader:
         if location is None:
             pending.problem = "revisit: the record it refers to is in none of the files read so far"
             return pending
-        original = _load(*location)
+        source, offset = location
+        original = None
+        with contextlib.suppress(RuntimeError, NotImplementedError, OSError, zipfile.BadZipFile):
+            with self._open(source) as stream:
+                original = _load(stream, offset)
         if original is None:
             pending.problem = "revisit: the record it refers to could not be read again"
             return pending
@@ -372,36 +469,35 @@ class WarcReader:
 
 def warc_file_problem(path: str) -> str | None:
     """Why ``path`` cannot be read as a WARC file (missing, a folder, unreadable, neither
-    ``WARC/`` nor gzip at its start; a zip file with no WARC in :data:`WACZ_WARCS`), or ``None``."""
-    import gzip
-
+    ``WARC/`` nor gzip at its start), or as a WACZ file (a zip file: damaged, with no WARC in
+    :data:`WACZ_WARCS`, or with one that is encrypted, compressed by a method Python's
+    zipfile does not read, or no WARC), or ``None``."""
     try:
-        with open(path, "rb") as stream:
-            head = stream.read(2)
-            stream.seek(0)
-            if head == b"\x1f\x8b":
-                with gzip.GzipFile(fileobj=stream) as unzipped:
-                    head = unzipped.read(5)
-            elif head == b"PK":
-                head = None  # a zip file: a WACZ
-            else:
-                head = stream.read(5)
-        if head is None:
-            if not zipfile.is_zipfile(path):
-                return "not a readable zip file (WACZ): its central directory is missing or damaged"
-            if not warc_sources(path):
-                return f"a zip file with no WARC file in its {WACZ_WARCS} folder (where a WACZ keeps them)"
-            return None
+        if not is_zip(path):
+            with open(path, "rb") as stream:
+                return _start_problem(stream)
+        sources = warc_sources(path)
+        if not sources:
+            return f"a zip file with no WARC file in its {WACZ_WARCS} folder (where a WACZ keeps them)"
+        with zipfile.ZipFile(path) as wacz:
+            members = wacz.infolist()
+            for source in sources:
+                info = members[source.index]
+                if info.flag_bits & 0x1:
+                    return f"{info.filename} is encrypted: give the WACZ without a password"
+                if info.compress_type not in ZIP_METHODS:
+                    return f"{info.filename} is compressed with method {info.compress_type}, which Python's zipfile does not read"
+                with source.open(wacz) as stream:
+                    if problem := _start_problem(stream):
+                        return f"{info.filename}: {problem}"
     except FileNotFoundError:
         return "no such file"
     except IsADirectoryError:
         return "a folder, not a WARC file"
     except zipfile.BadZipFile as exc:
         return f"not a readable zip file (WACZ): {exc}"
-    except (OSError, EOFError) as exc:
-        return f"cannot read it: {exc}"
-    if head not in (b"WARC/",):
-        return "not a WARC file (a WARC record starts with 'WARC/'; gzip or plain) nor a WACZ file"
+    except (OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+        return f"cannot read it: {_short(str(exc))}"
     return None
 
 
@@ -415,15 +511,15 @@ def _warc_fields(data: bytes) -> list[tuple[str, str]]:
     return fields
 
 
-def _load(path: WarcSource, offset: int) -> tuple[int | None, dict[str, str], str | None, bytes] | None:
-    """Read the record at ``offset`` of ``path`` again: (status, headers, Content-Type, body)."""
+def _load(stream, offset: int) -> tuple[int | None, dict[str, str], str | None, bytes] | None:
+    """Read the record at ``offset`` of a WARC's ``stream`` again: (status, headers,
+    Content-Type, body), or ``None`` when it cannot be read."""
     try:
-        with path.open() as stream:
-            stream.seek(offset)
-            record = next(iter(ArchiveIterator(stream)))
-            http = record.http_headers if record.rec_type != "resource" else None
-            status = int(http.get_statuscode()) if http is not None and http.statusline else None
-            content_type = (http.get_header("Content-Type") if http is not None else None) or record.rec_headers.get_header("Content-Type")
-            return status, dict(http.headers) if http is not None else {}, content_type, record.content_stream().read(MAX_BODY_BYTES)
-    except (OSError, ArchiveLoadFailed, StopIteration, ValueError, zipfile.BadZipFile):
+        stream.seek(offset)
+        record = next(iter(ArchiveIterator(stream)))
+        http = record.http_headers if record.rec_type != "resource" else None
+        status = int(http.get_statuscode()) if http is not None and http.statusline else None
+        content_type = (http.get_header("Content-Type") if http is not None else None) or record.rec_headers.get_header("Content-Type")
+        return status, dict(http.headers) if http is not None else {}, content_type, record.content_stream().read(MAX_BODY_BYTES)
+    except (OSError, ArchiveLoadFailed, StopIteration, ValueError, zlib.error):
         return None

@@ -1014,6 +1014,7 @@ def _removed_if_unfinished(out: str):
     try:
         with stream:
             yield stream
+            interrupt.raise_if_stopped()  # a signal whose exception a library swallowed (cdxj_indexer)
     except Interrupted as exc:
         _discard(stream, out)
         raise CliError(f"{exc}: stopped; the unfinished {out} removed", interrupt.EXIT_INTERRUPTED) from exc
@@ -1088,6 +1089,7 @@ def export(what, fmt, site, since, out, db, verbose, log_file) -> None:
             stream = gzip.GzipFile(filename=Path(out).stem, mode="wb", fileobj=file, mtime=0)
         try:
             count = write(archive.db.conn, stream, what, fmt, site, since_utc)
+            interrupt.raise_if_stopped()  # a signal whose exception a library swallowed
             stream.flush()
             if gzipped:
                 stream.close()  # writes the gzip trailer
@@ -1096,7 +1098,7 @@ def export(what, fmt, site, since, out, db, verbose, log_file) -> None:
         except BrokenPipeError:  # standard output's reader stopped (| head): not an error
             sys.stderr.close()
             sys.exit(0)
-        except (ExportError, KeyboardInterrupt, OSError) as exc:
+        except (ExportError, Interrupted, KeyboardInterrupt, OSError) as exc:
             if out:
                 _discard(file, out)  # no half file left behind
             else:  # what is still buffered would fail again at exit, with a traceback
@@ -1104,8 +1106,9 @@ def export(what, fmt, site, since, out, db, verbose, log_file) -> None:
             removed = f"; {out} removed" if out else ""
             if isinstance(exc, ExportError):
                 raise CliError(str(exc) + removed, EXIT_USAGE) from exc
-            if isinstance(exc, KeyboardInterrupt):
-                raise CliError("interrupted" + removed, EXIT_FAILED) from exc
+            if isinstance(exc, (Interrupted, KeyboardInterrupt)):
+                stopped = f"{exc}: stopped" if isinstance(exc, Interrupted) else "interrupted: stopped"
+                raise CliError(stopped + (f"; the unfinished {out} removed" if out else ""), interrupt.EXIT_INTERRUPTED) from exc
             raise CliError(f"cannot write {out or 'standard output'}: {exc.strerror or exc}{removed}", EXIT_STORAGE) from exc
     noun = {"stories": "story"}.get(what, what[:-1]) if count == 1 else what
     click.echo(f"exported {count} {noun}" + (f" to {out}" if out else ""), err=True)

@@ -382,3 +382,103 @@ def test_import_warc_refuses_a_zip_file_without_warcs_or_a_damaged_one(tmp_path)
         result = run_cli("import-warc", tmp_path / name, "--db", tmp_path / "a.db", cwd=tmp_path)
         assert result.returncode == 2 and message in result.stderr, (name, result.stderr)
     assert not (tmp_path / "a.db").exists()
+
+
+def test_a_warc_carrying_a_zip_file_is_read_as_a_warc(tmp_path):
+    # a zip file's end marker in the last records' payload (a .docx, an .epub) made the
+    # WARC pass for a WACZ with no WARC in it: nothing was imported, silently
+    import zipfile
+
+    payload = BytesIO()
+    with zipfile.ZipFile(payload, "w") as attached:
+        attached.writestr("word/document.xml", "<w:document/>")
+    warc = tmp_path / "with-zip.warc"
+    with open(warc, "wb") as stream:
+        w = WARCWriter(stream, gzip=False, warc_version="1.1")
+        w.write_record(response(w, STORY, "2026-01-01T10:00:00Z", page("nytimes-1")))
+        w.write_record(response(w, "http://news.example.org/report.docx", "2026-01-01T10:01:00Z", payload.getvalue(), content_type="application/zip"))
+    result = run_cli("import-warc", warc, "--db", tmp_path / "a.db", cwd=tmp_path)
+    assert result.returncode == 0 and "1 new article" in result.stdout, (result.stdout, result.stderr)
+
+
+def test_members_sharing_a_name_are_each_read_once(tmp_path):
+    # zipfile opens the last member of a name (a zip appended to): members are opened by their place
+    import zipfile
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    from pipelines.warcimport import import_warc
+
+    warc = tmp_path / "crawl.warc.gz"
+    write_warc(warc, True)
+    with open(warc, "rb") as stream:
+        split = next(records.get_record_offset() for records in [ArchiveIterator(stream)] for r in records if r.rec_type == "revisit")
+    data = warc.read_bytes()
+    wacz = tmp_path / "appended.wacz"
+    with zipfile.ZipFile(wacz, "w") as zipped:
+        zipped.writestr("archive/data.warc.gz", data[:split])
+    with pytest.warns(UserWarning, match="Duplicate name"), zipfile.ZipFile(wacz, "a") as zipped:
+        zipped.writestr("archive/data.warc.gz", data[split:])
+    run = import_warc(str(tmp_path / "a.db"), [str(wacz)])
+    assert run.status == "finished"
+    assert (run.count("archive/new"), run.count("archive/changed"), run.count("archive/not_modified"), run.count("archive/failed")) == (2, 1, 1, 1)
+    assert run.count("archive/already_stored") == 0
+
+
+def zip_header(data: bytes, field: str, value: int) -> bytes:
+    """A one-member zip file's bytes with its general purpose flags or its compression method
+    set to ``value`` (APPNOTE.TXT 4.3.7 and 4.3.12: flags 6 bytes into the local header and 8
+    into the central one, the method 2 bytes further); zipfile writes neither as given."""
+    at = {"flags": 0, "method": 2}[field]
+    local, central = data.index(b"PK\x03\x04"), data.index(b"PK\x01\x02")
+    data = bytearray(data)
+    data[local + 6 + at : local + 8 + at] = data[central + 8 + at : central + 10 + at] = value.to_bytes(2, "little")
+    return bytes(data)
+
+
+def test_a_wacz_member_that_cannot_be_read_is_refused_before_importing(tmp_path):
+    import zipfile
+
+    warc = tmp_path / "crawl.warc.gz"
+    write_warc(warc, True)
+    stored = BytesIO()
+    with zipfile.ZipFile(stored, "w") as zipped:
+        zipped.writestr("archive/data.warc.gz", warc.read_bytes())
+    (tmp_path / "encrypted.wacz").write_bytes(zip_header(stored.getvalue(), "flags", 0x1))  # zipfile asks for a password
+    (tmp_path / "zstd.wacz").write_bytes(zip_header(stored.getvalue(), "method", 93))  # zstd: not in Python's zipfile
+    zeros = tmp_path / "zeros.wacz"
+    with zipfile.ZipFile(zeros, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("archive/zero.warc", b"\0" * 5_000_000)  # no line end: warcio reads it in quadratic time
+    for name, message in [
+        ("encrypted.wacz", "archive/data.warc.gz is encrypted"),
+        ("zstd.wacz", "archive/data.warc.gz is compressed with method 93"),
+        ("zeros.wacz", "archive/zero.warc: not a WARC file"),
+    ]:
+        result = run_cli("import-warc", tmp_path / name, "--db", tmp_path / "a.db", cwd=tmp_path)
+        assert result.returncode == 2 and message in result.stderr and len(result.stderr) < 300, (name, result.stderr)
+    assert not (tmp_path / "a.db").exists()
+    # read without the command's check: a failure row each, never a traceback, a short message
+    from pipelines.warcimport import import_warc
+
+    for name in ("encrypted.wacz", "zstd.wacz", "zeros.wacz"):
+        run = import_warc(str(tmp_path / f"{name}.db"), [str(tmp_path / name)])
+        assert run.status == "finished" and run.count("archive/failed") == 1, name
+        (failure,) = db_rows(tmp_path / f"{name}.db", "SELECT kind, message FROM failures")
+        assert failure["kind"] == "warc" and f"cannot read {tmp_path / name} (archive/" in failure["message"] and len(failure["message"]) < 500
+
+
+def test_wacz_member_names_and_progress_inside_a_deflated_member(tmp_path):
+    import zipfile
+
+    from pipelines.warcimport import import_warc
+
+    warc = tmp_path / "crawl.warc"
+    write_warc(warc, False)
+    wacz = tmp_path / "crawl.wacz"
+    with zipfile.ZipFile(wacz, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("./archive/CRAWL.WARC", warc.read_bytes())  # a name as some zip tools write it
+    seen = []
+    run = import_warc(str(tmp_path / "a.db"), [str(wacz)], progress=seen.append)
+    assert run.status == "finished" and run.count("archive/new") == 2
+    # the bar follows the member's bytes as stored, not as inflated (which passed the file's size at once)
+    assert seen == sorted(seen) and seen[-1] == wacz.stat().st_size and seen[0] < 0.5 * seen[-1]
