@@ -172,8 +172,9 @@ def _short(text: str, limit: int = 300) -> str:
     """``text`` cut to ``limit`` characters (a library's error may quote a whole line of the
     file: megabytes of it), and made one printable line."""
     text = " ".join(text.split())
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return text.encode("ascii", "backslashreplace").decode("ascii") if not text.isprintable() else text
+    if not text.isprintable():  # control bytes of a damaged file, as escapes
+        text = text.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass
