@@ -166,6 +166,9 @@ SPIDER_MIDDLEWARES = {
 EXTENSIONS = {
     # SIGINT/SIGTERM under `scrapy crawl news` stop as under `newsarchive crawl` (crawler.stopping)
     "crawler.stopping.StopOnSignal": 0,
+    # AutoThrottle, with a 304 counted as the full answer it is (a revisit run's pace)
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "crawler.politeness.RevisitAutoThrottle": 0,
 }
 
 ITEM_PIPELINES = {

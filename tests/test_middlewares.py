@@ -405,3 +405,26 @@ def test_a_response_that_is_not_retried_logs_nothing(caplog):
     assert middleware.process_response(Request("http://a.example/"), response) is response
     assert middleware.process_exception(Request("http://a.example/"), ValueError("not a network error")) is None
     assert [r for r in caplog.records if r.name == "crawler.middlewares"] == []
+
+
+@pytest.mark.parametrize(("status", "lowered"), [(200, True), (304, True), (404, False), (301, False)])
+def test_autothrottle_lowers_a_hosts_delay_after_a_304_as_after_a_200(status, lowered):
+    # Scrapy's own lowers it only after a 200: a revisit run of 304s stayed at the start delay (1 s)
+    from scrapy.extensions.throttle import AutoThrottle
+
+    from crawler.politeness import RevisitAutoThrottle
+
+    from crawler import settings as project
+
+    crawler = get_crawler(UrlsSpider, {"EXTENSIONS": project.EXTENSIONS, "AUTOTHROTTLE_ENABLED": True, "DOWNLOAD_DELAY": 0.1})
+    crawler._apply_settings()  # the crawler's extensions, made as a crawl makes them
+    throttles = [e for e in crawler.extensions.middlewares if isinstance(e, AutoThrottle)]
+    assert [type(e) for e in throttles] == [RevisitAutoThrottle]  # in place of Scrapy's own, not beside it
+    throttle = throttles[0]
+    throttle.mindelay, throttle.maxdelay = 0.1, 60.0  # as _spider_opened sets them
+    slot = Slot(concurrency=1, delay=1.0, jitter=0)
+    throttle._adjust_delay(slot, 0.02, Response("http://a.example/story", status=status))
+    assert slot.delay == (0.51 if lowered else 1.0)
+    # a slow answer raises it, whatever its status
+    throttle._adjust_delay(slot, 3.0, Response("http://a.example/story", status=status))
+    assert slot.delay == 3.0
