@@ -342,6 +342,12 @@ def test_searches_stay_bounded_and_valid(client, archive_db):
         for typed in ('"', '""'):
             found = client.get("/news/snapshots.json", params={"_shape": "array", name: typed})
             assert found.status_code == 200 and len(found.json()) == len(every), (name, typed, found.text[:300])
+    # a sort by a column that does not exist is the request's error (400), not the server's
+    for params in ({"_sort": "nonexistent"}, {"_sort_desc": "zzz"}, {"_sort": "title", "_sort_desc": "title"}):
+        for path in ("/news/snapshots", "/news/snapshots.json"):
+            refused = client.get(path, params=params)
+            assert refused.status_code == 400 and "sort" in refused.text, (path, params, refused.status_code)
+    assert client.get("/news/snapshots.json", params={"_sort": "title"}).status_code == 200
     # a day that is no date matches nothing, instead of everything
     assert rows(client, "/news/search.json?_shape=array&q=library&from_day=%27%3B+drop&to_day=") == []
     # one story's history by an alias spelling (tracking parameter)

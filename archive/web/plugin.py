@@ -502,6 +502,23 @@ def permission_allowed(action):
     return None
 
 
+#: Datasette's errors that a request's own parameters cause (views/table.py), raised as
+#: ``DatasetteError`` with its default status 500: a client's error (RFC 9110 15.5.1, 400)
+CLIENT_ERRORS = ("Cannot sort table by ", "Cannot use _sort and _sort_desc at the same time")
+
+
+@hookimpl
+def handle_exception(datasette, request, exception):
+    """A bad ``_sort``/``_sort_desc`` (a column that is not sortable, or both) answered 400,
+    not 500 (a server error alarms monitoring and blames the archive): the exception's status
+    is set and Datasette's own handler, called after this one, renders it as before."""
+    from datasette.views.base import DatasetteError
+
+    if isinstance(exception, DatasetteError) and exception.status == 500 and str(exception.message).startswith(CLIENT_ERRORS):
+        exception.status = 400
+    return None
+
+
 @hookimpl
 def asgi_wrapper(datasette):
     def wrap(app):
