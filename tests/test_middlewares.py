@@ -409,7 +409,7 @@ def test_a_response_that_is_not_retried_logs_nothing(caplog):
 
 @pytest.mark.parametrize(("status", "lowered"), [(200, True), (304, True), (404, False), (301, False)])
 def test_autothrottle_lowers_a_hosts_delay_after_a_304_as_after_a_200(status, lowered):
-    # Scrapy's own lowers it only after a 200: a revisit run of 304s stayed at the start delay (1 s)
+    # Scrapy's own lowers it only after a 200: in a revisit run of 304s a host kept the delay a slow answer had raised
     from scrapy.extensions.throttle import AutoThrottle
 
     from crawler.politeness import RevisitAutoThrottle
