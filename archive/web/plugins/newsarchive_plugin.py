@@ -4,6 +4,7 @@
 from archive.web.plugin import (  # noqa: F401
     asgi_wrapper,
     extra_template_vars,
+    handle_exception,
     permission_allowed,
     prepare_jinja2_environment,
     prepare_connection,
