@@ -112,7 +112,7 @@ class WarcSource:
 #: ``WARC/`` or gzip's magic, and may carry a zip file as a payload further on
 ZIP_MAGIC = b"PK\x03\x04"
 #: compression methods Python's zipfile reads
-ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}
+ZIP_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA})
 
 
 def is_zip(path: str) -> bool:
