@@ -36,7 +36,6 @@ import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
@@ -84,7 +83,7 @@ class WarcSource:
     def __str__(self) -> str:
         return f"{self.path} ({self.member})" if self.member is not None else self.path
 
-    @contextmanager
+    @contextlib.contextmanager
     def open(self, wacz: zipfile.ZipFile | None = None) -> Iterator:
         """The WARC's bytes as a seekable binary stream (a member's from ``wacz``, the zip
         file at ``path`` already open, if given).
@@ -148,20 +147,17 @@ def _is_warc_member(info: zipfile.ZipInfo) -> bool:
 def _start_problem(stream) -> str | None:
     """Why the binary ``stream`` holds no WARC (its first record does not start with
     ``WARC/``, gzipped or not), or ``None``; the stream is left at its start."""
-    head = stream.read(2)
-    stream.seek(0)
-    if head == b"\x1f\x8b":
-        try:
+    try:
+        head = stream.read(2)
+        stream.seek(0)
+        if head == b"\x1f\x8b":
             with gzip.GzipFile(fileobj=stream) as unzipped:
                 head = unzipped.read(5)
-        except (OSError, EOFError, zlib.error) as exc:
-            head = None
-            problem = f"a gzip stream that does not decompress ({exc})"
-        stream.seek(0)
-        if head is None:
-            return problem
-    else:
-        head = stream.read(5)
+        else:
+            head = stream.read(5)
+    except (OSError, EOFError, zlib.error) as exc:
+        return f"unreadable at its start ({type(exc).__name__}: {exc})"
+    finally:
         stream.seek(0)
     if head != b"WARC/":
         return "not a WARC file (a WARC record starts with 'WARC/'; gzip or plain)"
@@ -266,7 +262,7 @@ class WarcReader:
         self.by_digest: dict[str, tuple[WarcSource, int]] = {}  # payload digest -> (WARC, offset)
         self.by_uri_date: dict[tuple[str, str], tuple[WarcSource, int]] = {}  # (uri, WARC-Date) -> (WARC, offset)
         self.done_bytes = 0  # bytes of the files read so far (compressed, as on disk)
-        self._wacz: zipfile.ZipFile | None = None  # the WACZ file being read
+        self._zips: dict[str, zipfile.ZipFile] = {}  # the WACZ files read, open (each opening reads its list of members)
 
     def items(self) -> Iterator[PageItem | FailureItem]:
         for path in self.paths:
@@ -278,17 +274,12 @@ class WarcReader:
                 yield FailureItem(url=str(path), kind=FAILURE_KIND, message=f"cannot read {path}: {type(exc).__name__}: {_short(str(exc))}")
                 sources = []
             try:
-                # a WACZ's zip file opened once for all its members (each opening reads its list of members)
-                self._wacz = zipfile.ZipFile(path) if any(source.index is not None for source in sources) else None
-            except (OSError, zipfile.BadZipFile):
-                self._wacz = None
-            try:
                 for source in sources:
                     yield from self._file(source)
             finally:
-                if self._wacz is not None:
-                    self._wacz.close()
-                    self._wacz = None
+                for wacz in self._zips.values():
+                    wacz.close()
+                self._zips.clear()  # a revisit of a record in an earlier file opens that file again
             try:
                 self.done_bytes = before + os.path.getsize(path)  # a zip file's own headers too
             except OSError:
@@ -297,9 +288,14 @@ class WarcReader:
     # -- one file ------------------------------------------------------------------
 
     def _open(self, source: WarcSource):
-        """``source.open()``, with the WACZ being read when it is the source's."""
-        wacz = self._wacz if self._wacz is not None and source.index is not None and self._wacz.filename == source.path else None
-        return source.open(wacz)
+        """``source.open()``, a WACZ member's zip file opened once for the file's members.
+
+        Raises:
+            the errors of :meth:`WarcSource.open`.
+        """
+        if source.index is not None and source.path not in self._zips:
+            self._zips[source.path] = zipfile.ZipFile(source.path)
+        return source.open(self._zips.get(source.path))
 
     def _file(self, path: WarcSource) -> Iterator[PageItem | FailureItem]:
         pending: _Pending | None = None
