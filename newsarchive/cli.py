@@ -1008,8 +1008,9 @@ def export_warc(out, since, wacz, db, verbose, log_file) -> None:
 @contextlib.contextmanager
 def _removed_if_unfinished(out: str):
     """Create ``out`` (:func:`_create_new`) and give its stream; remove it if a signal stops
-    the command, or writing it fails (a full disk, an I/O error: exit 4, one line): an
-    unfinished file would look like a whole export."""
+    the command (exit 1, one line), writing it fails (a full disk, an I/O error: exit 4, one
+    line), or anything else is raised inside: an unfinished file would look like a whole
+    export."""
     stream = _create_new(out)
     try:
         with stream:
@@ -1021,6 +1022,9 @@ def _removed_if_unfinished(out: str):
     except OSError as exc:  # also from the close, which writes the last bytes
         _discard(stream, out)
         raise CliError(f"cannot write {out}: {exc.strerror or exc}; {out} removed", EXIT_STORAGE) from exc
+    except BaseException:
+        _discard(stream, out)
+        raise
 
 
 def _discard(stream, out: str) -> None:
@@ -1081,35 +1085,28 @@ def export(what, fmt, site, since, out, db, verbose, log_file) -> None:
             raise CliError("--format parquet needs pyarrow: pip install 'newsarchive[parquet]'", EXIT_USAGE) from exc
     with open_archive(db, create=False) as archive:
         _check_site(site, {row["site"] for row in archive.sites()}, db)
-        stream = _create_new(out) if out else click.get_binary_stream("stdout")
-        if note:
-            click.echo(note, err=True)
-        file = stream
-        if gzipped:  # the name without .gz names the format (RFC 1952 gzip, streamed)
-            stream = gzip.GzipFile(filename=Path(out).stem, mode="wb", fileobj=file, mtime=0)
-        try:
-            count = write(archive.db.conn, stream, what, fmt, site, since_utc)
-            interrupt.raise_if_stopped()  # a signal whose exception a library swallowed
-            stream.flush()
-            if gzipped:
-                stream.close()  # writes the gzip trailer
-            if out:
-                file.close()  # a full disk may show only now, with the last bytes
-        except BrokenPipeError:  # standard output's reader stopped (| head): not an error
-            sys.stderr.close()
-            sys.exit(0)
-        except (ExportError, Interrupted, KeyboardInterrupt, OSError) as exc:
-            if out:
-                _discard(file, out)  # no half file left behind
-            else:  # what is still buffered would fail again at exit, with a traceback
+        with _removed_if_unfinished(out) if out else contextlib.nullcontext(click.get_binary_stream("stdout")) as file:
+            if note:
+                click.echo(note, err=True)
+            # the name without .gz names the format (RFC 1952 gzip, streamed)
+            stream = gzip.GzipFile(filename=Path(out).stem, mode="wb", fileobj=file, mtime=0) if gzipped else file
+            try:
+                count = write(archive.db.conn, stream, what, fmt, site, since_utc)
+                interrupt.raise_if_stopped()  # a signal whose exception a library swallowed
+                stream.flush()
+                if gzipped:
+                    stream.close()  # writes the gzip trailer
+            except BrokenPipeError:  # standard output's reader stopped (| head): not an error
+                sys.stderr.close()
+                sys.exit(0)
+            except ExportError as exc:
+                raise CliError(str(exc) + (f"; {out} removed" if out else ""), EXIT_USAGE) from exc
+            except OSError as exc:
+                if out:
+                    raise  # the file's: _removed_if_unfinished removes it and says so
+                # what is still buffered would fail again at exit, with a traceback
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            removed = f"; {out} removed" if out else ""
-            if isinstance(exc, ExportError):
-                raise CliError(str(exc) + removed, EXIT_USAGE) from exc
-            if isinstance(exc, (Interrupted, KeyboardInterrupt)):
-                stopped = f"{exc}: stopped" if isinstance(exc, Interrupted) else "interrupted: stopped"
-                raise CliError(stopped + (f"; the unfinished {out} removed" if out else ""), interrupt.EXIT_INTERRUPTED) from exc
-            raise CliError(f"cannot write {out or 'standard output'}: {exc.strerror or exc}{removed}", EXIT_STORAGE) from exc
+                raise CliError(f"cannot write standard output: {exc.strerror or exc}", EXIT_STORAGE) from exc
     noun = {"stories": "story"}.get(what, what[:-1]) if count == 1 else what
     click.echo(f"exported {count} {noun}" + (f" to {out}" if out else ""), err=True)
 
