@@ -34,8 +34,8 @@ DICTIONARY_SIZE = 112_640
 #: level a dictionary itself is stored at (once per dictionary; its bytes count as stored)
 DICTIONARY_LEVEL = 19
 #: zstd's COVER trainer's segment size ``k`` and d-mer size ``d`` (zdict.h: k in [16,
-#: 2048+], d in [6, 16]; ``zstd --train``'s ``d`` is 8), fixed: with neither given,
-#: python-zstandard has zstd try many pairs (``ZDICT_optimizeTrainFromBuffer_cover``), five
+#: 2048+], d in [6, 16]), fixed: with neither given, python-zstandard has zstd try many
+#: pairs (``ZDICT_optimizeTrainFromBuffer_*``: d of 6 and 8, k from 50 to 2000), five
 #: times the CPU for dictionaries that compressed the later captures of benchmarks/storage.py's
 #: and benchmarks/crawl.py's sites no better (1/20.8 and 1/6.0 of raw, against 1/24.0 and 1/6.0)
 DICTIONARY_K = 2048
