@@ -414,7 +414,6 @@ def test_crawl_into_newer_schema_archive_exits_4(cli, tmp_path):
     assert result.returncode == 4 and "newer newsarchive" in result.stderr
 
 
-@pytest.mark.slow
 def start_serving(db, port: int) -> subprocess.Popen:
     """``newsarchive serve`` on ``db``, once it answers on ``port`` (within 60 s)."""
     server = subprocess.Popen(
@@ -433,6 +432,7 @@ def start_serving(db, port: int) -> subprocess.Popen:
             time.sleep(0.3)
 
 
+@pytest.mark.slow
 def test_serve_answers_on_loopback(tmp_path):
     db = tmp_path / "v1.db"
     db.write_bytes((ROOT / "tests" / "data" / "archive-v1.db").read_bytes())
